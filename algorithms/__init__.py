@@ -12,13 +12,27 @@ from algorithms.base import (
     create_model,
     register_model,
 )
+from algorithms.samplers import (
+    SAMPLERS,
+    Pair,
+    Sampler,
+    SamplerState,
+    create_sampler,
+    register_sampler,
+)
 
 __all__ = [
     "MODELS",
+    "SAMPLERS",
     "ModelState",
+    "Pair",
     "PairwiseModel",
     "Posterior",
+    "Sampler",
+    "SamplerState",
     "as_votes",
     "create_model",
+    "create_sampler",
     "register_model",
+    "register_sampler",
 ]

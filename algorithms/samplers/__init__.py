@@ -1,0 +1,27 @@
+"""Pair samplers: which two items should a voter compare next?
+
+Created by name from :data:`SAMPLERS` with :func:`create_sampler`.
+"""
+
+from algorithms.samplers import simple as _simple  # noqa: F401  (registers samplers)
+from algorithms.samplers.base import (
+    SAMPLERS,
+    Pair,
+    PickContext,
+    Sampler,
+    SamplerState,
+    create_sampler,
+    register_sampler,
+    sampler_from_state,
+)
+
+__all__ = [
+    "SAMPLERS",
+    "Pair",
+    "PickContext",
+    "Sampler",
+    "SamplerState",
+    "create_sampler",
+    "register_sampler",
+    "sampler_from_state",
+]

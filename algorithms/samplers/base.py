@@ -1,0 +1,447 @@
+"""The interface every pair sampler implements, the sampler registry and shared helpers.
+
+A sampler answers one question: *which two items should this voter compare next?*
+It reads the model's cheap per-item Gaussian view (:meth:`PairwiseModel.posterior`)
+and its own bookkeeping (votes per item, left-side counts, the pairs each voter
+has already answered, fed by :meth:`Sampler.observe`).
+
+Rules shared by all samplers (enforced here, so subclasses only score items):
+
+* the two items are distinct and *active* (``active`` mask, default all);
+* a pair in ``exclude`` is never returned;
+* a voter never gets a pair they already answered while a fresh pair remains;
+  once every active pair is used up, repeats are allowed (``exclude`` still holds);
+* fewer than two active items, or every pair excluded, is a ``ValueError``.
+
+Cost: subclasses score items with vectorised numpy over ``n`` and pick a partner
+among a few candidates; nothing scans the ``n^2`` pairs (except the fallback when
+a voter has used up almost every pair, whose cost is bounded by that voter's history).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Iterable
+from typing import Any, ClassVar, Self, TypeVar
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from algorithms.base import PairwiseModel, Posterior
+
+__all__ = [
+    "SAMPLERS",
+    "Pair",
+    "PickContext",
+    "Sampler",
+    "SamplerState",
+    "create_sampler",
+    "register_sampler",
+    "sampler_from_state",
+]
+
+VoterId = int | str
+BoolArray = NDArray[np.bool_]
+
+
+class Pair(tuple[int, int]):
+    """An ordered pair ``(left, right)`` of item indices, as a 2-tuple.
+
+    ``probability`` is the probability that the sampler selects this *unordered*
+    pair at this pick, when the sampler knows it (else ``None``); it allows
+    inverse-probability reweighting of votes.
+
+    >>> p = Pair(3, 1, probability=0.25)
+    >>> left, right = p
+    >>> (left, right, p.probability)
+    (3, 1, 0.25)
+    """
+
+    probability: float | None
+
+    def __new__(cls, left: int, right: int, probability: float | None = None) -> Pair:
+        self = super().__new__(cls, (int(left), int(right)))
+        self.probability = probability
+        return self
+
+    @property
+    def left(self) -> int:
+        """Item shown on the left."""
+        return self[0]
+
+    @property
+    def right(self) -> int:
+        """Item shown on the right."""
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"Pair({self[0]}, {self[1]}, probability={self.probability!r})"
+
+
+class SamplerState(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything needed to rebuild a sampler exactly (msgspec JSON/msgpack safe).
+
+    ``sampler`` is the registry name, ``params`` the keyword arguments of
+    ``__init__`` and ``data`` the learned bookkeeping and the RNG state.
+    """
+
+    sampler: str
+    params: dict[str, Any]
+    data: dict[str, Any]
+    version: int = 1
+
+
+def _norm(i: int, j: int) -> tuple[int, int]:
+    return (i, j) if i < j else (j, i)
+
+
+def _voter_key(voter: object) -> VoterId | None:
+    if voter is None:
+        return None
+    if isinstance(voter, bool):
+        raise ValueError("voter must be an int or a str, got a bool")
+    if isinstance(voter, int | np.integer):
+        return int(voter)
+    if isinstance(voter, str):
+        return voter
+    raise ValueError(f"voter must be an int or a str, got {type(voter).__name__}")
+
+
+class PickContext:
+    """What one ``next_pair`` call may use: sizes, the active mask and blocked pairs.
+
+    Subclasses read ``n``, ``m`` (number of active items), ``active`` (``None``
+    means all items) and call :meth:`blocked` on candidate pairs.
+    """
+
+    __slots__ = ("active", "exclude", "m", "n", "post", "seen")
+
+    def __init__(
+        self,
+        n: int,
+        active: BoolArray | None,
+        m: int,
+        post: Posterior,
+        seen: set[tuple[int, int]] | None,
+        exclude: set[tuple[int, int]] | None,
+    ) -> None:
+        self.n = n
+        self.active = active
+        self.m = m
+        self.post = post
+        self.seen = seen
+        self.exclude = exclude
+
+    def blocked(self, i: int, j: int) -> bool:
+        """Whether the unordered pair ``{i, j}`` may not be shown now."""
+        key = _norm(i, j)
+        return (self.seen is not None and key in self.seen) or (
+            self.exclude is not None and key in self.exclude
+        )
+
+    def is_active(self, i: int) -> bool:
+        return self.active is None or bool(self.active[i])
+
+    def blocked_active(self) -> set[tuple[int, int]]:
+        """All blocked pairs whose two items are active (cost: size of the blocked sets)."""
+        out: set[tuple[int, int]] = set()
+        for src in (self.seen, self.exclude):
+            if src:
+                if self.active is None:
+                    out.update(src)
+                else:
+                    act = self.active
+                    out.update(p for p in src if act[p[0]] and act[p[1]])
+        return out
+
+
+class Sampler(ABC):
+    """Base class of all pair samplers.
+
+    Parameters
+    ----------
+    seed
+        Seed of the sampler's own ``numpy`` generator; the global RNG is never used.
+
+    Subclasses implement :meth:`_choose` and list their extra ``__init__``
+    keyword arguments in ``param_names``.
+    """
+
+    name: ClassVar[str] = ""
+    param_names: ClassVar[tuple[str, ...]] = ()
+    balance_sides: ClassVar[bool] = False
+    """Orient each pair so the item shown on the left less often goes left (else a coin flip)."""
+    knows_probability: ClassVar[bool] = False
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        if seed is not None and (not isinstance(seed, int | np.integer) or seed < 0):
+            raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.counts = np.zeros(0, dtype=np.int64)
+        """Votes observed per item (both sides)."""
+        self.left_counts = np.zeros(0, dtype=np.int64)
+        """Votes observed per item with the item on the left."""
+        self.seen: dict[VoterId, set[tuple[int, int]]] = {}
+        """Unordered pairs each voter has answered."""
+
+    # -- public API -------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """Keyword arguments of ``__init__`` (scikit-learn convention)."""
+        out: dict[str, Any] = {"seed": self.seed}
+        for p in self.param_names:
+            out[p] = getattr(self, p)
+        return out
+
+    def next_pair(
+        self,
+        model: PairwiseModel,
+        voter: VoterId | None = None,
+        active: Iterable[bool] | NDArray[np.bool_] | None = None,
+        exclude: Collection[tuple[int, int]] | None = None,
+    ) -> Pair:
+        """The next pair to show ``voter``.
+
+        Parameters
+        ----------
+        model
+            Any registered model; only ``n_items`` and ``posterior()`` are read.
+        voter
+            Voter id (int or str) whose answered pairs are not repeated while avoidable.
+        active
+            Optional boolean mask of shape ``(n_items,)``: items that may be shown.
+        exclude
+            Optional collection of unordered pairs ``(i, j)`` never to show.
+
+        Raises
+        ------
+        ValueError
+            Fewer than two active items, every active pair excluded, or bad arguments.
+        """
+        n = model.n_items
+        self._grow(n)
+        act: BoolArray | None = None
+        m = n
+        if active is not None:
+            act = np.asarray(active, dtype=np.bool_)
+            if act.shape != (n,):
+                raise ValueError(f"active must be a boolean mask of shape ({n},), got {act.shape}")
+            m = int(np.count_nonzero(act))
+            if m == n:
+                act = None
+        if m < 2:
+            raise ValueError(f"need at least 2 active items to form a pair, got {m}")
+        key = _voter_key(voter)
+        seen = self.seen.get(key) if key is not None else None
+        excl: set[tuple[int, int]] | None = None
+        if exclude:
+            excl = {_norm(int(a), int(b)) for a, b in exclude}
+        ctx = PickContext(n, act, m, model.posterior(), seen or None, excl)
+        got = self._choose(ctx)
+        if got is None:
+            got = self._fallback(ctx)
+        i, j, prob = got
+        return self._orient(i, j, prob)
+
+    def observe(self, left: int, right: int, outcome: float, voter: VoterId | None = None) -> None:
+        """Record an answered pair: votes per item, sides, and the voter's seen pairs."""
+        li, ri = int(left), int(right)
+        if li < 0 or ri < 0:
+            raise ValueError(f"item indices must be >= 0, got {li} and {ri}")
+        if li == ri:
+            raise ValueError("an item cannot be compared with itself (left == right)")
+        out = float(outcome)
+        if not 0.0 <= out <= 1.0:
+            raise ValueError(f"outcome must be in [0, 1], got {outcome!r}")
+        self._grow(max(li, ri) + 1)
+        self.counts[li] += 1
+        self.counts[ri] += 1
+        self.left_counts[li] += 1
+        key = _voter_key(voter)
+        if key is not None:
+            self.seen.setdefault(key, set()).add(_norm(li, ri))
+
+    def state(self) -> SamplerState:
+        """Exact serialisable state; ``type(s).from_state(s.state())`` behaves identically."""
+        seen = [[v, [x for p in sorted(pairs) for x in p]] for v, pairs in self.seen.items()]
+        return SamplerState(
+            sampler=self.name,
+            params=self.get_params(),
+            data={
+                "rng": json.dumps(self.rng.bit_generator.state, sort_keys=True),
+                "counts": self.counts.tolist(),
+                "left_counts": self.left_counts.tolist(),
+                "seen": seen,
+                **self._extra_state(),
+            },
+        )
+
+    @classmethod
+    def from_state(cls, state: SamplerState) -> Self:
+        """Rebuild a sampler from :meth:`state`."""
+        if state.sampler != cls.name:
+            raise ValueError(f"state is for sampler {state.sampler!r}, not {cls.name!r}")
+        obj = cls(**state.params)
+        d = state.data
+        obj.rng.bit_generator.state = json.loads(d["rng"])
+        obj.counts = np.asarray(d["counts"], dtype=np.int64)
+        obj.left_counts = np.asarray(d["left_counts"], dtype=np.int64)
+        obj.seen = {}
+        for v, flat in d["seen"]:
+            it = iter(flat)
+            obj.seen[v] = {(int(a), int(b)) for a, b in zip(it, it, strict=True)}
+        obj._load_extra_state(d)
+        return obj
+
+    # -- hooks --------------------------------------------------------------------
+    @abstractmethod
+    def _choose(self, ctx: PickContext) -> tuple[int, int, float | None] | None:
+        """Return an unblocked active pair ``(i, j, probability)``, or ``None`` to fall back."""
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_state(self, data: dict[str, Any]) -> None:
+        return None
+
+    # -- shared helpers -----------------------------------------------------------
+    def _grow(self, n: int) -> None:
+        if self.counts.shape[0] < n:
+            pad = n - self.counts.shape[0]
+            self.counts = np.concatenate([self.counts, np.zeros(pad, dtype=np.int64)])
+            self.left_counts = np.concatenate([self.left_counts, np.zeros(pad, dtype=np.int64)])
+
+    def _orient(self, i: int, j: int, prob: float | None) -> Pair:
+        if self.balance_sides:
+            # the item with the smaller share of left appearances goes left
+            ci, cj = int(self.counts[i]), int(self.counts[j])
+            li, lj = int(self.left_counts[i]), int(self.left_counts[j])
+            # compare li/ci with lj/cj without division (0/0 counts as 1/2)
+            a, b = 2 * li - ci, 2 * lj - cj
+            if a * max(cj, 1) != b * max(ci, 1):
+                return Pair(i, j, prob) if a * max(cj, 1) < b * max(ci, 1) else Pair(j, i, prob)
+        if self.rng.random() < 0.5:
+            return Pair(j, i, prob)
+        return Pair(i, j, prob)
+
+    def _random_item(self, ctx: PickContext) -> int:
+        if ctx.active is None:
+            return int(self.rng.integers(ctx.n))
+        idx = np.flatnonzero(ctx.active)
+        return int(idx[self.rng.integers(idx.shape[0])])
+
+    def _random_pair(self, ctx: PickContext) -> tuple[int, int, float]:
+        """A uniformly random unblocked active pair and its exact selection probability.
+
+        Relaxes the voter's seen pairs when every active pair is used up.
+        """
+        total = ctx.m * (ctx.m - 1) // 2
+        blocked = ctx.blocked_active() if (ctx.seen or ctx.exclude) else set()
+        free = total - len(blocked)
+        if free <= 0:
+            if ctx.seen:
+                relaxed = PickContext(ctx.n, ctx.active, ctx.m, ctx.post, None, ctx.exclude)
+                return self._random_pair(relaxed)
+            raise ValueError("every pair of active items is excluded")
+        if free * 4 >= total:
+            # rejection sampling: expected < 4 draws
+            idx = None if ctx.active is None else np.flatnonzero(ctx.active)
+            while True:
+                a, b = (int(x) for x in self.rng.integers(ctx.m, size=2))
+                if a == b:
+                    continue
+                if idx is not None:
+                    a, b = int(idx[a]), int(idx[b])
+                if _norm(a, b) not in blocked:
+                    return a, b, 1.0 / free
+        # few free pairs left: enumerate them (cost bounded by the blocked-set size)
+        idx = np.arange(ctx.n) if ctx.active is None else np.flatnonzero(ctx.active)
+        iu, ju = np.triu_indices(idx.shape[0], 1)
+        cand = [
+            (int(a), int(b))
+            for a, b in zip(idx[iu].tolist(), idx[ju].tolist(), strict=True)
+            if (a, b) not in blocked
+        ]
+        a, b = cand[int(self.rng.integers(len(cand)))]
+        return a, b, 1.0 / free
+
+    def _fallback(self, ctx: PickContext) -> tuple[int, int, float | None]:
+        """When :meth:`_choose` found no unblocked pair: relax repeats if needed, else random."""
+        if ctx.seen:
+            total = ctx.m * (ctx.m - 1) // 2
+            if len(ctx.blocked_active()) >= total:  # every pair used up: repeats allowed
+                relaxed = PickContext(ctx.n, ctx.active, ctx.m, ctx.post, None, ctx.exclude)
+                got = self._choose(relaxed)
+                if got is not None:
+                    return got
+                return self._random_pair(relaxed)
+        i, j, p = self._random_pair(ctx)
+        return i, j, (p if self.knows_probability else None)
+
+    def _best_partner(
+        self, i: int, gain: NDArray[np.float64], ctx: PickContext, tries: int = 16
+    ) -> int | None:
+        """The active, unblocked ``j != i`` with the highest ``gain[j]`` (``gain`` is modified).
+
+        Looks at the ``tries`` best candidates only; ``None`` if all are blocked.
+        """
+        gain[i] = -np.inf
+        if ctx.active is not None:
+            gain[~ctx.active] = -np.inf
+        j = int(np.argmax(gain))
+        if not np.isfinite(gain[j]):
+            return None
+        if not ctx.blocked(i, j):
+            return j
+        k = min(tries, gain.shape[0] - 1)
+        top = np.argpartition(-gain, k)[: k + 1]
+        top = top[np.argsort(-gain[top], kind="stable")]
+        for jj in top.tolist():
+            if jj != i and np.isfinite(gain[jj]) and not ctx.blocked(i, jj):
+                return int(jj)
+        return None
+
+
+SamplerT = TypeVar("SamplerT", bound=type[Sampler])
+
+SAMPLERS: dict[str, type[Sampler]] = {}
+
+
+def register_sampler(name: str) -> Callable[[SamplerT], SamplerT]:
+    """Class decorator adding a sampler to :data:`SAMPLERS` under ``name``."""
+
+    def deco(cls: SamplerT) -> SamplerT:
+        if name in SAMPLERS and SAMPLERS[name] is not cls:
+            raise ValueError(f"sampler name {name!r} is already registered")
+        cls.name = name
+        SAMPLERS[name] = cls
+        return cls
+
+    return deco
+
+
+def create_sampler(name: str, **params: Any) -> Sampler:
+    """Create a registered sampler by name, parameters by keyword.
+
+    >>> from algorithms import create_sampler
+    >>> s = create_sampler("random", seed=0)
+    >>> s.name
+    'random'
+    """
+    try:
+        cls = SAMPLERS[name]
+    except KeyError:
+        known = ", ".join(sorted(SAMPLERS))
+        raise ValueError(f"unknown sampler {name!r}; known samplers: {known}") from None
+    return cls(**params)
+
+
+def sampler_from_state(state: SamplerState) -> Sampler:
+    """Rebuild any registered sampler from its :class:`SamplerState`."""
+    try:
+        cls = SAMPLERS[state.sampler]
+    except KeyError:
+        raise ValueError(f"unknown sampler {state.sampler!r} in state") from None
+    return cls.from_state(state)
