@@ -12,6 +12,8 @@ from algorithms.base import (
     create_model,
     register_model,
 )
+from algorithms.elo import Elo
+from algorithms.online import OnlineBT
 from algorithms.samplers import (
     SAMPLERS,
     Pair,
@@ -24,7 +26,9 @@ from algorithms.samplers import (
 __all__ = [
     "MODELS",
     "SAMPLERS",
+    "Elo",
     "ModelState",
+    "OnlineBT",
     "Pair",
     "PairwiseModel",
     "Posterior",
