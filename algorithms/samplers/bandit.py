@@ -33,7 +33,7 @@ class ThompsonSampler(Sampler):
     param_names = ("floor", "max_candidates")
 
     def __init__(
-        self, *, seed: int | None = None, floor: int = 1, max_candidates: int = 4096
+        self, *, seed: int | None = None, floor: int = 1, max_candidates: int = 2048
     ) -> None:
         super().__init__(seed=seed)
         if int(floor) != floor or floor < 0:
@@ -60,7 +60,10 @@ class ThompsonSampler(Sampler):
         own = float(mu[i] + np.sqrt(var[i]) * self.rng.standard_normal())
         dist = np.abs(draw - own)
         dist[cand == i] = np.inf
-        for t in np.argsort(dist, kind="stable")[:16].tolist():
+        t = int(np.argmin(dist))
+        if np.isfinite(dist[t]) and not ctx.blocked(i, int(cand[t])):
+            return i, int(cand[t]), None
+        for t in np.argsort(dist, kind="stable").tolist():
             j = int(cand[t])
             if np.isfinite(dist[t]) and not ctx.blocked(i, j):
                 return i, j, None

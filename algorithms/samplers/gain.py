@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit
 
+from algorithms.samplers._kernels import top_gain
 from algorithms.samplers.base import PickContext, Sampler, register_sampler
 
 __all__ = [
@@ -97,7 +98,7 @@ class _GainSearch(Sampler):
     """
 
     starts: int = 1
-    max_candidates: int = 4096
+    max_candidates: int = 2048
 
     def _candidates(self, ctx: PickContext) -> NDArray[np.int64] | None:
         if ctx.n <= self.max_candidates:
@@ -110,18 +111,25 @@ class _GainSearch(Sampler):
     def _partner_by_gain(
         self, i: int, ctx: PickContext, cand: NDArray[np.int64] | None
     ) -> tuple[int, float] | None:
+        js, gs = top_gain(ctx.post.mean, ctx.post.var, i, cand, ctx.active)
+        for j, g in zip(js, gs, strict=True):
+            if not ctx.blocked(i, j):
+                return j, g
+        if cand is None and len(js) == ctx.m - 1:
+            return None  # every partner of i is blocked
+        # all of the few best are blocked: exact fallback over every candidate
         mu, var = ctx.post.mean, ctx.post.var
-        if cand is None:
-            g = pair_gain(float(mu[i]), float(var[i]), mu, var)
-            j = self._best_partner(i, g, ctx)
-            return None if j is None else (j, float(g[j]))
-        g = pair_gain(float(mu[i]), float(var[i]), mu[cand], var[cand])
-        g[cand == i] = -np.inf
-        order = np.argsort(-g, kind="stable")[:16] if g.shape[0] > 1 else np.arange(1)
-        for t in order.tolist():
-            j = int(cand[t])
-            if np.isfinite(g[t]) and j != i and not ctx.blocked(i, j):
-                return j, float(g[t])
+        sub = np.arange(ctx.n) if cand is None else np.unique(cand)
+        gain = pair_gain(float(mu[i]), float(var[i]), mu[sub], var[sub])
+        gain[sub == i] = -np.inf
+        if ctx.active is not None:
+            gain[~ctx.active[sub]] = -np.inf
+        for t in np.argsort(-gain, kind="stable").tolist():
+            j = int(sub[t])
+            if not np.isfinite(gain[t]):
+                break
+            if not ctx.blocked(i, j):
+                return j, float(gain[t])
         return None
 
     def _starts(self, ctx: PickContext, k: int) -> list[int]:
