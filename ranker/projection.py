@@ -1,0 +1,556 @@
+"""The projection of one survey's event log: settings, ideas, counts, voters and the model.
+
+:meth:`Projection.apply` folds events in log order. Per answer it is O(1): the
+model's online ``update`` (``bt`` refits lazily when scores are read), the
+sampler's ``observe`` and a few counters. Undo and "void a voter" refit the
+model from the remaining answers, so scores are exactly as if the removed
+answers never happened. Applying the same log always gives the same state
+(:meth:`Projection.digest`); snapshots (:meth:`Projection.snapshot`) store the
+whole state plus the model's exact :class:`~algorithms.ModelState`.
+
+>>> from ranker import events as ev
+>>> from ranker.domain import Survey
+>>> p = Projection("s1", sampler_factory=None)
+>>> p.apply(1, ev.SurveyCreated(ts=0.0, survey=Survey(id="s1", owner="o", question="Q?",
+...                                                     model="elo")))
+>>> p.apply(2, ev.IdeaAdded(ts=0.0, text="a"))
+>>> p.apply(3, ev.IdeaAdded(ts=0.0, text="b"))
+>>> p.apply(4, ev.VoteCast(ts=1.0, ballot="x", voter="v", left=0, right=1, outcome="left"))
+>>> (p.wins, p.losses)
+([1, 0], [0, 1])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from algorithms import MODELS, ModelState, PairwiseModel, create_model
+from ranker import events as ev
+from ranker.domain import Comment, Flag, Idea, IdeaResult, Survey, TopKEstimate
+from ranker.errors import NoPairAvailable, StoreError
+
+__all__ = [
+    "PickedPair",
+    "Projection",
+    "SamplerFactory",
+    "SamplerLike",
+    "VoteRow",
+    "VoterInfo",
+    "summarize",
+]
+
+_OUTCOME = {"left": 1.0, "right": 0.0, "tie": 0.5}
+
+
+class PickedPair(Protocol):
+    """What a sampler returns: a ``(left, right)`` tuple, ideally with ``.probability``."""
+
+    def __getitem__(self, i: int) -> int: ...
+
+    def __len__(self) -> int: ...
+
+
+class SamplerLike(Protocol):
+    """The part of :class:`algorithms.Sampler` the core uses (pluggable for tests)."""
+
+    def next_pair(
+        self,
+        model: PairwiseModel,
+        voter: int | str | None = None,
+        active: NDArray[np.bool_] | None = None,
+        exclude: Any = None,
+    ) -> Any: ...
+
+    def observe(
+        self, left: int, right: int, outcome: float, voter: int | str | None = None
+    ) -> None: ...
+
+
+SamplerFactory = Callable[[str], SamplerLike]
+"""Builds the sampler named in the survey settings."""
+
+
+class VoteRow(msgspec.Struct, array_like=True):
+    """One answer in the projection; ``y`` is the left item's outcome, ``None`` for a skip."""
+
+    seq: int
+    voter: int
+    left: int
+    right: int
+    y: float | None
+    ts: float
+    active: bool = True
+
+
+class VoterInfo(msgspec.Struct):
+    """What the projection knows about one voter."""
+
+    id: str
+    index: int
+    group: str | None = None
+    answers: list[int] = msgspec.field(default_factory=list)
+    voided: bool = False
+    ideas: int = 0
+
+
+class _Snapshot(msgspec.Struct, kw_only=True):
+    seq: int
+    survey: Survey
+    ideas: list[Idea]
+    comments: list[Comment]
+    flags: list[Flag]
+    votes: list[VoteRow]
+    voters: list[VoterInfo]
+    model: ModelState
+    version: int = 1
+
+
+_snap_enc = msgspec.msgpack.Encoder()
+_snap_dec = msgspec.msgpack.Decoder(_Snapshot)
+
+
+def _default_model(name: str) -> PairwiseModel:
+    if name not in MODELS:
+        for fallback in ("bt", "bt-online", "elo"):
+            if fallback in MODELS:
+                name = fallback
+                break
+    return create_model(name)
+
+
+class Projection:
+    """Current state of one survey, folded from its log."""
+
+    def __init__(self, survey_id: str, sampler_factory: SamplerFactory | None) -> None:
+        self.survey_id = survey_id
+        self.sampler_factory = sampler_factory
+        self.seq = 0
+        self.survey: Survey | None = None
+        self.ideas: list[Idea] = []
+        self.comments: list[Comment] = []
+        self.flags: list[Flag] = []
+        self.votes: list[VoteRow] = []
+        self.by_seq: dict[int, VoteRow] = {}
+        self.voters: dict[str, VoterInfo] = {}
+        self.wins: list[int] = []
+        self.losses: list[int] = []
+        self.ties: list[int] = []
+        self.skips: list[int] = []
+        self.shown_left: list[int] = []
+        self.shown_right: list[int] = []
+        self.n_votes = 0
+        self.n_skips = 0
+        self.model: PairwiseModel = _default_model("bt")
+        self.sampler: SamplerLike | None = None
+        self._mask: NDArray[np.bool_] | None = None
+
+    # -- folding -------------------------------------------------------------------
+    def apply(self, seq: int, event: ev.Event) -> None:
+        """Fold one event; ``seq`` must be the next sequence number."""
+        if seq != self.seq + 1:
+            raise StoreError(f"log gap in {self.survey_id}: expected {self.seq + 1}, got {seq}")
+        self.seq = seq
+        match event:
+            case ev.VoteCast() | ev.VoteSkipped():
+                self._answer(seq, event)
+            case ev.IdeaAdded():
+                self._idea_added(event)
+            case ev.IdeaEdited(idea=i, text=text) if 0 <= i < len(self.ideas):
+                self.ideas[i] = msgspec.structs.replace(self.ideas[i], text=text)
+            case ev.IdeaStatusChanged(idea=i, status=status) if 0 <= i < len(self.ideas):
+                self.ideas[i] = msgspec.structs.replace(self.ideas[i], status=status)
+                self._mask = None
+            case ev.VoteUndone(voter=voter, target=target):
+                row = self.by_seq.get(target)
+                info = self.voters.get(voter)
+                if row is not None and row.active and info is not None and row.voter == info.index:
+                    self._deactivate(row, info)
+                    self._refit()
+            case ev.VoterVoided(voter=voter):
+                info = self._voter(voter, None)
+                info.voided = True
+                for s in list(info.answers):
+                    self._deactivate(self.by_seq[s], info)
+                self._refit()
+            case ev.CommentAdded(idea=i, voter=voter, text=text):
+                self.comments.append(
+                    Comment(id=len(self.comments), idea=i, voter=voter, text=text, created=event.ts)
+                )
+            case ev.IdeaFlagged(idea=i, voter=voter, reason=reason):
+                self.flags.append(Flag(idea=i, voter=voter, reason=reason, created=event.ts))
+            case ev.SurveyCreated(survey=survey):
+                self.survey = survey
+                self.model = _default_model(survey.model)
+                self.sampler = self._new_sampler()
+            case ev.SurveyUpdated(patch=patch):
+                assert self.survey is not None
+                changes = {
+                    f: getattr(patch, f)
+                    for f in patch.__struct_fields__
+                    if getattr(patch, f) is not None
+                }
+                old = self.survey
+                self.survey = msgspec.structs.replace(old, **changes)
+                if self.survey.model != old.model or self.survey.sampler != old.sampler:
+                    self._refit()
+            case ev.SurveyStatusChanged(status=status):
+                assert self.survey is not None
+                self.survey = msgspec.structs.replace(self.survey, status=status)
+            case _:  # an edit of an unknown idea: recorded in the log, nothing to fold
+                pass
+
+    def _new_sampler(self) -> SamplerLike | None:
+        if self.sampler_factory is None or self.survey is None:
+            return None
+        return self.sampler_factory(self.survey.sampler)
+
+    def _voter(self, voter: str, group: str | None) -> VoterInfo:
+        info = self.voters.get(voter)
+        if info is None:
+            info = VoterInfo(id=voter, index=len(self.voters), group=group)
+            self.voters[voter] = info
+        return info
+
+    def _idea_added(self, event: ev.IdeaAdded) -> None:
+        idea = Idea(
+            id=len(self.ideas),
+            text=event.text,
+            author=event.author,
+            voter=event.voter,
+            status=event.status,
+            created=event.ts,
+        )
+        self.ideas.append(idea)
+        for arr in (self.wins, self.losses, self.ties, self.skips):
+            arr.append(0)
+        self.shown_left.append(0)
+        self.shown_right.append(0)
+        self.model.add_items(1)
+        self._mask = None
+        if event.voter is not None:
+            self._voter(event.voter, None).ideas += 1
+
+    def _answer(self, seq: int, event: ev.VoteCast | ev.VoteSkipped) -> None:
+        n = len(self.ideas)
+        left, right = event.left, event.right
+        info = self._voter(event.voter, event.group)
+        if not (0 <= left < n and 0 <= right < n and left != right):
+            return  # cannot happen through the service; ignore rather than corrupt
+        y = _OUTCOME[event.outcome] if isinstance(event, ev.VoteCast) else None
+        row = VoteRow(seq, info.index, left, right, y, event.ts, not info.voided)
+        self.votes.append(row)
+        self.by_seq[seq] = row
+        if not row.active:  # answer raced with "void voter": logged, never counted
+            return
+        info.answers.append(seq)
+        self._count(row, 1)
+        if y is not None:
+            self.model.update(left, right, y, voter=info.index)
+        if self.sampler is not None:
+            self.sampler.observe(left, right, 0.5 if y is None else y, voter=event.voter)
+
+    def _count(self, row: VoteRow, d: int) -> None:
+        left, right, y = row.left, row.right, row.y
+        self.shown_left[left] += d
+        self.shown_right[right] += d
+        if y is None:
+            self.skips[left] += d
+            self.skips[right] += d
+            self.n_skips += d
+            return
+        self.n_votes += d
+        if y == 0.5:
+            self.ties[left] += d
+            self.ties[right] += d
+        elif y > 0.5:
+            self.wins[left] += d
+            self.losses[right] += d
+        else:
+            self.wins[right] += d
+            self.losses[left] += d
+
+    def _deactivate(self, row: VoteRow, info: VoterInfo) -> None:
+        if row.active:
+            row.active = False
+            self._count(row, -1)
+            if row.seq in info.answers:
+                info.answers.remove(row.seq)
+
+    def _refit(self) -> None:
+        """Rebuild model and sampler from the active answers (after undo/void/settings)."""
+        assert self.survey is not None
+        model = _default_model(self.survey.model)
+        model.add_items(len(self.ideas))
+        rows = [r for r in self.votes if r.active and r.y is not None]
+        if rows:
+            model.fit(
+                np.array([r.left for r in rows], dtype=np.int64),
+                np.array([r.right for r in rows], dtype=np.int64),
+                np.array([r.y for r in rows], dtype=np.float64),
+                voter=np.array([r.voter for r in rows], dtype=np.int64),
+            )
+        self.model = model
+        self._replay_sampler()
+
+    def _replay_sampler(self) -> None:
+        self.sampler = self._new_sampler()
+        if self.sampler is None:
+            return
+        ids = {v.index: v.id for v in self.voters.values()}
+        for r in self.votes:
+            if r.active:
+                y = 0.5 if r.y is None else r.y
+                self.sampler.observe(r.left, r.right, y, voter=ids[r.voter])
+
+    # -- snapshots -------------------------------------------------------------------
+    def snapshot(self) -> bytes:
+        """The whole state (with the model's exact state) as MessagePack bytes."""
+        if self.survey is None:
+            raise StoreError("cannot snapshot an empty projection")
+        return _snap_enc.encode(
+            _Snapshot(
+                seq=self.seq,
+                survey=self.survey,
+                ideas=self.ideas,
+                comments=self.comments,
+                flags=self.flags,
+                votes=self.votes,
+                voters=list(self.voters.values()),
+                model=self.model.state(),
+            )
+        )
+
+    @classmethod
+    def from_snapshot(
+        cls, survey_id: str, data: bytes, sampler_factory: SamplerFactory | None
+    ) -> Projection:
+        """Restore a projection saved by :meth:`snapshot` (the sampler is replayed)."""
+        snap = _snap_dec.decode(data)
+        p = cls(survey_id, sampler_factory)
+        p.seq, p.survey = snap.seq, snap.survey
+        p.ideas, p.comments, p.flags, p.votes = snap.ideas, snap.comments, snap.flags, snap.votes
+        p.by_seq = {r.seq: r for r in p.votes}
+        p.voters = {v.id: v for v in snap.voters}
+        n = len(p.ideas)
+        for name in ("wins", "losses", "ties", "skips", "shown_left", "shown_right"):
+            setattr(p, name, [0] * n)
+        for r in p.votes:
+            if r.active:
+                p._count(r, 1)
+        p.model = MODELS[snap.model.model].from_state(snap.model)
+        p._replay_sampler()
+        return p
+
+    def digest(self) -> dict[str, Any]:
+        """Everything deterministic about the state (for "rebuilt equals live" checks).
+
+        Model scores are compared separately: a lazily refitting model converges
+        to its optimum only up to the solver's tolerance.
+        """
+        out: dict[str, Any] = msgspec.to_builtins(
+            {
+                "seq": self.seq,
+                "survey": self.survey,
+                "ideas": self.ideas,
+                "comments": self.comments,
+                "flags": self.flags,
+                "votes": self.votes,
+                "voters": list(self.voters.values()),
+                "counts": [
+                    self.wins,
+                    self.losses,
+                    self.ties,
+                    self.skips,
+                    self.shown_left,
+                    self.shown_right,
+                ],
+                "n": [self.n_votes, self.n_skips, self.model.n_items, self.model.n_votes],
+            }
+        )
+        return out
+
+    # -- reads -------------------------------------------------------------------------
+    def active_mask(self) -> NDArray[np.bool_]:
+        """Ideas that may be shown (status ``active``)."""
+        if self._mask is None or self._mask.shape[0] != len(self.ideas):
+            self._mask = np.array([i.status == "active" for i in self.ideas], dtype=np.bool_)
+        return self._mask
+
+    def pick(self, voter: str) -> tuple[int, int, float]:
+        """The sampler's next pair for ``voter``: ``(left, right, probability)``."""
+        mask = self.active_mask()
+        m = int(np.count_nonzero(mask))
+        if m < 2:
+            raise NoPairAvailable(f"survey has {m} active idea(s); at least 2 are needed")
+        if self.sampler is None:
+            raise StoreError("no sampler configured")
+        pair = self.sampler.next_pair(
+            self.model, voter=voter, active=None if m == len(mask) else mask
+        )
+        prob = getattr(pair, "probability", None)
+        if prob is None:
+            prob = 1.0 / (m * (m - 1) / 2)
+        return int(pair[0]), int(pair[1]), float(prob)
+
+    def rows(
+        self, *, group: str | None = None, voter: str | None = None
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+        """Active non-skip votes (optionally of one group or voter) as arrays."""
+        keep: set[int] | None = None
+        if group is not None:
+            keep = {v.index for v in self.voters.values() if v.group == group}
+        if voter is not None:
+            info = self.voters.get(voter)
+            keep = set() if info is None else {info.index}
+        rows = [
+            r
+            for r in self.votes
+            if r.active and r.y is not None and (keep is None or r.voter in keep)
+        ]
+        return (
+            np.array([r.left for r in rows], dtype=np.int64),
+            np.array([r.right for r in rows], dtype=np.int64),
+            np.array([r.y for r in rows], dtype=np.float64),
+            np.array([r.voter for r in rows], dtype=np.int64),
+        )
+
+    def results(
+        self,
+        level: float,
+        *,
+        model: PairwiseModel | None = None,
+        statuses: tuple[str, ...] = ("active",),
+    ) -> list[IdeaResult]:
+        """Ranked ideas with the given statuses, from ``model`` (default: the live one)."""
+        idx = np.array([i.id for i in self.ideas if i.status in statuses], dtype=np.int64)
+        if idx.size == 0:
+            return []
+        summ = summarize(model or self.model, idx, level)
+        out = []
+        for k in np.argsort(-summ["score"], kind="stable").tolist():
+            i = int(idx[k])
+            idea = self.ideas[i]
+            out.append(
+                IdeaResult(
+                    idea=i,
+                    text=idea.text,
+                    status=idea.status,
+                    score=float(summ["score"][k]),
+                    low=float(summ["low"][k]),
+                    high=float(summ["high"][k]),
+                    rank=int(summ["rank"][k]),
+                    rank_lo=int(summ["rank_lo"][k]),
+                    rank_hi=int(summ["rank_hi"][k]),
+                    tier=int(summ["tier"][k]),
+                    p_beats_random=float(summ["p_beats_random"][k]),
+                    wins=self.wins[i],
+                    losses=self.losses[i],
+                    ties=self.ties[i],
+                    skips=self.skips[i],
+                    shown_left=self.shown_left[i],
+                    shown_right=self.shown_right[i],
+                )
+            )
+        return out
+
+    def votes_needed(self, k: int, level: float) -> TopKEstimate:
+        """Rough count of further answers needed to separate rank ``k`` from rank ``k + 1``.
+
+        Uses the Gaussian posterior of the two boundary ideas: their gap ``d`` and
+        the sd of the gap ``se``. Settled when ``d > z·se``. Otherwise the sd must
+        shrink by ``f = z·se/d``; as the variance falls roughly like 1/(answers
+        involving the idea), each boundary idea needs ``(f² − 1)·e`` more
+        appearances (``e`` its current appearances), and under uniform pair
+        sampling an answer shows a given idea with probability ``2/m``.
+        """
+        method = "gaussian boundary gap, uniform sampling (see docs/storage.md)"
+        idx = np.flatnonzero(self.active_mask())
+        m = int(idx.size)
+        if k < 1 or k >= m:
+            return TopKEstimate(k=k, settled=True, votes_needed=0, method=method)
+        post = self.model.posterior()
+        mean = np.asarray(self.model.scores())[idx]
+        var = np.asarray(post.var)[idx]
+        order = np.argsort(-mean, kind="stable")
+        a, b = int(order[k - 1]), int(order[k])
+        d = float(mean[a] - mean[b])
+        se = math.sqrt(float(var[a] + var[b]))
+        z = _z(level)
+        if d > z * se:
+            return TopKEstimate(k=k, settled=True, votes_needed=0, method=method)
+        if d <= 1e-9:
+            return TopKEstimate(k=k, settled=False, votes_needed=None, method=method)
+        f2 = (z * se / d) ** 2
+        ia, ib = int(idx[a]), int(idx[b])
+        e = max(
+            1.0,
+            0.5
+            * (
+                self.shown_left[ia]
+                + self.shown_right[ia]
+                + self.shown_left[ib]
+                + self.shown_right[ib]
+            ),
+        )
+        needed = (f2 - 1.0) * e * m / 2.0
+        if not math.isfinite(needed) or needed > 1e9:
+            return TopKEstimate(k=k, settled=False, votes_needed=None, method=method)
+        return TopKEstimate(k=k, settled=False, votes_needed=math.ceil(needed), method=method)
+
+
+def _z(level: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + level / 2.0))
+
+
+def summarize(
+    model: PairwiseModel, idx: NDArray[np.int64], level: float, draws: int = 400
+) -> dict[str, NDArray[Any]]:
+    """Per-item summary over the items ``idx``: score, interval, rank, rank range, tier,
+    ``p_beats_random``. Rank ranges come from ``draws`` joint posterior samples
+    (fixed seed, so results are repeatable); a tier is a run of items whose rank
+    range overlaps the rank range of the tier's first item.
+    """
+    scores = np.asarray(model.scores(), dtype=np.float64)[idx]
+    low, high = (np.asarray(a, dtype=np.float64)[idx] for a in model.intervals(level))
+    m = idx.size
+    order = np.argsort(-scores, kind="stable")
+    rank = np.empty(m, dtype=np.int64)
+    rank[order] = np.arange(1, m + 1)
+    samples = np.asarray(model.sample_scores(draws, seed=0), dtype=np.float64)[:, idx]
+    sample_rank = np.argsort(np.argsort(-samples, axis=1), axis=1) + 1
+    alpha = (1.0 - level) / 2.0
+    rank_lo = np.floor(np.quantile(sample_rank, alpha, axis=0)).astype(np.int64)
+    rank_hi = np.ceil(np.quantile(sample_rank, 1.0 - alpha, axis=0)).astype(np.int64)
+    rank_lo = np.minimum(rank_lo, rank)
+    rank_hi = np.maximum(rank_hi, rank)
+    tier = np.empty(m, dtype=np.int64)
+    t, leader_hi = 0, -1
+    for k in order.tolist():
+        if rank_lo[k] > leader_hi:
+            t += 1
+            leader_hi = int(rank_hi[k])
+        tier[k] = t
+    if m > 1:
+        diff = scores[:, None] - scores[None, :]
+        p = 1.0 / (1.0 + np.exp(-diff))
+        pbr = (p.sum(axis=1) - 0.5) / (m - 1)
+    else:
+        pbr = np.full(m, 0.5)
+    return {
+        "score": scores,
+        "low": low,
+        "high": high,
+        "rank": rank,
+        "rank_lo": rank_lo,
+        "rank_hi": rank_hi,
+        "tier": tier,
+        "p_beats_random": pbr,
+    }

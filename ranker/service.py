@@ -1,0 +1,950 @@
+"""The facade the API (and the CLI) call: every use case of the voting core.
+
+:class:`RankerService` validates input, appends events to the store and keeps
+one :class:`~ranker.projection.Projection` per survey in step with the log.
+Before every read or pick it catches up from its last applied sequence number,
+so several processes (or hosts, with Redis) sharing one store see each other's
+writes. Methods are thread-safe (one re-entrant lock per service).
+
+Organiser methods take ``organiser=`` (the id from :meth:`authenticate`); when
+given, the survey must belong to that organiser (else ``forbidden``). Passing
+``None`` skips the ownership check (CLI, tests, admin tools).
+
+>>> from ranker.storage import open_store
+>>> svc = RankerService(open_store("memory://"), secret=b"s" * 32)
+>>> org, key = svc.create_organiser("Clinic")
+>>> svc.authenticate(key).id == org.id
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal
+
+import msgspec
+
+from ranker import events as ev
+from ranker.domain import (
+    Answer,
+    AnswerReceipt,
+    Ballot,
+    Comment,
+    Flag,
+    Idea,
+    IdeaStatus,
+    Limits,
+    Organiser,
+    Origin,
+    Results,
+    Survey,
+    SurveyPatch,
+    TopKEstimate,
+    Voter,
+    check_text,
+)
+from ranker.errors import (
+    BallotExpired,
+    BallotNotFound,
+    BallotUsed,
+    Forbidden,
+    IdeaNotFound,
+    IdeasNotAllowed,
+    InvalidInput,
+    LimitReached,
+    NothingToUndo,
+    SurveyClosed,
+    SurveyNotFound,
+    Unauthorized,
+    UndoExpired,
+    VoterVoided,
+    WrongVoter,
+)
+from ranker.projection import Projection, SamplerFactory, SamplerLike
+from ranker.storage.base import Store
+from ranker.tokens import BallotClaims, TokenSigner, VoterClaims, new_id
+
+__all__ = ["EXPORT_KINDS", "RankerService", "default_sampler_factory"]
+
+EXPORT_KINDS = ("votes", "skips", "ideas", "comments", "flags")
+_SKIP_REASONS = ("like_both", "dislike_both", "same", "dont_know", "other")
+_CHOICES = ("left", "right", "tie", "skip")
+_OUTCOMES: dict[str, Literal["left", "right", "tie"]] = {
+    "left": "left",
+    "right": "right",
+    "tie": "tie",
+}
+
+
+def default_sampler_factory(seed: int | None = None) -> SamplerFactory:
+    """Samplers from :mod:`algorithms` by name (unknown names fall back to ``random``)."""
+    from algorithms import SAMPLERS, create_sampler
+
+    rng = secrets.SystemRandom() if seed is None else None
+    counter = [0]
+
+    def make(name: str) -> SamplerLike:
+        if name not in SAMPLERS:
+            name = "random"
+        counter[0] += 1
+        s = rng.randrange(2**31) if rng is not None else (seed or 0) + counter[0]
+        sampler: SamplerLike = create_sampler(name, seed=s)
+        return sampler
+
+    return make
+
+
+def _default_names() -> tuple[str, str]:
+    from algorithms import MODELS, SAMPLERS
+
+    model = next((m for m in ("bt", "bt-online", "elo") if m in MODELS), "bt")
+    sampler = next((s for s in ("adaptive", "balanced", "random") if s in SAMPLERS), "random")
+    return model, sampler
+
+
+def hash_key(api_key: str) -> str:
+    """SHA-256 of an API key (keys carry 256 random bits, so no slow KDF is needed)."""
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+class RankerService:
+    """Use cases of the voting core over one :class:`~ranker.storage.base.Store`.
+
+    Parameters
+    ----------
+    store
+        Any backend from :func:`ranker.storage.open_store`.
+    secret
+        Key material for ballot and voter tokens (>= 16 bytes); every process
+        sharing a store must use the same secret.
+    clock
+        Seconds since the epoch (injectable for tests).
+    sampler_factory
+        Builds a survey's sampler by name (default: :mod:`algorithms` samplers).
+    snapshot_every
+        Save a projection snapshot each time a survey's log reaches a multiple of
+        this many events (0: never automatically).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        secret: bytes,
+        clock: Callable[[], float] = time.time,
+        *,
+        sampler_factory: SamplerFactory | None = None,
+        snapshot_every: int = 5000,
+    ) -> None:
+        self.store = store
+        self.signer = TokenSigner(secret)
+        self.clock = clock
+        self.sampler_factory = sampler_factory or default_sampler_factory()
+        self.snapshot_every = snapshot_every
+        self._projections: dict[str, Projection] = {}
+        self._lock = threading.RLock()
+
+    # -- organisers ------------------------------------------------------------------
+    def create_organiser(self, name: str) -> tuple[Organiser, str]:
+        """A new organiser and its API key (shown once; only its hash is stored)."""
+        name = check_text("name", name, 200)
+        key = "rk_" + secrets.token_urlsafe(32)
+        org = Organiser(id=new_id(9), name=name, key_hash=hash_key(key), created=self.clock())
+        self.store.put_organiser(org.key_hash, msgspec.msgpack.encode(org))
+        return org, key
+
+    def authenticate(self, api_key: str | None) -> Organiser:
+        """The organiser owning ``api_key``; raises ``unauthorized`` otherwise."""
+        if not api_key or not isinstance(api_key, str) or len(api_key) > 200:
+            raise Unauthorized("missing or malformed API key")
+        data = self.store.get_organiser(hash_key(api_key))
+        if data is None:
+            raise Unauthorized("unknown API key")
+        return msgspec.msgpack.decode(data, type=Organiser)
+
+    # -- projections -----------------------------------------------------------------
+    def projection(self, survey_id: str) -> Projection:
+        """The survey's projection, caught up with the log (raises ``survey_not_found``)."""
+        with self._lock:
+            proj = self._projections.get(survey_id)
+            if proj is None:
+                if not isinstance(survey_id, str) or not 0 < len(survey_id) <= 64:
+                    raise SurveyNotFound(f"no survey {survey_id!r}")
+                snap = self.store.load_snapshot(survey_id)
+                if snap is not None:
+                    proj = Projection.from_snapshot(survey_id, snap.data, self.sampler_factory)
+                else:
+                    proj = Projection(survey_id, self.sampler_factory)
+            for item in self.store.read(survey_id, proj.seq):
+                proj.apply(item.seq, ev.decode(item.data))
+            if proj.survey is None:
+                raise SurveyNotFound(f"no survey {survey_id!r}")
+            self._projections[survey_id] = proj
+            return proj
+
+    def rebuild(self, survey_id: str) -> Projection:
+        """A fresh projection folded from the whole log (no snapshot, not cached)."""
+        proj = Projection(survey_id, self.sampler_factory)
+        for item in self.store.iter_events(survey_id):
+            proj.apply(item.seq, ev.decode(item.data))
+        if proj.survey is None:
+            raise SurveyNotFound(f"no survey {survey_id!r}")
+        return proj
+
+    def snapshot(self, survey_id: str) -> int:
+        """Save a snapshot of the survey's projection now; returns its sequence number."""
+        with self._lock:
+            proj = self.projection(survey_id)
+            self.store.save_snapshot(survey_id, proj.seq, proj.snapshot())
+            return proj.seq
+
+    def _append(self, survey_id: str, event: ev.Event) -> Projection:
+        with self._lock:
+            proj = self.projection(survey_id)
+            seq = self.store.append(survey_id, ev.encode(event))
+            self._applied(proj, seq, event)
+            return proj
+
+    def _applied(self, proj: Projection, seq: int, event: ev.Event) -> None:
+        if seq == proj.seq + 1:
+            proj.apply(seq, event)
+        else:  # someone else wrote in between: fold their events and ours in order
+            for item in self.store.read(proj.survey_id, proj.seq):
+                proj.apply(item.seq, ev.decode(item.data))
+        if self.snapshot_every and seq % self.snapshot_every == 0:
+            self.store.save_snapshot(proj.survey_id, proj.seq, proj.snapshot())
+
+    # -- surveys ---------------------------------------------------------------------
+    def _owned(self, survey_id: str, organiser: str | None) -> Projection:
+        proj = self.projection(survey_id)
+        assert proj.survey is not None
+        if organiser is not None and proj.survey.owner != organiser:
+            raise Forbidden("this survey belongs to another organiser")
+        return proj
+
+    def create_survey(
+        self,
+        owner: str,
+        question: str,
+        *,
+        description: str = "",
+        model: str | None = None,
+        sampler: str | None = None,
+        allow_ideas: bool = True,
+        moderate_ideas: bool = True,
+        groups: Iterable[str] = (),
+        embed_origins: Iterable[str] = (),
+        show_results_to_voters: bool = False,
+        limits: Limits | None = None,
+        ideas: Iterable[str] = (),
+        open_now: bool = False,
+    ) -> Survey:
+        """Create a survey (status ``draft`` unless ``open_now``), optionally seeded with ideas."""
+        default_model, default_sampler = _default_names()
+        survey = Survey(
+            id=new_id(9),
+            owner=owner,
+            question=check_text("question", question, 300),
+            description=check_text("description", description, 5000, allow_empty=True),
+            model=self._check_model(model or default_model),
+            sampler=self._check_sampler(sampler or default_sampler),
+            allow_ideas=bool(allow_ideas),
+            moderate_ideas=bool(moderate_ideas),
+            groups=self._check_groups(groups),
+            embed_origins=self._check_origins(embed_origins),
+            show_results_to_voters=bool(show_results_to_voters),
+            limits=self._check_limits(limits or Limits()),
+            created=self.clock(),
+        )
+        texts = [check_text("idea", t, survey.limits.idea_max_chars) for t in ideas]
+        with self._lock:
+            self.store.create_survey(
+                survey.id, ev.encode(ev.SurveyCreated(ts=self.clock(), survey=survey))
+            )
+            for t in texts:
+                self._append(survey.id, ev.IdeaAdded(ts=self.clock(), text=t))
+            if open_now:
+                self._append(survey.id, ev.SurveyStatusChanged(ts=self.clock(), status="open"))
+            return self.get_survey(survey.id)
+
+    def get_survey(self, survey_id: str) -> Survey:
+        """The survey's current settings."""
+        survey = self.projection(survey_id).survey
+        assert survey is not None
+        return survey
+
+    def list_surveys(self, organiser: str | None = None) -> list[Survey]:
+        """All surveys (of one organiser when given), oldest first."""
+        out = [self.get_survey(s) for s in self.store.survey_ids()]
+        if organiser is not None:
+            out = [s for s in out if s.owner == organiser]
+        return sorted(out, key=lambda s: (s.created, s.id))
+
+    def update_survey(
+        self, survey_id: str, *, organiser: str | None = None, **changes: Any
+    ) -> Survey:
+        """Change settings; keyword names are the fields of :class:`~ranker.domain.SurveyPatch`."""
+        unknown = set(changes) - set(SurveyPatch.__struct_fields__)
+        if unknown:
+            raise InvalidInput(f"unknown survey setting(s): {', '.join(sorted(unknown))}")
+        clean: dict[str, Any] = {}
+        for k, v in changes.items():
+            if v is None:
+                continue
+            if k == "question":
+                v = check_text("question", v, 300)
+            elif k == "description":
+                v = check_text("description", v, 5000, allow_empty=True)
+            elif k == "model":
+                v = self._check_model(v)
+            elif k == "sampler":
+                v = self._check_sampler(v)
+            elif k == "groups":
+                v = self._check_groups(v)
+            elif k == "embed_origins":
+                v = self._check_origins(v)
+            elif k == "limits":
+                v = self._check_limits(v)
+            elif not isinstance(v, bool):
+                raise InvalidInput(f"{k} must be true or false", field=k)
+            clean[k] = v
+        with self._lock:
+            self._owned(survey_id, organiser)
+            if clean:
+                self._append(
+                    survey_id, ev.SurveyUpdated(ts=self.clock(), patch=SurveyPatch(**clean))
+                )
+            return self.get_survey(survey_id)
+
+    def open_survey(self, survey_id: str, *, organiser: str | None = None) -> Survey:
+        """Start accepting answers (from ``draft`` or ``closed``)."""
+        return self._set_status(survey_id, "open", organiser)
+
+    def close_survey(self, survey_id: str, *, organiser: str | None = None) -> Survey:
+        """Stop accepting answers and ideas; results stay readable."""
+        return self._set_status(survey_id, "closed", organiser)
+
+    def _set_status(
+        self, survey_id: str, status: Literal["open", "closed"], organiser: str | None
+    ) -> Survey:
+        with self._lock:
+            proj = self._owned(survey_id, organiser)
+            assert proj.survey is not None
+            if proj.survey.status != status:
+                self._append(survey_id, ev.SurveyStatusChanged(ts=self.clock(), status=status))
+            return self.get_survey(survey_id)
+
+    # -- ideas -----------------------------------------------------------------------
+    def add_idea(self, survey_id: str, text: str, *, organiser: str | None = None) -> Idea:
+        """An organiser's idea (active at once)."""
+        return self.import_ideas(survey_id, [text], organiser=organiser)[0]
+
+    def import_ideas(
+        self, survey_id: str, texts: Iterable[str], *, organiser: str | None = None
+    ) -> list[Idea]:
+        """Add many organiser ideas; all texts are validated before any is added."""
+        with self._lock:
+            proj = self._owned(survey_id, organiser)
+            assert proj.survey is not None
+            limit = proj.survey.limits.idea_max_chars
+            clean = [check_text(f"ideas[{i}]", t, limit) for i, t in enumerate(texts)]
+            first = len(proj.ideas)
+            for t in clean:
+                self._append(survey_id, ev.IdeaAdded(ts=self.clock(), text=t))
+            return self._ideas_added_since(proj, first, clean)
+
+    def _ideas_added_since(self, proj: Projection, first: int, texts: list[str]) -> list[Idea]:
+        # other processes may have added ideas concurrently: ours are the ones with our texts
+        mine: list[Idea] = []
+        want = list(texts)
+        for idea in proj.ideas[first:]:
+            if want and idea.text == want[0]:
+                mine.append(idea)
+                want.pop(0)
+        return mine
+
+    def submit_idea(self, survey_id: str, voter_token: str, text: str) -> Idea:
+        """A participant's idea: needs ``allow_ideas``, an open survey and the per-voter quota;
+        ``pending`` until approved when the survey moderates ideas."""
+        with self._lock:
+            proj = self.projection(survey_id)
+            claims = self._voter_claims(survey_id, voter_token)
+            survey = proj.survey
+            assert survey is not None
+            if not survey.allow_ideas:
+                raise IdeasNotAllowed("this survey does not accept ideas from participants")
+            if survey.status != "open":
+                raise SurveyClosed(f"survey is {survey.status}")
+            clean = check_text("idea", text, survey.limits.idea_max_chars)
+            info = proj.voters.get(claims.voter)
+            if info is not None and info.voided:
+                raise VoterVoided("this voter was voided by the organiser")
+            if info is not None and info.ideas >= survey.limits.ideas_per_voter:
+                raise LimitReached(
+                    f"at most {survey.limits.ideas_per_voter} ideas per participant",
+                    limit=survey.limits.ideas_per_voter,
+                )
+            first = len(proj.ideas)
+            status: IdeaStatus = "pending" if survey.moderate_ideas else "active"
+            self._append(
+                survey_id,
+                ev.IdeaAdded(
+                    ts=self.clock(),
+                    text=clean,
+                    author="participant",
+                    voter=claims.voter,
+                    status=status,
+                ),
+            )
+            return self._ideas_added_since(proj, first, [clean])[0]
+
+    def get_idea(self, survey_id: str, idea_id: int) -> Idea:
+        """One idea (any status)."""
+        return self._idea(self.projection(survey_id), idea_id)
+
+    @staticmethod
+    def _idea(proj: Projection, idea_id: object) -> Idea:
+        if not isinstance(idea_id, int) or isinstance(idea_id, bool):
+            raise IdeaNotFound(f"no idea {idea_id!r}")
+        if not 0 <= idea_id < len(proj.ideas):
+            raise IdeaNotFound(f"no idea {idea_id} in survey {proj.survey_id}")
+        return proj.ideas[idea_id]
+
+    def list_ideas(self, survey_id: str, status: IdeaStatus | None = None) -> list[Idea]:
+        """Ideas in id order, optionally of one status."""
+        ideas = self.projection(survey_id).ideas
+        return [i for i in ideas if status is None or i.status == status]
+
+    def edit_idea(
+        self, survey_id: str, idea_id: int, text: str, *, organiser: str | None = None
+    ) -> Idea:
+        """Change an idea's text; its votes are kept."""
+        with self._lock:
+            proj = self._owned(survey_id, organiser)
+            assert proj.survey is not None
+            self._idea(proj, idea_id)
+            clean = check_text("idea", text, proj.survey.limits.idea_max_chars)
+            self._append(survey_id, ev.IdeaEdited(ts=self.clock(), idea=idea_id, text=clean))
+            return proj.ideas[idea_id]
+
+    def set_idea_status(
+        self,
+        survey_id: str,
+        idea_id: int,
+        status: IdeaStatus,
+        *,
+        reason: str = "",
+        organiser: str | None = None,
+    ) -> Idea:
+        """Moderate (``active`` / ``rejected``), retire or reinstate an idea."""
+        if status not in ("pending", "active", "rejected", "retired"):
+            raise InvalidInput(f"unknown idea status {status!r}", field="status")
+        reason = check_text("reason", reason, 500, allow_empty=True)
+        with self._lock:
+            proj = self._owned(survey_id, organiser)
+            if self._idea(proj, idea_id).status != status:
+                self._append(
+                    survey_id,
+                    ev.IdeaStatusChanged(
+                        ts=self.clock(), idea=idea_id, status=status, reason=reason
+                    ),
+                )
+            return proj.ideas[idea_id]
+
+    def moderate_idea(
+        self,
+        survey_id: str,
+        idea_id: int,
+        approve: bool,
+        *,
+        reason: str = "",
+        organiser: str | None = None,
+    ) -> Idea:
+        """Approve (``active``) or reject a submitted idea."""
+        status: IdeaStatus = "active" if approve else "rejected"
+        return self.set_idea_status(survey_id, idea_id, status, reason=reason, organiser=organiser)
+
+    def retire_idea(self, survey_id: str, idea_id: int, *, organiser: str | None = None) -> Idea:
+        """Stop showing an idea; its votes stay in the model."""
+        return self.set_idea_status(survey_id, idea_id, "retired", organiser=organiser)
+
+    # -- voters and ballots -----------------------------------------------------------
+    def issue_voter(self, survey_id: str, group: str | None = None) -> Voter:
+        """A new anonymous voter with a signed token (nothing is written to the log)."""
+        survey = self.get_survey(survey_id)
+        if group is not None and group not in survey.groups:
+            allowed = ", ".join(survey.groups) or "none defined"
+            raise InvalidInput(f"unknown group {group!r}; groups: {allowed}", field="group")
+        vid = new_id(12)
+        token = self.signer.sign_voter(
+            VoterClaims(survey=survey_id, voter=vid, group=group, issued=self.clock())
+        )
+        return Voter(id=vid, survey=survey_id, group=group, token=token)
+
+    def voter(self, survey_id: str, voter_token: str) -> Voter:
+        """The voter a token names (raises ``bad_token`` for a forged or foreign token)."""
+        c = self._voter_claims(survey_id, voter_token)
+        return Voter(id=c.voter, survey=c.survey, group=c.group, token=voter_token)
+
+    def _voter_claims(self, survey_id: str, voter_token: str) -> VoterClaims:
+        claims = self.signer.verify_voter(voter_token)
+        if claims.survey != survey_id:
+            from ranker.errors import BadToken
+
+            raise BadToken("voter token belongs to another survey")
+        return claims
+
+    def next_ballot(self, survey_id: str, voter_token: str) -> Ballot:
+        """The next pair for this voter, as a signed single-use expiring ballot."""
+        with self._lock:
+            proj = self.projection(survey_id)
+            claims = self._voter_claims(survey_id, voter_token)
+            survey = proj.survey
+            assert survey is not None
+            if survey.status != "open":
+                raise SurveyClosed(f"survey is {survey.status}")
+            info = proj.voters.get(claims.voter)
+            if info is not None and info.voided:
+                raise VoterVoided("this voter was voided by the organiser")
+            left, right, prob = proj.pick(claims.voter)
+        now = self.clock()
+        c = BallotClaims(
+            id=new_id(12),
+            survey=survey_id,
+            voter=claims.voter,
+            group=claims.group,
+            left=left,
+            right=right,
+            probability=prob,
+            issued=now,
+            expires=now + survey.limits.ballot_ttl_s,
+        )
+        return Ballot(
+            id=c.id,
+            survey=survey_id,
+            voter=c.voter,
+            left=left,
+            right=right,
+            probability=prob,
+            issued=now,
+            expires=c.expires,
+            group=c.group,
+            token=self.signer.sign_ballot(c),
+        )
+
+    def answer(
+        self,
+        survey_id: str,
+        voter_token: str,
+        ballot_token: str,
+        choice: str,
+        *,
+        reason: str | None = None,
+        response_ms: int | None = None,
+    ) -> AnswerReceipt:
+        """Answer a ballot: ``left``, ``right``, ``tie`` or ``skip`` (+ ``reason``).
+
+        Atomic in the store (ballot check-and-mark, rate limit, append). A retry
+        with the same choice and reason returns the original receipt; a different
+        answer to a used ballot raises ``ballot_used``.
+        """
+        ans = self._check_answer(choice, reason, response_ms)
+        b = self.signer.verify_ballot(ballot_token)
+        claims = self._voter_claims(survey_id, voter_token)
+        if b.survey != survey_id:
+            raise BallotNotFound("this ballot belongs to another survey")
+        if b.voter != claims.voter:
+            raise WrongVoter("this ballot was issued to another voter")
+        now = self.clock()
+        if now > b.expires:
+            raise BallotExpired("this ballot has expired; ask for a new pair")
+        event: ev.VoteCast | ev.VoteSkipped
+        if ans.choice == "skip":
+            event = ev.VoteSkipped(
+                ts=now,
+                ballot=b.id,
+                voter=b.voter,
+                group=b.group,
+                left=b.left,
+                right=b.right,
+                reason=ans.reason or "dont_know",
+                probability=b.probability,
+                response_ms=ans.response_ms,
+            )
+        else:
+            event = ev.VoteCast(
+                ts=now,
+                ballot=b.id,
+                voter=b.voter,
+                group=b.group,
+                left=b.left,
+                right=b.right,
+                outcome=_OUTCOMES[ans.choice],
+                probability=b.probability,
+                response_ms=ans.response_ms,
+            )
+        with self._lock:
+            proj = self.projection(survey_id)
+            survey = proj.survey
+            assert survey is not None
+            n = len(proj.ideas)
+            if not (0 <= b.left < n and 0 <= b.right < n):
+                raise BallotNotFound("this ballot names ideas this survey does not have")
+            if survey.status != "open":
+                raise SurveyClosed(f"survey is {survey.status}")
+            info = proj.voters.get(b.voter)
+            if info is not None and info.voided:
+                raise VoterVoided("this voter was voided by the organiser")
+            res = self.store.append_vote(
+                survey_id,
+                ev.encode(event),
+                ballot=b.id,
+                voter=b.voter,
+                ballot_expires=b.expires,
+                now=now,
+                rate_limit=survey.limits.answers_per_minute,
+            )
+            if res.duplicate:
+                old = ev.decode(res.data)
+                assert isinstance(old, ev.VoteCast | ev.VoteSkipped)
+                if _same_answer(old, event):
+                    return _receipt(res.seq, old)
+                raise BallotUsed("this ballot was already answered differently")
+            self._applied(proj, res.seq, event)
+            return _receipt(res.seq, event)
+
+    @staticmethod
+    def _check_answer(choice: object, reason: object, response_ms: object) -> Answer:
+        if choice not in _CHOICES:
+            raise InvalidInput(f"choice must be one of {', '.join(_CHOICES)}", field="choice")
+        if reason is not None and (choice != "skip" or reason not in _SKIP_REASONS):
+            raise InvalidInput(
+                f"reason is only for skip and must be one of {', '.join(_SKIP_REASONS)}",
+                field="reason",
+            )
+        if response_ms is not None and (
+            not isinstance(response_ms, int)
+            or isinstance(response_ms, bool)
+            or not 0 <= response_ms <= 86_400_000
+        ):
+            raise InvalidInput(
+                "response_ms must be an integer in [0, 86400000]", field="response_ms"
+            )
+        return msgspec.convert(
+            {"choice": choice, "reason": reason, "response_ms": response_ms}, Answer
+        )
+
+    def undo_last(self, survey_id: str, voter_token: str) -> int:
+        """Take back the voter's last answer if within the undo window; returns its ``seq``."""
+        with self._lock:
+            proj = self.projection(survey_id)
+            claims = self._voter_claims(survey_id, voter_token)
+            survey = proj.survey
+            assert survey is not None
+            if survey.status != "open":
+                raise SurveyClosed(f"survey is {survey.status}")
+            info = proj.voters.get(claims.voter)
+            if info is None or not info.answers:
+                raise NothingToUndo("no answer to undo")
+            target = info.answers[-1]
+            row = proj.by_seq[target]
+            if self.clock() - row.ts > survey.limits.undo_window_s:
+                raise UndoExpired(f"answers can be undone within {survey.limits.undo_window_s} s")
+            self._append(
+                survey_id, ev.VoteUndone(ts=self.clock(), voter=claims.voter, target=target)
+            )
+            return target
+
+    def void_voter(
+        self, survey_id: str, voter_id: str, *, reason: str = "", organiser: str | None = None
+    ) -> int:
+        """Void every answer of a voter (and refuse their future ones); returns how many."""
+        reason = check_text("reason", reason, 500, allow_empty=True)
+        with self._lock:
+            proj = self._owned(survey_id, organiser)
+            if not isinstance(voter_id, str) or voter_id not in proj.voters:
+                raise InvalidInput(
+                    f"voter {voter_id!r} has not answered in this survey", field="voter"
+                )
+            n = len(proj.voters[voter_id].answers)
+            self._append(survey_id, ev.VoterVoided(ts=self.clock(), voter=voter_id, reason=reason))
+            return n
+
+    # -- comments and flags -------------------------------------------------------------
+    def add_comment(
+        self,
+        survey_id: str,
+        idea_id: int,
+        text: str,
+        *,
+        voter_token: str | None = None,
+        organiser: str | None = None,
+    ) -> Comment:
+        """A comment on an idea by a voter (token) or the organiser."""
+        with self._lock:
+            proj = self._owned(survey_id, organiser) if organiser else self.projection(survey_id)
+            survey = proj.survey
+            assert survey is not None
+            voter = self._voter_claims(survey_id, voter_token).voter if voter_token else None
+            if voter is None and organiser is None:
+                raise InvalidInput("a comment needs a voter token or an organiser")
+            if voter is not None and survey.status != "open":
+                raise SurveyClosed(f"survey is {survey.status}")
+            self._idea(proj, idea_id)
+            clean = check_text("comment", text, survey.limits.comment_max_chars)
+            self._append(
+                survey_id, ev.CommentAdded(ts=self.clock(), idea=idea_id, voter=voter, text=clean)
+            )
+            return next(c for c in reversed(proj.comments) if c.text == clean and c.voter == voter)
+
+    def flag_idea(self, survey_id: str, idea_id: int, voter_token: str, reason: str = "") -> Flag:
+        """A participant reports an idea as inappropriate."""
+        with self._lock:
+            proj = self.projection(survey_id)
+            voter = self._voter_claims(survey_id, voter_token).voter
+            self._idea(proj, idea_id)
+            clean = check_text("reason", reason, 500, allow_empty=True)
+            self._append(
+                survey_id, ev.IdeaFlagged(ts=self.clock(), idea=idea_id, voter=voter, reason=clean)
+            )
+            return next(f for f in reversed(proj.flags) if f.voter == voter and f.idea == idea_id)
+
+    def list_comments(self, survey_id: str, idea_id: int | None = None) -> list[Comment]:
+        """Comments, oldest first, optionally on one idea."""
+        proj = self.projection(survey_id)
+        if idea_id is not None:
+            self._idea(proj, idea_id)
+        return [c for c in proj.comments if idea_id is None or c.idea == idea_id]
+
+    def list_flags(self, survey_id: str) -> list[Flag]:
+        """Flags, oldest first."""
+        return list(self.projection(survey_id).flags)
+
+    # -- results -----------------------------------------------------------------------
+    def results(
+        self,
+        survey_id: str,
+        *,
+        group: str | None = None,
+        level: float = 0.95,
+        include_retired: bool = False,
+    ) -> Results:
+        """Ranked active ideas (plus retired ones if asked), overall or for one group.
+
+        Group results refit a fresh model of the survey's kind on that group's answers.
+        """
+        level = _check_level(level)
+        with self._lock:
+            proj = self.projection(survey_id)
+            survey = proj.survey
+            assert survey is not None
+            statuses = ("active", "retired") if include_retired else ("active",)
+            model = None
+            voters = [v for v in proj.voters.values() if v.answers]
+            if group is not None:
+                if group not in survey.groups:
+                    raise InvalidInput(f"unknown group {group!r}", field="group")
+                model = self._fit(proj, *proj.rows(group=group))
+                voters = [v for v in voters if v.group == group]
+            ideas = proj.results(level, model=model, statuses=statuses)
+            return Results(
+                survey=survey_id,
+                model=survey.model,
+                level=level,
+                n_votes=_n(proj, group),
+                n_skips=proj.n_skips if group is None else _n_skips(proj, group),
+                n_voters=len(voters),
+                seq=proj.seq,
+                group=group,
+                ideas=ideas,
+            )
+
+    def my_results(self, survey_id: str, voter_token: str, level: float = 0.95) -> Results:
+        """The ranking implied by one voter's own answers."""
+        level = _check_level(level)
+        with self._lock:
+            proj = self.projection(survey_id)
+            claims = self._voter_claims(survey_id, voter_token)
+            survey = proj.survey
+            assert survey is not None
+            rows = proj.rows(voter=claims.voter)
+            model = self._fit(proj, *rows)
+            return Results(
+                survey=survey_id,
+                model=survey.model,
+                level=level,
+                n_votes=int(rows[0].size),
+                n_skips=sum(
+                    1 for s in proj.voters[claims.voter].answers if proj.by_seq[s].y is None
+                )
+                if claims.voter in proj.voters
+                else 0,
+                n_voters=1 if rows[0].size else 0,
+                seq=proj.seq,
+                voter=claims.voter,
+                ideas=proj.results(level, model=model),
+            )
+
+    @staticmethod
+    def _fit(proj: Projection, left: Any, right: Any, y: Any, voter: Any) -> Any:
+        from ranker.projection import _default_model
+
+        assert proj.survey is not None
+        model = _default_model(proj.survey.model)
+        model.add_items(len(proj.ideas))
+        if left.size:
+            model.fit(left, right, y, voter=voter)
+        return model
+
+    def votes_needed(self, survey_id: str, k: int = 10, level: float = 0.95) -> TopKEstimate:
+        """Estimate of further answers needed to settle the top ``k`` (see the projection)."""
+        level = _check_level(level)
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise InvalidInput("k must be a positive integer", field="k")
+        with self._lock:
+            return self.projection(survey_id).votes_needed(k, level)
+
+    # -- exports -------------------------------------------------------------------------
+    def export_events(self, survey_id: str, after: int = 0) -> Iterator[tuple[int, ev.Event]]:
+        """Every event of the log after ``after``, in order (reads the store in batches)."""
+        self.get_survey(survey_id)
+        for item in self.store.iter_events(survey_id, after):
+            yield item.seq, ev.decode(item.data)
+
+    def export_rows(self, survey_id: str, kind: str) -> Iterator[dict[str, Any]]:
+        """Flat rows for CSV/NDJSON: ``votes``, ``skips``, ``ideas``, ``comments``, ``flags``.
+
+        Vote and skip rows carry ``valid`` (false once undone or voided).
+        """
+        if kind not in EXPORT_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(EXPORT_KINDS)}", field="kind")
+        with self._lock:
+            proj = self.projection(survey_id)
+            ideas = list(proj.ideas)
+            valid = {r.seq: r.active for r in proj.votes}
+            upto = proj.seq
+        if kind == "ideas":
+            for i in ideas:
+                yield msgspec.to_builtins(i)
+            return
+        if kind in ("comments", "flags"):
+            src = proj.comments if kind == "comments" else proj.flags
+            for c in list(src):
+                yield msgspec.to_builtins(c)
+            return
+        want = ev.VoteCast if kind == "votes" else ev.VoteSkipped
+        for seq, e in self.export_events(survey_id):
+            if seq > upto:
+                break
+            if isinstance(e, want):
+                row: dict[str, Any] = {"seq": seq, **msgspec.to_builtins(e)}
+                row.pop("type", None)
+                row["valid"] = valid.get(seq, False)
+                yield row
+
+    # -- rate limits -----------------------------------------------------------------------
+    def rate_limit(self, key: str, limit: int, window_s: int = 60) -> int:
+        """Count one hit on ``key`` (atomic across processes); raises ``rate_limited`` over
+        ``limit`` per window. For the API's own quotas (e.g. voters issued per IP)."""
+        if limit < 1 or window_s < 1:
+            raise InvalidInput("limit and window_s must be >= 1")
+        return self.store.rate_hit(key, limit, window_s, self.clock())
+
+    # -- validation helpers -----------------------------------------------------------------
+    @staticmethod
+    def _check_model(name: object) -> str:
+        from algorithms import MODELS
+
+        if not isinstance(name, str) or name not in MODELS:
+            raise InvalidInput(
+                f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}", field="model"
+            )
+        return name
+
+    @staticmethod
+    def _check_sampler(name: object) -> str:
+        from algorithms import SAMPLERS
+
+        if not isinstance(name, str) or name not in SAMPLERS:
+            raise InvalidInput(
+                f"unknown sampler {name!r}; known: {', '.join(sorted(SAMPLERS))}", field="sampler"
+            )
+        return name
+
+    @staticmethod
+    def _check_groups(groups: Iterable[str]) -> list[str]:
+        if isinstance(groups, str):
+            raise InvalidInput("groups must be a list of names", field="groups")
+        out = [check_text("groups", g, 40) for g in groups]
+        if len(set(out)) != len(out) or len(out) > 50:
+            raise InvalidInput("groups must be distinct (at most 50)", field="groups")
+        return out
+
+    @staticmethod
+    def _check_origins(origins: Iterable[str]) -> list[str]:
+        if isinstance(origins, str):
+            raise InvalidInput("embed_origins must be a list of origins", field="embed_origins")
+        out = []
+        for o in origins:
+            o = check_text("embed_origins", o, 200)
+            try:
+                msgspec.convert([o], list[Origin])
+            except msgspec.ValidationError:
+                raise InvalidInput(
+                    f"{o!r} is not an origin like https://example.org", field="embed_origins"
+                ) from None
+            out.append(o)
+        return out
+
+    @staticmethod
+    def _check_limits(limits: object) -> Limits:
+        try:
+            return msgspec.convert(msgspec.to_builtins(limits), Limits)
+        except (msgspec.ValidationError, TypeError) as exc:
+            raise InvalidInput(f"invalid limits: {exc}", field="limits") from None
+
+
+def _check_level(level: object) -> float:
+    if not isinstance(level, float | int) or isinstance(level, bool) or not 0.5 <= level < 1.0:
+        raise InvalidInput("level must be a number in [0.5, 1)", field="level")
+    return float(level)
+
+
+def _n(proj: Projection, group: str | None) -> int:
+    if group is None:
+        return proj.n_votes
+    idx = {v.index for v in proj.voters.values() if v.group == group}
+    return sum(1 for r in proj.votes if r.active and r.y is not None and r.voter in idx)
+
+
+def _n_skips(proj: Projection, group: str) -> int:
+    idx = {v.index for v in proj.voters.values() if v.group == group}
+    return sum(1 for r in proj.votes if r.active and r.y is None and r.voter in idx)
+
+
+def _same_answer(old: ev.VoteCast | ev.VoteSkipped, new: ev.VoteCast | ev.VoteSkipped) -> bool:
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, ev.VoteCast) and isinstance(new, ev.VoteCast):
+        return old.outcome == new.outcome
+    assert isinstance(old, ev.VoteSkipped) and isinstance(new, ev.VoteSkipped)
+    return old.reason == new.reason
+
+
+def _receipt(seq: int, e: ev.VoteCast | ev.VoteSkipped) -> AnswerReceipt:
+    if isinstance(e, ev.VoteCast):
+        return AnswerReceipt(
+            seq=seq, ballot=e.ballot, choice=e.outcome, left=e.left, right=e.right, ts=e.ts
+        )
+    return AnswerReceipt(
+        seq=seq,
+        ballot=e.ballot,
+        choice="skip",
+        reason=e.reason,
+        left=e.left,
+        right=e.right,
+        ts=e.ts,
+    )

@@ -1,0 +1,108 @@
+"""In-memory store for unit tests: one process, a lock, plain dicts."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+from ranker.errors import RateLimited, SurveyExists, SurveyNotFound
+from ranker.storage.base import Store, StoredEvent, VoteAppend, rate_window
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(Store):
+    """Keeps everything in dicts; nothing survives the process."""
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._logs: dict[str, list[bytes]] = {}
+        self._ballots: dict[tuple[str, str], int] = {}
+        self._rates: dict[str, tuple[int, int]] = defaultdict(lambda: (-1, 0))
+        self._snapshots: dict[str, StoredEvent] = {}
+        self._organisers: dict[str, bytes] = {}
+
+    def create_survey(self, survey: str, data: bytes) -> int:
+        with self._lock:
+            if survey in self._logs:
+                raise SurveyExists(f"survey {survey!r} already exists")
+            self._logs[survey] = [data]
+            return 1
+
+    def _log(self, survey: str) -> list[bytes]:
+        try:
+            return self._logs[survey]
+        except KeyError:
+            raise SurveyNotFound(f"no survey {survey!r}") from None
+
+    def append(self, survey: str, data: bytes) -> int:
+        with self._lock:
+            log = self._log(survey)
+            log.append(data)
+            return len(log)
+
+    def _hit(self, key: str, limit: int, window_s: int, now: float) -> int:
+        win = rate_window(now, window_s)
+        cur, n = self._rates[key]
+        n = n + 1 if cur == win else 1
+        if n > limit:
+            raise RateLimited(
+                f"more than {limit} per {window_s} s", retry_after=(win + 1) * window_s - now
+            )
+        self._rates[key] = (win, n)
+        return n
+
+    def append_vote(
+        self,
+        survey: str,
+        data: bytes,
+        *,
+        ballot: str,
+        voter: str,
+        ballot_expires: float,
+        now: float,
+        rate_limit: int,
+        rate_window_s: int = 60,
+    ) -> VoteAppend:
+        with self._lock:
+            log = self._log(survey)
+            old = self._ballots.get((survey, ballot))
+            if old is not None:
+                return VoteAppend(old, log[old - 1], True)
+            if rate_limit > 0:
+                self._hit(f"{survey}:{voter}", rate_limit, rate_window_s, now)
+            log.append(data)
+            self._ballots[(survey, ballot)] = len(log)
+            return VoteAppend(len(log), data, False)
+
+    def read(self, survey: str, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        with self._lock:
+            log = self._logs.get(survey, [])
+            end = len(log) if limit is None else min(len(log), after + limit)
+            return [StoredEvent(i + 1, log[i]) for i in range(max(after, 0), end)]
+
+    def head(self, survey: str) -> int:
+        return len(self._logs.get(survey, ()))
+
+    def survey_ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._logs)
+
+    def rate_hit(self, key: str, limit: int, window_s: int, now: float) -> int:
+        with self._lock:
+            return self._hit(key, limit, window_s, now)
+
+    def save_snapshot(self, survey: str, seq: int, data: bytes) -> None:
+        with self._lock:
+            self._snapshots[survey] = StoredEvent(seq, data)
+
+    def load_snapshot(self, survey: str) -> StoredEvent | None:
+        return self._snapshots.get(survey)
+
+    def put_organiser(self, key_hash: str, data: bytes) -> None:
+        with self._lock:
+            self._organisers[key_hash] = data
+
+    def get_organiser(self, key_hash: str) -> bytes | None:
+        return self._organisers.get(key_hash)

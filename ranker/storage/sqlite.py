@@ -1,0 +1,214 @@
+"""SQLite backend (standard library): the embedded default, shared by processes on one host.
+
+The database runs in WAL mode: readers never block the single writer, and each
+write transaction is ``BEGIN IMMEDIATE`` so concurrent writers queue on the
+write lock (``busy_timeout``) instead of failing. Durability per
+``synchronous`` setting (URL query ``?synchronous=NORMAL|FULL``):
+
+* ``NORMAL`` (default): a commit is durable once it returns against a crash of
+  the *process* (the WAL is in the OS page cache); a power loss or kernel crash
+  can lose the last transactions since the last checkpoint/fsync, never corrupt.
+* ``FULL``: the WAL is fsynced at every commit, so a returned commit survives
+  power loss too, at the cost of one fsync per answer.
+
+Schema: ``surveys(id, head)`` holds each log's last sequence number,
+``events(survey, seq, ballot, data)`` the logs (a unique partial index on
+``(survey, ballot)`` makes a ballot usable once), ``rates`` the fixed-window
+counters, ``snapshots`` and ``organisers`` the rest.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from ranker.errors import InvalidInput, RateLimited, SurveyExists, SurveyNotFound
+from ranker.storage.base import Store, StoredEvent, VoteAppend, rate_window
+
+__all__ = ["SQLiteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS surveys (id TEXT PRIMARY KEY, head INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    survey TEXT NOT NULL, seq INTEGER NOT NULL, ballot TEXT, data BLOB NOT NULL,
+    PRIMARY KEY (survey, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS events_ballot ON events (survey, ballot)
+    WHERE ballot IS NOT NULL;
+CREATE TABLE IF NOT EXISTS rates (
+    key TEXT PRIMARY KEY, win INTEGER NOT NULL, n INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+    survey TEXT PRIMARY KEY, seq INTEGER NOT NULL, data BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS organisers (key_hash TEXT PRIMARY KEY, data BLOB NOT NULL)
+    WITHOUT ROWID;
+"""
+
+_RATE_UPSERT = (
+    "INSERT INTO rates (key, win, n) VALUES (?, ?, 1) ON CONFLICT (key) DO UPDATE SET "
+    "n = CASE WHEN win = excluded.win THEN n + 1 ELSE 1 END, win = excluded.win RETURNING n"
+)
+
+
+def sqlite_path(url: str) -> tuple[str, str]:
+    """``(path, synchronous)`` from ``sqlite:///relative.db`` or ``sqlite:////abs.db``."""
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite":
+        raise InvalidInput(f"not a sqlite URL: {url!r}")
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    sync = parse_qs(parts.query).get("synchronous", ["NORMAL"])[-1].upper()
+    if sync not in ("NORMAL", "FULL", "EXTRA", "OFF"):
+        raise InvalidInput(f"synchronous must be NORMAL or FULL, got {sync!r}")
+    return path or "ranker.db", sync
+
+
+class SQLiteStore(Store):
+    """One connection per store object, guarded by a lock (thread-safe)."""
+
+    def __init__(self, url: str = "sqlite:///ranker.db", *, busy_timeout_ms: int = 10_000) -> None:
+        self.url = url
+        self.path, self.synchronous = sqlite_path(url)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
+        )
+        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
+        with self._tx():
+            for stmt in _SCHEMA.split(";"):
+                if stmt.strip():
+                    self._db.execute(stmt)
+        self._hits = 0
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction under the lock; rolled back on any error."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def create_survey(self, survey: str, data: bytes) -> int:
+        with self._tx() as db:
+            try:
+                db.execute("INSERT INTO surveys (id, head) VALUES (?, 1)", (survey,))
+            except sqlite3.IntegrityError:
+                raise SurveyExists(f"survey {survey!r} already exists") from None
+            db.execute("INSERT INTO events VALUES (?, 1, NULL, ?)", (survey, data))
+        return 1
+
+    @staticmethod
+    def _next_seq(db: sqlite3.Connection, survey: str) -> int:
+        row = db.execute(
+            "UPDATE surveys SET head = head + 1 WHERE id = ? RETURNING head", (survey,)
+        ).fetchone()
+        if row is None:
+            raise SurveyNotFound(f"no survey {survey!r}")
+        return int(row[0])
+
+    def append(self, survey: str, data: bytes) -> int:
+        with self._tx() as db:
+            seq = self._next_seq(db, survey)
+            db.execute("INSERT INTO events VALUES (?, ?, NULL, ?)", (survey, seq, data))
+        return seq
+
+    def _hit(self, db: sqlite3.Connection, key: str, limit: int, window_s: int, now: float) -> int:
+        win = rate_window(now, window_s)
+        n = int(db.execute(_RATE_UPSERT, (key, win)).fetchone()[0])
+        if n > limit:
+            raise RateLimited(
+                f"more than {limit} per {window_s} s", retry_after=(win + 1) * window_s - now
+            )
+        self._hits += 1
+        if self._hits % 10_000 == 0:  # forget finished windows now and then
+            db.execute("DELETE FROM rates WHERE win < ?", (win - 1,))
+        return n
+
+    def append_vote(
+        self,
+        survey: str,
+        data: bytes,
+        *,
+        ballot: str,
+        voter: str,
+        ballot_expires: float,
+        now: float,
+        rate_limit: int,
+        rate_window_s: int = 60,
+    ) -> VoteAppend:
+        with self._tx() as db:
+            old = db.execute(
+                "SELECT seq, data FROM events WHERE survey = ? AND ballot = ?", (survey, ballot)
+            ).fetchone()
+            if old is not None:
+                return VoteAppend(int(old[0]), bytes(old[1]), True)
+            if rate_limit > 0:
+                self._hit(db, f"{survey}:{voter}", rate_limit, rate_window_s, now)
+            seq = self._next_seq(db, survey)
+            db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", (survey, seq, ballot, data))
+        return VoteAppend(seq, data, False)
+
+    def read(self, survey: str, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        with self._lock:
+            cur = self._db.execute(
+                "SELECT seq, data FROM events WHERE survey = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (survey, after, -1 if limit is None else limit),
+            )
+            return [StoredEvent(int(s), bytes(d)) for s, d in cur.fetchall()]
+
+    def head(self, survey: str) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT head FROM surveys WHERE id = ?", (survey,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def survey_ids(self) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM surveys ORDER BY id").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def rate_hit(self, key: str, limit: int, window_s: int, now: float) -> int:
+        with self._tx() as db:
+            return self._hit(db, key, limit, window_s, now)
+
+    def save_snapshot(self, survey: str, seq: int, data: bytes) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO snapshots VALUES (?, ?, ?) ON CONFLICT (survey) DO UPDATE SET "
+                "seq = excluded.seq, data = excluded.data WHERE excluded.seq >= snapshots.seq",
+                (survey, seq, data),
+            )
+
+    def load_snapshot(self, survey: str) -> StoredEvent | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq, data FROM snapshots WHERE survey = ?", (survey,)
+            ).fetchone()
+        return None if row is None else StoredEvent(int(row[0]), bytes(row[1]))
+
+    def put_organiser(self, key_hash: str, data: bytes) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO organisers VALUES (?, ?)", (key_hash, data))
+
+    def get_organiser(self, key_hash: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM organisers WHERE key_hash = ?", (key_hash,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

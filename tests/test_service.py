@@ -1,0 +1,389 @@
+"""The service facade: every use case and every domain error, on the memory store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from algorithms import create_model
+from ranker import errors as E
+from ranker.domain import Limits
+from ranker.service import RankerService
+from ranker.storage import open_store
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class LocalPicker:
+    """A tiny random picker, to show that any object with next_pair/observe plugs in."""
+
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng(0)
+        self.observed: list[tuple[int, int, float]] = []
+
+    def next_pair(
+        self, model: Any, voter: Any = None, active: Any = None, exclude: Any = None
+    ) -> tuple[int, int]:
+        idx = np.arange(model.n_items) if active is None else np.flatnonzero(active)
+        a, b = self.rng.choice(idx, size=2, replace=False)
+        return int(a), int(b)
+
+    def observe(self, left: int, right: int, outcome: float, voter: Any = None) -> None:
+        self.observed.append((left, right, outcome))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def svc(clock: Clock) -> RankerService:
+    return RankerService(open_store("memory://"), b"s" * 32, clock)
+
+
+def survey(svc: RankerService, n: int = 4, **kw: Any) -> str:
+    kw.setdefault("open_now", True)
+    return svc.create_survey(
+        "org", "Which is better?", ideas=[f"idea {i}" for i in range(n)], **kw
+    ).id
+
+
+def test_organiser_keys_and_ownership(svc: RankerService) -> None:
+    org, key = svc.create_organiser("Clinic")
+    assert svc.authenticate(key) == org
+    assert key not in repr(org) and org.key_hash != key
+    for bad in (None, "", "rk_wrong", "x" * 500):
+        with pytest.raises(E.Unauthorized):
+            svc.authenticate(bad)
+    sid = svc.create_survey(org.id, "Q?").id
+    other, _ = svc.create_organiser("Other")
+    with pytest.raises(E.Forbidden):
+        svc.add_idea(sid, "x", organiser=other.id)
+    assert svc.add_idea(sid, "x", organiser=org.id).id == 0
+    assert [s.id for s in svc.list_surveys(org.id)] == [sid]
+    assert svc.list_surveys(other.id) == []
+
+
+def test_survey_validation_errors(svc: RankerService) -> None:
+    with pytest.raises(E.TextEmpty):
+        svc.create_survey("o", "   ")
+    with pytest.raises(E.TextTooLong):
+        svc.create_survey("o", "x" * 301)
+    with pytest.raises(E.InvalidInput, match="unknown model"):
+        svc.create_survey("o", "Q", model="nope")
+    with pytest.raises(E.InvalidInput, match="origin"):
+        svc.create_survey("o", "Q", embed_origins=["javascript:alert(1)"])
+    with pytest.raises(E.InvalidInput):
+        svc.create_survey("o", "Q", limits=Limits(ballot_ttl_s=0))
+    with pytest.raises(E.SurveyNotFound):
+        svc.get_survey("missing")
+    sid = survey(svc)
+    with pytest.raises(E.InvalidInput, match="unknown survey setting"):
+        svc.update_survey(sid, colour="red")
+    s = svc.update_survey(sid, question="New?", groups=["patient", "clinician"])
+    assert (s.question, s.groups) == ("New?", ["patient", "clinician"])
+
+
+def test_vote_cycle_counts_and_receipts(svc: RankerService) -> None:
+    sid = survey(svc)
+    v = svc.issue_voter(sid)
+    b = svc.next_ballot(sid, v.token)
+    assert b.left != b.right and 0 < b.probability <= 1
+    r = svc.answer(sid, v.token, b.token, "left", response_ms=900)
+    assert (r.choice, r.left, r.right) == ("left", b.left, b.right)
+    assert svc.answer(sid, v.token, b.token, "left") == r  # idempotent retry
+    with pytest.raises(E.BallotUsed):
+        svc.answer(sid, v.token, b.token, "right")
+    res = {i.idea: i for i in svc.results(sid).ideas}
+    assert res[b.left].wins == 1 and res[b.right].losses == 1
+    assert res[b.left].shown_left == 1 and res[b.right].shown_right == 1
+    assert svc.projection(sid).n_votes == 1
+
+
+def test_ballot_errors(svc: RankerService, clock: Clock) -> None:
+    sid = survey(svc)
+    v, w = svc.issue_voter(sid), svc.issue_voter(sid)
+    b = svc.next_ballot(sid, v.token)
+    with pytest.raises(E.WrongVoter):
+        svc.answer(sid, w.token, b.token, "left")
+    with pytest.raises(E.BadToken):
+        svc.answer(sid, v.token, b.token[:-2] + "AA", "left")
+    with pytest.raises(E.BadToken):
+        svc.answer(sid, b.token, b.token, "left")  # a ballot is not a voter token
+    with pytest.raises(E.InvalidInput):
+        svc.answer(sid, v.token, b.token, "maybe")
+    with pytest.raises(E.InvalidInput):
+        svc.answer(sid, v.token, b.token, "left", reason="same")
+    with pytest.raises(E.InvalidInput):
+        svc.answer(sid, v.token, b.token, "left", response_ms=-1)
+    other = survey(svc)
+    with pytest.raises(E.BadToken):
+        svc.answer(other, v.token, b.token, "left")  # voter token of another survey
+    ov = svc.issue_voter(other)
+    with pytest.raises(E.BallotNotFound):
+        svc.answer(other, ov.token, b.token, "left")
+    clock.t += 3601
+    with pytest.raises(E.BallotExpired):
+        svc.answer(sid, v.token, b.token, "left")
+    assert svc.projection(sid).n_votes == 0
+
+
+def test_closed_survey_and_too_few_ideas(svc: RankerService) -> None:
+    sid = survey(svc, open_now=False)
+    v = svc.issue_voter(sid)
+    with pytest.raises(E.SurveyClosed):
+        svc.next_ballot(sid, v.token)
+    svc.open_survey(sid)
+    b = svc.next_ballot(sid, v.token)
+    svc.close_survey(sid)
+    with pytest.raises(E.SurveyClosed):
+        svc.answer(sid, v.token, b.token, "left")
+    one = survey(svc, n=1)
+    with pytest.raises(E.NoPairAvailable):
+        svc.next_ballot(one, svc.issue_voter(one).token)
+
+
+def test_skip_with_reason_is_logged_not_scored(svc: RankerService) -> None:
+    sid = survey(svc)
+    v = svc.issue_voter(sid)
+    b = svc.next_ballot(sid, v.token)
+    r = svc.answer(sid, v.token, b.token, "skip", reason="same")
+    assert (r.choice, r.reason) == ("skip", "same")
+    with pytest.raises(E.BallotUsed):
+        svc.answer(sid, v.token, b.token, "skip", reason="other")
+    proj = svc.projection(sid)
+    assert (proj.n_votes, proj.n_skips, proj.model.n_votes) == (0, 1, 0)
+    rows = list(svc.export_rows(sid, "skips"))
+    assert rows[0]["reason"] == "same" and rows[0]["valid"] is True
+
+
+def test_rate_limit_per_voter_per_minute(svc: RankerService, clock: Clock) -> None:
+    sid = survey(svc, n=6, limits=Limits(answers_per_minute=2))
+    v = svc.issue_voter(sid)
+    clock.t = 60 * 1000.0
+    for _ in range(2):
+        svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "tie")
+    b = svc.next_ballot(sid, v.token)
+    with pytest.raises(E.RateLimited) as err:
+        svc.answer(sid, v.token, b.token, "tie")
+    assert err.value.detail["retry_after"] == pytest.approx(60.0)
+    clock.t += 60
+    svc.answer(sid, v.token, b.token, "tie")
+    assert svc.projection(sid).n_votes == 3
+
+
+def test_no_pair_repeats_while_fresh_pairs_remain(svc: RankerService) -> None:
+    sid = survey(svc, n=5, limits=Limits(answers_per_minute=0))
+    v = svc.issue_voter(sid)
+    seen = set()
+    for _ in range(10):
+        b = svc.next_ballot(sid, v.token)
+        seen.add(frozenset((b.left, b.right)))
+        svc.answer(sid, v.token, b.token, "left")
+    assert len(seen) == 10  # all 5*4/2 pairs, none twice
+    svc.next_ballot(sid, v.token)  # used up: repeats are allowed again
+
+
+def test_undo_recomputes_as_if_never_cast(svc: RankerService, clock: Clock) -> None:
+    sid = survey(svc)
+    v = svc.issue_voter(sid)
+    with pytest.raises(E.NothingToUndo):
+        svc.undo_last(sid, v.token)
+    first = svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "left")
+    before = svc.projection(sid).model.scores().copy()
+    second = svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "right")
+    assert svc.undo_last(sid, v.token) == second.seq
+    proj = svc.projection(sid)
+    assert proj.n_votes == 1
+    np.testing.assert_allclose(proj.model.scores(), before, atol=1e-6)
+    clock.t += 121
+    with pytest.raises(E.UndoExpired):
+        svc.undo_last(sid, v.token)
+    assert [r["valid"] for r in svc.export_rows(sid, "votes")] == [True, False]
+    assert first.seq < second.seq
+
+
+def test_void_voter_removes_their_votes_and_refuses_more(svc: RankerService) -> None:
+    sid = survey(svc, limits=Limits(answers_per_minute=0))
+    v, w = svc.issue_voter(sid), svc.issue_voter(sid)
+    for _ in range(3):
+        svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "left")
+    svc.answer(sid, w.token, svc.next_ballot(sid, w.token).token, "right")
+    pending = svc.next_ballot(sid, v.token)
+    assert svc.void_voter(sid, v.id, reason="bot") == 3
+    proj = svc.projection(sid)
+    assert (proj.n_votes, proj.model.n_votes) == (1, 1)
+    with pytest.raises(E.VoterVoided):
+        svc.answer(sid, v.token, pending.token, "left")
+    with pytest.raises(E.VoterVoided):
+        svc.next_ballot(sid, v.token)
+    with pytest.raises(E.InvalidInput):
+        svc.void_voter(sid, "nobody")
+
+
+def test_participant_ideas_moderation_and_quota(svc: RankerService) -> None:
+    sid = survey(svc, n=2, limits=Limits(ideas_per_voter=1))
+    v = svc.issue_voter(sid)
+    idea = svc.submit_idea(sid, v.token, "  Evening clinics  ")
+    assert (idea.id, idea.text, idea.status, idea.voter) == (2, "Evening clinics", "pending", v.id)
+    with pytest.raises(E.LimitReached):
+        svc.submit_idea(sid, v.token, "another")
+    for _ in range(5):  # pending ideas are never shown
+        b = svc.next_ballot(sid, v.token)
+        assert {b.left, b.right} == {0, 1}
+    assert svc.moderate_idea(sid, 2, approve=True).status == "active"
+    assert svc.retire_idea(sid, 0).status == "retired"
+    b = svc.next_ballot(sid, v.token)
+    assert {b.left, b.right} == {1, 2}
+    with pytest.raises(E.TextTooLong):
+        svc.submit_idea(sid, svc.issue_voter(sid).token, "x" * 281)
+    svc.update_survey(sid, allow_ideas=False)
+    with pytest.raises(E.IdeasNotAllowed):
+        svc.submit_idea(sid, svc.issue_voter(sid).token, "no")
+    with pytest.raises(E.IdeaNotFound):
+        svc.edit_idea(sid, 99, "x")
+    assert svc.edit_idea(sid, 1, "renamed").text == "renamed"
+    assert [i.id for i in svc.list_ideas(sid, "active")] == [1, 2]
+
+
+def test_comments_flags_and_exports(svc: RankerService) -> None:
+    sid = survey(svc)
+    v = svc.issue_voter(sid)
+    c = svc.add_comment(sid, 1, "good one", voter_token=v.token)
+    assert (c.id, c.idea, c.voter) == (0, 1, v.id)
+    svc.add_comment(sid, 2, "noted", organiser="org")
+    with pytest.raises(E.IdeaNotFound):
+        svc.add_comment(sid, 7, "x", voter_token=v.token)
+    with pytest.raises(E.TextEmpty):
+        svc.add_comment(sid, 1, " ", voter_token=v.token)
+    f = svc.flag_idea(sid, 3, v.token, "rude")
+    assert (f.idea, f.voter) == (3, v.id)
+    assert [x.text for x in svc.list_comments(sid, 1)] == ["good one"]
+    assert len(list(svc.export_rows(sid, "comments"))) == 2
+    assert len(list(svc.export_rows(sid, "flags"))) == 1
+    assert [r["text"] for r in svc.export_rows(sid, "ideas")][:2] == ["idea 0", "idea 1"]
+    kinds = [type(e).__name__ for _, e in svc.export_events(sid)]
+    assert kinds[0] == "SurveyCreated" and kinds[-1] == "IdeaFlagged"
+    with pytest.raises(E.InvalidInput):
+        list(svc.export_rows(sid, "secrets"))
+
+
+def test_results_groups_my_results_and_votes_needed(svc: RankerService) -> None:
+    sid = survey(svc, n=4, groups=["a", "b"], limits=Limits(answers_per_minute=0))
+    with pytest.raises(E.InvalidInput):
+        svc.issue_voter(sid, group="c")
+    va, vb = svc.issue_voter(sid, "a"), svc.issue_voter(sid, "b")
+    for _ in range(40):  # group a prefers low ids, group b high ids
+        for v, low in ((va, True), (vb, False)):
+            b = svc.next_ballot(sid, v.token)
+            svc.answer(sid, v.token, b.token, "left" if (b.left < b.right) == low else "right")
+    a = svc.results(sid, group="a")
+    b = svc.results(sid, group="b")
+    assert a.ideas[0].idea == 0 and b.ideas[0].idea == 3
+    assert (a.n_votes, a.n_voters, svc.results(sid).n_votes) == (40, 1, 80)
+    mine = svc.my_results(sid, va.token)
+    assert mine.voter == va.id and mine.ideas[0].idea == 0 and mine.n_votes == 40
+    top = a.ideas[0]
+    assert top.rank == 1 and top.rank_lo <= 1 <= top.rank_hi and top.tier == 1
+    assert 0.5 < top.p_beats_random < 1 and top.low < top.score < top.high
+    est = svc.votes_needed(sid, k=1)
+    assert est.k == 1 and (est.settled or est.votes_needed is None or est.votes_needed > 0)
+    with pytest.raises(E.InvalidInput):
+        svc.votes_needed(sid, k=0)
+    with pytest.raises(E.InvalidInput):
+        svc.results(sid, level=2.0)
+
+
+def test_votes_needed_shrinks_with_evidence(svc: RankerService) -> None:
+    sid = survey(svc, n=3, model="bt-online", limits=Limits(answers_per_minute=0))
+    v = svc.issue_voter(sid)
+    for _ in range(3):
+        svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "tie")
+    assert svc.votes_needed(sid, k=1).settled is False
+    for i in range(300):
+        v = svc.issue_voter(sid) if i % 3 == 0 else v
+        b = svc.next_ballot(sid, v.token)
+        svc.answer(sid, v.token, b.token, "left" if b.left < b.right else "right")
+    assert svc.votes_needed(sid, k=1).settled is True
+
+
+def test_two_services_on_one_store_see_each_others_writes(svc: RankerService) -> None:
+    other = RankerService(svc.store, b"s" * 32, svc.clock)
+    sid = survey(svc)
+    v = other.issue_voter(sid)
+    b = other.next_ballot(sid, v.token)
+    other.answer(sid, v.token, b.token, "left")
+    svc.add_idea(sid, "late idea")
+    assert svc.projection(sid).n_votes == 1
+    assert other.get_idea(sid, 4).text == "late idea"
+    assert svc.answer(sid, v.token, b.token, "left").seq == other.projection(sid).seq - 1
+
+
+def test_snapshot_and_rebuild_equal_live(svc: RankerService) -> None:
+    sid = survey(svc, n=6, limits=Limits(answers_per_minute=0))
+    for i in range(30):
+        v = svc.issue_voter(sid)
+        svc.answer(
+            sid, v.token, svc.next_ballot(sid, v.token).token, ["left", "right", "tie"][i % 3]
+        )
+    svc.undo_last(sid, v.token)
+    seq = svc.snapshot(sid)
+    fresh = RankerService(svc.store, b"s" * 32, svc.clock)  # starts from the snapshot
+    live = svc.projection(sid)
+    restored = fresh.projection(sid)
+    rebuilt = svc.rebuild(sid)
+    assert restored.seq == seq == live.seq
+    assert restored.digest() == live.digest() == rebuilt.digest()
+    np.testing.assert_allclose(restored.model.scores(), live.model.scores(), atol=1e-6)
+    np.testing.assert_allclose(rebuilt.model.scores(), live.model.scores(), atol=1e-6)
+
+
+def test_pluggable_sampler_object(clock: Clock) -> None:
+    picker = LocalPicker()
+    svc = RankerService(
+        open_store("memory://"), b"s" * 32, clock, sampler_factory=lambda name: picker
+    )
+    sid = survey(svc)
+    v = svc.issue_voter(sid)
+    b = svc.next_ballot(sid, v.token)
+    assert b.probability == pytest.approx(1 / 6)  # no .probability: uniform over 6 pairs
+    svc.answer(sid, v.token, b.token, "right")
+    assert picker.observed == [(b.left, b.right, 0.0)]
+    m = create_model("bt")
+    assert m.n_items == 0
+
+
+def test_rate_limit_primitive(svc: RankerService) -> None:
+    assert svc.rate_limit("ip:1", 2) == 1
+    svc.rate_limit("ip:1", 2)
+    with pytest.raises(E.RateLimited):
+        svc.rate_limit("ip:1", 2)
+    with pytest.raises(E.InvalidInput):
+        svc.rate_limit("ip:1", 0)
+
+
+def test_every_error_has_a_distinct_stable_code() -> None:
+    codes = [cls.code for cls in E.ERRORS.values()]
+    assert len(codes) == len(set(codes))
+    assert {
+        "ballot_used",
+        "ballot_expired",
+        "wrong_voter",
+        "bad_token",
+        "rate_limited",
+        "survey_closed",
+        "text_too_long",
+        "text_empty",
+        "survey_not_found",
+        "idea_not_found",
+        "ballot_not_found",
+    } <= set(codes)

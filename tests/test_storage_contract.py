@@ -1,0 +1,147 @@
+"""One contract for every storage backend: memory, SQLite and a real redis-server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ranker.errors import InvalidInput, RateLimited, SurveyExists, SurveyNotFound
+from ranker.storage import Store, StoredEvent, open_store
+
+BACKENDS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+
+
+def _url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if kind == "memory":
+        return "memory://"
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/contract.db"
+    return str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return _url(request.param, tmp_path, request)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    s = open_store(store_url)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def vote(
+    store: Store, ballot: str, data: bytes, *, voter: str = "v", now: float = 1000.0, limit: int = 0
+) -> tuple[int, bytes, bool]:
+    r = store.append_vote(
+        "s", data, ballot=ballot, voter=voter, ballot_expires=now + 60, now=now, rate_limit=limit
+    )
+    return r.seq, r.data, r.duplicate
+
+
+def test_log_numbers_events_from_one_without_gaps(store: Store) -> None:
+    assert store.head("s") == 0
+    assert store.create_survey("s", b"e1") == 1
+    assert store.append("s", b"e2") == 2
+    assert vote(store, "b1", b"e3") == (3, b"e3", False)
+    assert store.head("s") == 3
+    assert store.read("s") == [StoredEvent(1, b"e1"), StoredEvent(2, b"e2"), StoredEvent(3, b"e3")]
+    assert store.read("s", after=1, limit=1) == [StoredEvent(2, b"e2")]
+    assert store.read("s", after=3) == []
+    assert store.read("nope") == []
+
+
+def test_create_twice_and_unknown_survey_are_refused(store: Store) -> None:
+    store.create_survey("s", b"e1")
+    with pytest.raises(SurveyExists):
+        store.create_survey("s", b"again")
+    with pytest.raises(SurveyNotFound):
+        store.append("other", b"x")
+    with pytest.raises(SurveyNotFound):
+        store.append_vote(
+            "other", b"x", ballot="b", voter="v", ballot_expires=2.0, now=1.0, rate_limit=0
+        )
+    assert store.read("s") == [StoredEvent(1, b"e1")]
+
+
+def test_binary_data_round_trips(store: Store) -> None:
+    blob = bytes(range(256)) * 3
+    store.create_survey("s", blob)
+    assert store.read("s")[0].data == blob
+
+
+def test_ballot_is_accepted_once_and_retry_returns_original(store: Store) -> None:
+    store.create_survey("s", b"e1")
+    assert vote(store, "b1", b"first") == (2, b"first", False)
+    assert vote(store, "b1", b"second") == (2, b"first", True)
+    assert vote(store, "b2", b"other") == (3, b"other", False)
+    assert [e.data for e in store.read("s")] == [b"e1", b"first", b"other"]
+
+
+def test_rate_limit_counts_per_voter_and_window(store: Store) -> None:
+    store.create_survey("s", b"e1")
+    for i in range(3):
+        vote(store, f"b{i}", b"x", now=120.0, limit=3)
+    with pytest.raises(RateLimited) as err:
+        vote(store, "b9", b"x", now=130.0, limit=3)
+    assert 0 < err.value.detail["retry_after"] <= 60
+    assert store.head("s") == 4  # the refused answer wrote nothing
+    vote(store, "c1", b"x", voter="w", now=130.0, limit=3)  # another voter is not limited
+    vote(store, "b9", b"x", now=181.0, limit=3)  # next window
+    # a duplicate is answered even when the voter is at the limit
+    assert vote(store, "b0", b"y", now=130.0, limit=3)[2] is True
+
+
+def test_rate_hit_primitive(store: Store) -> None:
+    assert [store.rate_hit("ip:1", 2, 10, 5.0) for _ in range(2)] == [1, 2]
+    with pytest.raises(RateLimited):
+        store.rate_hit("ip:1", 2, 10, 6.0)
+    assert store.rate_hit("ip:1", 2, 10, 11.0) == 1
+
+
+def test_snapshots_keep_the_latest(store: Store) -> None:
+    assert store.load_snapshot("s") is None
+    store.save_snapshot("s", 5, b"five")
+    store.save_snapshot("s", 9, b"nine")
+    assert store.load_snapshot("s") == StoredEvent(9, b"nine")
+
+
+def test_organisers_by_key_hash(store: Store) -> None:
+    assert store.get_organiser("h") is None
+    store.put_organiser("h", b"org")
+    assert store.get_organiser("h") == b"org"
+
+
+def test_survey_ids_and_batched_iteration(store: Store) -> None:
+    store.create_survey("b", b"1")
+    store.create_survey("a", b"1")
+    for i in range(25):
+        store.append("a", str(i).encode())
+    assert store.survey_ids() == ["a", "b"]
+    got = list(store.iter_events("a", after=2, batch=7))
+    assert [e.seq for e in got] == list(range(3, 27))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def test_data_survives_reopening(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = _url(kind, tmp_path, request)
+    with open_store(url) as s:
+        s.create_survey("s", b"e1")
+        s.append_vote("s", b"v", ballot="b", voter="v", ballot_expires=2e9, now=1.0, rate_limit=0)
+    with open_store(url) as s:
+        assert [e.data for e in s.read("s")] == [b"e1", b"v"]
+        assert s.append_vote(
+            "s", b"w", ballot="b", voter="v", ballot_expires=2e9, now=1.0, rate_limit=0
+        ).duplicate
+
+
+def test_bad_urls_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput):
+        open_store("ftp://x")
+    with pytest.raises(InvalidInput):
+        open_store(f"sqlite:///{tmp_path}/x.db?synchronous=maybe")
