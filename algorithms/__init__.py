@@ -12,6 +12,7 @@ from algorithms.base import (
     create_model,
     register_model,
 )
+from algorithms.bt import BTModel
 from algorithms.elo import Elo
 from algorithms.online import OnlineBT
 from algorithms.samplers import (
@@ -26,6 +27,7 @@ from algorithms.samplers import (
 __all__ = [
     "MODELS",
     "SAMPLERS",
+    "BTModel",
     "Elo",
     "ModelState",
     "OnlineBT",

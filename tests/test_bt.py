@@ -1,0 +1,321 @@
+"""Tests of the Bradley-Terry model ``bt`` (algorithms/bt.py, algorithms/_bt_fit.py)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import choix
+import msgspec
+import numpy as np
+import pytest
+import scipy.stats
+
+import algorithms._bt_fit as bt_fit
+from algorithms import MODELS, BTModel, create_model
+from algorithms.base import ModelState
+
+Votes = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def bt_votes(s: np.ndarray, m: int, seed: int, h: float = 0.0) -> Votes:
+    """Votes from the BT model on uniformly random pairs (no ties)."""
+    rng = np.random.default_rng(seed)
+    n = s.shape[0]
+    left = rng.integers(0, n, m)
+    right = (left + rng.integers(1, n, m)) % n
+    p = 1.0 / (1.0 + np.exp(-(s[left] + h - s[right])))
+    return left, right, (rng.random(m) < p).astype(float)
+
+
+def davidson_votes(s: np.ndarray, m: int, nu: float, seed: int) -> Votes:
+    rng = np.random.default_rng(seed)
+    n = s.shape[0]
+    left = rng.integers(0, n, m)
+    right = (left + rng.integers(1, n, m)) % n
+    a = 0.5 * (s[left] - s[right])
+    pw, pl, pt = np.exp(a), np.exp(-a), np.full(m, nu)
+    tot = pw + pl + pt
+    u = rng.random(m) * tot
+    y = np.where(u < pw, 1.0, np.where(u < pw + pt, 0.5, 0.0))
+    return left, right, y
+
+
+def read_pairs(path: Path) -> tuple[Votes, dict[str, int]]:
+    names: dict[str, int] = {}
+    rows = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if "winner" in row:
+                a, b, y = row["winner"], row["loser"], 1.0
+            else:
+                a, b = row["left"], row["right"]
+                y = {"left": 1.0, "right": 0.0, "tie": 0.5}[row["outcome"]]
+            rows.append((names.setdefault(a, len(names)), names.setdefault(b, len(names)), y))
+    arr = np.array(rows)
+    return (arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2]), names
+
+
+# -- optimum ----------------------------------------------------------------------------
+@pytest.mark.parametrize("lam", [0.05, 1.0])
+def test_same_optimum_as_choix(lam: float) -> None:
+    # choix minimises sum(-log sigma) + alpha * sum(s^2); our prior adds lam/2 * sum(s^2)
+    s = np.random.default_rng(3).standard_normal(12)
+    left, right, y = bt_votes(s, 150, seed=4)
+    left[0], right[0], y[0] = 11, 0, 0.0  # make sure nothing special happens at the ends
+    data = [(a, b) if o == 1.0 else (b, a) for a, b, o in zip(left, right, y, strict=True)]
+    ref = choix.opt_pairwise(12, data, alpha=lam / 2.0, tol=1e-12)
+    model = create_model("bt", n_items=12, prior_strength=lam).fit(left, right, y)
+    assert np.max(np.abs(model.scores() - ref)) < 1e-6
+
+
+def test_cg_path_matches_dense_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = np.random.default_rng(0).standard_normal(60)
+    left, right, y = bt_votes(s, 900, seed=1)
+    dense = BTModel(n_items=60).fit(left, right, y).scores()
+    monkeypatch.setattr(bt_fit, "DENSE_MAX", 5)
+    cg = BTModel(n_items=60).fit(left, right, y).scores()
+    assert np.max(np.abs(cg - dense)) < 1e-7
+
+
+def test_warm_refit_equals_cold_fit_and_updates_equal_fit() -> None:
+    s = np.random.default_rng(1).standard_normal(25)
+    left, right, y = bt_votes(s, 800, seed=2)
+    cold = BTModel(n_items=25).fit(left, right, y).scores()
+    warm = BTModel(n_items=25).fit(left[:600], right[:600], y[:600])
+    before = warm.scores()
+    warm.update(left[600:], right[600:], y[600:])
+    assert not np.allclose(warm.posterior().mean, before)  # the view moved before any refit
+    assert np.max(np.abs(warm.scores() - cold)) < 1e-8
+    one_by_one = BTModel(n_items=25)
+    for a, b, o in zip(left.tolist(), right.tolist(), y.tolist(), strict=True):
+        one_by_one.update(a, b, o)
+    assert one_by_one.n_votes == 800
+    assert np.max(np.abs(one_by_one.scores() - cold)) < 1e-8
+    assert one_by_one.prob(0, 1) == pytest.approx(1.0 / (1.0 + np.exp(cold[1] - cold[0])))
+
+
+def test_batch_order_and_inputs_untouched() -> None:
+    s = np.random.default_rng(2).standard_normal(10)
+    left, right, y = bt_votes(s, 300, seed=3)
+    copies = (left.copy(), right.copy(), y.copy())
+    a = BTModel(n_items=10).fit(left, right, y).scores()
+    perm = np.random.default_rng(0).permutation(300)
+    b = BTModel(n_items=10).fit(left[perm], right[perm], y[perm]).scores()
+    assert np.allclose(a, b, atol=1e-10)
+    for orig, cp in zip((left, right, y), copies, strict=True):
+        assert np.array_equal(orig, cp)
+
+
+# -- posterior view ---------------------------------------------------------------------
+def test_posterior_moves_per_vote_and_resyncs_on_refit() -> None:
+    model = BTModel(n_items=4)
+    post = model.posterior()
+    assert np.allclose(post.var, 1.0 / model.prior_strength)
+    model.update(0, 1, 1.0)
+    assert post.mean[0] > 0 > post.mean[1]  # the same read-only views moved
+    assert post.var[0] < 1.0 / model.prior_strength
+    assert post.mean[2] == 0.0
+    with pytest.raises(ValueError):
+        post.mean[0] = 1.0
+    model.update(2, 3, 0.0)
+    scores = model.scores()  # refit: the view is re-synced to the MAP
+    assert np.allclose(post.mean, scores)
+    lo, hi = model.intervals()
+    sd = (hi - lo) / (2 * 1.959963984540054)
+    assert np.allclose(post.var, sd**2)
+
+
+# -- ties and side advantage --------------------------------------------------------------
+def test_davidson_recovers_tie_parameter() -> None:
+    s = np.random.default_rng(5).standard_normal(30)
+    left, right, y = davidson_votes(s, 6000, nu=0.8, seed=6)
+    model = BTModel(n_items=30).fit(left, right, y)
+    assert model.tie_param == pytest.approx(0.8, abs=0.1)
+    assert scipy.stats.kendalltau(model.scores(), s).statistic > 0.7
+    pw, pt, pl = model.outcome_probs(np.array([0]), np.array([1]))
+    assert pw[0] + pt[0] + pl[0] == pytest.approx(1.0)
+    assert pt[0] > 0.2
+    # scores stay on the log-odds scale: P(i beats j | not tie) is logistic
+    assert pw[0] / (pw[0] + pl[0]) == pytest.approx(model.prob(0, 1))
+
+
+def test_no_ties_means_no_tie_parameter_and_half_counts_a_tie_as_half() -> None:
+    s = np.random.default_rng(7).standard_normal(8)
+    left, right, y = bt_votes(s, 200, seed=8)
+    assert BTModel(n_items=8).fit(left, right, y).tie_param == 0.0
+    y[:40] = 0.5
+    half = BTModel(n_items=8, ties="half", prior_strength=0.5).fit(left, right, y)
+    assert half.tie_param == 0.0
+    # a tie as half a win each == every tie as one win and one loss, every vote doubled
+    tie = y == 0.5
+    l2 = np.concatenate([left[~tie], left[~tie], left[tie], left[tie]])
+    r2 = np.concatenate([right[~tie], right[~tie], right[tie], right[tie]])
+    y2 = np.concatenate([y[~tie], y[~tie], np.ones(tie.sum()), np.zeros(tie.sum())])
+    doubled = BTModel(n_items=8, prior_strength=1.0).fit(l2, r2, y2)
+    assert np.max(np.abs(half.scores() - doubled.scores())) < 1e-8
+
+
+def test_side_advantage_recovers_h() -> None:
+    s = np.random.default_rng(9).standard_normal(30)
+    left, right, y = bt_votes(s, 5000, seed=10, h=0.5)
+    model = BTModel(n_items=30, side_advantage=True).fit(left, right, y)
+    assert model.side_effect == pytest.approx(0.5, abs=0.1)
+    assert BTModel(n_items=30).fit(left, right, y).side_effect == 0.0
+
+
+# -- hard graphs ---------------------------------------------------------------------------
+def test_disconnected_graph_and_never_winning_item_are_finite() -> None:
+    # items 0-2 only meet each other, 3-5 only each other; item 5 never wins; 6 never plays
+    left = np.array([0, 1, 2, 0, 3, 4, 3, 4])
+    right = np.array([1, 2, 0, 2, 4, 5, 5, 3])
+    y = np.array([1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+    model = BTModel(n_items=7).fit(left, right, y)
+    s = model.scores()
+    lo, hi = model.intervals()
+    assert np.all(np.isfinite(s)) and np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))
+    assert s[5] == min(s[3:6]) and s[6] == 0.0
+    assert hi[6] - lo[6] == pytest.approx(2 * 1.959963984540054 / np.sqrt(model.prior_strength))
+
+
+def test_add_items_keeps_the_fit() -> None:
+    s = np.random.default_rng(11).standard_normal(6)
+    left, right, y = bt_votes(s, 100, seed=12)
+    model = BTModel(n_items=6).fit(left, right, y)
+    before = model.scores()
+    model.add_items(2)
+    assert model.n_items == 8
+    assert np.allclose(model.scores()[:6], before) and np.all(model.scores()[6:] == 0.0)
+    model.update(7, 0, 1.0)
+    assert model.scores()[7] > 0.0
+
+
+# -- uncertainty ---------------------------------------------------------------------------
+def test_laplace_intervals_cover_truth_at_about_nominal_rate() -> None:
+    hits = total = 0
+    for seed in range(6):
+        rng = np.random.default_rng(100 + seed)
+        s = rng.standard_normal(30)  # truth drawn from the prior N(0, 1/lam), lam = 1
+        left, right, y = bt_votes(s, 600, seed=200 + seed)
+        lo, hi = BTModel(n_items=30, prior_strength=1.0).fit(left, right, y).intervals(0.95)
+        hits += int(np.sum((lo <= s) & (s <= hi)))
+        total += 30
+    assert 0.85 <= hits / total <= 0.99
+
+
+def test_approximate_laplace_variance_close_to_exact() -> None:
+    s = np.random.default_rng(13).standard_normal(300)
+    left, right, y = bt_votes(s, 6000, seed=14)
+    exact = BTModel(n_items=300).fit(left, right, y)
+    approx = BTModel(n_items=300, exact_max=0).fit(left, right, y)
+    ratio = approx.score_sd() / exact.score_sd()
+    assert np.max(np.abs(ratio - 1.0)) < 0.05
+    # disconnected: two halves that never meet, each has its own constant mode
+    keep = (left < 150) == (right < 150)
+    exact2 = BTModel(n_items=300).fit(left[keep], right[keep], y[keep]).score_sd()
+    approx2 = BTModel(n_items=300, exact_max=0).fit(left[keep], right[keep], y[keep]).score_sd()
+    assert np.max(np.abs(approx2 / exact2 - 1.0)) < 0.05
+
+
+def test_bootstrap_is_seeded_and_sensible() -> None:
+    s = np.random.default_rng(15).standard_normal(8)
+    left, right, y = bt_votes(s, 400, seed=16)
+    model = BTModel(n_items=8, n_boot=50).fit(left, right, y)
+    a = model.intervals(method="bootstrap", seed=1)
+    b = model.intervals(method="bootstrap", seed=1)
+    c = model.intervals(method="bootstrap", seed=2)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+    map_ = model.scores()
+    assert np.all(a[0] < map_) and np.all(map_ < a[1])
+    # the common level of all scores is fixed by the prior, not by the votes, so compare
+    # the spread of score differences: bootstrap vs the Laplace posterior
+    boot = model.bootstrap_scores(200, seed=4)
+    lap = model.sample_scores(4000, seed=5)
+    sd_boot = (boot[:, 1:] - boot[:, :1]).std(axis=0)
+    sd_lap = (lap[:, 1:] - lap[:, :1]).std(axis=0)
+    assert np.allclose(sd_boot, sd_lap, rtol=0.3)
+
+
+def test_sample_scores_follow_the_laplace_posterior() -> None:
+    s = np.random.default_rng(17).standard_normal(10)
+    left, right, y = bt_votes(s, 300, seed=18)
+    model = BTModel(n_items=10).fit(left, right, y)
+    draws = model.sample_scores(4000, seed=3)
+    assert draws.shape == (4000, 10)
+    assert np.array_equal(draws, model.sample_scores(4000, seed=3))
+    sd = model.score_sd()
+    assert np.allclose(draws.mean(axis=0), model.scores(), atol=4 * sd.max() / np.sqrt(4000))
+    assert np.allclose(draws.std(axis=0), sd, rtol=0.1)
+    big = BTModel(n_items=10, exact_max=0).fit(left, right, y).sample_scores(5, seed=0)
+    assert big.shape == (5, 10) and np.all(np.isfinite(big))
+
+
+# -- state and validation ----------------------------------------------------------------
+@pytest.mark.parametrize("codec", [msgspec.json, msgspec.msgpack])
+def test_state_round_trip_is_exact(codec: object) -> None:
+    s = np.random.default_rng(19).standard_normal(9)
+    left, right, y = davidson_votes(s, 300, nu=0.5, seed=20)
+    model = BTModel(n_items=9, side_advantage=True).fit(left[:200], right[:200], y[:200])
+    model.update(left[200:], right[200:], y[200:])  # stale fit: the state carries it too
+    model.update(1, 2, 0.5)
+    raw = codec.encode(model.state())  # type: ignore[attr-defined]
+    back = MODELS["bt"].from_state(codec.decode(raw, type=ModelState))  # type: ignore[attr-defined]
+    assert np.array_equal(back.posterior().mean, model.posterior().mean)
+    assert np.array_equal(back.posterior().var, model.posterior().var)
+    assert np.array_equal(back.scores(), model.scores())
+    assert back.get_params() == model.get_params() and back.n_votes == 301
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"prior_strength": 0.0}, "prior_strength"),
+        ({"prior_strength": float("inf")}, "prior_strength"),
+        ({"ties": "both"}, "ties"),
+        ({"side_advantage": "yes"}, "side_advantage"),
+        ({"n_items": -1}, "n_items"),
+    ],
+)
+def test_bad_parameters_are_named(params: dict[str, object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        create_model("bt", **params).scores()
+
+
+def test_bad_votes_are_refused() -> None:
+    model = BTModel(n_items=3)
+    with pytest.raises(ValueError, match="out of range"):
+        model.update(0, 3, 1.0)
+    with pytest.raises(ValueError, match="itself"):
+        model.update(1, 1, 1.0)
+    with pytest.raises(ValueError, match="outcome"):
+        model.update(0, 1, 1.5)
+    with pytest.raises(ValueError, match="out of range"):
+        model.update([0, 1], [1, 5], [1.0, 0.0])
+    with pytest.raises(ValueError, match="level"):
+        model.intervals(1.5)
+    with pytest.raises(ValueError, match="method"):
+        model.intervals(method="magic")
+    assert model.n_votes == 0
+
+
+# -- real data -----------------------------------------------------------------------------
+def test_potato_ranking_agrees_with_the_truth(shared_data: Path) -> None:
+    (left, right, y), names = read_pairs(shared_data / "potato_weight_visual.csv")
+    truth = {}
+    with (shared_data / "potato_weight_truth.csv").open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            truth[names[row["item"]]] = int(row["true_rank"])
+    voters = np.zeros(left.shape[0], dtype=np.int64)  # accepted and ignored by bt
+    s = BTModel(n_items=len(names)).fit(left, right, y, voter=voters).scores()
+    true_rank = np.array([truth[i] for i in range(len(names))])
+    # winner = ranked ahead (lower number): a higher score should mean a lower rank number
+    assert scipy.stats.kendalltau(s, -true_rank).statistic > 0.6
+
+
+def test_football_home_advantage_and_ties(shared_data: Path) -> None:
+    (left, right, y), names = read_pairs(shared_data / "epl_football_2008_2013.csv")
+    model = BTModel(n_items=len(names), side_advantage=True).fit(left, right, y)
+    assert model.side_effect > 0.2  # left is the home team
+    assert 0.3 < model.tie_param < 2.0  # about a quarter of the games are draws
+    assert np.all(np.isfinite(model.intervals()[0]))
