@@ -1,0 +1,264 @@
+"""Routes serving the embeddable widget, its loader and the organiser dashboard.
+
+The assets are plain files in ``api/web/`` (no build step), read once at import and kept in memory
+with a content hash:
+
+``GET /embed.js``
+    The one-script-tag loader. ``Cache-Control: public, max-age=300`` (hosts pick up a new
+    loader within minutes) and ``Cross-Origin-Resource-Policy: cross-origin`` so pages with
+    COEP can load it.
+``GET /w/{survey_id}``
+    The widget page. Its ``Content-Security-Policy`` allows scripts, styles and requests only
+    from this origin, and ``frame-ancestors`` lists the survey's allowed embedding sites (plus
+    ``'self'``), so only those sites can frame it. ``Cache-Control: no-cache`` because the
+    allow-list can change. An unknown survey gets a 404 page that nobody may frame.
+``GET /dashboard``
+    The organiser dashboard; ``frame-ancestors 'none'`` (no click-jacking of organiser actions).
+``GET /web/{name}``
+    The page's scripts and styles. The HTML pages reference them as ``/web/NAME?v=HASH``; a request
+    carrying the current hash is ``immutable`` for a year, any other gets ``no-cache``.
+
+Every response carries a strong ``ETag`` and answers ``If-None-Match`` with ``304``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response, Router, get
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery
+
+from api.security import frame_ancestors
+
+__all__ = [
+    "ASSET_DIR",
+    "WIDGET_CSP",
+    "Asset",
+    "WebAssets",
+    "router",
+    "widget_csp",
+]
+
+ASSET_DIR = Path(__file__).resolve().parent.parent / "web"
+
+_MEDIA_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+}
+_SUBRESOURCES = ("widget.js", "widget.css", "dashboard.js", "dashboard.css")
+_SURVEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+WIDGET_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'"
+)
+"""The widget page's CSP without its ``frame-ancestors`` directive."""
+_DASHBOARD_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+_NOT_FOUND_CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+_NOT_FOUND_HTML = b"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Survey not found</title><link rel="stylesheet" href="/web/widget.css"></head>
+<body><main class="rk"><h1 class="rk-question">Survey not found</h1>
+<p class="rk-desc">This survey does not exist or is no longer available.</p></main></body></html>
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """One file served from memory."""
+
+    body: bytes
+    media_type: str
+    etag: str
+    """Strong validator: quoted prefix of the body's SHA-256."""
+
+    @classmethod
+    def of(cls, body: bytes, media_type: str) -> Asset:
+        return cls(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+
+
+class WebAssets:
+    """The files of ``api/web/``, with HTML pages pointing at versioned sub-resource URLs.
+
+    >>> assets = WebAssets()
+    >>> assets.get("widget.js").media_type
+    'text/javascript'
+    >>> f"/web/widget.js?v={assets.version('widget.js')}" in assets.get("widget.html").body.decode()
+    True
+    """
+
+    def __init__(self, root: Path = ASSET_DIR) -> None:
+        self.root = root
+        self._assets: dict[str, Asset] = {}
+        for path in sorted(root.iterdir()):
+            media = _MEDIA_TYPES.get(path.suffix)
+            if media is not None and path.is_file():
+                self._assets[path.name] = Asset.of(path.read_bytes(), media)
+        missing = [
+            n for n in ("widget.html", "dashboard.html", "embed.js") if n not in self._assets
+        ]
+        if missing:
+            raise FileNotFoundError(f"web assets missing from {root}: {', '.join(missing)}")
+        for name, asset in list(self._assets.items()):
+            if name.endswith(".html"):
+                html = asset.body.decode()
+                for sub in _SUBRESOURCES:
+                    if sub in self._assets:
+                        html = html.replace(f'"/web/{sub}"', f'"/web/{sub}?v={self.version(sub)}"')
+                self._assets[name] = Asset.of(html.encode(), asset.media_type)
+
+    def get(self, name: str) -> Asset:
+        """The asset called ``name``; ``KeyError`` if there is none."""
+        return self._assets[name]
+
+    def version(self, name: str) -> str:
+        """Short content hash used as the ``v`` query parameter of a sub-resource."""
+        return self._assets[name].etag.strip('"')[:12]
+
+    def names(self) -> Iterable[str]:
+        return self._assets.keys()
+
+
+def widget_csp(origins: Iterable[str]) -> str:
+    """The widget page's full CSP for a survey's embed allow-list.
+
+    >>> widget_csp(["https://a.example"]).endswith("frame-ancestors 'self' https://a.example")
+    True
+    """
+    return f"{WIDGET_CSP}; {frame_ancestors(list(origins))}"
+
+
+def _not_modified(request: Request[Any, Any, Any], etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    return header.strip() == "*" or etag in [
+        t.strip().removeprefix("W/") for t in header.split(",")
+    ]
+
+
+def _serve(
+    request: Request[Any, Any, Any],
+    asset: Asset,
+    cache: str,
+    extra: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> Response[bytes]:
+    etag = asset.etag
+    csp = (extra or {}).get("Content-Security-Policy")
+    if csp is not None:  # the validator must change when the policy does
+        etag = '"' + hashlib.sha256(asset.etag.encode() + csp.encode()).hexdigest()[:20] + '"'
+    headers = {"ETag": etag, "Cache-Control": cache, **(extra or {})}
+    if status == 200 and _not_modified(request, etag):
+        return Response(content=b"", status_code=304, headers=headers, media_type=asset.media_type)
+    return Response(
+        content=asset.body, status_code=status, headers=headers, media_type=asset.media_type
+    )
+
+
+def _assets(state: State) -> WebAssets:
+    assets = state.get("web_assets")
+    if not isinstance(assets, WebAssets):
+        assets = WebAssets()
+        state["web_assets"] = assets
+    return assets
+
+
+def _embed_origins(state: State, survey_id: str) -> frozenset[str] | None:
+    """The survey's allowed embedding origins, or ``None`` if there is no such survey.
+
+    Uses the app's :class:`api.security.OriginCache` (``app.state.origins``), the same cache
+    the per-survey CORS middleware reads, so both agree on the allow-list.
+    """
+    cache = state.get("origins")
+    if cache is None:
+        return None
+    found: frozenset[str] | None = cache.get(survey_id)
+    return found
+
+
+@get("/embed.js", include_in_schema=False, sync_to_thread=False)
+def embed_js(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
+    """The loader script that inserts the widget's iframe into a host page."""
+    return _serve(
+        request,
+        _assets(state).get("embed.js"),
+        "public, max-age=300",
+        {"Cross-Origin-Resource-Policy": "cross-origin", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+@get("/w/{survey_id:str}", include_in_schema=False, sync_to_thread=True)
+def widget_page(
+    request: Request[Any, Any, Any], state: State, survey_id: FromPath[str]
+) -> Response[bytes]:
+    """The voting widget for one survey, frameable only by the survey's allowed sites."""
+    origins = _embed_origins(state, survey_id) if _SURVEY_ID.match(survey_id) else None
+    if origins is None:
+        page = Asset.of(
+            _NOT_FOUND_HTML.replace(b"/web/widget.css", _versioned(state)), _MEDIA_TYPES[".html"]
+        )
+        return _serve(
+            request, page, "no-store", {"Content-Security-Policy": _NOT_FOUND_CSP}, status=404
+        )
+    return _serve(
+        request,
+        _assets(state).get("widget.html"),
+        "no-cache",
+        {"Content-Security-Policy": widget_csp(sorted(origins))},
+    )
+
+
+def _versioned(state: State) -> bytes:
+    return f"/web/widget.css?v={_assets(state).version('widget.css')}".encode()
+
+
+@get("/dashboard", include_in_schema=False, sync_to_thread=False)
+def dashboard_page(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
+    """The organiser dashboard (sign in with the organiser key)."""
+    return _serve(
+        request,
+        _assets(state).get("dashboard.html"),
+        "no-cache",
+        {"Content-Security-Policy": _DASHBOARD_CSP},
+    )
+
+
+@get("/web/{name:str}", include_in_schema=False, sync_to_thread=False)
+def web_asset(
+    request: Request[Any, Any, Any],
+    state: State,
+    name: FromPath[str],
+    v: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """A script or stylesheet of the widget or dashboard; immutable when the URL is versioned."""
+    assets = _assets(state)
+    if name not in _SUBRESOURCES or name not in assets.names():
+        return Response(
+            content=b'{"title":"Not found","status":404,"code":"not_found"}',
+            status_code=404,
+            media_type="application/problem+json",
+        )
+    current = v is not None and v == assets.version(name)
+    cache = "public, max-age=31536000, immutable" if current else "no-cache"
+    return _serve(request, assets.get(name), cache)
+
+
+router = Router(
+    path="/",
+    route_handlers=[embed_js, widget_page, dashboard_page, web_asset],
+    include_in_schema=False,
+)
+"""Append this to ``api.app.ROUTERS``."""

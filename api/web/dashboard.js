@@ -1,0 +1,1023 @@
+/* ranker organiser dashboard (served at /dashboard). Plain ES2020, no build step, no CDN.
+ *
+ * Talks to the organiser API of docs/api.md with `Authorization: Bearer <key>`; the key is kept in
+ * sessionStorage (this tab only). Live updates come from the survey's server-sent event stream,
+ * opened with a short-lived ticket because EventSource cannot send headers. Every piece of survey
+ * data (idea text, comments, group names) is inserted with textContent, never as HTML.
+ */
+(() => {
+  "use strict";
+
+  const KEY_STORAGE = "ranker:organiser-key";
+  const MODELS = ["bt", "bt-online", "elo", "crowd-bt"];
+  const SAMPLERS = ["adaptive", "info-gain", "uncertainty", "thompson", "topk", "balanced", "random"];
+  const EXPORTS = [
+    ["votes", "Votes"],
+    ["skips", "Skips"],
+    ["ideas", "Ideas"],
+    ["comments", "Comments"],
+  ];
+
+  const $ = (id) => document.getElementById(id);
+  const state = {
+    key: null,
+    surveys: [],
+    survey: null,
+    results: null,
+    ideas: [],
+    prevRanks: new Map(),
+    stream: null,
+    streamRetry: 0,
+    streamTimer: 0,
+    tab: "ranking",
+    refreshTimer: 0,
+  };
+
+  /* ---------------------------------------------------------------- helpers */
+
+  function h(tag, props, ...children) {
+    const node = document.createElement(tag);
+    if (props) {
+      for (const [k, v] of Object.entries(props)) {
+        if (v === undefined || v === null || v === false) continue;
+        if (k === "class") node.className = v;
+        else if (k === "text") node.textContent = v;
+        else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+        else if (k === "dataset") Object.assign(node.dataset, v);
+        else node.setAttribute(k, v === true ? "" : String(v));
+      }
+    }
+    for (const c of children) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  const fmtInt = new Intl.NumberFormat();
+  const fmt2 = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const num = (x) => (typeof x === "number" && Number.isFinite(x) ? x : null);
+
+  function when(ts) {
+    if (!num(ts)) return "";
+    return new Date(ts * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  /** Accept the API's RankedIdea and tolerate the core's field names. */
+  function normIdea(r) {
+    const left = num(r.exposure_left) ?? num(r.shown_left) ?? 0;
+    const right = num(r.exposure_right) ?? num(r.shown_right) ?? 0;
+    return {
+      id: r.id ?? r.idea,
+      text: String(r.text ?? ""),
+      status: r.status || "active",
+      score: num(r.score),
+      low: num(r.low),
+      high: num(r.high),
+      rank: r.rank,
+      rankLo: r.rank_lo ?? r.rank,
+      rankHi: r.rank_hi ?? r.rank,
+      tier: r.tier,
+      p: num(r.p_beats_random),
+      wins: r.wins ?? 0,
+      losses: r.losses ?? 0,
+      ties: r.ties ?? 0,
+      skips: r.skips ?? 0,
+      exposure: num(r.exposure) ?? left + right,
+      left,
+      right,
+    };
+  }
+
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
+      this.status = status;
+      this.code = (problem && problem.code) || (status === 0 ? "network_error" : `http_${status}`);
+      this.errors = (problem && problem.errors) || [];
+    }
+  }
+
+  async function api(method, path, opts = {}) {
+    const headers = { Accept: opts.accept || "application/json", Authorization: `Bearer ${state.key}` };
+    let body;
+    if (opts.json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(opts.json);
+    } else if (opts.body !== undefined) {
+      headers["Content-Type"] = opts.contentType || "text/plain";
+      body = opts.body;
+    }
+    let res;
+    try {
+      res = await fetch(path, { method, headers, body, cache: "no-store", credentials: "omit" });
+    } catch (_) {
+      throw new ApiError(0, { detail: "Could not reach the server." });
+    }
+    if (!res.ok) {
+      let problem = null;
+      try {
+        problem = await res.json();
+      } catch (_) {
+        problem = null;
+      }
+      const err = new ApiError(res.status, problem);
+      if (res.status === 401 && !opts.signin) signOut("Your session has ended. Please sign in again.");
+      throw err;
+    }
+    if (opts.raw) return res;
+    if (res.status === 204) return null;
+    return res.json();
+  }
+
+  const surveyPath = (suffix = "") => `/v1/surveys/${encodeURIComponent(state.survey.id)}${suffix}`;
+
+  function note(id, text, kind) {
+    const n = $(id);
+    n.textContent = text || "";
+    if (kind) n.dataset.kind = kind;
+    else delete n.dataset.kind;
+  }
+
+  function banner(text) {
+    $("db-banner").textContent = text || "";
+    $("db-banner").hidden = !text;
+  }
+
+  /* ---------------------------------------------------------------- sign in / out */
+
+  function showSignin(message) {
+    $("db-app").hidden = true;
+    $("db-signin").hidden = false;
+    const err = $("db-signin-error");
+    err.textContent = message || "";
+    err.hidden = !message;
+    $("db-key").focus();
+  }
+
+  function signOut(message) {
+    stopStream();
+    state.key = null;
+    try {
+      sessionStorage.removeItem(KEY_STORAGE);
+    } catch (_) {
+      /* storage unavailable */
+    }
+    showSignin(message);
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    const key = $("db-key").value.trim();
+    if (!key) return showSignin("Enter your organiser key.");
+    $("db-signin-submit").disabled = true;
+    state.key = key;
+    try {
+      const list = await api("GET", "/v1/surveys", { signin: true });
+      try {
+        sessionStorage.setItem(KEY_STORAGE, key);
+      } catch (_) {
+        /* keep it in memory only */
+      }
+      $("db-key").value = "";
+      await boot(list);
+    } catch (err) {
+      state.key = null;
+      showSignin(err.status === 401 ? "That key was not accepted. Check it and try again." : err.message);
+    } finally {
+      $("db-signin-submit").disabled = false;
+    }
+  }
+
+  /* ---------------------------------------------------------------- surveys */
+
+  async function boot(list) {
+    $("db-signin").hidden = true;
+    $("db-app").hidden = false;
+    state.surveys = (list && list.surveys) || [];
+    renderSurveyPicker();
+    const wanted = new URLSearchParams(location.hash.slice(1)).get("survey");
+    const pick = state.surveys.find((s) => s.id === wanted) || state.surveys[0];
+    if (!pick) {
+      $("db-question").textContent = "No surveys yet";
+      banner("You have no surveys yet. Create one with “New survey”.");
+      return;
+    }
+    await selectSurvey(pick.id);
+  }
+
+  function renderSurveyPicker() {
+    const sel = $("db-survey");
+    sel.replaceChildren(...state.surveys.map((s) => h("option", { value: s.id, text: s.question })));
+    if (state.survey) sel.value = state.survey.id;
+  }
+
+  async function selectSurvey(id) {
+    stopStream();
+    state.prevRanks = new Map();
+    state.results = null;
+    const survey = await api("GET", `/v1/surveys/${encodeURIComponent(id)}`);
+    state.survey = survey;
+    history.replaceState(null, "", `#survey=${encodeURIComponent(id)}`);
+    $("db-survey").value = id;
+    renderSurvey();
+    await Promise.allSettled([loadResults(), loadIdeas()]);
+    refreshTab();
+    startStream();
+  }
+
+  function renderSurvey() {
+    const s = state.survey;
+    $("db-question").textContent = s.question;
+    document.title = `${s.question} · ranker`;
+    const status = $("db-status");
+    status.textContent = s.status;
+    status.dataset.status = s.status;
+    $("db-open").disabled = s.status === "open";
+    $("db-close").disabled = s.status !== "open";
+    banner(s.status === "draft" ? "This survey is a draft: open it in Settings to start collecting votes." : "");
+    // Settings form
+    $("set-question").value = s.question || "";
+    $("set-description").value = s.description || "";
+    fillSelect($("set-model"), MODELS, s.model);
+    fillSelect($("set-sampler"), SAMPLERS, s.sampler);
+    $("set-allow-ideas").checked = !!s.allow_ideas;
+    $("set-moderate").checked = !!s.moderate_ideas;
+    $("set-show-results").checked = !!s.show_results;
+    $("set-groups").value = (s.groups || []).join(", ");
+    $("set-origins").value = (s.allowed_origins || []).join("\n");
+    const theme = s.theme || {};
+    if (/^#[0-9a-f]{6}$/i.test(theme.accent || "")) $("set-accent").value = theme.accent;
+    $("set-theme").value = ["auto", "light", "dark"].includes(theme.theme) ? theme.theme : "auto";
+    renderShare();
+  }
+
+  function fillSelect(sel, options, current) {
+    const all = current && !options.includes(current) ? [current, ...options] : options;
+    sel.replaceChildren(...all.map((o) => h("option", { value: o, text: o })));
+    if (current) sel.value = current;
+  }
+
+  /* ---------------------------------------------------------------- results */
+
+  async function loadResults() {
+    const res = await api("GET", surveyPath("/results"));
+    renderResults(res);
+  }
+
+  function renderResults(res) {
+    state.results = res;
+    const ideas = (res.ideas || []).map(normIdea);
+    ideas.sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9));
+    $("db-n-votes").textContent = fmtInt.format(res.n_votes ?? 0);
+    $("db-n-voters").textContent = fmtInt.format(res.n_voters ?? 0);
+    $("db-n-ideas").textContent = fmtInt.format(ideas.filter((i) => i.status === "active").length);
+    if (num(res.level)) $("db-level").textContent = `${Math.round(res.level * 100)}%`;
+    $("db-updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
+    renderEnough(res);
+    renderRanking(ideas);
+  }
+
+  function renderEnough(res) {
+    const vn = res.votes_needed || {};
+    const k = vn.top_k ?? vn.k ?? 10;
+    const est = num(vn.estimate) ?? num(vn.votes_needed);
+    const n = res.n_votes ?? 0;
+    const bar = $("db-enough-progress");
+    const text = $("db-enough-text");
+    $("db-enough-label").textContent = `Are there enough votes for a settled top ${k}?`;
+    if (vn.settled === true || est === 0) {
+      bar.value = 100;
+      text.textContent = `Yes: the top ${k} is settled at this confidence level.`;
+    } else if (est === null) {
+      bar.value = 0;
+      text.textContent = n === 0 ? "No votes yet." : "Not enough votes to estimate yet.";
+    } else {
+      const pct = Math.max(1, Math.min(99, Math.round((100 * n) / (n + est))));
+      bar.value = pct;
+      text.textContent = `About ${fmtInt.format(Math.ceil(est))} more votes needed (${pct}% of the way).`;
+    }
+  }
+
+  function niceTicks(lo, hi, count) {
+    const span = hi - lo;
+    if (!(span > 0)) return [lo];
+    const step0 = span / count;
+    const mag = 10 ** Math.floor(Math.log10(step0));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= step0) || step0;
+    const ticks = [];
+    for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-9; t += step) ticks.push(Math.round(t / step) * step);
+    return ticks;
+  }
+
+  function renderRanking(ideas) {
+    const body = $("db-ranking-body");
+    $("db-ranking-empty").hidden = ideas.length > 0;
+    const finite = ideas.filter((i) => i.low !== null && i.high !== null);
+    let lo = Math.min(...finite.map((i) => i.low), 0);
+    let hi = Math.max(...finite.map((i) => i.high), 0);
+    if (!Number.isFinite(lo) || !Number.isFinite(hi) || hi <= lo) {
+      lo = -1;
+      hi = 1;
+    }
+    const pad = (hi - lo) * 0.04;
+    lo -= pad;
+    hi += pad;
+    const x = (v) => `${(100 * (v - lo)) / (hi - lo)}%`;
+
+    const axis = $("db-axis");
+    axis.replaceChildren(
+      ...niceTicks(lo, hi, 4).map((t) => {
+        const s = h("span", { text: fmt2.format(t).replace(/\.00$/, "") });
+        s.style.left = x(t);
+        return s;
+      }),
+    );
+
+    const rows = [];
+    let band = "b";
+    let lastTier = null;
+    for (const idea of ideas) {
+      const tierStart = idea.tier !== lastTier;
+      if (tierStart) band = band === "a" ? "b" : "a";
+      lastTier = idea.tier;
+      const rankText = idea.rankLo === idea.rankHi ? `${idea.rank}` : `${idea.rankLo}–${idea.rankHi}`;
+      const plot = h("div", { class: "db-plot", "aria-hidden": "true" });
+      if (lo < 0 && hi > 0) {
+        const zero = h("span", { class: "db-plot-zero" });
+        zero.style.left = x(0);
+        plot.append(zero);
+      }
+      if (idea.low !== null && idea.high !== null) {
+        const bar = h("span", { class: "db-plot-bar" });
+        bar.style.left = x(idea.low);
+        bar.style.width = `${(100 * (idea.high - idea.low)) / (hi - lo)}%`;
+        plot.append(bar);
+      }
+      if (idea.score !== null) {
+        const dot = h("span", { class: "db-plot-dot" });
+        dot.style.left = x(idea.score);
+        plot.append(dot);
+      }
+      const plotText =
+        idea.score === null
+          ? "no score yet"
+          : `score ${fmt2.format(idea.score)}` +
+            (idea.low !== null ? `, interval ${fmt2.format(idea.low)} to ${fmt2.format(idea.high)}` : "");
+      const prev = state.prevRanks.get(idea.id);
+      const tr = h(
+        "tr",
+        {
+          "data-idea": idea.id,
+          "data-tier-band": band,
+          class: [tierStart ? "db-tier-start" : "", prev !== undefined && prev !== idea.rank ? "db-changed" : ""]
+            .filter(Boolean)
+            .join(" "),
+        },
+        h(
+          "td",
+          { class: "db-col-rank" },
+          h("span", { class: "db-rank", text: rankText }),
+          idea.tier !== undefined && idea.tier !== null ? h("span", { class: "db-tier", text: `tier ${idea.tier}` }) : null,
+        ),
+        h(
+          "td",
+          { class: "db-col-idea" },
+          h("span", { class: "db-idea-text", text: idea.text }),
+          idea.status !== "active" ? h("span", { class: "db-idea-status", text: idea.status }) : null,
+        ),
+        h("td", { class: "db-col-plot" }, plot, h("span", { class: "db-visually-hidden", text: plotText })),
+        h("td", { class: "db-num", "data-label": "Beats random" }, idea.p === null ? "–" : `${Math.round(idea.p * 100)}%`),
+        h(
+          "td",
+          { class: "db-num", "data-label": "W / L / T" },
+          `${idea.wins} / ${idea.losses} / ${idea.ties}`,
+          h("span", { class: "db-sub", text: `${idea.skips} skipped` }),
+        ),
+        h(
+          "td",
+          { class: "db-num", "data-label": "Shown" },
+          fmtInt.format(idea.exposure),
+          h("span", { class: "db-sub", text: `L ${idea.left} · R ${idea.right}` }),
+        ),
+      );
+      rows.push(tr);
+    }
+    body.replaceChildren(...rows);
+    state.prevRanks = new Map(ideas.map((i) => [i.id, i.rank]));
+  }
+
+  /* ---------------------------------------------------------------- groups */
+
+  async function loadGroups() {
+    const res = await api("GET", surveyPath("/results/groups"));
+    const groups = Object.entries((res && res.groups) || {});
+    const head = $("db-groups-head");
+    const body = $("db-groups-body");
+    $("db-groups-empty").hidden = groups.length > 0;
+    if (groups.length === 0) {
+      head.replaceChildren();
+      body.replaceChildren();
+      return;
+    }
+    const overall = ((state.results && state.results.ideas) || []).map(normIdea);
+    overall.sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9));
+    const perGroup = groups.map(([name, r]) => {
+      const m = new Map();
+      for (const i of (r.ideas || []).map(normIdea)) m.set(i.id, i);
+      return { name, n: r.n_votes ?? 0, ideas: m };
+    });
+    head.replaceChildren(
+      h(
+        "tr",
+        null,
+        h("th", { scope: "col", text: "Idea" }),
+        h("th", { scope: "col", class: "db-num", text: "Overall" }),
+        ...perGroup.map((g) => h("th", { scope: "col", class: "db-num" }, g.name, h("span", { class: "db-sub", text: `${fmtInt.format(g.n)} votes` }))),
+      ),
+    );
+    const ideaList = overall.length ? overall : [...perGroup[0].ideas.values()];
+    const rows = ideaList.map((idea) => {
+      const cells = perGroup.map((g) => g.ideas.get(idea.id) || null);
+      // Disagreement: two groups whose score intervals for this idea do not overlap.
+      const disagreeing = new Set();
+      for (let a = 0; a < cells.length; a++) {
+        for (let b = a + 1; b < cells.length; b++) {
+          const p = cells[a];
+          const q = cells[b];
+          if (!p || !q || p.low === null || q.low === null) continue;
+          if (p.high < q.low || q.high < p.low) {
+            disagreeing.add(a);
+            disagreeing.add(b);
+          }
+        }
+      }
+      const rankOf = (i) => (i ? (i.rankLo === i.rankHi ? `${i.rank}` : `${i.rank} (${i.rankLo}–${i.rankHi})`) : "–");
+      return h(
+        "tr",
+        { "data-idea": idea.id, "data-disagree": disagreeing.size > 0 ? "true" : "false" },
+        h(
+          "th",
+          { scope: "row" },
+          h("span", { class: "db-idea-text", text: idea.text }),
+          disagreeing.size > 0 ? h("span", { class: "db-disagree", text: " disagree" }) : null,
+        ),
+        h("td", { class: "db-num", text: rankOf(idea) }),
+        ...cells.map((c, k) => h("td", { class: `db-num${disagreeing.has(k) ? " db-disagree-cell" : ""}`, text: rankOf(c) })),
+      );
+    });
+    body.replaceChildren(...rows);
+  }
+
+  /* ---------------------------------------------------------------- ideas and moderation */
+
+  async function loadIdeas() {
+    const res = await api("GET", surveyPath("/ideas"));
+    state.ideas = (res && res.ideas) || [];
+    renderIdeas();
+  }
+
+  function ideaText(id) {
+    const found = state.ideas.find((i) => String(i.id) === String(id));
+    return found ? found.text : `Idea ${id}`;
+  }
+
+  async function setIdeaStatus(idea, status, button) {
+    button.disabled = true;
+    try {
+      await api("PATCH", surveyPath(`/ideas/${encodeURIComponent(idea.id)}`), { json: { status } });
+      note("db-ideas-note", `“${idea.text.slice(0, 60)}” is now ${status}.`);
+      await Promise.allSettled([loadIdeas(), loadResults()]);
+    } catch (err) {
+      note("db-ideas-note", err.message, "error");
+      button.disabled = false;
+    }
+  }
+
+  function renderIdeas() {
+    const pending = state.ideas.filter((i) => i.status === "pending");
+    $("db-n-pending").textContent = fmtInt.format(pending.length);
+    const badge = $("db-pending-badge");
+    badge.textContent = String(pending.length);
+    badge.hidden = pending.length === 0;
+    $("db-pending-empty").hidden = pending.length > 0;
+    $("db-pending").replaceChildren(
+      ...pending.map((idea) => {
+        const li = h("li", { "data-idea": idea.id, "data-status": "pending" }, h("span", { class: "db-idea-text", text: idea.text }));
+        const approve = h("button", { class: "db-btn db-btn-small db-btn-primary", type: "button", text: "Approve" });
+        const reject = h("button", { class: "db-btn db-btn-small db-btn-danger", type: "button", text: "Reject" });
+        approve.setAttribute("aria-label", `Approve: ${idea.text}`);
+        reject.setAttribute("aria-label", `Reject: ${idea.text}`);
+        approve.addEventListener("click", () => setIdeaStatus(idea, "active", approve));
+        reject.addEventListener("click", () => setIdeaStatus(idea, "rejected", reject));
+        li.append(h("span", { class: "db-sub", text: when(idea.created_at ?? idea.created) }), h("span", { class: "db-actions" }, approve, reject));
+        return li;
+      }),
+    );
+    const others = state.ideas.filter((i) => i.status !== "pending");
+    $("db-ideas").replaceChildren(
+      ...others.map((idea) => {
+        const li = h(
+          "li",
+          { "data-idea": idea.id, "data-status": idea.status },
+          h("span", { class: "db-idea-text", text: idea.text }),
+          h("span", { class: "db-idea-status", text: `${idea.status}${idea.author === "participant" ? " · by a participant" : ""}` }),
+        );
+        const active = idea.status === "active";
+        const btn = h("button", { class: "db-btn db-btn-small", type: "button", text: active ? "Retire" : "Reactivate" });
+        btn.setAttribute("aria-label", `${active ? "Retire" : "Reactivate"}: ${idea.text}`);
+        btn.addEventListener("click", () => setIdeaStatus(idea, active ? "retired" : "active", btn));
+        li.append(h("span", { class: "db-actions" }, btn));
+        return li;
+      }),
+    );
+  }
+
+  async function addIdea(event) {
+    event.preventDefault();
+    const input = $("db-add-idea-text");
+    const text = input.value.trim();
+    if (!text) return note("db-ideas-note", "Write the idea first.", "error");
+    try {
+      await api("POST", surveyPath("/ideas"), { json: { text } });
+      input.value = "";
+      note("db-ideas-note", "Idea added.");
+      await Promise.allSettled([loadIdeas(), loadResults()]);
+    } catch (err) {
+      note("db-ideas-note", err.message, "error");
+    }
+  }
+
+  async function importCsv() {
+    const input = $("db-import");
+    const file = input.files && input.files[0];
+    if (!file) return;
+    try {
+      const text = await file.text();
+      const res = await api("POST", surveyPath("/ideas/import"), { body: text, contentType: "text/csv" });
+      note("db-ideas-note", `Imported ${res.added} ideas.`);
+      await Promise.allSettled([loadIdeas(), loadResults()]);
+    } catch (err) {
+      note("db-ideas-note", err.message, "error");
+    } finally {
+      input.value = "";
+    }
+  }
+
+  /* ---------------------------------------------------------------- comments and flags */
+
+  async function loadComments() {
+    const res = await api("GET", surveyPath("/comments"));
+    const byIdea = new Map();
+    const entry = (id) => {
+      const key = String(id);
+      if (!byIdea.has(key)) byIdea.set(key, { id, comments: [], flags: 0, reasons: [] });
+      return byIdea.get(key);
+    };
+    for (const c of (res && res.comments) || []) entry(c.idea_id ?? c.idea).comments.push(c);
+    for (const f of (res && res.flags) || []) {
+      const e = entry(f.idea_id ?? f.idea);
+      e.flags += f.count ?? 1;
+      e.reasons.push(...(f.reasons || (f.reason ? [f.reason] : [])).filter(Boolean));
+    }
+    const groups = [...byIdea.values()].sort((a, b) => b.flags - a.flags || b.comments.length - a.comments.length);
+    $("db-comments-empty").hidden = groups.length > 0;
+    $("db-comments").replaceChildren(
+      ...groups.map((g) =>
+        h(
+          "article",
+          { class: "db-comment-group", "data-idea": g.id },
+          h(
+            "h3",
+            null,
+            h("span", { text: ideaText(g.id) }),
+            g.flags ? h("span", { class: "db-flags", text: `${g.flags} flag${g.flags === 1 ? "" : "s"}` }) : null,
+          ),
+          g.reasons.length ? h("p", { class: "db-muted", text: `Flag reasons: ${g.reasons.join("; ")}` }) : null,
+          g.comments.length
+            ? h(
+                "ul",
+                null,
+                ...g.comments.map((c) => h("li", null, h("span", { text: c.text }), " ", h("time", { text: when(c.created_at ?? c.created) }))),
+              )
+            : h("p", { class: "db-muted", text: "No comments." }),
+        ),
+      ),
+    );
+  }
+
+  /* ---------------------------------------------------------------- activity */
+
+  async function loadActivity() {
+    const res = await api("GET", surveyPath("/exports/votes?format=ndjson"), { raw: true, accept: "application/x-ndjson" });
+    const text = await res.text();
+    const times = [];
+    for (const line of text.split("\n")) {
+      if (!line.trim()) continue;
+      try {
+        const row = JSON.parse(line);
+        const t = num(row.ts) ?? num(row.accepted_at) ?? num(row.created_at) ?? num(row.at) ?? num(row.time);
+        if (t !== null) times.push(t);
+      } catch (_) {
+        /* skip a malformed line */
+      }
+    }
+    renderActivity(times);
+  }
+
+  function renderActivity(times) {
+    const fig = $("db-chart");
+    for (const old of fig.querySelectorAll("svg, .db-empty")) old.remove();
+    const tbody = $("db-activity-table").tBodies[0];
+    tbody.replaceChildren();
+    if (times.length === 0) {
+      $("db-activity-summary").textContent = "No votes yet.";
+      fig.append(h("p", { class: "db-empty", text: "The chart appears after the first votes." }));
+      return;
+    }
+    times.sort((a, b) => a - b);
+    const first = times[0];
+    const last = times[times.length - 1];
+    const span = Math.max(1, last - first);
+    const steps = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400];
+    const step = steps.find((s) => span / s <= 48) || 30 * 86400;
+    const start = Math.floor(first / step) * step;
+    const n = Math.floor((last - start) / step) + 1;
+    const counts = new Array(n).fill(0);
+    for (const t of times) counts[Math.floor((t - start) / step)] += 1;
+    const max = Math.max(...counts);
+    const unit = step < 3600 ? `${step / 60} minutes` : step < 86400 ? `${step / 3600} hour${step === 3600 ? "" : "s"}` : step === 86400 ? "day" : "week";
+    $("db-activity-summary").textContent = `${fmtInt.format(times.length)} votes between ${when(first)} and ${when(last)}, per ${unit}.`;
+
+    const W = 760;
+    const H = 220;
+    const m = { l: 40, r: 10, t: 10, b: 28 };
+    const NS = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", `Bar chart of votes per ${unit}; peak ${max} votes.`);
+    const line = (x1, y1, x2, y2, cls) => {
+      const l = document.createElementNS(NS, "line");
+      for (const [k, v] of Object.entries({ x1, y1, x2, y2 })) l.setAttribute(k, String(v));
+      l.setAttribute("class", cls);
+      return l;
+    };
+    const label = (x, y, s, anchor) => {
+      const t = document.createElementNS(NS, "text");
+      t.setAttribute("x", String(x));
+      t.setAttribute("y", String(y));
+      t.setAttribute("text-anchor", anchor);
+      t.textContent = s;
+      return t;
+    };
+    const iw = W - m.l - m.r;
+    const ih = H - m.t - m.b;
+    for (const tick of niceTicks(0, max, 4)) {
+      const y = m.t + ih - (ih * tick) / max;
+      svg.append(line(m.l, y, W - m.r, y, "db-chart-grid"), label(m.l - 6, y + 4, String(tick), "end"));
+    }
+    const bw = iw / n;
+    counts.forEach((c, i) => {
+      const r = document.createElementNS(NS, "rect");
+      const bh = (ih * c) / max;
+      r.setAttribute("x", String(m.l + i * bw + Math.min(2, bw * 0.1)));
+      r.setAttribute("y", String(m.t + ih - bh));
+      r.setAttribute("width", String(Math.max(1, bw - 2 * Math.min(2, bw * 0.1))));
+      r.setAttribute("height", String(bh));
+      r.setAttribute("rx", "2");
+      r.setAttribute("class", "db-chart-bar");
+      const title = document.createElementNS(NS, "title");
+      title.textContent = `${when(start + i * step)}: ${c} votes`;
+      r.append(title);
+      svg.append(r);
+      tbody.append(h("tr", null, h("td", { text: when(start + i * step) }), h("td", { class: "db-num", text: String(c) })));
+    });
+    const fmtTick = (t) =>
+      new Date(t * 1000).toLocaleString(undefined, step >= 86400 ? { dateStyle: "short" } : { hour: "2-digit", minute: "2-digit" });
+    const every = Math.max(1, Math.ceil(n / 6));
+    for (let i = 0; i < n; i += every) svg.append(label(m.l + i * bw + bw / 2, H - 8, fmtTick(start + i * step), "middle"));
+    svg.append(line(m.l, m.t + ih, W - m.r, m.t + ih, "db-chart-grid"));
+    fig.append(svg);
+  }
+
+  /* ---------------------------------------------------------------- embed and exports */
+
+  function renderShare() {
+    const s = state.survey;
+    const base = location.origin;
+    const sid = encodeURIComponent(s.id);
+    $("db-embed-script").value = `<script src="${base}/embed.js" data-survey="${s.id}" async></script>`;
+    $("db-embed-iframe").value =
+      `<iframe src="${base}/w/${sid}" title="Vote: which idea is better?" width="100%" height="460" style="border:0"></iframe>`;
+    $("db-widget-link").href = `${base}/w/${sid}`;
+    const box = $("db-exports");
+    const items = [
+      h(
+        "div",
+        { class: "db-export" },
+        h("strong", { text: "Results" }),
+        exportButton("CSV", surveyPath("/results.csv"), `${s.id}-results.csv`),
+      ),
+    ];
+    for (const [kind, label] of EXPORTS) {
+      items.push(
+        h(
+          "div",
+          { class: "db-export" },
+          h("strong", { text: label }),
+          exportButton("CSV", surveyPath(`/exports/${kind}?format=csv`), `${s.id}-${kind}.csv`),
+          exportButton("NDJSON", surveyPath(`/exports/${kind}?format=ndjson`), `${s.id}-${kind}.ndjson`),
+        ),
+      );
+    }
+    box.replaceChildren(...items);
+  }
+
+  function exportButton(label, path, filename) {
+    const b = h("button", { class: "db-btn db-btn-small", type: "button", text: label });
+    b.setAttribute("aria-label", `Download ${filename}`);
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      try {
+        const res = await api("GET", path, { raw: true, accept: "*/*" });
+        const blob = await res.blob();
+        const url = URL.createObjectURL(blob);
+        const a = h("a", { href: url, download: filename });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
+      } catch (err) {
+        banner(`Export failed: ${err.message}`);
+      } finally {
+        b.disabled = false;
+      }
+    });
+    return b;
+  }
+
+  /* ---------------------------------------------------------------- settings */
+
+  async function saveSettings(event) {
+    event.preventDefault();
+    const err = $("db-settings-error");
+    err.hidden = true;
+    note("db-settings-note", "");
+    const origins = $("set-origins")
+      .value.split(/[\s,]+/)
+      .map((o) => o.trim().replace(/\/+$/, ""))
+      .filter(Boolean);
+    const bad = origins.filter((o) => o !== "*" && !/^https?:\/\/[^/\s]+$/.test(o));
+    if (bad.length) {
+      err.textContent = `Not a site origin: ${bad.join(", ")}. Use the form https://www.example.org (no path).`;
+      err.hidden = false;
+      $("set-origins").focus();
+      return;
+    }
+    const patch = {
+      question: $("set-question").value.trim(),
+      description: $("set-description").value.trim(),
+      model: $("set-model").value,
+      sampler: $("set-sampler").value,
+      allow_ideas: $("set-allow-ideas").checked,
+      moderate_ideas: $("set-moderate").checked,
+      show_results: $("set-show-results").checked,
+      groups: $("set-groups")
+        .value.split(",")
+        .map((g) => g.trim())
+        .filter(Boolean),
+      allowed_origins: origins,
+      theme: Object.assign({}, state.survey.theme || {}, { accent: $("set-accent").value, theme: $("set-theme").value }),
+    };
+    try {
+      state.survey = await api("PATCH", surveyPath(), { json: patch });
+      renderSurvey();
+      const idx = state.surveys.findIndex((s) => s.id === state.survey.id);
+      if (idx >= 0) state.surveys[idx] = state.survey;
+      renderSurveyPicker();
+      note("db-settings-note", "Settings saved.");
+    } catch (e) {
+      const detail = e.errors && e.errors.length ? e.errors.map((x) => `${x.field}: ${x.message}`).join("; ") : e.message;
+      err.textContent = `Could not save: ${detail}`;
+      err.hidden = false;
+    }
+  }
+
+  async function setOpen(open) {
+    try {
+      state.survey = await api("POST", surveyPath(open ? "/open" : "/close"));
+      renderSurvey();
+      note("db-settings-note", open ? "The survey is open for voting." : "Voting is closed.");
+    } catch (e) {
+      const err = $("db-settings-error");
+      err.textContent = e.code === "not_enough_ideas" ? "Add at least two active ideas before opening the survey." : e.message;
+      err.hidden = false;
+    }
+  }
+
+  async function voidVoter(event) {
+    event.preventDefault();
+    const id = $("db-void-id").value.trim();
+    if (!id) return note("db-void-note", "Enter a voter id.", "error");
+    if (!window.confirm(`Remove every vote of voter ${id}? This cannot be undone.`)) return;
+    try {
+      const res = await api("POST", surveyPath(`/voters/${encodeURIComponent(id)}/void`), { json: {} });
+      note("db-void-note", `Voided ${res.voided} votes of ${id}.`);
+      $("db-void-id").value = "";
+      await loadResults();
+    } catch (e) {
+      note("db-void-note", e.code === "voter_not_found" ? "No voter with that id in this survey." : e.message, "error");
+    }
+  }
+
+  async function createSurvey(event) {
+    event.preventDefault();
+    const err = $("db-new-error");
+    err.hidden = true;
+    const question = $("new-question").value.trim();
+    const ideas = $("new-ideas")
+      .value.split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
+    if (!question) {
+      err.textContent = "Write the question.";
+      err.hidden = false;
+      return;
+    }
+    try {
+      const s = await api("POST", "/v1/surveys", { json: { question, ideas } });
+      $("db-new-dialog").close();
+      $("new-question").value = "";
+      $("new-ideas").value = "";
+      state.surveys.unshift(s);
+      renderSurveyPicker();
+      banner("");
+      await selectSurvey(s.id);
+      selectTab("settings");
+    } catch (e) {
+      err.textContent = e.message;
+      err.hidden = false;
+    }
+  }
+
+  /* ---------------------------------------------------------------- tabs */
+
+  const TABS = ["ranking", "groups", "ideas", "comments", "activity", "share", "settings"];
+
+  function selectTab(name, focus) {
+    state.tab = name;
+    for (const t of TABS) {
+      const tab = $(`tab-${t}`);
+      const on = t === name;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+      $(`panel-${t}`).hidden = !on;
+      if (on && focus) tab.focus();
+    }
+    refreshTab();
+  }
+
+  function refreshTab() {
+    if (!state.survey) return;
+    const loaders = { groups: loadGroups, comments: loadComments, activity: loadActivity, ideas: loadIdeas };
+    const load = loaders[state.tab];
+    if (load) load().catch((e) => banner(e.message));
+  }
+
+  $("db-tabs").addEventListener("click", (e) => {
+    const tab = e.target.closest('[role="tab"]');
+    if (tab) selectTab(tab.id.slice(4));
+  });
+  $("db-tabs").addEventListener("keydown", (e) => {
+    const i = TABS.indexOf(state.tab);
+    let j = null;
+    if (e.key === "ArrowRight") j = (i + 1) % TABS.length;
+    else if (e.key === "ArrowLeft") j = (i - 1 + TABS.length) % TABS.length;
+    else if (e.key === "Home") j = 0;
+    else if (e.key === "End") j = TABS.length - 1;
+    if (j !== null) {
+      e.preventDefault();
+      selectTab(TABS[j], true);
+    }
+  });
+
+  /* ---------------------------------------------------------------- live updates (SSE) */
+
+  function setLive(mode) {
+    const live = $("db-live");
+    live.dataset.state = mode;
+    live.textContent = mode === "on" ? "Live" : mode === "retry" ? "Reconnecting…" : "Offline";
+  }
+
+  function stopStream() {
+    if (state.stream) state.stream.close();
+    state.stream = null;
+    clearTimeout(state.streamTimer);
+    setLive("off");
+  }
+
+  async function startStream() {
+    stopStream();
+    if (!state.survey || typeof EventSource === "undefined") return;
+    const surveyId = state.survey.id;
+    let ticket;
+    try {
+      ticket = await api("POST", surveyPath("/stream-tickets"));
+    } catch (_) {
+      return scheduleReconnect(surveyId);
+    }
+    if (!state.survey || state.survey.id !== surveyId) return;
+    const url = `${surveyPath("/stream")}?ticket=${encodeURIComponent(ticket.ticket)}`;
+    const es = new EventSource(url);
+    state.stream = es;
+    es.addEventListener("open", () => {
+      state.streamRetry = 0;
+      setLive("on");
+    });
+    es.addEventListener("results", (ev) => {
+      setLive("on");
+      try {
+        renderResults(JSON.parse(ev.data));
+      } catch (_) {
+        return;
+      }
+      // Keep the visible secondary tab in step, at most every few seconds.
+      if (["groups", "activity"].includes(state.tab) && !state.refreshTimer) {
+        state.refreshTimer = setTimeout(() => {
+          state.refreshTimer = 0;
+          refreshTab();
+        }, 3000);
+      }
+    });
+    es.addEventListener("error", () => {
+      // The ticket is short-lived: on any error get a fresh one rather than let EventSource retry.
+      if (state.stream === es) {
+        es.close();
+        state.stream = null;
+        scheduleReconnect(surveyId);
+      }
+    });
+  }
+
+  function scheduleReconnect(surveyId) {
+    setLive("retry");
+    state.streamRetry = Math.min(state.streamRetry + 1, 6);
+    const delay = 500 * 2 ** state.streamRetry;
+    clearTimeout(state.streamTimer);
+    state.streamTimer = setTimeout(() => {
+      if (state.key && state.survey && state.survey.id === surveyId) startStream();
+    }, delay);
+  }
+
+  /* ---------------------------------------------------------------- wiring */
+
+  $("db-signin-form").addEventListener("submit", signIn);
+  $("db-signout").addEventListener("click", () => signOut("You have signed out."));
+  $("db-survey").addEventListener("change", (e) => selectSurvey(e.target.value).catch((err) => banner(err.message)));
+  $("db-add-idea").addEventListener("submit", addIdea);
+  $("db-import").addEventListener("change", importCsv);
+  $("db-settings").addEventListener("submit", saveSettings);
+  $("db-open").addEventListener("click", () => setOpen(true));
+  $("db-close").addEventListener("click", () => setOpen(false));
+  $("db-void").addEventListener("submit", voidVoter);
+  $("db-new-survey").addEventListener("click", () => {
+    $("db-new-error").hidden = true;
+    $("db-new-dialog").showModal();
+  });
+  $("db-new-cancel").addEventListener("click", () => $("db-new-dialog").close());
+  $("db-new-form").addEventListener("submit", createSurvey);
+  for (const b of document.querySelectorAll("[data-copy]")) {
+    b.addEventListener("click", async () => {
+      const src = $(b.dataset.copy);
+      src.select();
+      try {
+        await navigator.clipboard.writeText(src.value);
+        b.textContent = "Copied";
+      } catch (_) {
+        b.textContent = "Press Ctrl+C";
+      }
+      setTimeout(() => {
+        b.textContent = "Copy";
+      }, 2000);
+    });
+  }
+  window.addEventListener("hashchange", () => {
+    const wanted = new URLSearchParams(location.hash.slice(1)).get("survey");
+    if (wanted && state.key && (!state.survey || wanted !== state.survey.id)) selectSurvey(wanted).catch((e) => banner(e.message));
+  });
+
+  (async function init() {
+    try {
+      state.key = sessionStorage.getItem(KEY_STORAGE);
+    } catch (_) {
+      state.key = null;
+    }
+    if (!state.key) return showSignin();
+    try {
+      await boot(await api("GET", "/v1/surveys"));
+    } catch (err) {
+      if (err.status !== 401) showSignin(err.message);
+    }
+  })();
+})();

@@ -1,0 +1,101 @@
+/* ranker embed loader: one script tag puts the voting widget on any page.
+ *
+ *   <script src="https://RANKER-HOST/embed.js" data-survey="SURVEY_ID" async></script>
+ *
+ * Optional attributes: data-theme (light|dark|auto), data-accent, data-bg, data-fg (colours such as
+ * #0a7c4f), data-font, data-radius (px), data-group, data-thanks (votes before the thank-you),
+ * data-height (initial px), data-title (the iframe's accessible name), data-target (CSS selector of
+ * the element to put the widget in; default: right after the script tag).
+ *
+ * The widget reports to the page with DOM events on the iframe that bubble to document:
+ *   document.addEventListener("ranker:vote", (e) => console.log(e.detail));
+ * Types: ranker:ready, ranker:resize, ranker:vote, ranker:skip, ranker:undo, ranker:idea,
+ * ranker:error; each detail is {ranker: 1, type, survey, frame, ...}. Messages are accepted only
+ * from the widget's own origin and its own iframe window. No cookies are set.
+ */
+(function () {
+  "use strict";
+
+  var PROTOCOL = 1;
+  var PASS = ["theme", "accent", "bg", "fg", "font", "radius", "group", "thanks"];
+  var registry = (window.__rankerEmbed = window.__rankerEmbed || { frames: {}, listening: false, n: 0 });
+
+  function mount(script) {
+    if (!script || script.getAttribute("data-ranker-mounted")) return;
+    script.setAttribute("data-ranker-mounted", "1");
+    var survey = script.getAttribute("data-survey") || "";
+    if (!/^[A-Za-z0-9_.~-]{1,128}$/.test(survey)) {
+      if (window.console) console.error("ranker embed: missing or invalid data-survey attribute");
+      return;
+    }
+    var origin = new URL(script.src, window.location.href).origin;
+    var frameId = "rk" + ++registry.n + "-" + Math.random().toString(36).slice(2, 8);
+    var url = new URL("/w/" + encodeURIComponent(survey), origin);
+    for (var i = 0; i < PASS.length; i++) {
+      var v = script.getAttribute("data-" + PASS[i]);
+      if (v !== null && v !== "") url.searchParams.set(PASS[i], v);
+    }
+    url.searchParams.set("frame", frameId);
+    url.searchParams.set("origin", window.location.origin);
+
+    var iframe = document.createElement("iframe");
+    iframe.src = url.toString();
+    iframe.title = script.getAttribute("data-title") || "Vote: which idea is better?";
+    iframe.id = frameId;
+    iframe.className = "ranker-widget";
+    iframe.setAttribute("data-survey", survey);
+    var height = parseInt(script.getAttribute("data-height") || "440", 10);
+    iframe.style.cssText =
+      "display:block;width:100%;max-width:100%;min-width:0;border:0;overflow:hidden;" +
+      "color-scheme:normal;background:transparent;height:" +
+      (isFinite(height) ? Math.max(120, Math.min(4000, height)) : 440) +
+      "px";
+    iframe.setAttribute("scrolling", "no");
+
+    var target = null;
+    var sel = script.getAttribute("data-target");
+    if (sel) {
+      try {
+        target = document.querySelector(sel);
+      } catch (_) {
+        target = null;
+      }
+    }
+    if (target) target.appendChild(iframe);
+    else script.parentNode.insertBefore(iframe, script.nextSibling);
+
+    registry.frames[frameId] = { iframe: iframe, origin: origin };
+  }
+
+  function onMessage(event) {
+    var data = event.data;
+    if (!data || typeof data !== "object" || data.ranker !== PROTOCOL || typeof data.type !== "string") return;
+    var entry = registry.frames[data.frame];
+    // Origin check plus source check: only the widget's own window, from the widget's own origin.
+    if (!entry || event.origin !== entry.origin || event.source !== entry.iframe.contentWindow) return;
+    if (!/^[a-z]{1,20}$/.test(data.type)) return;
+    if (data.type === "resize" && typeof data.height === "number" && isFinite(data.height)) {
+      entry.iframe.style.height = Math.max(120, Math.min(4000, Math.ceil(data.height))) + "px";
+    }
+    var detail = JSON.parse(JSON.stringify(data));
+    var ev;
+    try {
+      ev = new CustomEvent("ranker:" + data.type, { detail: detail, bubbles: true });
+    } catch (_) {
+      ev = document.createEvent("CustomEvent");
+      ev.initCustomEvent("ranker:" + data.type, true, false, detail);
+    }
+    entry.iframe.dispatchEvent(ev);
+  }
+
+  if (!registry.listening) {
+    registry.listening = true;
+    window.addEventListener("message", onMessage);
+  }
+
+  if (document.currentScript) mount(document.currentScript);
+  var all = document.querySelectorAll("script[data-survey]");
+  for (var j = 0; j < all.length; j++) {
+    if (/\/embed\.js(\?|#|$)/.test(all[j].src || "")) mount(all[j]);
+  }
+})();

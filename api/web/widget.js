@@ -1,0 +1,698 @@
+/* ranker voting widget (runs inside the iframe served at /w/{survey_id}).
+ *
+ * Plain ES2020, no build step, no third-party code. Talks to the public voter API of docs/api.md
+ * (same origin as this page, so no CORS and no cookies). Every piece of survey data (question,
+ * idea text, group names) is inserted with textContent, never as HTML.
+ *
+ * Events for the host page: window.parent.postMessage({ranker: 1, type, survey, frame, ...}, hostOrigin)
+ * with type in ready | resize | vote | skip | undo | idea | error. They are only ever posted to the
+ * origin of the page that frames the widget (browser-reported ancestor origin), never to "*".
+ */
+(() => {
+  "use strict";
+
+  const PROTOCOL = 1;
+  const STORAGE_PREFIX = "ranker:voter:";
+  const params = new URLSearchParams(window.location.search);
+  const pathParts = window.location.pathname.split("/").filter(Boolean);
+  const surveyId = params.get("survey") || decodeURIComponent(pathParts[pathParts.length - 1] || "");
+  const frameId = (params.get("frame") || "").slice(0, 64);
+  const api = `/v1/public/surveys/${encodeURIComponent(surveyId)}`;
+  const CHECKPOINT = clampInt(params.get("thanks"), 1, 1000, 10);
+
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    root: $("rk"),
+    question: $("rk-question"),
+    desc: $("rk-desc"),
+    groupView: $("rk-group-view"),
+    groups: $("rk-groups"),
+    voteView: $("rk-vote-view"),
+    pair: $("rk-pair"),
+    left: $("rk-left"),
+    right: $("rk-right"),
+    leftText: $("rk-left-text"),
+    rightText: $("rk-right-text"),
+    skip: $("rk-skip"),
+    skipPanel: $("rk-skip-panel"),
+    reasons: $("rk-reasons"),
+    other: $("rk-other"),
+    otherText: $("rk-other-text"),
+    undo: $("rk-undo"),
+    add: $("rk-add"),
+    addPanel: $("rk-add-panel"),
+    ideaText: $("rk-idea-text"),
+    ideaCount: $("rk-idea-count"),
+    ideaError: $("rk-idea-error"),
+    ideaSubmit: $("rk-idea-submit"),
+    ideaCancel: $("rk-idea-cancel"),
+    doneView: $("rk-done-view"),
+    doneText: $("rk-done-text"),
+    cont: $("rk-continue"),
+    showResults: $("rk-show-results"),
+    results: $("rk-results"),
+    ranking: $("rk-ranking"),
+    message: $("rk-message"),
+    retryWrap: $("rk-retry-wrap"),
+    retry: $("rk-retry"),
+    count: $("rk-count"),
+    live: $("rk-live"),
+  };
+
+  const state = {
+    survey: null,
+    token: null,
+    group: params.get("group") || null,
+    ballot: null,
+    shownAt: 0,
+    votes: 0,
+    sinceThanks: 0,
+    busy: false,
+    interacted: false,
+    retry: null,
+    undoable: false,
+  };
+
+  /* ---------------------------------------------------------------- host messaging */
+
+  function hostOrigin() {
+    if (window.parent === window) return null;
+    // Chromium and WebKit report the real ancestor origins; this cannot be spoofed by the host.
+    const anc = window.location.ancestorOrigins;
+    if (anc && anc.length > 0) return anc[0];
+    const claimed = params.get("origin");
+    if (claimed && /^https?:\/\/[^/?#\s]+$/.test(claimed)) return claimed;
+    try {
+      if (document.referrer) return new URL(document.referrer).origin;
+    } catch (_) {
+      /* no usable referrer */
+    }
+    return null;
+  }
+  const HOST = hostOrigin();
+
+  function emit(type, data) {
+    if (!HOST || HOST === "null") return;
+    const msg = Object.assign({ ranker: PROTOCOL, type, survey: surveyId, frame: frameId }, data || {});
+    try {
+      window.parent.postMessage(msg, HOST);
+    } catch (_) {
+      /* a detached parent: nothing to tell */
+    }
+  }
+
+  let lastHeight = 0;
+  function reportSize() {
+    const h = Math.ceil(document.documentElement.getBoundingClientRect().height);
+    if (h !== lastHeight) {
+      lastHeight = h;
+      emit("resize", { height: h });
+    }
+  }
+  if ("ResizeObserver" in window) new ResizeObserver(reportSize).observe(document.documentElement);
+  window.addEventListener("load", reportSize);
+
+  /* ---------------------------------------------------------------- theming */
+
+  function clampInt(value, lo, hi, dflt) {
+    const n = Number.parseInt(value || "", 10);
+    return Number.isFinite(n) ? Math.min(hi, Math.max(lo, n)) : dflt;
+  }
+
+  function parseColour(value) {
+    if (!value) return null;
+    const v = String(value).trim();
+    if (/^#?([0-9a-f]{3}|[0-9a-f]{6}|[0-9a-f]{8})$/i.test(v)) return v.startsWith("#") ? v : `#${v}`;
+    if (/^[a-z]{3,24}$/i.test(v)) return v;
+    return null;
+  }
+
+  function readableOn(hex) {
+    const m = /^#([0-9a-f]{3}|[0-9a-f]{6})/i.exec(hex || "");
+    if (!m) return null;
+    let h = m[1];
+    if (h.length === 3) h = h.replace(/./g, "$&$&");
+    const lin = (i) => {
+      const c = Number.parseInt(h.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    };
+    const lum = 0.2126 * lin(0) + 0.7152 * lin(2) + 0.0722 * lin(4);
+    // Pick the text colour with the larger WCAG contrast ratio against the background.
+    return (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) ? "#0b1020" : "#ffffff";
+  }
+
+  /** Apply a theme mapping ({theme, accent, bg, fg, font, radius}); unknown or unsafe values are ignored. */
+  function applyTheme(theme) {
+    const root = document.documentElement;
+    const mode = theme.theme || theme.mode;
+    if (mode === "dark" || mode === "light" || mode === "auto") root.dataset.theme = mode;
+    const accent = parseColour(theme.accent);
+    if (accent) {
+      root.style.setProperty("--rk-accent", accent);
+      root.style.setProperty("--rk-focus", accent);
+      const fg = readableOn(accent);
+      if (fg) root.style.setProperty("--rk-accent-fg", fg);
+    }
+    const bg = parseColour(theme.bg);
+    if (bg) root.style.setProperty("--rk-bg", bg);
+    const fg = parseColour(theme.fg);
+    if (fg) root.style.setProperty("--rk-fg", fg);
+    const font = theme.font ? String(theme.font).trim() : "";
+    if (font && /^[\w\s,"'-]{1,80}$/.test(font)) root.style.setProperty("--rk-font", `${font}, system-ui, sans-serif`);
+    if (theme.radius !== undefined && theme.radius !== null && theme.radius !== "") {
+      root.style.setProperty("--rk-radius", `${clampInt(String(theme.radius), 0, 40, 14)}px`);
+    }
+  }
+
+  function urlTheme() {
+    const t = {};
+    for (const key of ["theme", "accent", "bg", "fg", "font", "radius"]) {
+      if (params.has(key)) t[key] = params.get(key);
+    }
+    return t;
+  }
+
+  applyTheme(urlTheme());
+
+  /* ---------------------------------------------------------------- HTTP */
+
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
+      this.status = status;
+      this.code = (problem && problem.code) || (status === 0 ? "network_error" : `http_${status}`);
+      this.retryAfter = 0;
+    }
+  }
+
+  async function call(method, path, body, withToken = true) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (withToken && state.token) headers["X-Voter-Token"] = state.token;
+    let res;
+    try {
+      res = await fetch(api + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (_) {
+      throw new ApiError(0, { detail: "The network is unreachable." });
+    }
+    let data = null;
+    const type = res.headers.get("Content-Type") || "";
+    if (type.includes("json")) {
+      try {
+        data = await res.json();
+      } catch (_) {
+        data = null;
+      }
+    }
+    if (!res.ok) {
+      const err = new ApiError(res.status, data);
+      err.retryAfter = clampInt(res.headers.get("Retry-After"), 0, 3600, 0);
+      throw err;
+    }
+    return data;
+  }
+
+  /* ---------------------------------------------------------------- views */
+
+  function announce(text) {
+    // Clear first so the same sentence twice in a row is still read out.
+    el.live.textContent = "";
+    window.setTimeout(() => {
+      el.live.textContent = text;
+    }, 50);
+  }
+
+  function show(view) {
+    for (const v of [el.groupView, el.voteView, el.doneView]) v.hidden = v !== view;
+    if (view !== el.voteView) {
+      closePanels();
+    }
+    el.root.setAttribute("aria-busy", "false");
+  }
+
+  function setMessage(text, kind, retry) {
+    el.message.hidden = !text;
+    el.message.textContent = text || "";
+    if (kind) el.message.dataset.kind = kind;
+    else delete el.message.dataset.kind;
+    el.message.setAttribute("role", kind === "error" ? "alert" : "status");
+    state.retry = retry || null;
+    el.retryWrap.hidden = !retry;
+  }
+
+  function updateCount() {
+    el.count.textContent = state.votes === 1 ? "1 vote" : `${state.votes} votes`;
+  }
+
+  function problemText(err) {
+    switch (err.code) {
+      case "survey_not_found":
+        return "This survey is not available.";
+      case "survey_closed":
+        return "This survey is closed. Thank you for your interest.";
+      case "not_enough_ideas":
+        return "This survey does not have enough ideas yet. Please come back later.";
+      case "rate_limited":
+        return "You are voting very fast. Please wait a moment, then try again.";
+      case "network_error":
+        return "Could not reach the server. Check your connection and try again.";
+      default:
+        return err.message || "Something went wrong.";
+    }
+  }
+
+  function fail(err, retry) {
+    const fatal = ["survey_not_found", "survey_closed", "not_enough_ideas"].includes(err.code);
+    el.root.setAttribute("aria-busy", "false");
+    setMessage(problemText(err), "error", fatal ? null : retry);
+    if (fatal) el.voteView.hidden = true;
+    emit("error", { code: err.code, status: err.status });
+  }
+
+  /* ---------------------------------------------------------------- voter identity */
+
+  function storageKey() {
+    return STORAGE_PREFIX + surveyId;
+  }
+
+  function loadToken() {
+    try {
+      return window.localStorage.getItem(storageKey());
+    } catch (_) {
+      return null; // storage blocked (e.g. strict third-party settings): a per-page-load voter
+    }
+  }
+
+  function saveToken(token) {
+    try {
+      if (token) window.localStorage.setItem(storageKey(), token);
+      else window.localStorage.removeItem(storageKey());
+    } catch (_) {
+      /* keep it in memory only */
+    }
+  }
+
+  async function ensureVoter() {
+    if (state.token) return;
+    const body = state.group ? { group: state.group } : {};
+    const voter = await call("POST", "/voters", body, false);
+    state.token = voter.token;
+    saveToken(voter.token);
+  }
+
+  /* ---------------------------------------------------------------- pairs and answers */
+
+  function setChoicesEnabled(on) {
+    el.left.disabled = !on;
+    el.right.disabled = !on;
+    for (const b of el.reasons.querySelectorAll("button")) b.disabled = !on;
+  }
+
+  async function nextPair(retried = false) {
+    state.ballot = null;
+    setChoicesEnabled(false);
+    try {
+      await ensureVoter();
+      const ballot = await call("POST", "/ballots", {});
+      renderPair(ballot);
+    } catch (err) {
+      if (!retried && (err.code === "voter_token_invalid" || err.code === "voter_token_missing")) {
+        state.token = null;
+        saveToken(null);
+        return nextPair(true);
+      }
+      fail(err, () => nextPair());
+    }
+  }
+
+  function renderPair(ballot) {
+    state.ballot = ballot;
+    state.shownAt = performance.now();
+    el.leftText.textContent = ballot.left.text;
+    el.rightText.textContent = ballot.right.text;
+    el.left.dataset.picked = "false";
+    el.right.dataset.picked = "false";
+    el.pair.classList.remove("rk-enter");
+    void el.pair.offsetWidth; // restart the entry animation
+    el.pair.classList.add("rk-enter");
+    setMessage("");
+    show(el.voteView);
+    setChoicesEnabled(true);
+    state.busy = false;
+    if (state.interacted) el.left.focus({ preventScroll: true });
+  }
+
+  async function answer(choice, reason, reasonText) {
+    if (state.busy || !state.ballot) return;
+    state.busy = true;
+    state.interacted = true;
+    const ballot = state.ballot;
+    const body = { ballot: ballot.ballot, choice, response_ms: Math.max(0, Math.round(performance.now() - state.shownAt)) };
+    if (reason) body.reason = reason;
+    if (reasonText) body.reason_text = reasonText.slice(0, 200);
+    if (choice === "left" || choice === "right") (choice === "left" ? el.left : el.right).dataset.picked = "true";
+    setChoicesEnabled(false);
+    try {
+      await call("POST", "/answers", body);
+    } catch (err) {
+      state.busy = false;
+      if (err.code === "ballot_expired" || err.code === "ballot_used" || err.code === "ballot_invalid") {
+        announce("That pair expired. Here is a new one.");
+        return nextPair();
+      }
+      if (err.code === "rate_limited") {
+        setChoicesEnabled(false);
+        fail(err, () => {
+          setMessage("");
+          setChoicesEnabled(true);
+          el.left.dataset.picked = "false";
+          el.right.dataset.picked = "false";
+        });
+        return;
+      }
+      fail(err, () => answer(choice, reason, reasonText));
+      return;
+    }
+    closePanels();
+    const picked = choice === "left" ? ballot.left : choice === "right" ? ballot.right : null;
+    const other = choice === "left" ? ballot.right : choice === "right" ? ballot.left : null;
+    if (choice === "skip") {
+      emit("skip", { reason: reason || null, left: ballot.left.id, right: ballot.right.id });
+      announce("Skipped. Here is a new pair.");
+    } else {
+      state.votes += 1;
+      state.sinceThanks += 1;
+      updateCount();
+      emit("vote", {
+        choice,
+        winner: picked ? picked.id : null,
+        loser: other ? other.id : null,
+        left: ballot.left.id,
+        right: ballot.right.id,
+        votes: state.votes,
+      });
+      announce(picked ? `Vote recorded: ${picked.text}. Here is a new pair.` : "Recorded as a tie. Here is a new pair.");
+    }
+    state.undoable = true;
+    el.undo.disabled = false;
+    if (state.sinceThanks >= CHECKPOINT) {
+      state.sinceThanks = 0;
+      state.busy = false;
+      showThanks();
+      return;
+    }
+    await nextPair();
+  }
+
+  async function undo() {
+    if (!state.undoable || state.busy) return;
+    state.busy = true;
+    state.interacted = true;
+    el.undo.disabled = true;
+    try {
+      const res = await call("DELETE", "/answers/last");
+      state.undoable = false;
+      state.votes = Math.max(0, state.votes - 1);
+      state.sinceThanks = Math.max(0, state.sinceThanks - 1);
+      updateCount();
+      emit("undo", { undone: res && res.undone ? res.undone : null, votes: state.votes });
+      setMessage("Your last answer was undone.", "ok");
+      announce("Your last answer was undone.");
+      state.busy = false;
+      if (el.voteView.hidden) await nextPair();
+      else el.left.focus({ preventScroll: true });
+    } catch (err) {
+      state.busy = false;
+      state.undoable = false;
+      const text =
+        err.code === "undo_window_passed"
+          ? "It is too late to undo that answer."
+          : err.code === "nothing_to_undo"
+            ? "There is nothing to undo."
+            : problemText(err);
+      setMessage(text, "error");
+      announce(text);
+    }
+  }
+
+  /* ---------------------------------------------------------------- panels */
+
+  function closePanels() {
+    el.skipPanel.hidden = true;
+    el.skip.setAttribute("aria-expanded", "false");
+    el.other.hidden = true;
+    el.addPanel.hidden = true;
+    el.add.setAttribute("aria-expanded", "false");
+  }
+
+  function toggleSkip() {
+    const open = el.skipPanel.hidden;
+    closePanels();
+    el.skipPanel.hidden = !open;
+    el.skip.setAttribute("aria-expanded", String(open));
+    if (open) {
+      const first = el.reasons.querySelector("button");
+      if (first) first.focus({ preventScroll: true });
+    }
+  }
+
+  function toggleAdd() {
+    const open = el.addPanel.hidden;
+    closePanels();
+    el.addPanel.hidden = !open;
+    el.add.setAttribute("aria-expanded", String(open));
+    el.ideaError.hidden = true;
+    if (open) el.ideaText.focus({ preventScroll: true });
+  }
+
+  async function submitIdea(event) {
+    event.preventDefault();
+    const text = el.ideaText.value.trim();
+    el.ideaError.hidden = true;
+    if (!text) {
+      el.ideaError.textContent = "Please write your idea first.";
+      el.ideaError.hidden = false;
+      el.ideaText.focus();
+      return;
+    }
+    el.ideaSubmit.disabled = true;
+    try {
+      await ensureVoter();
+      const idea = await call("POST", "/ideas", { text });
+      el.ideaText.value = "";
+      el.ideaCount.textContent = "0";
+      closePanels();
+      const msg =
+        idea.status === "pending"
+          ? "Thank you! Your idea will appear once the organisers have reviewed it."
+          : "Thank you! Your idea has been added and will appear in pairs soon.";
+      setMessage(msg, "ok");
+      announce(msg);
+      emit("idea", { status: idea.status, idea: idea.id });
+      el.add.focus({ preventScroll: true });
+    } catch (err) {
+      const text =
+        {
+          text_too_long: "Your idea is too long (280 characters at most).",
+          text_empty: "Please write your idea first.",
+          duplicate_idea: "This idea is already in the survey.",
+          idea_limit: "You have reached the number of ideas you can add.",
+          ideas_not_allowed: "This survey does not accept new ideas.",
+        }[err.code] || problemText(err);
+      el.ideaError.textContent = text;
+      el.ideaError.hidden = false;
+      emit("error", { code: err.code, status: err.status });
+    } finally {
+      el.ideaSubmit.disabled = false;
+    }
+  }
+
+  /* ---------------------------------------------------------------- thank you and ranking */
+
+  function showThanks() {
+    el.doneText.textContent =
+      state.votes === 1 ? "You have cast 1 vote." : `You have cast ${state.votes} votes. Every vote sharpens the ranking.`;
+    el.showResults.hidden = !(state.survey && state.survey.show_results);
+    el.results.hidden = true;
+    show(el.doneView);
+    announce("Thank you for voting.");
+    el.doneView.focus({ preventScroll: true });
+  }
+
+  async function loadResults() {
+    el.showResults.disabled = true;
+    try {
+      const res = await call("GET", "/results?limit=10", undefined, false);
+      el.ranking.replaceChildren();
+      for (const idea of (res.ideas || []).slice(0, 10)) {
+        const li = document.createElement("li");
+        const rank = document.createElement("span");
+        rank.className = "rk-rank";
+        rank.textContent = idea.rank_lo !== undefined && idea.rank_lo !== idea.rank_hi ? `${idea.rank_lo}–${idea.rank_hi}` : String(idea.rank);
+        const text = document.createElement("span");
+        text.textContent = idea.text;
+        const score = document.createElement("span");
+        score.className = "rk-score";
+        if (typeof idea.p_beats_random === "number") {
+          score.textContent = `${Math.round(idea.p_beats_random * 100)}`;
+          score.title = "Chance (out of 100) to win against a randomly chosen idea";
+        }
+        li.append(rank, text, score);
+        el.ranking.append(li);
+      }
+      el.results.hidden = false;
+      announce("Current ranking shown.");
+    } catch (err) {
+      setMessage(err.code === "results_hidden" ? "The ranking is not public for this survey." : problemText(err), "error");
+    } finally {
+      el.showResults.disabled = false;
+    }
+  }
+
+  /* ---------------------------------------------------------------- groups */
+
+  function chooseGroup(groups) {
+    el.groups.replaceChildren();
+    const pick = async (g) => {
+      state.group = g;
+      state.interacted = true;
+      el.groupView.hidden = true;
+      await nextPair();
+    };
+    for (const g of groups) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "rk-reason";
+      b.textContent = g;
+      b.addEventListener("click", () => pick(g));
+      el.groups.append(b);
+    }
+    const none = document.createElement("button");
+    none.type = "button";
+    none.className = "rk-reason";
+    none.textContent = "Prefer not to say";
+    none.addEventListener("click", () => pick(null));
+    el.groups.append(none);
+    show(el.groupView);
+  }
+
+  /* ---------------------------------------------------------------- wiring */
+
+  el.left.addEventListener("click", () => answer("left"));
+  el.right.addEventListener("click", () => answer("right"));
+  el.skip.addEventListener("click", toggleSkip);
+  el.add.addEventListener("click", toggleAdd);
+  el.undo.addEventListener("click", undo);
+  el.ideaCancel.addEventListener("click", () => {
+    closePanels();
+    el.add.focus({ preventScroll: true });
+  });
+  el.addPanel.addEventListener("submit", submitIdea);
+  el.ideaText.addEventListener("input", () => {
+    el.ideaCount.textContent = String(el.ideaText.value.length);
+  });
+  el.reasons.addEventListener("click", (event) => {
+    const b = event.target.closest("button");
+    if (!b || b.disabled) return;
+    if (b.dataset.choice === "tie") return answer("tie");
+    if (b.dataset.reason === "other") {
+      el.other.hidden = !el.other.hidden;
+      b.setAttribute("aria-expanded", String(!el.other.hidden));
+      if (!el.other.hidden) el.otherText.focus({ preventScroll: true });
+      return;
+    }
+    return answer("skip", b.dataset.reason);
+  });
+  el.other.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = el.otherText.value.trim();
+    el.otherText.value = "";
+    answer("skip", "other", text);
+  });
+  el.cont.addEventListener("click", () => {
+    state.interacted = true;
+    nextPair();
+  });
+  el.showResults.addEventListener("click", loadResults);
+  el.retry.addEventListener("click", () => {
+    const again = state.retry;
+    setMessage("");
+    if (again) again();
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const t = event.target;
+    if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.isContentEditable)) {
+      if (event.key === "Escape") {
+        closePanels();
+        el.skip.focus({ preventScroll: true });
+      }
+      return;
+    }
+    if (event.key === "Escape" && (!el.skipPanel.hidden || !el.addPanel.hidden)) {
+      const fromAdd = !el.addPanel.hidden;
+      closePanels();
+      (fromAdd ? el.add : el.skip).focus({ preventScroll: true });
+      return;
+    }
+    if (el.voteView.hidden || state.busy || !state.ballot) return;
+    if (event.key === "ArrowLeft" || event.key === "1") {
+      event.preventDefault();
+      el.left.focus({ preventScroll: true });
+      answer("left");
+    } else if (event.key === "ArrowRight" || event.key === "2") {
+      event.preventDefault();
+      el.right.focus({ preventScroll: true });
+      answer("right");
+    }
+  });
+
+  async function start() {
+    if (!/^[A-Za-z0-9_.~-]{1,128}$/.test(surveyId)) {
+      fail(new ApiError(404, { code: "survey_not_found" }));
+      el.question.textContent = "Survey not found";
+      return;
+    }
+    let survey;
+    try {
+      survey = await call("GET", "", undefined, false);
+    } catch (err) {
+      el.question.textContent = err.code === "survey_not_found" ? "Survey not found" : "Which is better?";
+      fail(err, start);
+      return;
+    }
+    state.survey = survey;
+    // Survey defaults first, then the embed's URL parameters win.
+    applyTheme(Object.assign({}, survey.theme || {}, urlTheme()));
+    el.question.textContent = survey.question;
+    document.title = survey.question;
+    if (survey.description) {
+      el.desc.textContent = survey.description;
+      el.desc.hidden = false;
+    }
+    el.add.hidden = !survey.allow_ideas;
+    state.token = loadToken();
+    updateCount();
+    emit("ready", { status: survey.status, question: survey.question });
+    if (survey.status !== "open") {
+      fail(new ApiError(409, { code: "survey_closed" }));
+      return;
+    }
+    const groups = Array.isArray(survey.groups) ? survey.groups : [];
+    if (!state.token && !state.group && groups.length > 0) {
+      chooseGroup(groups);
+      return;
+    }
+    if (state.group && !groups.includes(state.group)) state.group = null;
+    await nextPair();
+  }
+
+  start();
+})();
