@@ -243,10 +243,11 @@ class Projection:
         if not (0 <= left < n and 0 <= right < n and left != right):
             return  # cannot happen through the service; ignore rather than corrupt
         y = _OUTCOME[event.outcome] if isinstance(event, ev.VoteCast) else None
-        row = VoteRow(seq, info.index, left, right, y, event.ts, not info.voided)
+        is_open = self.survey is not None and self.survey.status == "open"
+        row = VoteRow(seq, info.index, left, right, y, event.ts, is_open and not info.voided)
         self.votes.append(row)
         self.by_seq[seq] = row
-        if not row.active:  # answer raced with "void voter": logged, never counted
+        if not row.active:  # raced with "close survey" or "void voter": logged, never counted
             return
         info.answers.append(seq)
         self._count(row, 1)

@@ -587,17 +587,14 @@ class RankerService:
                 response_ms=ans.response_ms,
             )
         with self._lock:
-            proj = self.projection(survey_id)
+            # Fast path: check against the cached projection and let the store decide; the
+            # log order is authoritative (an answer logged after "close" or "void" is inert).
+            proj = self._projections.get(survey_id) or self.projection(survey_id)
+            if not self._answerable(proj, b):
+                proj = self.projection(survey_id)  # maybe stale: catch up, then explain
+                self._refuse(proj, b)
+            assert proj.survey is not None
             survey = proj.survey
-            assert survey is not None
-            n = len(proj.ideas)
-            if not (0 <= b.left < n and 0 <= b.right < n):
-                raise BallotNotFound("this ballot names ideas this survey does not have")
-            if survey.status != "open":
-                raise SurveyClosed(f"survey is {survey.status}")
-            info = proj.voters.get(b.voter)
-            if info is not None and info.voided:
-                raise VoterVoided("this voter was voided by the organiser")
             res = self.store.append_vote(
                 survey_id,
                 ev.encode(event),
@@ -614,7 +611,34 @@ class RankerService:
                     return _receipt(res.seq, old)
                 raise BallotUsed("this ballot was already answered differently")
             self._applied(proj, res.seq, event)
+            if not proj.by_seq[res.seq].active:
+                self._refuse(proj, b)
             return _receipt(res.seq, event)
+
+    @staticmethod
+    def _answerable(proj: Projection, b: BallotClaims) -> bool:
+        n = len(proj.ideas)
+        info = proj.voters.get(b.voter)
+        return (
+            proj.survey is not None
+            and proj.survey.status == "open"
+            and 0 <= b.left < n
+            and 0 <= b.right < n
+            and (info is None or not info.voided)
+        )
+
+    @staticmethod
+    def _refuse(proj: Projection, b: BallotClaims) -> None:
+        """Raise the error explaining why ``b`` cannot be answered now (if any)."""
+        n = len(proj.ideas)
+        if not (0 <= b.left < n and 0 <= b.right < n):
+            raise BallotNotFound("this ballot names ideas this survey does not have")
+        assert proj.survey is not None
+        if proj.survey.status != "open":
+            raise SurveyClosed(f"survey is {proj.survey.status}")
+        info = proj.voters.get(b.voter)
+        if info is not None and info.voided:
+            raise VoterVoided("this voter was voided by the organiser")
 
     @staticmethod
     def _check_answer(choice: object, reason: object, response_ms: object) -> Answer:

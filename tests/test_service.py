@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,9 +47,12 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def svc(clock: Clock) -> RankerService:
-    return RankerService(open_store("memory://"), b"s" * 32, clock)
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def svc(clock: Clock, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RankerService]:
+    url = {"memory": "memory://", "sqlite": f"sqlite:///{tmp_path}/svc.db"}.get(request.param)
+    store = open_store(url or str(request.getfixturevalue("redis_url")))
+    yield RankerService(store, b"s" * 32, clock)
+    store.close()
 
 
 def survey(svc: RankerService, n: int = 4, **kw: Any) -> str:
@@ -387,3 +392,15 @@ def test_every_error_has_a_distinct_stable_code() -> None:
         "idea_not_found",
         "ballot_not_found",
     } <= set(codes)
+
+
+def test_answer_racing_a_close_elsewhere_is_logged_but_never_counted(svc: RankerService) -> None:
+    other = RankerService(svc.store, b"s" * 32, svc.clock)
+    sid = survey(svc)
+    v = svc.issue_voter(sid)
+    b = svc.next_ballot(sid, v.token)  # svc's projection now says "open"
+    other.close_survey(sid)
+    with pytest.raises(E.SurveyClosed):
+        svc.answer(sid, v.token, b.token, "left")
+    assert svc.projection(sid).n_votes == 0
+    assert svc.rebuild(sid).digest() == svc.projection(sid).digest()

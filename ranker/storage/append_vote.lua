@@ -1,0 +1,32 @@
+-- Accept one answer atomically.
+-- KEYS[1] log stream, KEYS[2] head counter, KEYS[3] ballot marker, KEYS[4] rate counter,
+-- KEYS[5] stats hash
+-- ARGV[1] event bytes, ARGV[2] ballot marker TTL (ms), ARGV[3] rate limit (0 = none),
+-- ARGV[4] rate counter TTL (ms, to the end of the window), ARGV[5] stats field
+-- Returns {0, seq, data} for an already answered ballot (nothing written),
+-- {-1, retry_after_ms} when rate limited (nothing written), {-2} for an unknown survey,
+-- {1, seq} when appended.
+local used = redis.call('GET', KEYS[3])
+if used then
+  local e = redis.call('XRANGE', KEYS[1], used .. '-0', used .. '-0')
+  return {0, tonumber(used), e[1][2][2]}
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return {-2}
+end
+local limit = tonumber(ARGV[3])
+if limit > 0 then
+  local n = redis.call('INCR', KEYS[4])
+  if n == 1 then
+    redis.call('PEXPIRE', KEYS[4], ARGV[4])
+  end
+  if n > limit then
+    redis.call('DECR', KEYS[4])
+    return {-1, redis.call('PTTL', KEYS[4])}
+  end
+end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], seq .. '-0', 'e', ARGV[1])
+redis.call('SET', KEYS[3], seq, 'PX', ARGV[2])
+redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
+return {1, seq}
