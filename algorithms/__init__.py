@@ -23,6 +23,15 @@ from algorithms.samplers import (
     create_sampler,
     register_sampler,
 )
+from algorithms.summaries import (
+    Summary,
+    conservative_score,
+    p_beats_random,
+    rank_ranges,
+    summarize,
+    tiers,
+    votes_to_settle,
+)
 
 __all__ = [
     "MODELS",
@@ -36,9 +45,16 @@ __all__ = [
     "Posterior",
     "Sampler",
     "SamplerState",
+    "Summary",
     "as_votes",
+    "conservative_score",
     "create_model",
     "create_sampler",
+    "p_beats_random",
+    "rank_ranges",
     "register_model",
     "register_sampler",
+    "summarize",
+    "tiers",
+    "votes_to_settle",
 ]
