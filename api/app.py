@@ -1,0 +1,142 @@
+"""The Litestar application, assembled in one place: :func:`create_app`.
+
+``uvicorn api.app:factory --factory`` (what ``ranker serve`` runs) builds it from
+``RANKER_*`` environment variables / ``RANKER_CONFIG``.
+
+Routers live in :mod:`api.routes`. :data:`ROUTERS` lists extra routers to mount: a ``Router``
+object, or a module name (mounted if the module exists) whose module defines either
+``web_router(settings, service) -> Router`` or a module-level ``router``. ``api/routes/web.py``
+(widget and dashboard pages) is listed. ``app.state`` carries ``service``, ``settings`` and
+``origins`` (the :class:`~api.security.OriginCache` shared with the per-survey CORS middleware).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+
+from api.auth import SECURITY_COMPONENTS, StreamTickets, provide_organiser
+from api.problems import exception_handlers
+from api.routes.docs import docs_router
+from api.routes.exports import exports_router
+from api.routes.health import health_router
+from api.routes.organisers import organiser_router
+from api.routes.results import results_router
+from api.routes.voters import voter_router
+from api.security import OriginCache, cors_middleware, security_headers_middleware
+from api.settings import Settings
+from ranker.errors import SurveyNotFound
+from ranker.service import RankerService
+from ranker.storage import open_store
+
+__all__ = ["ROUTERS", "create_app", "factory"]
+
+log = logging.getLogger("api")
+
+ROUTERS: list[str | Router] = ["api.routes.web"]
+"""Extra routers (objects or module names) mounted by :func:`create_app`. Append yours here."""
+
+VERSION = "1.0.0"
+
+
+def _extra_routers(settings: Settings, service: RankerService) -> list[Router]:
+    out: list[Router] = []
+    for item in ROUTERS:
+        if isinstance(item, Router):
+            out.append(item)
+            continue
+        if importlib.util.find_spec(item) is None:
+            continue
+        module = importlib.import_module(item)
+        factory = getattr(module, "web_router", None)
+        out.append(factory(settings, service) if callable(factory) else module.router)
+    return out
+
+
+def create_app(settings: Settings | None = None, service: RankerService | None = None) -> Litestar:
+    """Build the app. ``service`` defaults to one over ``settings.store``."""
+    settings = settings or Settings.load()
+    if service is None:
+        service = RankerService(open_store(settings.store), secret=settings.secret_bytes())
+    svc = service
+    tickets = StreamTickets(settings.secret_bytes())
+
+    def lookup_origins(survey_id: str) -> list[str] | None:
+        try:
+            return list(svc.get_survey(survey_id).embed_origins)
+        except SurveyNotFound:
+            return None
+        except Exception:  # a malformed id or a store hiccup: no CORS, the route answers
+            return None
+
+    origins = OriginCache(lookup_origins)
+
+    def constant(value: Any) -> Provide:
+        return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+    handlers: list[Any] = [
+        health_router(),
+        voter_router(),
+        organiser_router(settings.max_import_bytes),
+        results_router(),
+        exports_router(),
+        *_extra_routers(settings, svc),
+    ]
+    if settings.docs:
+        handlers.append(docs_router())
+
+    openapi = (
+        OpenAPIConfig(
+            title="ranker API",
+            version=VERSION,
+            description="Pairwise 'which is better?' voting. Errors are RFC 9457 problem "
+            "details with a stable `code`. See docs/api.md.",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+            components=[SECURITY_COMPONENTS],
+            use_handler_docstrings=False,
+        )
+        if settings.docs
+        else None
+    )
+
+    def on_shutdown() -> None:
+        svc.store.close()
+
+    app = Litestar(
+        route_handlers=handlers,
+        dependencies={
+            "service": constant(svc),
+            "tickets": constant(tickets),
+            "organiser": Provide(provide_organiser, sync_to_thread=False),
+            "admin_token": constant(settings.admin_token),
+            "open_signup": constant(settings.open_signup),
+            "voters_per_ip": constant(settings.voters_per_ip_per_minute),
+            "sse_interval_s": constant(settings.sse_interval_s),
+            "sse_ping_s": constant(settings.sse_ping_s),
+        },
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        middleware=[security_headers_middleware, cors_middleware(origins)],
+        openapi_config=openapi,
+        request_max_body_size=settings.max_body_bytes,
+        on_shutdown=[on_shutdown],
+        debug=False,
+        logging_config=None,
+    )
+    app.state.service = svc
+    app.state.settings = settings
+    app.state.origins = origins
+    return app
+
+
+def factory() -> Litestar:
+    """Entry point for ``uvicorn api.app:factory --factory`` (settings from the environment)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return create_app(Settings.load())

@@ -1,0 +1,337 @@
+"""Organiser routes: organisers, surveys, ideas (add / import CSV / moderate / retire), comments,
+voiding a voter. All need ``Authorization: Bearer <organiser key>`` (except creating an organiser,
+which needs the admin token)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any
+
+from litestar import Request, Response, Router, get, patch, post
+from litestar.params import Parameter
+
+from api.auth import ORGANISER, require_admin
+from api.caching import json_with_etag
+from api.problems import ApiError, responses
+from api.schemas import (
+    CommentsOut,
+    IdeaIn,
+    IdeaList,
+    IdeaPatch,
+    ImportOut,
+    OrganiserIn,
+    OrganiserOut,
+    SurveyCreate,
+    SurveyList,
+    VoidIn,
+    VoidOut,
+)
+from ranker.domain import Idea, IdeaStatus, Organiser, Survey, SurveyPatch
+from ranker.service import RankerService
+
+__all__ = ["organiser_router", "parse_ideas_csv"]
+
+NO_STORE = {"Cache-Control": "no-store"}
+IdeaId = Annotated[int, Parameter(ge=0, le=2**31)]
+MAX_IMPORT_ROWS = 5000
+
+
+@post(
+    "/v1/organisers",
+    summary="Create an organiser and its API key (admin token or open signup)",
+    status_code=201,
+    security=[{"adminToken": []}],
+    responses=responses(401, 403),
+    sync_to_thread=False,
+)
+def create_organiser(
+    request: Request[Any, Any, Any],
+    data: OrganiserIn,
+    service: RankerService,
+    admin_token: str,
+    open_signup: bool,
+) -> Response[OrganiserOut]:
+    require_admin(request, admin_token, open_signup)
+    org, key = service.create_organiser(data.name)
+    return Response(
+        OrganiserOut(organiser_id=org.id, name=org.name, api_key=key),
+        status_code=201,
+        headers=NO_STORE,
+    )
+
+
+@get("/v1/surveys", summary="My surveys", responses=responses(401), sync_to_thread=False)
+def list_surveys(service: RankerService, organiser: Organiser) -> Response[SurveyList]:
+    return Response(SurveyList(surveys=service.list_surveys(organiser.id)), headers=NO_STORE)
+
+
+@post(
+    "/v1/surveys",
+    summary="Create a survey (draft unless `open`)",
+    status_code=201,
+    responses=responses(401, 409),
+    sync_to_thread=False,
+)
+def create_survey(
+    data: SurveyCreate, service: RankerService, organiser: Organiser
+) -> Response[Survey]:
+    s = service.create_survey(
+        organiser.id,
+        data.question,
+        description=data.description,
+        model=data.model,
+        sampler=data.sampler,
+        allow_ideas=data.allow_ideas,
+        moderate_ideas=data.moderate_ideas,
+        groups=data.groups,
+        embed_origins=data.embed_origins,
+        show_results_to_voters=data.show_results_to_voters,
+        limits=data.limits,
+        ideas=data.ideas,
+        open_now=data.open,
+    )
+    return Response(s, status_code=201, headers={"Location": f"/v1/surveys/{s.id}", **NO_STORE})
+
+
+def owned(service: RankerService, survey_id: str, organiser: Organiser) -> Survey:
+    """The survey if this organiser owns it (``404`` otherwise, via ``forbidden``)."""
+    s = service.get_survey(survey_id)
+    if s.owner != organiser.id:
+        raise ApiError("survey_not_found", f"no survey {survey_id!r}")
+    return s
+
+
+@get(
+    "/v1/surveys/{survey_id:str}",
+    summary="One survey's settings",
+    responses=responses(304, 401, 404),
+    sync_to_thread=False,
+)
+def get_survey(
+    request: Request[Any, Any, Any], survey_id: str, service: RankerService, organiser: Organiser
+) -> Response[Survey]:
+    return json_with_etag(request, owned(service, survey_id, organiser), "private, no-cache")
+
+
+@patch(
+    "/v1/surveys/{survey_id:str}",
+    summary="Change settings (only the fields sent)",
+    responses=responses(401, 404),
+    sync_to_thread=False,
+)
+def update_survey(
+    survey_id: str, data: SurveyPatch, service: RankerService, organiser: Organiser
+) -> Response[Survey]:
+    owned(service, survey_id, organiser)
+    changes = {f: getattr(data, f) for f in SurveyPatch.__struct_fields__}
+    s = service.update_survey(survey_id, organiser=organiser.id, **changes)
+    return Response(s, headers=NO_STORE)
+
+
+@post(
+    "/v1/surveys/{survey_id:str}/open",
+    summary="Open the survey for answers",
+    status_code=200,
+    responses=responses(401, 404, 409),
+    sync_to_thread=False,
+)
+def open_survey(survey_id: str, service: RankerService, organiser: Organiser) -> Response[Survey]:
+    owned(service, survey_id, organiser)
+    active = service.list_ideas(survey_id, "active")
+    if len(active) < 2:
+        raise ApiError("not_enough_ideas", "a survey needs at least 2 active ideas to open")
+    return Response(service.open_survey(survey_id, organiser=organiser.id), headers=NO_STORE)
+
+
+@post(
+    "/v1/surveys/{survey_id:str}/close",
+    summary="Close the survey (results stay readable)",
+    status_code=200,
+    responses=responses(401, 404),
+    sync_to_thread=False,
+)
+def close_survey(survey_id: str, service: RankerService, organiser: Organiser) -> Response[Survey]:
+    owned(service, survey_id, organiser)
+    return Response(service.close_survey(survey_id, organiser=organiser.id), headers=NO_STORE)
+
+
+@get(
+    "/v1/surveys/{survey_id:str}/ideas",
+    summary="Ideas, optionally of one status (e.g. the moderation queue: `pending`)",
+    responses=responses(401, 404),
+    sync_to_thread=False,
+)
+def list_ideas(
+    survey_id: str,
+    service: RankerService,
+    organiser: Organiser,
+    status: IdeaStatus | None = None,
+) -> Response[IdeaList]:
+    owned(service, survey_id, organiser)
+    return Response(IdeaList(ideas=service.list_ideas(survey_id, status)), headers=NO_STORE)
+
+
+@post(
+    "/v1/surveys/{survey_id:str}/ideas",
+    summary="Add one idea (active at once)",
+    status_code=201,
+    responses=responses(401, 404),
+    sync_to_thread=False,
+)
+def add_idea(
+    survey_id: str, data: IdeaIn, service: RankerService, organiser: Organiser
+) -> Response[Idea]:
+    owned(service, survey_id, organiser)
+    idea = service.add_idea(survey_id, data.text, organiser=organiser.id)
+    return Response(idea, status_code=201, headers=NO_STORE)
+
+
+def parse_ideas_csv(raw: bytes) -> list[str]:
+    """Idea texts from CSV: the ``text`` (or ``idea``) column if a header names one, else the
+    first column; blank rows are skipped. Raises ``csv_invalid`` with the row number."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApiError("csv_invalid", f"CSV must be UTF-8 (byte {exc.start})") from None
+    if "\x00" in text:
+        raise ApiError("csv_invalid", "CSV contains NUL bytes")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ApiError("csv_invalid", f"CSV could not be parsed: {exc}") from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise ApiError("csv_invalid", "CSV holds no ideas")
+    col = 0
+    header = [c.strip().lower() for c in rows[0]]
+    for name in ("text", "idea"):
+        if name in header:
+            col = header.index(name)
+            rows = rows[1:]
+            break
+    out: list[str] = []
+    for n, row in enumerate(rows, start=1):
+        if col >= len(row) or not row[col].strip():
+            raise ApiError("csv_invalid", f"row {n} has no text in column {col + 1}")
+        out.append(row[col])
+    if len(out) > MAX_IMPORT_ROWS:
+        raise ApiError("csv_invalid", f"at most {MAX_IMPORT_ROWS} ideas per import")
+    if not out:
+        raise ApiError("csv_invalid", "CSV holds a header but no ideas")
+    return out
+
+
+@post(
+    "/v1/surveys/{survey_id:str}/ideas/import",
+    summary="Import ideas from CSV (`text/csv` body)",
+    description="One idea per row: the `text` (or `idea`) column if a header names it, else the "
+    "first column. All rows are validated before any idea is added.",
+    status_code=201,
+    responses=responses(401, 404, 415),
+)
+async def import_ideas(
+    request: Request[Any, Any, Any],
+    survey_id: str,
+    service: RankerService,
+    organiser: Organiser,
+) -> Response[ImportOut]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in ("text/csv", "text/plain", "application/csv"):
+        raise ApiError("unsupported_media_type", "send the ideas as text/csv")
+    raw = await request.body()
+    owned(service, survey_id, organiser)
+    ideas = service.import_ideas(survey_id, parse_ideas_csv(raw), organiser=organiser.id)
+    return Response(ImportOut(added=len(ideas), ideas=ideas), status_code=201, headers=NO_STORE)
+
+
+@patch(
+    "/v1/surveys/{survey_id:str}/ideas/{idea_id:int}",
+    summary="Edit, approve, reject, retire or reinstate an idea",
+    responses=responses(401, 404),
+    sync_to_thread=False,
+)
+def patch_idea(
+    survey_id: str,
+    idea_id: IdeaId,
+    data: IdeaPatch,
+    service: RankerService,
+    organiser: Organiser,
+) -> Response[Idea]:
+    owned(service, survey_id, organiser)
+    idea = service.get_idea(survey_id, idea_id)
+    if data.text is not None:
+        idea = service.edit_idea(survey_id, idea_id, data.text, organiser=organiser.id)
+    if data.status is not None:
+        idea = service.set_idea_status(
+            survey_id, idea_id, data.status, reason=data.reason, organiser=organiser.id
+        )
+    return Response(idea, headers=NO_STORE)
+
+
+@get(
+    "/v1/surveys/{survey_id:str}/comments",
+    summary="All comments and flags (for moderation)",
+    responses=responses(401, 404),
+    sync_to_thread=False,
+)
+def comments(survey_id: str, service: RankerService, organiser: Organiser) -> Response[CommentsOut]:
+    owned(service, survey_id, organiser)
+    out = CommentsOut(
+        comments=service.list_comments(survey_id), flags=service.list_flags(survey_id)
+    )
+    return Response(out, headers=NO_STORE)
+
+
+@post(
+    "/v1/surveys/{survey_id:str}/voters/{voter_id:str}/void",
+    summary="Void every answer of a voter (and refuse their future ones)",
+    status_code=200,
+    responses=responses(401, 404),
+    sync_to_thread=False,
+)
+def void_voter(
+    survey_id: str,
+    voter_id: str,
+    service: RankerService,
+    organiser: Organiser,
+    data: VoidIn | None = None,
+) -> Response[VoidOut]:
+    owned(service, survey_id, organiser)
+    if voter_id not in service.projection(survey_id).voters:
+        raise ApiError("voter_not_found", f"voter {voter_id!r} has not answered in this survey")
+    n = service.void_voter(
+        survey_id, voter_id, reason=data.reason if data else "", organiser=organiser.id
+    )
+    return Response(VoidOut(voter_id=voter_id, voided=n), headers=NO_STORE)
+
+
+def organiser_router(max_import_bytes: int) -> Router:
+    """Organiser routes; the CSV import gets its own (larger) body limit."""
+    importer = Router(
+        path="/",
+        route_handlers=[import_ideas],
+        request_max_body_size=max_import_bytes,
+        security=ORGANISER,
+        tags=["organisers"],
+    )
+    return Router(
+        path="/",
+        route_handlers=[
+            create_organiser,
+            list_surveys,
+            create_survey,
+            get_survey,
+            update_survey,
+            open_survey,
+            close_survey,
+            list_ideas,
+            add_idea,
+            patch_idea,
+            comments,
+            void_voter,
+            importer,
+        ],
+        security=ORGANISER,
+        tags=["organisers"],
+    )

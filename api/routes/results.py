@@ -1,0 +1,179 @@
+"""Organiser results: ranked ideas (JSON and CSV), per group, votes still needed, and the live
+server-sent-events stream the dashboard follows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Annotated, Any
+
+import anyio
+import msgspec
+from litestar import Request, Response, Router, get, post
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+
+from api.auth import ORGANISER, StreamTickets, bearer_token
+from api.exports import csv_bytes
+from api.problems import ApiError, responses
+from api.routes.organisers import owned
+from api.schemas import GroupResultsOut, ResultsOut, StreamTicket
+from ranker.domain import IdeaResult, Organiser, Results
+from ranker.service import RankerService
+
+__all__ = ["results_router"]
+
+NO_STORE = {"Cache-Control": "no-store"}
+Level = Annotated[float, Parameter(ge=0.5, lt=1.0, description="interval level")]
+TopK = Annotated[int, Parameter(ge=1, le=1000, description="k of 'settle the top k'")]
+Group = Annotated[str | None, Parameter(min_length=1, max_length=40)]
+
+
+def _results(
+    service: RankerService, survey_id: str, group: str | None, level: float, top_k: int
+) -> ResultsOut:
+    r = service.results(survey_id, group=group, level=level)
+    need = service.votes_needed(survey_id, k=top_k, level=level) if group is None else None
+    return ResultsOut(**msgspec.structs.asdict(r), votes_needed=need)
+
+
+@get(
+    "/v1/surveys/{survey_id:str}/results",
+    summary="Ranked ideas with score, interval, rank range, tier, p_beats_random and counts",
+    responses=responses(401, 404),
+)
+async def results(
+    survey_id: str,
+    service: RankerService,
+    organiser: Organiser,
+    group: Group = None,
+    level: Level = 0.95,
+    top_k: TopK = 10,
+) -> Response[ResultsOut]:
+    owned(service, survey_id, organiser)
+    out = await anyio.to_thread.run_sync(_results, service, survey_id, group, level, top_k)
+    return Response(out, headers=NO_STORE)
+
+
+RESULT_COLUMNS = list(IdeaResult.__struct_fields__)
+
+
+@get(
+    "/v1/surveys/{survey_id:str}/results.csv",
+    summary="Ranked ideas as CSV",
+    media_type="text/csv",
+    responses=responses(401, 404),
+)
+async def results_csv(
+    survey_id: str,
+    service: RankerService,
+    organiser: Organiser,
+    group: Group = None,
+    level: Level = 0.95,
+) -> Response[bytes]:
+    owned(service, survey_id, organiser)
+    r = await anyio.to_thread.run_sync(lambda: service.results(survey_id, group=group, level=level))
+    rows = [msgspec.structs.asdict(i) for i in r.ideas]
+    return Response(
+        csv_bytes(RESULT_COLUMNS, rows),
+        media_type="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{survey_id}-results.csv"',
+            **NO_STORE,
+        },
+    )
+
+
+@get(
+    "/v1/surveys/{survey_id:str}/results/groups",
+    summary="Ranked ideas per participant group",
+    responses=responses(401, 404),
+)
+async def group_results(
+    survey_id: str, service: RankerService, organiser: Organiser, level: Level = 0.95
+) -> Response[GroupResultsOut]:
+    survey = owned(service, survey_id, organiser)
+
+    def build() -> dict[str, Results]:
+        return {g: service.results(survey_id, group=g, level=level) for g in survey.groups}
+
+    groups = await anyio.to_thread.run_sync(build)
+    return Response(GroupResultsOut(groups=groups), headers=NO_STORE)
+
+
+@post(
+    "/v1/surveys/{survey_id:str}/stream-tickets",
+    summary="A 60-second ticket to open the results stream with EventSource",
+    status_code=201,
+    responses=responses(401, 404),
+    sync_to_thread=False,
+)
+def stream_ticket(
+    survey_id: str, service: RankerService, organiser: Organiser, tickets: StreamTickets
+) -> Response[StreamTicket]:
+    owned(service, survey_id, organiser)
+    ticket, expires = tickets.issue(survey_id, organiser.id)
+    return Response(StreamTicket(ticket=ticket, expires=expires), status_code=201, headers=NO_STORE)
+
+
+@get(
+    "/v1/surveys/{survey_id:str}/stream",
+    summary="Live results (server-sent events)",
+    description="`event: results` with a Results body now and whenever the log advances; "
+    "`id` is the log position. Authenticate with the Bearer header or `?ticket=`.",
+    media_type="text/event-stream",
+    responses=responses(401, 404),
+    security=[{"organiserKey": []}, {}],
+    sync_to_thread=False,
+)
+def stream(
+    request: Request[Any, Any, Any],
+    survey_id: str,
+    service: RankerService,
+    tickets: StreamTickets,
+    sse_interval_s: float,
+    sse_ping_s: float,
+    ticket: Annotated[str | None, Parameter(max_length=400)] = None,
+) -> ServerSentEvent:
+    key = bearer_token(request)
+    if key is not None:
+        owner = service.authenticate(key).id
+    elif ticket is not None:
+        owner = tickets.check(ticket, survey_id)
+    else:
+        raise ApiError("unauthorized", "send a Bearer key or ?ticket= from POST .../stream-tickets")
+    survey = service.get_survey(survey_id)
+    if survey.owner != owner:
+        raise ApiError("survey_not_found", f"no survey {survey_id!r}")
+    encoder = msgspec.json.Encoder()
+
+    async def events() -> AsyncGenerator[ServerSentEventMessage, None]:
+        last = -1
+        quiet = 0.0
+        while True:
+            head = await anyio.to_thread.run_sync(service.store.head, survey_id)
+            if head != last:
+                r = await anyio.to_thread.run_sync(_results, service, survey_id, None, 0.95, 10)
+                last = head
+                quiet = 0.0
+                yield ServerSentEventMessage(
+                    data=encoder.encode(r).decode(), event="results", id=head
+                )
+            elif quiet >= sse_ping_s:
+                quiet = 0.0
+                yield ServerSentEventMessage(comment="ping")
+            await anyio.sleep(sse_interval_s)
+            quiet += sse_interval_s
+
+    return ServerSentEvent(
+        events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
+
+
+def results_router() -> Router:
+    return Router(
+        path="/",
+        route_handlers=[results, results_csv, group_results, stream_ticket, stream],
+        security=ORGANISER,
+        tags=["results"],
+    )

@@ -1,0 +1,269 @@
+"""Voter (public) routes under ``/v1/public/surveys/{survey_id}``: used by the embedded widget.
+
+No cookies: the voter token travels in ``X-Voter-Token``. CORS is answered per survey by
+:mod:`api.security`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, Router, delete, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from api.auth import VOTER, provide_voter
+from api.caching import json_with_etag
+from api.problems import ApiError, responses
+from api.schemas import (
+    AnswerIn,
+    BallotOut,
+    CommentIn,
+    FlagIn,
+    IdeaIn,
+    PublicComment,
+    PublicComments,
+    PublicIdea,
+    PublicSurvey,
+    UndoOut,
+    VoterIn,
+    VoterOut,
+)
+from ranker.domain import AnswerReceipt, Flag, Results, Voter
+from ranker.service import RankerService
+
+__all__ = ["voter_router"]
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def public_view(service: RankerService, survey_id: str) -> PublicSurvey:
+    s = service.get_survey(survey_id)
+    return PublicSurvey(
+        id=s.id,
+        question=s.question,
+        description=s.description,
+        status=s.status,
+        allow_ideas=s.allow_ideas,
+        show_results=s.show_results_to_voters,
+        groups=list(s.groups),
+        idea_max_chars=s.limits.idea_max_chars,
+        comment_max_chars=s.limits.comment_max_chars,
+    )
+
+
+@get(
+    "/",
+    summary="Public survey info for the widget",
+    responses=responses(304, 404),
+    sync_to_thread=False,
+)
+def survey_info(
+    request: Request[Any, Any, Any], survey_id: str, service: RankerService
+) -> Response[PublicSurvey]:
+    view = public_view(service, survey_id)
+    return json_with_etag(request, view, "public, max-age=30")
+
+
+@post(
+    "/voters",
+    summary="Get a voter id and token",
+    status_code=201,
+    responses=responses(404, 409, 429),
+    sync_to_thread=False,
+)
+def create_voter(
+    request: Request[Any, Any, Any],
+    survey_id: str,
+    service: RankerService,
+    voters_per_ip: int,
+    data: VoterIn | None = None,
+) -> Response[VoterOut]:
+    survey = service.get_survey(survey_id)
+    if survey.status != "open":
+        raise ApiError("survey_closed", f"survey is {survey.status}")
+    if voters_per_ip:
+        host = request.client.host if request.client else "unknown"
+        service.rate_limit(f"voters:{host}", voters_per_ip, 60)
+    voter = service.issue_voter(survey_id, data.group if data else None)
+    out = VoterOut(voter_id=voter.id, token=voter.token, group=voter.group)
+    return Response(out, status_code=201, headers=NO_STORE)
+
+
+@post(
+    "/ballots",
+    summary="Next pair for this voter (a signed single-use ballot)",
+    status_code=201,
+    security=VOTER,
+    responses=responses(401, 403, 404, 409),
+    sync_to_thread=False,
+)
+def next_ballot(survey_id: str, service: RankerService, voter: Voter) -> Response[BallotOut]:
+    ballot = service.next_ballot(survey_id, voter.token)
+    ideas = service.projection(survey_id).ideas
+    out = BallotOut(
+        ballot=ballot.token,
+        survey_id=survey_id,
+        left=PublicIdea(id=ballot.left, text=ideas[ballot.left].text),
+        right=PublicIdea(id=ballot.right, text=ideas[ballot.right].text),
+        expires=ballot.expires,
+    )
+    return Response(out, status_code=201, headers=NO_STORE)
+
+
+@post(
+    "/answers",
+    summary="Answer a ballot: left, right, tie or skip (+ reason)",
+    description="Atomic. An identical retry returns the original receipt (same `seq`); "
+    "a different answer to a used ballot is refused with `ballot_used`.",
+    status_code=201,
+    security=VOTER,
+    responses=responses(401, 403, 404, 409, 410, 429),
+    sync_to_thread=False,
+)
+def answer(
+    survey_id: str, service: RankerService, voter: Voter, data: AnswerIn
+) -> Response[AnswerReceipt]:
+    receipt = service.answer(
+        survey_id,
+        voter.token,
+        data.ballot,
+        data.choice,
+        reason=data.reason,
+        response_ms=data.response_ms,
+    )
+    return Response(receipt, status_code=201, headers=NO_STORE)
+
+
+@delete(
+    "/answers/last",
+    summary="Undo this voter's last answer (within the undo window)",
+    status_code=200,
+    security=VOTER,
+    responses=responses(401, 404, 409),
+    sync_to_thread=False,
+)
+def undo(survey_id: str, service: RankerService, voter: Voter) -> Response[UndoOut]:
+    seq = service.undo_last(survey_id, voter.token)
+    return Response(UndoOut(undone_seq=seq), headers=NO_STORE)
+
+
+@post(
+    "/ideas",
+    summary="Submit an idea (pending until approved if the survey moderates ideas)",
+    status_code=201,
+    security=VOTER,
+    responses=responses(401, 403, 404, 409, 429),
+    sync_to_thread=False,
+)
+def submit_idea(
+    survey_id: str, service: RankerService, voter: Voter, data: IdeaIn
+) -> Response[PublicIdea]:
+    idea = service.submit_idea(survey_id, voter.token, data.text)
+    return Response(PublicIdea(id=idea.id, text=idea.text), status_code=201, headers=NO_STORE)
+
+
+IdeaId = Annotated[int, Parameter(ge=0, le=2**31)]
+
+
+@get(
+    "/ideas/{idea_id:int}/comments",
+    summary="Comments on an active idea",
+    responses=responses(404),
+    sync_to_thread=False,
+)
+def list_comments(survey_id: str, idea_id: IdeaId, service: RankerService) -> PublicComments:
+    idea = service.get_idea(survey_id, idea_id)
+    if idea.status != "active":
+        raise ApiError("not_found", "this idea is not public")
+    return PublicComments(
+        comments=[
+            PublicComment(id=c.id, idea_id=c.idea, text=c.text, created=c.created)
+            for c in service.list_comments(survey_id, idea_id)
+        ]
+    )
+
+
+@post(
+    "/ideas/{idea_id:int}/comments",
+    summary="Comment on an idea",
+    status_code=201,
+    security=VOTER,
+    responses=responses(401, 404, 409),
+    sync_to_thread=False,
+)
+def add_comment(
+    survey_id: str, idea_id: IdeaId, service: RankerService, voter: Voter, data: CommentIn
+) -> Response[PublicComment]:
+    c = service.add_comment(survey_id, idea_id, data.text, voter_token=voter.token)
+    out = PublicComment(id=c.id, idea_id=c.idea, text=c.text, created=c.created)
+    return Response(out, status_code=201, headers=NO_STORE)
+
+
+@post(
+    "/ideas/{idea_id:int}/flags",
+    summary="Flag an idea as inappropriate",
+    status_code=201,
+    security=VOTER,
+    responses=responses(401, 404),
+    sync_to_thread=False,
+)
+def flag(
+    survey_id: str,
+    idea_id: IdeaId,
+    service: RankerService,
+    voter: Voter,
+    data: FlagIn | None = None,
+) -> Response[Flag]:
+    f = service.flag_idea(survey_id, idea_id, voter.token, data.reason if data else "")
+    return Response(f, status_code=201, headers=NO_STORE)
+
+
+Level = Annotated[float, Parameter(ge=0.5, lt=1.0)]
+
+
+@get(
+    "/me",
+    summary="My results: the ranking implied by this voter's own answers",
+    security=VOTER,
+    responses=responses(401, 404),
+    sync_to_thread=False,
+)
+def my_results(
+    survey_id: str, service: RankerService, voter: Voter, level: Level = 0.95
+) -> Response[Results]:
+    return Response(service.my_results(survey_id, voter.token, level), headers=NO_STORE)
+
+
+@get(
+    "/results",
+    summary="Current ranking, if the organiser made it public",
+    responses=responses(403, 404),
+    sync_to_thread=False,
+)
+def public_results(survey_id: str, service: RankerService, level: Level = 0.95) -> Results:
+    survey = service.get_survey(survey_id)
+    if not survey.show_results_to_voters:
+        raise ApiError("results_hidden")
+    return service.results(survey_id, level=level)
+
+
+def voter_router() -> Router:
+    return Router(
+        path="/v1/public/surveys/{survey_id:str}",
+        route_handlers=[
+            survey_info,
+            create_voter,
+            next_ballot,
+            answer,
+            undo,
+            submit_idea,
+            list_comments,
+            add_comment,
+            flag,
+            my_results,
+            public_results,
+        ],
+        dependencies={"voter": Provide(provide_voter, sync_to_thread=False)},
+        tags=["voters"],
+    )

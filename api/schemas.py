@@ -1,0 +1,222 @@
+"""HTTP request and response bodies (msgspec Structs).
+
+Domain types from :mod:`ranker.domain` are reused where the wire shape is the domain shape
+(``Survey``, ``Idea``, ``Results``...); the types here are the API's own: public views that hide
+owner/voter ids, request bodies, and small envelopes. Constraints are ``Annotated`` aliases so they
+appear in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from ranker.domain import (
+    Comment,
+    Flag,
+    Idea,
+    IdeaStatus,
+    Limits,
+    Results,
+    SkipReason,
+    Survey,
+    TopKEstimate,
+)
+
+__all__ = [
+    "AnswerIn",
+    "BallotOut",
+    "CommentIn",
+    "CommentsOut",
+    "FlagIn",
+    "GroupResultsOut",
+    "HealthOut",
+    "IdeaIn",
+    "IdeaList",
+    "IdeaPatch",
+    "ImportOut",
+    "OrganiserIn",
+    "OrganiserOut",
+    "PublicComment",
+    "PublicComments",
+    "PublicIdea",
+    "PublicSurvey",
+    "ResultsOut",
+    "StreamTicket",
+    "SurveyCreate",
+    "SurveyList",
+    "UndoOut",
+    "VoidIn",
+    "VoidOut",
+    "VoterIn",
+    "VoterOut",
+]
+
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Text = Annotated[str, Meta(min_length=1, max_length=5000)]
+ShortText = Annotated[str, Meta(max_length=500)]
+Token = Annotated[str, Meta(min_length=1, max_length=1024)]
+Group = Annotated[str, Meta(min_length=1, max_length=40)]
+OriginStr = Annotated[str, Meta(min_length=1, max_length=200)]
+ResponseMs = Annotated[int, Meta(ge=0, le=86_400_000)]
+
+
+# -- voters ---------------------------------------------------------------------------
+class PublicSurvey(msgspec.Struct, frozen=True, kw_only=True):
+    """What the widget needs to show a survey (no owner, no settings beyond display)."""
+
+    id: str
+    question: str
+    description: str
+    status: Literal["draft", "open", "closed"]
+    allow_ideas: bool
+    show_results: bool
+    groups: list[str]
+    idea_max_chars: int
+    comment_max_chars: int
+
+
+class VoterIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    group: Group | None = None
+
+
+class VoterOut(msgspec.Struct, frozen=True, kw_only=True):
+    voter_id: str
+    token: str
+    """Send as the ``X-Voter-Token`` header on voter routes."""
+    group: str | None
+
+
+class PublicIdea(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    text: str
+
+
+class BallotOut(msgspec.Struct, frozen=True, kw_only=True):
+    ballot: str
+    """Signed single-use token; send it back in the answer."""
+    survey_id: str
+    left: PublicIdea
+    right: PublicIdea
+    expires: float
+
+
+class AnswerIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    ballot: Token
+    choice: Literal["left", "right", "tie", "skip"]
+    reason: SkipReason | None = None
+    """Only with ``choice: "skip"``."""
+    response_ms: ResponseMs | None = None
+
+
+class UndoOut(msgspec.Struct, frozen=True, kw_only=True):
+    undone_seq: int
+
+
+class IdeaIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    text: Text
+
+
+class CommentIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    text: Text
+
+
+class FlagIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: ShortText = ""
+
+
+class PublicComment(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    idea_id: int
+    text: str
+    created: float
+
+
+class PublicComments(msgspec.Struct, frozen=True, kw_only=True):
+    comments: list[PublicComment]
+
+
+# -- organisers -----------------------------------------------------------------------
+class OrganiserIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: Name
+
+
+class OrganiserOut(msgspec.Struct, frozen=True, kw_only=True):
+    organiser_id: str
+    name: str
+    api_key: str
+    """Shown once; only its hash is stored."""
+
+
+class SurveyCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    question: Annotated[str, Meta(min_length=1, max_length=300)]
+    description: Annotated[str, Meta(max_length=5000)] = ""
+    model: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
+    sampler: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
+    allow_ideas: bool = True
+    moderate_ideas: bool = True
+    groups: Annotated[list[Group], Meta(max_length=50)] = msgspec.field(default_factory=list)
+    embed_origins: Annotated[list[OriginStr], Meta(max_length=100)] = msgspec.field(
+        default_factory=list
+    )
+    show_results_to_voters: bool = False
+    limits: Limits | None = None
+    ideas: Annotated[list[Text], Meta(max_length=1000)] = msgspec.field(default_factory=list)
+    open: bool = False
+    """Open the survey at once (needs no separate ``/open`` call)."""
+
+
+class SurveyList(msgspec.Struct, frozen=True, kw_only=True):
+    surveys: list[Survey]
+
+
+class IdeaList(msgspec.Struct, frozen=True, kw_only=True):
+    ideas: list[Idea]
+
+
+class IdeaPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    text: Text | None = None
+    status: IdeaStatus | None = None
+    """``active`` approves (or reinstates), ``rejected`` rejects, ``retired`` retires."""
+    reason: ShortText = ""
+
+
+class ImportOut(msgspec.Struct, frozen=True, kw_only=True):
+    added: int
+    ideas: list[Idea]
+
+
+class CommentsOut(msgspec.Struct, frozen=True, kw_only=True):
+    comments: list[Comment]
+    flags: list[Flag]
+
+
+class ResultsOut(Results, frozen=True, kw_only=True):
+    """Ranked ideas plus the estimate of answers still needed to settle the top ``k``."""
+
+    votes_needed: TopKEstimate | None = None
+
+
+class GroupResultsOut(msgspec.Struct, frozen=True, kw_only=True):
+    groups: dict[str, Results]
+
+
+class VoidIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: ShortText = ""
+
+
+class VoidOut(msgspec.Struct, frozen=True, kw_only=True):
+    voter_id: str
+    voided: int
+
+
+class StreamTicket(msgspec.Struct, frozen=True, kw_only=True):
+    ticket: str
+    expires: float
+
+
+class HealthOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    status: str
+    store: str | None = None
