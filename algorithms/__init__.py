@@ -13,6 +13,7 @@ from algorithms.base import (
     register_model,
 )
 from algorithms.bt import BTModel
+from algorithms.crowd_bt import CrowdBT
 from algorithms.elo import Elo
 from algorithms.online import OnlineBT
 from algorithms.samplers import (
@@ -37,6 +38,7 @@ __all__ = [
     "MODELS",
     "SAMPLERS",
     "BTModel",
+    "CrowdBT",
     "Elo",
     "ModelState",
     "OnlineBT",
