@@ -1,0 +1,194 @@
+"""``ranker fit FILE.csv``: fit a rating model to a vote file and print the ranked list."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import inspect
+import json
+import math
+import sys
+from typing import Any, TextIO
+
+import numpy as np
+
+from algorithms import MODELS, PairwiseModel, create_model
+from algorithms.summaries import summarize
+from ranker.votefile import VoteFileError, VoteTable, read_votes
+
+COLUMNS = (
+    "rank",
+    "item",
+    "score",
+    "low",
+    "high",
+    "rank_lo",
+    "rank_hi",
+    "tier",
+    "p_beats_random",
+    "wins",
+    "losses",
+    "ties",
+    "comparisons",
+)
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="fit a rating model to a CSV vote file and print the ranked list",
+        description=(
+            "Fit a rating model to a CSV vote file (header winner,loser or left,right,outcome; "
+            "an optional voter column is used by models that weigh voters) and print the ranked "
+            "list with intervals, rank ranges and counts."
+        ),
+    )
+    p.add_argument("file", help="CSV file of votes")
+    p.add_argument("--model", default="bt", help="rating model (default: bt); see --list-models")
+    p.add_argument(
+        "--level", type=float, default=0.95, help="interval level in (0, 1) (default: 0.95)"
+    )
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="model hyperparameter, e.g. -p prior_strength=0.5 (repeatable)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed for rank-range simulation")
+    p.add_argument("--top", type=int, default=None, help="print only the first N items")
+    p.set_defaults(func=run)
+
+
+def _parse_params(pairs: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--param must look like NAME=VALUE, got {pair!r}")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        params[name.strip()] = value
+    return params
+
+
+def _build_model(name: str, n_items: int, params: dict[str, Any]) -> PairwiseModel:
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    known = [p for p in inspect.signature(MODELS[name]).parameters if p != "n_items"]
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {', '.join(unknown)} for model {name!r}; "
+            f"known: {', '.join(known) or 'none'}"
+        )
+    return create_model(name, n_items=n_items, **params)
+
+
+def rank_rows(
+    table: VoteTable, model_name: str, level: float, params: dict[str, Any], seed: int
+) -> list[dict[str, Any]]:
+    """Fit the model and return one row per item, best first."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"--level must be in (0, 1), got {level}")
+    model = _build_model(model_name, table.n_items, params)
+    model.fit(table.left, table.right, table.outcome, voter=table.voter)
+    s = summarize(model, level=level, seed=seed)
+    counts = table.counts()
+    order = np.lexsort((-s.score, s.rank))
+    rows: list[dict[str, Any]] = []
+    for i in order.tolist():
+        rows.append(
+            {
+                "rank": int(s.rank[i]),
+                "item": table.items[i],
+                "score": float(s.score[i]),
+                "low": float(s.low[i]),
+                "high": float(s.high[i]),
+                "rank_lo": int(s.rank_lo[i]),
+                "rank_hi": int(s.rank_hi[i]),
+                "tier": int(s.tier[i]),
+                "p_beats_random": float(s.p_beats_random[i]),
+                "wins": int(counts["wins"][i]),
+                "losses": int(counts["losses"][i]),
+                "ties": int(counts["ties"][i]),
+                "comparisons": int(counts["comparisons"][i]),
+            }
+        )
+    return rows
+
+
+def _write_table(rows: list[dict[str, Any]], out: TextIO, title: str) -> None:
+    head = ["rank", "item", "score", "interval", "ranks", "tier", "P(beats)", "W", "L", "T", "n"]
+    body = [
+        [
+            str(r["rank"]),
+            r["item"],
+            f"{r['score']:+.3f}",
+            f"[{r['low']:+.2f}, {r['high']:+.2f}]",
+            f"{r['rank_lo']}-{r['rank_hi']}" if r["rank_lo"] != r["rank_hi"] else str(r["rank_lo"]),
+            str(r["tier"]),
+            f"{r['p_beats_random']:.3f}",
+            str(r["wins"]),
+            str(r["losses"]),
+            str(r["ties"]),
+            str(r["comparisons"]),
+        ]
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(b[k]) for b in body)) for k, h in enumerate(head)]
+    left_aligned = {1}
+    print(title, file=out)
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if k in left_aligned else c.rjust(w)
+            for k, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    print(line(head), file=out)
+    for b in body:
+        print(line(b), file=out)
+
+
+def _finite_or_none(v: Any) -> Any:
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def run(args: argparse.Namespace) -> int:
+    err = sys.stderr
+    try:
+        params = _parse_params(args.param)
+        table = read_votes(args.file)
+        rows = rank_rows(table, args.model, args.level, params, args.seed)
+    except (VoteFileError, ValueError) as exc:
+        print(f"ranker fit: error: {exc}", file=err)
+        return 2
+    if args.top is not None:
+        rows = rows[: max(args.top, 0)]
+    out = sys.stdout
+    if args.format == "json":
+        clean = [
+            {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in r.items()
+            }
+            for r in rows
+        ]
+        json.dump(clean, out, indent=1)
+        out.write("\n")
+    elif args.format == "csv":
+        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        title = (
+            f"{args.model} fit of {table.n_votes} votes on {table.n_items} items "
+            f"({args.level:.0%} intervals, log-odds scale)"
+        )
+        _write_table(rows, out, title)
+    return 0
