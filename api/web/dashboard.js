@@ -243,9 +243,9 @@
     fillSelect($("set-sampler"), SAMPLERS, s.sampler);
     $("set-allow-ideas").checked = !!s.allow_ideas;
     $("set-moderate").checked = !!s.moderate_ideas;
-    $("set-show-results").checked = !!s.show_results;
+    $("set-show-results").checked = !!(s.show_results ?? s.show_results_to_voters);
     $("set-groups").value = (s.groups || []).join(", ");
-    $("set-origins").value = (s.allowed_origins || []).join("\n");
+    $("set-origins").value = (s.allowed_origins || s.embed_origins || []).join("\n");
     const theme = s.theme || {};
     if (/^#[0-9a-f]{6}$/i.test(theme.accent || "")) $("set-accent").value = theme.accent;
     $("set-theme").value = ["auto", "light", "dark"].includes(theme.theme) ? theme.theme : "auto";
@@ -775,6 +775,7 @@
       $("set-origins").focus();
       return;
     }
+    const s = state.survey;
     const patch = {
       question: $("set-question").value.trim(),
       description: $("set-description").value.trim(),
@@ -782,14 +783,17 @@
       sampler: $("set-sampler").value,
       allow_ideas: $("set-allow-ideas").checked,
       moderate_ideas: $("set-moderate").checked,
-      show_results: $("set-show-results").checked,
       groups: $("set-groups")
         .value.split(",")
         .map((g) => g.trim())
         .filter(Boolean),
-      allowed_origins: origins,
-      theme: Object.assign({}, state.survey.theme || {}, { accent: $("set-accent").value, theme: $("set-theme").value }),
     };
+    // Field names follow the survey object the server sent (docs/api.md names or the core's).
+    patch["embed_origins" in s ? "embed_origins" : "allowed_origins"] = origins;
+    patch["show_results_to_voters" in s ? "show_results_to_voters" : "show_results"] = $("set-show-results").checked;
+    if ("theme" in s) {
+      patch.theme = Object.assign({}, s.theme || {}, { accent: $("set-accent").value, theme: $("set-theme").value });
+    }
     try {
       state.survey = await api("PATCH", surveyPath(), { json: patch });
       renderSurvey();

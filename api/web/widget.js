@@ -43,6 +43,7 @@
     addPanel: $("rk-add-panel"),
     ideaText: $("rk-idea-text"),
     ideaCount: $("rk-idea-count"),
+    ideaMax: $("rk-idea-max"),
     ideaError: $("rk-idea-error"),
     ideaSubmit: $("rk-idea-submit"),
     ideaCancel: $("rk-idea-cancel"),
@@ -491,15 +492,17 @@
       const msg =
         idea.status === "pending"
           ? "Thank you! Your idea will appear once the organisers have reviewed it."
-          : "Thank you! Your idea has been added and will appear in pairs soon.";
+          : idea.status === "active"
+            ? "Thank you! Your idea has been added and will appear in pairs soon."
+            : "Thank you! Your idea has been sent. It may be reviewed before it appears.";
       setMessage(msg, "ok");
       announce(msg);
-      emit("idea", { status: idea.status, idea: idea.id });
+      emit("idea", { status: idea.status || null, idea: idea.id });
       el.add.focus({ preventScroll: true });
     } catch (err) {
       const text =
         {
-          text_too_long: "Your idea is too long (280 characters at most).",
+          text_too_long: `Your idea is too long (${el.ideaText.maxLength} characters at most).`,
           text_empty: "Please write your idea first.",
           duplicate_idea: "This idea is already in the survey.",
           idea_limit: "You have reached the number of ideas you can add.",
@@ -518,7 +521,7 @@
   function showThanks() {
     el.doneText.textContent =
       state.votes === 1 ? "You have cast 1 vote." : `You have cast ${state.votes} votes. Every vote sharpens the ranking.`;
-    el.showResults.hidden = !(state.survey && state.survey.show_results);
+    el.showResults.hidden = !(state.survey && (state.survey.show_results ?? state.survey.show_results_to_voters));
     el.results.hidden = true;
     show(el.doneView);
     announce("Thank you for voting.");
@@ -678,6 +681,10 @@
       el.desc.hidden = false;
     }
     el.add.hidden = !survey.allow_ideas;
+    if (Number.isInteger(survey.idea_max_chars) && survey.idea_max_chars > 0) {
+      el.ideaText.maxLength = survey.idea_max_chars;
+      el.ideaMax.textContent = String(survey.idea_max_chars);
+    }
     state.token = loadToken();
     updateCount();
     emit("ready", { status: survey.status, question: survey.question });

@@ -1,0 +1,294 @@
+"""The embeddable widget in a real browser, embedded by a host page on another origin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import AppServer, HostServer, Survey
+from tests.browser.helpers import export_rows, results, wait_events
+
+IDEAS = [
+    "Video follow-up by default for stable patients",
+    "Nurse-led telephone clinics",
+    "Patient-initiated follow-up instead of fixed appointments",
+    "Shared care records patients can read",
+    "Group clinics for long-term conditions",
+]
+
+
+def open_embedded(page: Any, host: HostServer, app: AppServer, survey: Survey, **data: str) -> Any:
+    """Load the host page, wait for the widget's ready event and a votable pair."""
+    page.goto(host.embed_url(app, survey.id, **data))
+    wait_events(page, "ready", 1)
+    widget = page.frame_locator("iframe.ranker-widget")
+    expect(widget.locator("#rk-left")).to_be_enabled()
+    return widget
+
+
+def test_vote_by_click_and_keyboard_and_the_host_hears_every_vote(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    new_page: Callable[..., Any],
+    artifacts: Path,
+) -> None:
+    survey = make_survey(IDEAS, origins=[host_server.origin])
+    page = new_page(1024, 900)
+    widget = open_embedded(page, host_server, app_server, survey)
+    expect(widget.locator("#rk-question")).to_have_text(survey.raw["question"])
+    page.locator("iframe.ranker-widget").screenshot(path=artifacts / "widget-desktop.png")
+
+    expected: list[tuple[str, int, int]] = []  # (choice, left id, right id)
+
+    def pair() -> tuple[int, int]:
+        left = widget.locator("#rk-left-text").text_content()
+        right = widget.locator("#rk-right-text").text_content()
+        assert left and right and left != right
+        return survey.ideas[left], survey.ideas[right]
+
+    # 1. mouse click on the first idea
+    left, right = pair()
+    widget.locator("#rk-left").click()
+    expected.append(("left", left, right))
+    vote = wait_events(page, "vote", 1)[-1]
+    assert (vote["choice"], vote["winner"], vote["loser"]) == ("left", left, right)
+
+    # 2-4. keyboard: "2", the left arrow, then Enter on the focused button. Focus moves to the
+    # new pair after each vote, so the keys need no clicking in between.
+    for n, (key, choice) in enumerate([("2", "right"), ("ArrowLeft", "left"), ("Enter", "left")]):
+        expect(widget.locator("#rk-left")).to_be_enabled()
+        expect(widget.locator("#rk-left")).to_be_focused()
+        left, right = pair()
+        page.keyboard.press(key)
+        expected.append((choice, left, right))
+        vote = wait_events(page, "vote", n + 2)[-1]
+        winner, loser = (left, right) if choice == "left" else (right, left)
+        assert (vote["choice"], vote["winner"], vote["loser"]) == (choice, winner, loser)
+
+    expect(widget.locator("#rk-count")).to_have_text("4 votes")
+    expect(widget.locator("#rk-live")).to_contain_text("Vote recorded")
+
+    # The server recorded exactly these answers, in order.
+    rows = export_rows(app_server, organiser_key, survey.id, "votes")
+    assert [(r["outcome"], r["left"], r["right"]) for r in rows] == expected
+    assert results(app_server, organiser_key, survey.id)["n_votes"] == 4
+
+    # Every event is versioned and names the survey; every message came from the app's origin.
+    events = page.evaluate("window.rankerEvents")
+    assert {e["ranker"] for e in events} == {1}
+    assert {e["survey"] for e in events} == {survey.id}
+    origins = page.evaluate(
+        "window.rankerMessages.filter((m) => m.data && m.data.ranker).map((m) => m.origin)"
+    )
+    assert set(origins) == {app_server.base}
+    # The loader resized the iframe to the widget's reported height.
+    height = wait_events(page, "resize", 1)[-1]["height"]
+    frame_height = page.locator("iframe.ranker-widget").evaluate("(f) => f.style.height")
+    assert frame_height == f"{max(120, height)}px"
+
+
+def test_loader_ignores_messages_not_sent_by_its_widget(
+    app_server: AppServer,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:3], origins=[host_server.origin])
+    page = new_page()
+    open_embedded(page, host_server, app_server, survey)
+    frame = page.evaluate("window.rankerEvents[0].frame")
+    before = page.locator("iframe.ranker-widget").evaluate("(f) => f.style.height")
+    # A script on the host page (any origin but the widget's) forges widget messages.
+    page.evaluate(
+        """([frame, survey]) => {
+            window.postMessage({ranker: 1, type: "vote", frame, survey, choice: "left"}, "*");
+            window.postMessage({ranker: 1, type: "resize", frame, survey, height: 3000}, "*");
+        }""",
+        [frame, survey.id],
+    )
+    page.wait_for_function(
+        "window.rankerMessages.filter((m) => m.origin === location.origin).length >= 2"
+    )
+    assert wait_events(page, "vote", 0) == []
+    assert page.locator("iframe.ranker-widget").evaluate("(f) => f.style.height") == before
+
+
+def test_a_site_not_on_the_allow_list_cannot_frame_the_widget(
+    app_server: AppServer,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    other_host_server: HostServer,
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:3], origins=[host_server.origin])
+
+    # Control: the allowed site embeds it with a plain iframe, and hears "ready".
+    page = new_page()
+    page.goto(host_server.iframe_url(app_server, survey.id))
+    page.wait_for_function(
+        "window.rankerMessages.some((m) => m.data && m.data.type === 'ready')"
+    )
+    ready = page.evaluate("window.rankerMessages.find((m) => m.data.type === 'ready')")
+    assert ready["origin"] == app_server.base
+
+    # Another origin: chromium refuses to render the frame (CSP frame-ancestors).
+    blocked = new_page()
+    with blocked.expect_event(
+        "console", predicate=lambda m: "frame-ancestors" in m.text
+    ) as violation:
+        blocked.goto(other_host_server.embed_url(app_server, survey.id))
+    assert "violates the following Content Security Policy" in violation.value.text
+    child = blocked.frames[1]
+    assert child.url.startswith("chrome-error://")
+    assert blocked.evaluate("window.rankerEvents") == []
+
+
+def test_cant_decide_with_reason_tie_undo_and_adding_an_idea(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS, origins=[host_server.origin], allow_ideas=True, moderate_ideas=True)
+    page = new_page(800, 900)
+    widget = open_embedded(page, host_server, app_server, survey)
+
+    # "I can't decide" opens the reasons; a reason skips the pair.
+    skip = widget.locator("#rk-skip")
+    expect(widget.locator("#rk-skip-panel")).to_be_hidden()
+    skip.click()
+    expect(skip).to_have_attribute("aria-expanded", "true")
+    expect(widget.locator("#rk-skip-panel")).to_be_visible()
+    widget.get_by_role("button", name="I don’t know enough").click()
+    assert wait_events(page, "skip", 1)[-1]["reason"] == "dont_know"
+    skips = export_rows(app_server, organiser_key, survey.id, "skips")
+    assert [s.get("reason") for s in skips] == ["dont_know"]
+
+    # "They're equally good" records a tie.
+    expect(widget.locator("#rk-left")).to_be_enabled()
+    skip.click()
+    widget.get_by_role("button", name="They’re equally good").click()
+    assert wait_events(page, "vote", 1)[-1]["choice"] == "tie"
+
+    # Undo removes the last answer on the server.
+    undo = widget.locator("#rk-undo")
+    expect(undo).to_be_enabled()
+    undo.click()
+    wait_events(page, "undo", 1)
+    expect(widget.locator("#rk-message")).to_have_text("Your last answer was undone.")
+    assert results(app_server, organiser_key, survey.id)["n_votes"] == 0
+    expect(undo).to_be_disabled()
+
+    # Add your own idea: moderated, so it waits for review.
+    widget.locator("#rk-add").click()
+    text = "Evening clinics for people who work"
+    widget.get_by_label("Your idea").fill(text)
+    expect(widget.locator("#rk-idea-count")).to_have_text(str(len(text)))
+    widget.get_by_role("button", name="Submit idea").click()
+    event = wait_events(page, "idea", 1)[-1]
+    expect(widget.locator("#rk-message")).to_contain_text("review")
+    with app_server.client(organiser_key) as c:
+        pending = c.get(f"/v1/surveys/{survey.id}/ideas", params={"status": "pending"}).json()
+    assert [(i["id"], i["text"]) for i in pending["ideas"]] == [(event["idea"], text)]
+    assert event["status"] in ("pending", None)  # the API may not report the status
+
+
+def test_thank_you_after_the_checkpoint_shows_the_current_ranking(
+    app_server: AppServer,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:3], origins=[host_server.origin], show_results_to_voters=True)
+    page = new_page(800, 900)
+    widget = open_embedded(page, host_server, app_server, survey, thanks="2")
+    for n in (1, 2):
+        expect(widget.locator("#rk-left")).to_be_enabled()
+        widget.locator("#rk-left").click()
+        wait_events(page, "vote", n)
+    done = widget.locator("#rk-done-view")
+    expect(done).to_be_visible()
+    expect(done).to_be_focused()
+    widget.get_by_role("button", name="See the current ranking").click()
+    expect(widget.locator("#rk-ranking li")).to_have_count(3)
+    ranked = widget.locator("#rk-ranking li span:nth-child(2)").all_text_contents()
+    assert sorted(ranked) == sorted(IDEAS[:3])
+    widget.get_by_role("button", name="Keep voting").click()
+    expect(widget.locator("#rk-left")).to_be_enabled()
+
+
+def test_narrow_widths_stack_the_pair_without_overflow(
+    app_server: AppServer,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+    artifacts: Path,
+) -> None:
+    long = "A considerably longer idea text that needs to wrap over several lines on a phone"
+    survey = make_survey([long, *IDEAS[:2]])
+    page = new_page(320, 640)
+    page.goto(f"{app_server.base}/w/{survey.id}")
+    expect(page.locator("#rk-left")).to_be_enabled()
+    page.screenshot(path=artifacts / "widget-320.png", full_page=True)
+    for width in (320, 280):
+        page.set_viewport_size({"width": width, "height": 640})
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow == 0, f"horizontal overflow at {width}px"
+        left = page.locator("#rk-left").bounding_box()
+        right = page.locator("#rk-right").bounding_box()
+        assert left and right
+        assert right["y"] >= left["y"] + left["height"], "the two ideas should stack"
+        assert left["width"] >= width - 40, "the buttons should use the full width"
+        assert left["height"] >= 44 and right["height"] >= 44, "touch targets"
+
+
+def test_theming_by_url_parameters_and_reduced_motion(
+    app_server: AppServer,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+    artifacts: Path,
+) -> None:
+    survey = make_survey(IDEAS[:3])
+    page = new_page(640, 560, reduced_motion="reduce")
+    page.goto(f"{app_server.base}/w/{survey.id}?theme=dark&accent=%23e0467c&radius=4&font=Georgia")
+    expect(page.locator("#rk-left")).to_be_enabled()
+    page.screenshot(path=artifacts / "widget-dark.png")
+    style = page.evaluate(
+        """() => {
+            const root = getComputedStyle(document.documentElement);
+            const button = getComputedStyle(document.getElementById("rk-left"));
+            return {
+                theme: document.documentElement.dataset.theme,
+                accent: root.getPropertyValue("--rk-accent").trim(),
+                accentFg: root.getPropertyValue("--rk-accent-fg").trim(),
+                bg: getComputedStyle(document.body).backgroundColor,
+                radius: button.borderTopLeftRadius,
+                font: button.fontFamily,
+                transition: button.transitionDuration,
+            };
+        }"""
+    )
+    assert style["theme"] == "dark"
+    assert style["accent"] == "#e0467c"
+    assert style["accentFg"] in ("#ffffff", "#0b1020")
+    assert style["bg"] == "rgb(16, 20, 28)"
+    assert style["radius"] == "4px"
+    assert style["font"].startswith("Georgia")
+    assert all(float(d.rstrip("s")) < 0.001 for d in style["transition"].split(","))
+
+    # Values that are not plain colours / sizes are ignored, not injected.
+    page.goto(f"{app_server.base}/w/{survey.id}?accent=red;background:url(//x)&radius=9999")
+    expect(page.locator("#rk-left")).to_be_enabled()
+    accent = page.evaluate(
+        "getComputedStyle(document.documentElement).getPropertyValue('--rk-accent').trim()"
+    )
+    assert accent == "#2952cc"
+    radius = page.evaluate("getComputedStyle(document.getElementById('rk-left')).borderTopLeftRadius")
+    assert radius == "40px"
