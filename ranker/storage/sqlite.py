@@ -22,7 +22,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -70,7 +70,13 @@ def sqlite_path(url: str) -> tuple[str, str]:
 class SQLiteStore(Store):
     """One connection per store object, guarded by a lock (thread-safe)."""
 
-    def __init__(self, url: str = "sqlite:///ranker.db", *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self,
+        url: str = "sqlite:///ranker.db",
+        *,
+        busy_timeout_ms: int = 10_000,
+        checkpoint_every_s: float = 0.5,
+    ) -> None:
         self.url = url
         self.path, self.synchronous = sqlite_path(url)
         if self.path != ":memory:":
@@ -82,11 +88,33 @@ class SQLiteStore(Store):
         self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
+        # Checkpoints (copying the WAL into the database, with an fsync) run in a background
+        # thread so answers do not pay for them; the large auto-checkpoint is only a backstop.
+        self._db.execute("PRAGMA wal_autocheckpoint = 20000")
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if self.path != ":memory:" and checkpoint_every_s > 0:
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop,
+                args=(checkpoint_every_s,),
+                name="ranker-sqlite-checkpoint",
+                daemon=True,
+            )
+            self._checkpointer.start()
         with self._tx():
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
                     self._db.execute(stmt)
         self._hits = 0
+
+    def _checkpoint_loop(self, every_s: float) -> None:
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        try:
+            while not self._stop.wait(every_s):
+                with suppress(sqlite3.Error):  # busy or closing: try again later
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            db.close()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -149,16 +177,23 @@ class SQLiteStore(Store):
         rate_limit: int,
         rate_window_s: int = 60,
     ) -> VoteAppend:
-        with self._tx() as db:
-            old = db.execute(
-                "SELECT seq, data FROM events WHERE survey = ? AND ballot = ?", (survey, ballot)
-            ).fetchone()
-            if old is not None:
-                return VoteAppend(int(old[0]), bytes(old[1]), True)
-            if rate_limit > 0:
-                self._hit(db, f"{survey}:{voter}", rate_limit, rate_window_s, now)
-            seq = self._next_seq(db, survey)
-            db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", (survey, seq, ballot, data))
+        try:
+            with self._tx() as db:
+                seq = self._next_seq(db, survey)
+                # the unique (survey, ballot) index refuses a used ballot: checked first, so a
+                # retry is answered even when the voter is over the rate limit
+                db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", (survey, seq, ballot, data))
+                if rate_limit > 0:
+                    self._hit(db, f"{survey}:{voter}", rate_limit, rate_window_s, now)
+        except sqlite3.IntegrityError:  # rolled back: the ballot was answered before
+            with self._lock:
+                old = self._db.execute(
+                    "SELECT seq, data FROM events WHERE survey = ? AND ballot = ?",
+                    (survey, ballot),
+                ).fetchone()
+            if old is None:  # pragma: no cover - an integrity error of another kind
+                raise
+            return VoteAppend(int(old[0]), bytes(old[1]), True)
         return VoteAppend(seq, data, False)
 
     def read(self, survey: str, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
@@ -210,5 +245,9 @@ class SQLiteStore(Store):
         return None if row is None else bytes(row[0])
 
     def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
+            self._checkpointer = None
         with self._lock:
             self._db.close()
