@@ -17,7 +17,7 @@ import base64
 import math
 from collections.abc import Iterator
 from statistics import NormalDist
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -122,6 +122,10 @@ class GaussianItemModel(PairwiseModel):
     ``_step`` and loops over batches in order.
     """
 
+    #: ``fit`` is a reset plus sequential updates, so its result depends on vote order.
+    #: (A class flag read by the contract tests; batch-fit models leave it out or set True.)
+    fit_order_invariant: ClassVar[bool] = False
+
     def __init__(self, n_items: int = 0, *, prior_var: float = 1.0) -> None:
         super().__init__(n_items)
         self.prior_var = prior_var
@@ -215,18 +219,18 @@ class GaussianItemModel(PairwiseModel):
         outcome: ArrayLike,
         voter: ArrayLike | None = None,
     ) -> Self:
-        """Forget all votes, keep the number of items, and :meth:`update` with the batch in order.
+        """Forget all votes, keep the items, and :meth:`update` with the batch in order.
 
         Online models are order dependent: ``fit`` equals a fresh model of the
         same size fed the votes one by one.
         """
-        li, ri, out = as_votes(left, right, outcome)
-        n = max(self._n, int(li.max()) + 1 if li.size else 0, int(ri.max()) + 1 if ri.size else 0)
-        self._reset_to(n)
+        li, ri, out = as_votes(left, right, outcome, self._n)
+        self._reset_to(self._n)
         self.update(li, ri, out, voter)
         return self
 
     def _reset_to(self, n: int) -> None:
+        """Forget everything learned, then hold ``n`` items at the prior."""
         self._reset()
         if n > self._n:
             self.add_items(n - self._n)

@@ -249,14 +249,14 @@ class CrowdBT(GaussianItemModel):
         updates continue from there. Without ``voter``, every vote uses the
         prior mean reliability.
         """
-        li, ri, out = as_votes(left, right, outcome)
-        n = max(self._n, int(li.max()) + 1 if li.size else 0, int(ri.max()) + 1 if ri.size else 0)
+        li, ri, out = as_votes(left, right, outcome, self._n)
         codes, ids = self._voter_codes(voter, li.shape[0])
-        self._reset_to(n)
+        self._reset_to(self._n)
         if li.size == 0:
             return self
         s, _, r = self._joint_map(li, ri, out, codes, len(ids))
         p = expit(s[li] - s[ri])
+        n = self._n
         info = np.bincount(li, p * (1 - p), n) + np.bincount(ri, p * (1 - p), n)
         self._release_views()
         self._set_arrays(s, np.asarray(1.0 / (1.0 / self.prior_var + info), dtype=np.float64))
