@@ -31,6 +31,7 @@
     streamTimer: 0,
     tab: "ranking",
     refreshTimer: 0,
+    enoughTimer: 0,
   };
 
   /* ---------------------------------------------------------------- helpers */
@@ -265,6 +266,26 @@
     renderResults(res);
   }
 
+  /** k of "settle the top k": half the active ideas, 1..10 (a top 10 of 8 ideas says nothing). */
+  function wantedK(res) {
+    const n = (res.ideas || []).filter((i) => (i.status || "active") === "active").length;
+    return Math.max(1, Math.min(10, Math.floor(n / 2)));
+  }
+
+  function neededK(res) {
+    const vn = res.votes_needed || {};
+    return vn.top_k ?? vn.k;
+  }
+
+  async function loadEnough(k) {
+    state.enoughTimer = 0;
+    try {
+      renderEnough(await api("GET", surveyPath(`/results?top_k=${k}`)));
+    } catch (_) {
+      /* the card keeps its last value */
+    }
+  }
+
   function renderResults(res) {
     state.results = res;
     const ideas = (res.ideas || []).map(normIdea);
@@ -274,7 +295,9 @@
     $("db-n-ideas").textContent = fmtInt.format(ideas.filter((i) => i.status === "active").length);
     if (num(res.level)) $("db-level").textContent = `${Math.round(res.level * 100)}%`;
     $("db-updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
-    renderEnough(res);
+    const k = wantedK(res);
+    if (neededK(res) === k) renderEnough(res);
+    else if (!state.enoughTimer) state.enoughTimer = setTimeout(() => loadEnough(k), 300);
     renderRanking(ideas);
   }
 
@@ -289,6 +312,7 @@
     if (vn.settled === true || est === 0) {
       bar.value = 100;
       text.textContent = `Yes: the top ${k} is settled at this confidence level.`;
+      if (vn.method) text.title = `Estimate: ${vn.method}`;
     } else if (est === null) {
       bar.value = 0;
       text.textContent = n === 0 ? "No votes yet." : "Not enough votes to estimate yet.";
@@ -378,6 +402,7 @@
           "td",
           { class: "db-col-rank" },
           h("span", { class: "db-rank", text: rankText }),
+          " ",
           idea.tier !== undefined && idea.tier !== null ? h("span", { class: "db-tier", text: `tier ${idea.tier}` }) : null,
         ),
         h(
@@ -391,13 +416,13 @@
         h(
           "td",
           { class: "db-num", "data-label": "W / L / T" },
-          `${idea.wins} / ${idea.losses} / ${idea.ties}`,
+          `${idea.wins} / ${idea.losses} / ${idea.ties} `,
           h("span", { class: "db-sub", text: `${idea.skips} skipped` }),
         ),
         h(
           "td",
           { class: "db-num", "data-label": "Shown" },
-          fmtInt.format(idea.exposure),
+          `${fmtInt.format(idea.exposure)} `,
           h("span", { class: "db-sub", text: `L ${idea.left} · R ${idea.right}` }),
         ),
       );
@@ -433,7 +458,7 @@
         null,
         h("th", { scope: "col", text: "Idea" }),
         h("th", { scope: "col", class: "db-num", text: "Overall" }),
-        ...perGroup.map((g) => h("th", { scope: "col", class: "db-num" }, g.name, h("span", { class: "db-sub", text: `${fmtInt.format(g.n)} votes` }))),
+        ...perGroup.map((g) => h("th", { scope: "col", class: "db-num" }, g.name, " ", h("span", { class: "db-sub", text: `${fmtInt.format(g.n)} votes` }))),
       ),
     );
     const ideaList = overall.length ? overall : [...perGroup[0].ideas.values()];

@@ -204,7 +204,8 @@ def _host_page(query: dict[str, list[str]]) -> str:
         "background:#eef1f5} main{max-width:820px;margin:auto;background:#fff;padding:16px;"
         "border-radius:12px}</style></head><body><main><h1>Community health forum</h1>"
         "<p>Tell us which ideas matter most.</p>"
-        f"<script>{listen}</script>{widget}<p>Footer text of the host page.</p></main></body></html>"
+        f"<script>{listen}</script>{widget}"
+        "<p>Footer text of the host page.</p></main></body></html>"
     )
 
 

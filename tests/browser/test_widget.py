@@ -41,7 +41,8 @@ def test_vote_by_click_and_keyboard_and_the_host_hears_every_vote(
     page = new_page(1024, 900)
     widget = open_embedded(page, host_server, app_server, survey)
     expect(widget.locator("#rk-question")).to_have_text(survey.raw["question"])
-    page.locator("iframe.ranker-widget").screenshot(path=artifacts / "widget-desktop.png")
+    frame = page.locator("iframe.ranker-widget")
+    frame.screenshot(path=artifacts / "widget-desktop.png", animations="disabled")
 
     expected: list[tuple[str, int, int]] = []  # (choice, left id, right id)
 
@@ -130,9 +131,7 @@ def test_a_site_not_on_the_allow_list_cannot_frame_the_widget(
     # Control: the allowed site embeds it with a plain iframe, and hears "ready".
     page = new_page()
     page.goto(host_server.iframe_url(app_server, survey.id))
-    page.wait_for_function(
-        "window.rankerMessages.some((m) => m.data && m.data.type === 'ready')"
-    )
+    page.wait_for_function("window.rankerMessages.some((m) => m.data && m.data.type === 'ready')")
     ready = page.evaluate("window.rankerMessages.find((m) => m.data.type === 'ready')")
     assert ready["origin"] == app_server.base
 
@@ -234,7 +233,7 @@ def test_narrow_widths_stack_the_pair_without_overflow(
     page = new_page(320, 640)
     page.goto(f"{app_server.base}/w/{survey.id}")
     expect(page.locator("#rk-left")).to_be_enabled()
-    page.screenshot(path=artifacts / "widget-320.png", full_page=True)
+    page.screenshot(path=artifacts / "widget-320.png", full_page=True, animations="disabled")
     for width in (320, 280):
         page.set_viewport_size({"width": width, "height": 640})
         overflow = page.evaluate(
@@ -259,7 +258,7 @@ def test_theming_by_url_parameters_and_reduced_motion(
     page = new_page(640, 560, reduced_motion="reduce")
     page.goto(f"{app_server.base}/w/{survey.id}?theme=dark&accent=%23e0467c&radius=4&font=Georgia")
     expect(page.locator("#rk-left")).to_be_enabled()
-    page.screenshot(path=artifacts / "widget-dark.png")
+    page.screenshot(path=artifacts / "widget-dark.png", animations="disabled")
     style = page.evaluate(
         """() => {
             const root = getComputedStyle(document.documentElement);
@@ -290,5 +289,5 @@ def test_theming_by_url_parameters_and_reduced_motion(
         "getComputedStyle(document.documentElement).getPropertyValue('--rk-accent').trim()"
     )
     assert accent == "#2952cc"
-    radius = page.evaluate("getComputedStyle(document.getElementById('rk-left')).borderTopLeftRadius")
+    radius = page.locator("#rk-left").evaluate("(b) => getComputedStyle(b).borderTopLeftRadius")
     assert radius == "40px"

@@ -1,0 +1,220 @@
+"""The organiser dashboard in a real browser, against the real app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import AppServer, HostServer, Survey
+from tests.browser.helpers import cast_votes, wait_events
+
+IDEAS = [
+    "Video follow-up by default for stable patients",
+    "Nurse-led telephone clinics",
+    "Patient-initiated follow-up instead of fixed appointments",
+    "Shared care records patients can read",
+]
+PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold</b>'
+
+
+def sign_in(page: Any, app: AppServer, key: str, survey_id: str) -> None:
+    page.goto(f"{app.base}/dashboard#survey={survey_id}")
+    page.get_by_label("Organiser key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#db-app")).to_be_visible()
+
+
+def test_sign_in_refuses_a_wrong_key(app_server: AppServer, new_page: Callable[..., Any]) -> None:
+    page = new_page()
+    page.goto(f"{app_server.base}/dashboard")
+    page.get_by_label("Organiser key").fill("rk_not-a-real-key")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#db-signin-error")).to_have_text(
+        "That key was not accepted. Check it and try again."
+    )
+    expect(page.locator("#db-app")).to_be_hidden()
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_dashboard_shows_the_ranking_and_updates_live_after_votes(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+    artifacts: Path,
+) -> None:
+    survey = make_survey(IDEAS, groups=["clinician", "patient"])
+    page = new_page(1280, 900)
+    sign_in(page, app_server, organiser_key, survey.id)
+    expect(page.locator("#db-question")).to_have_text(survey.raw["question"])
+    rows = page.locator("#db-ranking-body tr")
+    expect(rows).to_have_count(len(IDEAS))
+    expect(page.locator("#db-n-votes")).to_have_text("0")
+    expect(page.locator("#db-live")).to_have_text("Live")
+    # The key lives in this tab's sessionStorage only.
+    assert page.evaluate("sessionStorage.getItem('ranker:organiser-key')") == organiser_key
+    assert page.evaluate("localStorage.length") == 0
+
+    # Votes arrive over HTTP from two groups; clinicians always prefer IDEAS[0], patients IDEAS[3].
+    def prefer(best: str) -> Callable[[str, str], str]:
+        return lambda left, right: "left" if left == best else "right"
+
+    cast_votes(app_server, survey.id, 6, prefer(IDEAS[0]), group="clinician")
+    cast_votes(app_server, survey.id, 6, prefer(IDEAS[3]), group="patient")
+
+    # The page updates by itself (server-sent events): no reload, no click.
+    expect(page.locator("#db-n-votes")).to_have_text("12")
+    expect(page.locator("#db-n-voters")).to_have_text("2")
+    texts = page.locator("#db-ranking-body .db-idea-text").all_text_contents()
+    assert sorted(texts) == sorted(IDEAS)
+    # Every row has a forest-plot bar and a rank (range); wins add up to the votes cast.
+    expect(page.locator("#db-ranking-body .db-plot-bar")).to_have_count(len(IDEAS))
+    wlt = page.locator("#db-ranking-body td[data-label='W / L / T']").all_text_contents()
+    assert sum(int(t.split("/")[0]) for t in wlt) == 12
+    page.screenshot(path=artifacts / "dashboard-desktop.png", full_page=True, animations="disabled")
+
+    # Per-group rankings side by side: each group puts its favourite first.
+    page.get_by_role("tab", name="Groups").click()
+    expect(page.locator("#db-groups-head th")).to_have_count(4)
+    head = page.locator("#db-groups-head th").all_text_contents()
+    assert [h.split(" ")[0] for h in head[2:]] == ["clinician", "patient"]
+    first_in = {}
+    for col, group in ((3, "clinician"), (4, "patient")):
+        cells = page.locator(f"#db-groups-body tr > :nth-child({col})").all_text_contents()
+        names = page.locator("#db-groups-body tr .db-idea-text").all_text_contents()
+        first_in[group] = names[[c.split(" ")[0] for c in cells].index("1")]
+    assert first_in == {"clinician": IDEAS[0], "patient": IDEAS[3]}
+    page.screenshot(path=artifacts / "dashboard-groups.png", full_page=True, animations="disabled")
+
+    # Votes over time: a chart with one bar per time bucket, plus a table.
+    page.get_by_role("tab", name="Activity").click()
+    expect(page.locator("#db-chart svg rect")).not_to_have_count(0)
+    counts = page.locator("#db-activity-table tbody td.db-num").all_text_contents()
+    assert sum(int(c) for c in counts) == 12
+
+    # Phones: the same page at 390 px has no horizontal overflow.
+    page.get_by_role("tab", name="Ranking").click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow == 0
+    page.screenshot(path=artifacts / "dashboard-phone.png", full_page=True, animations="disabled")
+
+
+def test_moderation_queue_approves_a_participants_idea(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:2], allow_ideas=True, moderate_ideas=True)
+    with app_server.client() as c:
+        token = c.post(f"/v1/public/surveys/{survey.id}/voters", json={}).json()["token"]
+        for text in ("Evening clinics", "Drop-in blood tests"):
+            r = c.post(
+                f"/v1/public/surveys/{survey.id}/ideas",
+                json={"text": text},
+                headers={"X-Voter-Token": token},
+            )
+            assert r.status_code == 201, r.text
+    page = new_page(1100, 900)
+    sign_in(page, app_server, organiser_key, survey.id)
+    expect(page.locator("#db-pending-badge")).to_have_text("2")
+    page.get_by_role("tab", name="Ideas").click()
+    page.get_by_role("button", name="Approve: Evening clinics").click()
+    page.get_by_role("button", name="Reject: Drop-in blood tests").click()
+    expect(page.locator("#db-pending li")).to_have_count(0)
+    expect(page.locator("#db-pending-badge")).to_be_hidden()
+    with app_server.client(organiser_key) as c:
+        ideas = c.get(f"/v1/surveys/{survey.id}/ideas").json()["ideas"]
+    status = {i["text"]: i["status"] for i in ideas}
+    assert status["Evening clinics"] == "active"
+    assert status["Drop-in blood tests"] == "rejected"
+    # The approved idea joins the ranking.
+    expect(page.locator("#db-ranking-body tr")).to_have_count(3)
+
+
+def test_settings_change_the_embed_allow_list(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:3], origins=["https://elsewhere.example"])
+    page = new_page(1100, 1000)
+    sign_in(page, app_server, organiser_key, survey.id)
+    page.get_by_role("tab", name="Settings").click()
+    origins = page.get_by_label("Allowed embedding sites")
+    origins.fill("not a url")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#db-settings-error")).to_contain_text("Not a site origin")
+    origins.fill(f"https://elsewhere.example\n{host_server.origin}/")
+    page.get_by_label("Pair sampler").select_option("random")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#db-settings-note")).to_have_text("Settings saved.")
+    with app_server.client(organiser_key) as c:
+        saved = c.get(f"/v1/surveys/{survey.id}").json()
+    assert saved["embed_origins"] == ["https://elsewhere.example", host_server.origin]
+    assert saved["sampler"] == "random"
+
+    # The embed code on the "Embed & export" tab works on the newly allowed site.
+    page.get_by_role("tab", name="Embed & export").click()
+    snippet = page.locator("#db-embed-script").input_value()
+    assert f'src="{app_server.base}/embed.js"' in snippet and survey.id in snippet
+    host = new_page()
+    host.goto(host_server.embed_url(app_server, survey.id))
+    assert wait_events(host, "ready", 1)[0]["survey"] == survey.id
+
+
+def test_html_payloads_are_inert_text_in_widget_and_dashboard(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+    artifacts: Path,
+) -> None:
+    question = "<i>Which</i> is better? <script>window.__pwned=3</script>"
+    survey = make_survey([PAYLOAD, "A plain idea"], question=question)
+    payload_id = survey.ideas[PAYLOAD]
+    with app_server.client() as c:
+        token = c.post(f"/v1/public/surveys/{survey.id}/voters", json={}).json()["token"]
+        r = c.post(
+            f"/v1/public/surveys/{survey.id}/ideas/{payload_id}/comments",
+            json={"text": PAYLOAD},
+            headers={"X-Voter-Token": token},
+        )
+        assert r.status_code == 201, r.text
+
+    # Widget: the question and both ideas are shown as the literal text.
+    widget = new_page(800, 600)
+    widget.goto(f"{app_server.base}/w/{survey.id}")
+    expect(widget.locator("#rk-left")).to_be_enabled()
+    expect(widget.locator("#rk-question")).to_have_text(question)
+    shown = sorted(widget.locator(".rk-text").all_text_contents())
+    assert shown == sorted([PAYLOAD, "A plain idea"])
+    assert widget.locator("main img, main script, main b, main i").count() == 0
+    widget.locator("#rk-left").click()
+    expect(widget.locator("#rk-left")).to_be_enabled()
+    assert widget.evaluate("window.__pwned") is None
+    assert widget.dialogs == []
+
+    # Dashboard: ranking, idea list and comments all show the literal text.
+    page = new_page(1100, 900)
+    sign_in(page, app_server, organiser_key, survey.id)
+    expect(page.locator("#db-ranking-body tr")).to_have_count(2)
+    expect(page.locator("#db-question")).to_have_text(question)
+    expect(page.locator("#db-ranking-body .db-idea-text", has_text="onerror")).to_have_text(PAYLOAD)
+    page.get_by_role("tab", name="Ideas").click()
+    expect(page.locator("#db-ideas .db-idea-text", has_text="onerror")).to_have_text(PAYLOAD)
+    page.get_by_role("tab", name="Comments").click()
+    expect(page.locator("#db-comments li > span").first).to_have_text(PAYLOAD)
+    expect(page.locator("#db-comments h3 span").first).to_have_text(PAYLOAD)
+    assert page.locator("#db-main img, #db-main script, #db-main b, #db-main i").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert page.dialogs == []
+    page.screenshot(path=artifacts / "dashboard-comments.png", animations="disabled")
