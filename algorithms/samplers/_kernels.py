@@ -89,3 +89,65 @@ def top_gain(
     gl: list[float] = gs.tolist()
     k = jl.index(-1) if -1 in jl else len(jl)
     return jl[:k], gl[:k]
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator,unused-ignore]
+def _exact_scan(
+    mu: NDArray[np.float64],
+    var: NDArray[np.float64],
+    idx: NDArray[np.int64],
+    gx: NDArray[np.float64],
+    gw: NDArray[np.float64],
+    t: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    best_a = np.full(t, -1, dtype=np.int64)
+    best_b = np.full(t, -1, dtype=np.int64)
+    best_g = np.full(t, -np.inf)
+    m = idx.shape[0]
+    q = gx.shape[0]
+    for ia in range(m):
+        a = idx[ia]
+        for ib in range(ia + 1, m):
+            b = idx[ib]
+            d0 = mu[a] - mu[b]
+            sd = math.sqrt(2.0 * (var[a] + var[b]))
+            pm = 0.0
+            hm = 0.0
+            for k in range(q):
+                d = d0 + sd * gx[k]
+                # log(1 + e^{-d}) and log(1 + e^{d}), stable
+                if d > 0:
+                    l1 = math.log1p(math.exp(-d))
+                    l2 = d + l1
+                else:
+                    l2 = math.log1p(math.exp(d))
+                    l1 = l2 - d
+                p = math.exp(-l1)
+                pm += gw[k] * p
+                hm += gw[k] * (p * l1 + (1.0 - p) * l2)
+            pm = min(max(pm, 1e-300), 1.0 - 1e-16)
+            g = -(pm * math.log(pm) + (1.0 - pm) * math.log1p(-pm)) - hm
+            if g > best_g[t - 1]:
+                r = t - 1
+                while r > 0 and best_g[r - 1] < g:
+                    best_g[r] = best_g[r - 1]
+                    best_a[r] = best_a[r - 1]
+                    best_b[r] = best_b[r - 1]
+                    r -= 1
+                best_g[r] = g
+                best_a[r] = a
+                best_b[r] = b
+    return best_a, best_b, best_g
+
+
+def exact_scan(
+    mu: NDArray[np.float64],
+    var: NDArray[np.float64],
+    idx: NDArray[np.int64],
+    gx: NDArray[np.float64],
+    gw: NDArray[np.float64],
+    t: int = 8,
+) -> list[tuple[int, int]]:
+    """The ``t`` pairs of items in ``idx`` with the largest exact mutual information."""
+    a, b, g = _exact_scan(mu, var, idx, gx, gw, int(t))
+    return [(int(x), int(y)) for x, y, z in zip(a, b, g, strict=True) if x >= 0 and z > -np.inf]
