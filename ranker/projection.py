@@ -22,7 +22,6 @@ whole state plus the model's exact :class:`~algorithms.ModelState`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -30,7 +29,9 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
-from algorithms import MODELS, ModelState, PairwiseModel, create_model
+from algorithms import MODELS, ModelState, PairwiseModel, Posterior, create_model
+from algorithms.base import FloatArray
+from algorithms.summaries import score_sd, summarize, votes_to_settle
 from ranker import events as ev
 from ranker.domain import Comment, Flag, Idea, IdeaResult, Survey, TopKEstimate
 from ranker.errors import NoPairAvailable, StoreError
@@ -42,7 +43,7 @@ __all__ = [
     "SamplerLike",
     "VoteRow",
     "VoterInfo",
-    "summarize",
+    "subset",
 ]
 
 _OUTCOME = {"left": 1.0, "right": 0.0, "tie": 0.5}
@@ -432,9 +433,9 @@ class Projection:
         idx = np.array([i.id for i in self.ideas if i.status in statuses], dtype=np.int64)
         if idx.size == 0:
             return []
-        summ = summarize(model or self.model, idx, level)
+        summ = summarize(subset(model or self.model, idx, self.n_votes), level)
         out = []
-        for k in np.argsort(-summ["score"], kind="stable").tolist():
+        for k in np.argsort(-summ.score, kind="stable").tolist():
             i = int(idx[k])
             idea = self.ideas[i]
             out.append(
@@ -442,14 +443,14 @@ class Projection:
                     idea=i,
                     text=idea.text,
                     status=idea.status,
-                    score=float(summ["score"][k]),
-                    low=float(summ["low"][k]),
-                    high=float(summ["high"][k]),
-                    rank=int(summ["rank"][k]),
-                    rank_lo=int(summ["rank_lo"][k]),
-                    rank_hi=int(summ["rank_hi"][k]),
-                    tier=int(summ["tier"][k]),
-                    p_beats_random=float(summ["p_beats_random"][k]),
+                    score=float(summ.score[k]),
+                    low=float(summ.low[k]),
+                    high=float(summ.high[k]),
+                    rank=int(summ.rank[k]),
+                    rank_lo=int(summ.rank_lo[k]),
+                    rank_hi=int(summ.rank_hi[k]),
+                    tier=int(summ.tier[k]),
+                    p_beats_random=float(summ.p_beats_random[k]),
                     wins=self.wins[i],
                     losses=self.losses[i],
                     ties=self.ties[i],
@@ -461,97 +462,71 @@ class Projection:
         return out
 
     def votes_needed(self, k: int, level: float) -> TopKEstimate:
-        """Rough count of further answers needed to separate rank ``k`` from rank ``k + 1``.
+        """Rough count of further answers to separate the top ``k`` active ideas from the rest.
 
-        Uses the Gaussian posterior of the two boundary ideas: their gap ``d`` and
-        the sd of the gap ``se``. Settled when ``d > z·se``. Otherwise the sd must
-        shrink by ``f = z·se/d``; as the variance falls roughly like 1/(answers
-        involving the idea), each boundary idea needs ``(f² − 1)·e`` more
-        appearances (``e`` its current appearances), and under uniform pair
-        sampling an answer shows a given idea with probability ``2/m``.
+        :func:`algorithms.summaries.votes_to_settle` on the active ideas: the gap between
+        ranks ``k`` and ``k + 1`` against the sd of that gap, with variances shrinking like
+        1/answers under evenly spread sampling. ``votes_needed`` is ``None`` when the two
+        boundary ideas are (numerically) tied, so no finite number can be promised.
         """
-        method = "gaussian boundary gap, uniform sampling (see docs/storage.md)"
-        idx = np.flatnonzero(self.active_mask())
-        m = int(idx.size)
-        if k < 1 or k >= m:
+        method = "boundary gap vs its sd, variance ~ 1/answers (algorithms.summaries)"
+        idx = np.flatnonzero(self.active_mask()).astype(np.int64)
+        if k < 1 or k >= idx.size:
             return TopKEstimate(k=k, settled=True, votes_needed=0, method=method)
-        post = self.model.posterior()
-        mean = np.asarray(self.model.scores())[idx]
-        var = np.asarray(post.var)[idx]
-        order = np.argsort(-mean, kind="stable")
-        a, b = int(order[k - 1]), int(order[k])
-        d = float(mean[a] - mean[b])
-        se = math.sqrt(float(var[a] + var[b]))
-        z = _z(level)
-        if d > z * se:
-            return TopKEstimate(k=k, settled=True, votes_needed=0, method=method)
-        if d <= 1e-9:
+        need = votes_to_settle(subset(self.model, idx, self.n_votes), k, level)
+        if need >= 10**12:
             return TopKEstimate(k=k, settled=False, votes_needed=None, method=method)
-        f2 = (z * se / d) ** 2
-        ia, ib = int(idx[a]), int(idx[b])
-        e = max(
-            1.0,
-            0.5
-            * (
-                self.shown_left[ia]
-                + self.shown_right[ia]
-                + self.shown_left[ib]
-                + self.shown_right[ib]
-            ),
-        )
-        needed = (f2 - 1.0) * e * m / 2.0
-        if not math.isfinite(needed) or needed > 1e9:
-            return TopKEstimate(k=k, settled=False, votes_needed=None, method=method)
-        return TopKEstimate(k=k, settled=False, votes_needed=math.ceil(needed), method=method)
+        return TopKEstimate(k=k, settled=need == 0, votes_needed=need, method=method)
 
 
-def _z(level: float) -> float:
-    from scipy.stats import norm
+class _Subset(PairwiseModel):
+    """Read-only view of ``model`` restricted to the items ``idx`` (e.g. the active ideas),
+    so :func:`algorithms.summaries.summarize` ranks only what is shown."""
 
-    return float(norm.ppf(0.5 + level / 2.0))
+    def __init__(self, model: PairwiseModel, idx: NDArray[np.int64], n_votes: int) -> None:
+        super().__init__(int(idx.size))
+        self._model, self._idx, self._n_votes = model, idx, n_votes
+
+    @property
+    def n_items(self) -> int:
+        return int(self._idx.size)
+
+    @property
+    def n_votes(self) -> int:
+        return self._n_votes
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a subset view is read-only")
+
+    update = fit = add_items = _read_only
+
+    def scores(self) -> FloatArray:
+        return np.asarray(self._model.scores(), dtype=np.float64)[self._idx]
+
+    def posterior(self) -> Posterior:
+        post = self._model.posterior()
+        return Posterior(np.asarray(post.mean)[self._idx], np.asarray(post.var)[self._idx])
+
+    def intervals(self, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
+        low, high = self._model.intervals(level)
+        return np.asarray(low)[self._idx], np.asarray(high)[self._idx]
+
+    def score_sd(self) -> FloatArray:
+        return np.asarray(score_sd(self._model), dtype=np.float64)[self._idx]
+
+    def sample_scores(self, size: int, seed: int | np.random.Generator | None = None) -> FloatArray:
+        return np.asarray(self._model.sample_scores(size, seed), dtype=np.float64)[:, self._idx]
+
+    def state(self) -> ModelState:
+        raise TypeError("a subset view has no state of its own")
+
+    @classmethod
+    def from_state(cls, state: ModelState) -> _Subset:
+        raise TypeError("a subset view has no state of its own")
 
 
-def summarize(
-    model: PairwiseModel, idx: NDArray[np.int64], level: float, draws: int = 400
-) -> dict[str, NDArray[Any]]:
-    """Per-item summary over the items ``idx``: score, interval, rank, rank range, tier,
-    ``p_beats_random``. Rank ranges come from ``draws`` joint posterior samples
-    (fixed seed, so results are repeatable); a tier is a run of items whose rank
-    range overlaps the rank range of the tier's first item.
-    """
-    scores = np.asarray(model.scores(), dtype=np.float64)[idx]
-    low, high = (np.asarray(a, dtype=np.float64)[idx] for a in model.intervals(level))
-    m = idx.size
-    order = np.argsort(-scores, kind="stable")
-    rank = np.empty(m, dtype=np.int64)
-    rank[order] = np.arange(1, m + 1)
-    samples = np.asarray(model.sample_scores(draws, seed=0), dtype=np.float64)[:, idx]
-    sample_rank = np.argsort(np.argsort(-samples, axis=1), axis=1) + 1
-    alpha = (1.0 - level) / 2.0
-    rank_lo = np.floor(np.quantile(sample_rank, alpha, axis=0)).astype(np.int64)
-    rank_hi = np.ceil(np.quantile(sample_rank, 1.0 - alpha, axis=0)).astype(np.int64)
-    rank_lo = np.minimum(rank_lo, rank)
-    rank_hi = np.maximum(rank_hi, rank)
-    tier = np.empty(m, dtype=np.int64)
-    t, leader_hi = 0, -1
-    for k in order.tolist():
-        if rank_lo[k] > leader_hi:
-            t += 1
-            leader_hi = int(rank_hi[k])
-        tier[k] = t
-    if m > 1:
-        diff = scores[:, None] - scores[None, :]
-        p = 1.0 / (1.0 + np.exp(-diff))
-        pbr = (p.sum(axis=1) - 0.5) / (m - 1)
-    else:
-        pbr = np.full(m, 0.5)
-    return {
-        "score": scores,
-        "low": low,
-        "high": high,
-        "rank": rank,
-        "rank_lo": rank_lo,
-        "rank_hi": rank_hi,
-        "tier": tier,
-        "p_beats_random": pbr,
-    }
+def subset(model: PairwiseModel, idx: NDArray[np.int64], n_votes: int) -> PairwiseModel:
+    """``model`` itself when ``idx`` is every item, else a read-only view of those items."""
+    if idx.size == model.n_items and np.array_equal(idx, np.arange(model.n_items)):
+        return model
+    return _Subset(model, idx, n_votes)

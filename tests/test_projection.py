@@ -1,0 +1,149 @@
+"""Folding the event log: counts, statuses, undo/void refits, snapshots, result summaries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from algorithms import create_model
+from ranker import events as ev
+from ranker.domain import Survey
+from ranker.errors import NoPairAvailable, StoreError
+from ranker.projection import Projection, subset
+
+
+def make(model: str = "bt", n: int = 4) -> Projection:
+    p = Projection("s", sampler_factory=None)
+    p.apply(
+        1,
+        ev.SurveyCreated(
+            ts=0.0, survey=Survey(id="s", owner="o", question="Q?", model=model, status="open")
+        ),
+    )
+    for i in range(n):
+        p.apply(p.seq + 1, ev.IdeaAdded(ts=0.0, text=f"idea {i}"))
+    return p
+
+
+def vote(p: Projection, voter: str, left: int, right: int, outcome: str = "left") -> int:
+    seq = p.seq + 1
+    p.apply(
+        seq,
+        ev.VoteCast(
+            ts=float(seq), ballot=f"b{seq}", voter=voter, left=left, right=right, outcome=outcome
+        ),
+    )  # type: ignore[arg-type]
+    return seq
+
+
+def test_gaps_in_the_log_are_refused() -> None:
+    p = make()
+    with pytest.raises(StoreError, match="gap"):
+        p.apply(p.seq + 2, ev.IdeaAdded(ts=0.0, text="x"))
+
+
+def test_counts_exposure_and_skips() -> None:
+    p = make()
+    vote(p, "a", 0, 1, "left")
+    vote(p, "a", 2, 0, "tie")
+    p.apply(
+        p.seq + 1,
+        ev.VoteSkipped(ts=9.0, ballot="s1", voter="b", left=3, right=1, reason="dont_know"),
+    )
+    assert (p.wins, p.losses, p.ties, p.skips) == (
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [1, 0, 1, 0],
+        [0, 1, 0, 1],
+    )
+    assert (p.shown_left, p.shown_right) == ([1, 0, 1, 1], [1, 2, 0, 0])
+    assert (p.n_votes, p.n_skips, p.model.n_votes) == (2, 1, 2)
+
+
+def test_undo_and_void_refit_as_if_the_votes_never_happened() -> None:
+    p = make("bt-online")
+    vote(p, "a", 0, 1)
+    target = vote(p, "b", 1, 2)
+    vote(p, "c", 3, 2)
+    vote(p, "c", 3, 0)
+    p.apply(p.seq + 1, ev.VoteUndone(ts=0.0, voter="b", target=target))
+    p.apply(p.seq + 1, ev.VoteUndone(ts=0.0, voter="a", target=target))  # not a's: ignored
+    p.apply(p.seq + 1, ev.VoterVoided(ts=0.0, voter="c"))
+    ref = create_model("bt-online", n_items=4)
+    ref.update(0, 1, 1.0)
+    np.testing.assert_allclose(p.model.scores(), ref.scores())
+    assert p.n_votes == 1 and p.voters["c"].voided and p.voters["b"].answers == []
+    vote(p, "c", 3, 1)  # logged after the void: never counted
+    assert p.n_votes == 1 and not p.votes[-1].active
+
+
+def test_votes_after_close_are_inert() -> None:
+    p = make()
+    p.apply(p.seq + 1, ev.SurveyStatusChanged(ts=0.0, status="closed"))
+    vote(p, "a", 0, 1)
+    assert p.n_votes == 0 and p.model.n_votes == 0
+
+
+def test_statuses_drive_the_active_mask_and_picks() -> None:
+    p = make(n=3)
+    p.apply(p.seq + 1, ev.IdeaStatusChanged(ts=0.0, idea=0, status="retired"))
+    p.apply(
+        p.seq + 1,
+        ev.IdeaAdded(ts=0.0, text="new", author="participant", voter="v", status="pending"),
+    )
+    assert p.active_mask().tolist() == [False, True, True, False]
+    assert p.voters["v"].ideas == 1
+    p.apply(p.seq + 1, ev.IdeaStatusChanged(ts=0.0, idea=1, status="rejected"))
+    with pytest.raises(NoPairAvailable):
+        p.pick("v")
+    p.apply(p.seq + 1, ev.IdeaEdited(ts=0.0, idea=2, text="edited"))
+    p.apply(p.seq + 1, ev.IdeaEdited(ts=0.0, idea=99, text="unknown idea: ignored"))
+    assert p.ideas[2].text == "edited"
+
+
+def test_snapshot_round_trip_equals_original() -> None:
+    p = make()
+    for i in range(20):
+        vote(p, f"v{i % 3}", i % 4, (i + 1) % 4, ["left", "right", "tie"][i % 3])
+    p.apply(p.seq + 1, ev.CommentAdded(ts=0.0, idea=1, voter="v0", text="hi"))
+    q = Projection.from_snapshot("s", p.snapshot(), sampler_factory=None)
+    assert q.digest() == p.digest()
+    np.testing.assert_allclose(q.model.scores(), p.model.scores(), atol=1e-9)
+    vote(p, "v9", 0, 3)
+    vote(q, "v9", 0, 3)
+    assert q.digest() == p.digest()
+
+
+def test_results_rank_only_active_ideas() -> None:
+    p = make(n=5)
+    for _ in range(15):
+        for a in range(5):
+            for b in range(a + 1, 5):
+                vote(p, "v", a, b)  # lower index always wins
+    p.apply(p.seq + 1, ev.IdeaStatusChanged(ts=0.0, idea=0, status="retired"))
+    res = p.results(0.95)
+    assert [r.idea for r in res] == [1, 2, 3, 4]
+    assert [r.rank for r in res] == [1, 2, 3, 4]
+    assert all(r.rank_lo <= r.rank <= r.rank_hi for r in res)
+    assert [r.tier for r in res] == sorted(r.tier for r in res)
+    assert res[0].p_beats_random > 0.5 > res[-1].p_beats_random
+    assert p.results(0.95, statuses=("active", "retired"))[0].idea == 0
+    assert p.votes_needed(9, 0.95).votes_needed == 0  # k >= active ideas: nothing to settle
+    assert p.votes_needed(4, 0.95).settled is True
+    before = p.votes_needed(1, 0.95)
+    assert before.settled is False and before.votes_needed is not None
+    for _ in range(60):
+        vote(p, "w", 1, 2)
+    after = p.votes_needed(1, 0.95)
+    assert after.settled or (after.votes_needed or 0) < before.votes_needed
+
+
+def test_subset_view_is_read_only_and_consistent() -> None:
+    m = create_model("bt", n_items=4)
+    m.update([0, 1, 2], [1, 2, 3], [1.0, 1.0, 0.5])
+    assert subset(m, np.arange(4), 3) is m
+    view = subset(m, np.array([1, 3]), 3)
+    np.testing.assert_allclose(view.scores(), m.scores()[[1, 3]])
+    assert view.sample_scores(5, seed=1).shape == (5, 2)
+    with pytest.raises(TypeError):
+        view.update(0, 1, 1.0)
