@@ -793,7 +793,7 @@
       .value.split(/[\s,]+/)
       .map((o) => o.trim().replace(/\/+$/, ""))
       .filter(Boolean);
-    const bad = origins.filter((o) => o !== "*" && !/^https?:\/\/[^/\s]+$/.test(o));
+    const bad = origins.filter((o) => !/^https?:\/\/[^/\s]+$/.test(o));
     if (bad.length) {
       err.textContent = `Not a site origin: ${bad.join(", ")}. Use the form https://www.example.org (no path).`;
       err.hidden = false;
