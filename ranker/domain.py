@@ -160,6 +160,8 @@ class Ballot(msgspec.Struct, frozen=True, kw_only=True):
     expires: float
     group: str | None = None
     token: str = ""
+    left_text: str = ""
+    right_text: str = ""
 
 
 class Answer(msgspec.Struct, frozen=True, kw_only=True):

@@ -128,6 +128,10 @@ class RankerService:
     snapshot_every
         Save a projection snapshot each time a survey's log reaches a multiple of
         this many events (0: never automatically).
+    max_staleness_s
+        Picks (``next_ballot``) may use a projection caught up at most this long ago
+        instead of reading the log first (0, the default: always catch up). Answers
+        are always checked by the store, and every other read always catches up.
     """
 
     def __init__(
@@ -138,13 +142,17 @@ class RankerService:
         *,
         sampler_factory: SamplerFactory | None = None,
         snapshot_every: int = 5000,
+        max_staleness_s: float = 0.0,
     ) -> None:
         self.store = store
         self.signer = TokenSigner(secret)
         self.clock = clock
         self.sampler_factory = sampler_factory or default_sampler_factory()
         self.snapshot_every = snapshot_every
+        self.max_staleness_s = max_staleness_s
         self._projections: dict[str, Projection] = {}
+        self._synced: dict[str, float] = {}
+        self._results: dict[tuple[Any, ...], Results] = {}
         self._lock = threading.RLock()
 
     # -- organisers ------------------------------------------------------------------
@@ -166,10 +174,20 @@ class RankerService:
         return msgspec.msgpack.decode(data, type=Organiser)
 
     # -- projections -----------------------------------------------------------------
-    def projection(self, survey_id: str) -> Projection:
-        """The survey's projection, caught up with the log (raises ``survey_not_found``)."""
+    def projection(self, survey_id: str, max_staleness_s: float = 0.0) -> Projection:
+        """The survey's projection, caught up with the log (raises ``survey_not_found``).
+
+        With ``max_staleness_s > 0`` a projection caught up less than that many seconds
+        ago is returned without reading the log.
+        """
         with self._lock:
             proj = self._projections.get(survey_id)
+            if (
+                proj is not None
+                and max_staleness_s > 0
+                and time.monotonic() - self._synced.get(survey_id, -1e18) < max_staleness_s
+            ):
+                return proj
             if proj is None:
                 if not isinstance(survey_id, str) or not 0 < len(survey_id) <= 64:
                     raise SurveyNotFound(f"no survey {survey_id!r}")
@@ -183,6 +201,7 @@ class RankerService:
             if proj.survey is None:
                 raise SurveyNotFound(f"no survey {survey_id!r}")
             self._projections[survey_id] = proj
+            self._synced[survey_id] = time.monotonic()
             return proj
 
     def rebuild(self, survey_id: str) -> Projection:
@@ -500,8 +519,8 @@ class RankerService:
     def next_ballot(self, survey_id: str, voter_token: str) -> Ballot:
         """The next pair for this voter, as a signed single-use expiring ballot."""
         with self._lock:
-            proj = self.projection(survey_id)
             claims = self._voter_claims(survey_id, voter_token)
+            proj = self.projection(survey_id, self.max_staleness_s)
             survey = proj.survey
             assert survey is not None
             if survey.status != "open":
@@ -510,6 +529,7 @@ class RankerService:
             if info is not None and info.voided:
                 raise VoterVoided("this voter was voided by the organiser")
             left, right, prob = proj.pick(claims.voter)
+            texts = (proj.ideas[left].text, proj.ideas[right].text)
         now = self.clock()
         c = BallotClaims(
             id=new_id(12),
@@ -533,6 +553,8 @@ class RankerService:
             expires=c.expires,
             group=c.group,
             token=self.signer.sign_ballot(c),
+            left_text=texts[0],
+            right_text=texts[1],
         )
 
     def answer(
@@ -759,12 +781,17 @@ class RankerService:
         """Ranked active ideas (plus retired ones if asked), overall or for one group.
 
         Group results refit a fresh model of the survey's kind on that group's answers.
+        Results are cached per log position, so polling an unchanged survey is cheap.
         """
         level = _check_level(level)
         with self._lock:
             proj = self.projection(survey_id)
             survey = proj.survey
             assert survey is not None
+            key = (survey_id, proj.seq, group, level, include_retired)
+            cached = self._results.get(key)
+            if cached is not None:
+                return cached
             statuses = ("active", "retired") if include_retired else ("active",)
             model = None
             voters = [v for v in proj.voters.values() if v.answers]
@@ -774,7 +801,7 @@ class RankerService:
                 model = self._fit(proj, *proj.rows(group=group))
                 voters = [v for v in voters if v.group == group]
             ideas = proj.results(level, model=model, statuses=statuses)
-            return Results(
+            out = Results(
                 survey=survey_id,
                 model=survey.model,
                 level=level,
@@ -785,6 +812,10 @@ class RankerService:
                 group=group,
                 ideas=ideas,
             )
+            if len(self._results) >= 256:
+                self._results.clear()
+            self._results[key] = out
+            return out
 
     def my_results(self, survey_id: str, voter_token: str, level: float = 0.95) -> Results:
         """The ranking implied by one voter's own answers."""

@@ -404,3 +404,33 @@ def test_answer_racing_a_close_elsewhere_is_logged_but_never_counted(svc: Ranker
         svc.answer(sid, v.token, b.token, "left")
     assert svc.projection(sid).n_votes == 0
     assert svc.rebuild(sid).digest() == svc.projection(sid).digest()
+
+
+def test_ballot_names_the_idea_texts(svc: RankerService) -> None:
+    sid = survey(svc)
+    b = svc.next_ballot(sid, svc.issue_voter(sid).token)
+    assert (b.left_text, b.right_text) == (f"idea {b.left}", f"idea {b.right}")
+
+
+def test_results_are_cached_per_log_position(svc: RankerService) -> None:
+    sid = survey(svc)
+    first = svc.results(sid)
+    assert svc.results(sid) is first
+    v = svc.issue_voter(sid)
+    svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "left")
+    again = svc.results(sid)
+    assert again is not first and again.n_votes == 1 and again.seq == first.seq + 1
+
+
+def test_staleness_knob_only_relaxes_picks(svc: RankerService) -> None:
+    lazy = RankerService(svc.store, b"s" * 32, svc.clock, max_staleness_s=3600)
+    sid = survey(svc, n=2)
+    v = lazy.issue_voter(sid)
+    lazy.next_ballot(sid, v.token)  # caught up now
+    svc.retire_idea(sid, 0)
+    b = lazy.next_ballot(sid, v.token)  # stale pick: still offers the retired idea
+    assert {b.left, b.right} == {0, 1}
+    assert lazy.get_idea(sid, 0).status == "retired"  # reads always catch up
+    strict = RankerService(svc.store, b"s" * 32, svc.clock)
+    with pytest.raises(E.NoPairAvailable):
+        strict.next_ballot(sid, v.token)
