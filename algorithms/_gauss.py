@@ -20,7 +20,7 @@ from statistics import NormalDist
 from typing import Any, ClassVar, Self
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from algorithms.base import FloatArray, ModelState, PairwiseModel, Posterior, as_votes
 
@@ -32,6 +32,7 @@ __all__ = [
     "mills",
     "pack_array",
     "unpack_array",
+    "voter_array",
     "z_value",
 ]
 
@@ -108,6 +109,19 @@ def unpack_array(value: Any) -> FloatArray:
     return np.array(value, dtype=np.float64)
 
 
+def voter_array(voter: ArrayLike) -> NDArray[Any]:
+    """``voter`` as a numpy array without silently turning mixed ints and strings into strings.
+
+    >>> voter_array([3, 4]).dtype.kind, voter_array(["a", "b"]).dtype.kind
+    ('i', 'U')
+    """
+    if isinstance(voter, list | tuple) and voter:
+        kinds = {isinstance(v, str | np.str_) for v in voter}
+        if len(kinds) > 1:
+            raise ValueError("voter ids in one batch must be all ints or all strings")
+    return np.asarray(voter)
+
+
 def _float_view(arr: FloatArray) -> memoryview[float]:
     """A ``memoryview`` of float64 items sharing ``arr``'s buffer (typed for mypy)."""
     return arr.data.cast("B").cast("d")
@@ -179,7 +193,7 @@ class GaussianItemModel(PairwiseModel):
         """One voter id per vote of a batch (``None`` when not given)."""
         if voter is None:
             return iter([None] * size)
-        vs = np.asarray(voter)
+        vs = voter_array(voter)
         if vs.ndim == 0:
             return iter([vs.item()] * size)
         if vs.shape != (size,):

@@ -33,6 +33,7 @@ from algorithms._gauss import (
     check_positive,
     pack_array,
     unpack_array,
+    voter_array,
 )
 from algorithms.base import FloatArray, IntArray, as_votes, register_model
 
@@ -275,7 +276,7 @@ class CrowdBT(GaussianItemModel):
     def _voter_codes(self, voter: ArrayLike | None, size: int) -> tuple[IntArray, list[int | str]]:
         if voter is None:
             return np.zeros(size, dtype=np.int64), []
-        vs = np.asarray(voter)
+        vs = voter_array(voter)
         if vs.ndim == 0:
             vs = np.full(size, vs.item(), dtype=vs.dtype)
         if vs.shape != (size,):

@@ -107,6 +107,10 @@ def test_bad_voters_raise_before_any_vote_is_applied() -> None:
         m.update([0, 1], [1, 2], [1.0, 1.0], voter=[1, 2, 3])
     with pytest.raises(ValueError, match="voter"):
         m.update(0, 1, 1.0, voter=(1, 2))
+    with pytest.raises(ValueError, match="voter"):  # not silently turned into "1", "ann"
+        m.update([0, 1], [1, 2], [1.0, 1.0], voter=[1, "ann"])
+    with pytest.raises(ValueError, match="voter"):
+        m.fit([0, 1], [1, 2], [1.0, 1.0], voter=[1, "ann"])
     assert m.n_votes == 0 and m.scores().tolist() == [0.0, 0.0, 0.0]
     assert m.voter_reliability() == {}
 
