@@ -152,7 +152,8 @@ class GaussianItemModel(PairwiseModel):
         check_positive("prior_var", self.prior_var)
 
     def get_params(self) -> dict[str, Any]:
-        return {"n_items": self.n_items_init, "prior_var": self.prior_var}
+        # plain Python numbers, so that state() encodes even if numpy scalars were passed
+        return {"n_items": int(self.n_items_init), "prior_var": float(self.prior_var)}
 
     # -- learned state ----------------------------------------------------------
     def _reset(self) -> None:

@@ -140,11 +140,11 @@ class CrowdBT(GaussianItemModel):
     def get_params(self) -> dict[str, Any]:
         return {
             **super().get_params(),
-            "alpha": self.alpha,
-            "beta": self.beta,
-            "kappa": self.kappa,
-            "max_iter": self.max_iter,
-            "tol": self.tol,
+            "alpha": float(self.alpha),
+            "beta": float(self.beta),
+            "kappa": float(self.kappa),
+            "max_iter": int(self.max_iter),
+            "tol": float(self.tol),
         }
 
     def _reset(self) -> None:

@@ -59,7 +59,7 @@ class Elo(GaussianItemModel):
         self._k = check_positive("k", self.k)
 
     def get_params(self) -> dict[str, Any]:
-        return {**super().get_params(), "k": self.k}
+        return {**super().get_params(), "k": float(self.k)}
 
     def _step(self, i: int, j: int, y: float, voter: Any) -> None:
         mu = self._mu

@@ -83,7 +83,7 @@ class OnlineBT(GaussianItemModel):
         self._drift = float(self.drift)
 
     def get_params(self) -> dict[str, Any]:
-        return {**super().get_params(), "link": self.link, "drift": self.drift}
+        return {**super().get_params(), "link": self.link, "drift": float(self.drift)}
 
     def _step(self, i: int, j: int, y: float, voter: Any) -> None:
         mu = self._mu
