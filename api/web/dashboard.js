@@ -264,6 +264,11 @@
   async function loadResults() {
     const res = await api("GET", surveyPath("/results"));
     renderResults(res);
+    const k = wantedK(res);
+    if (neededK(res) !== k) {
+      clearTimeout(state.enoughTimer);
+      await loadEnough(k);
+    }
   }
 
   /** k of "settle the top k": half the active ideas, 1..10 (a top 10 of 8 ideas says nothing). */

@@ -74,6 +74,9 @@ def test_dashboard_shows_the_ranking_and_updates_live_after_votes(
     expect(page.locator("#db-ranking-body .db-plot-bar")).to_have_count(len(IDEAS))
     wlt = page.locator("#db-ranking-body td[data-label='W / L / T']").all_text_contents()
     assert sum(int(t.split("/")[0]) for t in wlt) == 12
+    expect(page.locator("#db-enough-label")).to_have_text(
+        "Are there enough votes for a settled top 2?"
+    )
     page.screenshot(path=artifacts / "dashboard-desktop.png", full_page=True, animations="disabled")
 
     # Per-group rankings side by side: each group puts its favourite first.
@@ -87,6 +90,7 @@ def test_dashboard_shows_the_ranking_and_updates_live_after_votes(
         names = page.locator("#db-groups-body tr .db-idea-text").all_text_contents()
         first_in[group] = names[[c.split(" ")[0] for c in cells].index("1")]
     assert first_in == {"clinician": IDEAS[0], "patient": IDEAS[3]}
+    expect(page.locator("#db-enough-text")).not_to_have_text("–")
     page.screenshot(path=artifacts / "dashboard-groups.png", full_page=True, animations="disabled")
 
     # Votes over time: a chart with one bar per time bucket, plus a table.
@@ -218,3 +222,64 @@ def test_html_payloads_are_inert_text_in_widget_and_dashboard(
     assert page.evaluate("window.__pwned") is None
     assert page.dialogs == []
     page.screenshot(path=artifacts / "dashboard-comments.png", animations="disabled")
+
+
+def test_groups_that_disagree_are_highlighted(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+    artifacts: Path,
+) -> None:
+    survey = make_survey(IDEAS, groups=["clinician", "patient"])
+    contested = IDEAS[0]
+
+    def loves(left: str, right: str) -> str:
+        return "right" if right == contested else "left"
+
+    def hates(left: str, right: str) -> str:
+        return "right" if left == contested else "left"
+
+    for _ in range(3):
+        cast_votes(app_server, survey.id, 12, loves, group="clinician")
+        cast_votes(app_server, survey.id, 12, hates, group="patient")
+    page = new_page(1280, 800)
+    sign_in(page, app_server, organiser_key, survey.id)
+    page.get_by_role("tab", name="Groups").click()
+    row = page.locator("#db-groups-body tr", has_text=contested)
+    expect(row).to_have_attribute("data-disagree", "true")
+    expect(row.locator(".db-disagree")).to_have_text("disagree")
+    expect(row.locator("td.db-disagree-cell")).to_have_count(2)
+    # The API agrees: the contested idea's intervals in the two groups do not overlap.
+    with app_server.client(organiser_key) as c:
+        groups = c.get(f"/v1/surveys/{survey.id}/results/groups").json()["groups"]
+    iv = {
+        g: next((i["low"], i["high"]) for i in r["ideas"] if i["text"] == contested)
+        for g, r in groups.items()
+    }
+    assert iv["patient"][1] < iv["clinician"][0]
+    expect(page.locator("#db-enough-text")).not_to_have_text("–")
+    page.screenshot(path=artifacts / "dashboard-groups.png", full_page=True, animations="disabled")
+
+
+def test_exports_download_with_the_organiser_key(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:3])
+    cast_votes(app_server, survey.id, 3, lambda left, right: "left")
+    page = new_page(1100, 900)
+    sign_in(page, app_server, organiser_key, survey.id)
+    page.get_by_role("tab", name="Embed & export").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name=f"Download {survey.id}-votes.ndjson").click()
+    download = info.value
+    assert download.suggested_filename == f"{survey.id}-votes.ndjson"
+    lines = Path(download.path()).read_text().strip().splitlines()
+    assert len(lines) == 3
+    with page.expect_download() as info:
+        page.get_by_role("button", name=f"Download {survey.id}-results.csv").click()
+    rows = Path(info.value.path()).read_text().strip().splitlines()
+    assert len(rows) == 1 + 3  # header + one row per idea

@@ -142,8 +142,8 @@ def test_a_site_not_on_the_allow_list_cannot_frame_the_widget(
     ) as violation:
         blocked.goto(other_host_server.embed_url(app_server, survey.id))
     assert "violates the following Content Security Policy" in violation.value.text
-    child = blocked.frames[1]
-    assert child.url.startswith("chrome-error://")
+    # The frame shows chromium's error page instead of the widget.
+    blocked.frames[1].wait_for_url(lambda url: url.startswith("chrome-error://"))
     assert blocked.evaluate("window.rankerEvents") == []
 
 
@@ -291,3 +291,26 @@ def test_theming_by_url_parameters_and_reduced_motion(
     assert accent == "#2952cc"
     radius = page.locator("#rk-left").evaluate("(b) => getComputedStyle(b).borderTopLeftRadius")
     assert radius == "40px"
+
+
+def test_participants_choose_their_group_first_when_the_survey_has_groups(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:3], groups=["clinician", "patient"])
+    page = new_page(700, 700)
+    page.goto(f"{app_server.base}/w/{survey.id}")
+    chooser = page.get_by_role("region", name="Which best describes you?")
+    expect(chooser).to_be_visible()
+    names = chooser.get_by_role("button").all_text_contents()
+    assert names == ["clinician", "patient", "Prefer not to say"]
+    expect(page.locator("#rk-vote-view")).to_be_hidden()
+    chooser.get_by_role("button", name="patient").click()
+    expect(page.locator("#rk-left")).to_be_enabled()
+    expect(page.locator("#rk-left")).to_be_focused()
+    page.keyboard.press("1")
+    expect(page.locator("#rk-count")).to_have_text("1 vote")
+    rows = export_rows(app_server, organiser_key, survey.id, "votes")
+    assert [(r["group"], r["outcome"]) for r in rows] == [("patient", "left")]
