@@ -25,6 +25,7 @@ from algorithms.base import FloatArray, IntArray, PairwiseModel, create_model
 from algorithms.samplers import create_sampler
 
 __all__ = [
+    "GUIDES",
     "METRICS",
     "TRUTHS",
     "Curve",
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 TRUTHS = ("bt", "thurstone")
+GUIDES = {"bt": "bt-online"}
+"""Model whose posterior the sampler reads, when it differs from the evaluated model."""
 METRICS = ("kendall_tau", "spearman", "top_k_recall", "coverage", "log_loss")
 LAMBDA = math.sqrt(math.pi / 8.0)
 
@@ -256,11 +259,20 @@ def run_one(
     replay: Replay | None = None,
     sampler_params: dict[str, Any] | None = None,
     model_params: dict[str, Any] | None = None,
+    stop_when: tuple[str, float] | None = None,
+    guide: str | None = None,
 ) -> Curve:
     """Simulate one survey; returns its metric curve.
 
+    The sampler reads the posterior of the ``guide`` model, which absorbs the same
+    votes; by default :data:`GUIDES` maps ``bt`` to ``bt-online`` (as in the service:
+    the batch fit's marginal variances ignore posterior correlations, so a greedy
+    sampler reading them repeats the same pair) and every other model guides itself.
+
     The truth depends only on ``seed`` (same truth for every sampler and model of a
     seed); with ``replay`` the recorded answers are used instead of simulated voters.
+    ``stop_when=(metric, target)`` ends the run at the first checkpoint that reaches
+    the target (for votes-to-target measurements).
     """
     config.validate()
     n = replay.n_items if replay is not None else config.n_items
@@ -281,6 +293,8 @@ def run_one(
     step = max(1, round(config.checkpoint * n))
     p_full = replay.empirical() if replay is not None else _p_true_triu(truth, config.truth, n)
     mdl = create_model(model, n_items=n0, **(model_params or {}))
+    guide = GUIDES.get(model, model) if guide is None else guide
+    gmdl = mdl if guide == model else create_model(guide, n_items=n0)
     smp = create_sampler(sampler, seed=seed, **(sampler_params or {}))
     voter_ids = rng.integers(config.n_voters, size=total).tolist()
     uniforms = rng.random(total).tolist()
@@ -290,14 +304,18 @@ def run_one(
     for t in range(total):
         while a < len(arrivals) and arrivals[a] <= t:
             mdl.add_items(1)
+            if gmdl is not mdl:
+                gmdl.add_items(1)
             a += 1
         voter = voter_ids[t]
-        left, right = smp.next_pair(mdl, voter=voter)
+        left, right = smp.next_pair(gmdl, voter=voter)
         if replay is not None:
             y = replay.answer(left, right, rng)
         else:
             y = voters.answer(left, right, voter, uniforms[t])
         mdl.update(left, right, y, voter=voter)
+        if gmdl is not mdl:
+            gmdl.update(left, right, y, voter=voter)
         smp.observe(left, right, y, voter=voter)
         if (t + 1) % step == 0 or t + 1 == total:
             m = mdl.n_items
@@ -307,7 +325,13 @@ def run_one(
             ).items():
                 ms[k].append(v)
             xs.append((t + 1) / n)
+            if stop_when is not None and _reached(ms[stop_when[0]][-1], *stop_when):
+                break
     return Curve(sampler=sampler, model=model, seed=seed, votes_per_item=xs, metrics=ms)
+
+
+def _reached(value: float, metric: str, target: float) -> bool:
+    return value <= target if metric == "log_loss" else value >= target
 
 
 def run_grid(
@@ -319,14 +343,29 @@ def run_grid(
     truth: FloatArray | None = None,
     replay: Replay | None = None,
     sampler_params: dict[str, dict[str, Any]] | None = None,
+    model_params: dict[str, dict[str, Any]] | None = None,
+    stop_when: tuple[str, float] | None = None,
+    guide: str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> list[Curve]:
     """Every sampler x model x seed; ``progress(done, total, label)`` after each run."""
     jobs = [(s, m, seed) for seed in seeds for m in models for s in samplers]
     out = []
     for k, (s, m, seed) in enumerate(jobs):
-        params = (sampler_params or {}).get(s)
-        out.append(run_one(config, s, m, seed, truth=truth, replay=replay, sampler_params=params))
+        out.append(
+            run_one(
+                config,
+                s,
+                m,
+                seed,
+                truth=truth,
+                replay=replay,
+                sampler_params=(sampler_params or {}).get(s),
+                model_params=(model_params or {}).get(m),
+                stop_when=stop_when,
+                guide=guide,
+            )
+        )
         if progress is not None:
             progress(k + 1, len(jobs), f"{s}/{m}/seed {seed}")
     return out
