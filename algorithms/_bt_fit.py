@@ -16,7 +16,8 @@ fractional outcome ``y`` (``ties="half"`` counts a tie as half a win each).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
@@ -30,6 +31,20 @@ __all__ = ["Edges", "Problem", "aggregate", "laplace_var", "newton", "objective"
 
 #: Above this many parameters the Newton system is solved by preconditioned CG.
 DENSE_MAX = 400
+
+
+# Reductions without BLAS: on a shared, busy machine a threaded ddot can cost more than
+# the whole elementwise pass, and these are memory-bound anyway.
+def _sum(a: FloatArray) -> float:
+    return float(np.add.reduce(a))
+
+
+def _dot(a: FloatArray, b: FloatArray) -> float:
+    return float(np.add.reduce(np.multiply(a, b)))
+
+
+def _norm(a: FloatArray) -> float:
+    return math.sqrt(_dot(a, a))
 
 
 def scatter(index: IntArray, weights: FloatArray, size: int) -> FloatArray:
@@ -47,6 +62,7 @@ class Edges:
     n: FloatArray
     y: FloatArray
     t: FloatArray
+    unit: bool = field(default=False)  # every weight N is exactly 1
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,15 @@ class Problem:
     side: bool
     davidson: bool
     lam_extra: float = 1e-2
+    #: scratch buffers of one edge-length each, reused across evaluations
+    work: dict[str, FloatArray] = field(default_factory=dict, compare=False, repr=False)
+
+    def buf(self, name: str) -> FloatArray:
+        """A reusable scratch array with one slot per edge."""
+        arr = self.work.get(name)
+        if arr is None:
+            arr = self.work[name] = np.empty(self.edges.left.shape[0])
+        return arr
 
     @property
     def size(self) -> int:
@@ -79,11 +104,11 @@ def aggregate(
     turning ``Y`` into ``N - Y`` (the likelihood is symmetric under ``d -> -d``).
     """
     w = np.ones(left.shape[0]) if weight is None else weight
-    c = w * outcome
-    t = w * (outcome == 0.5)
+    c = outcome if weight is None else w * outcome
+    t = (outcome == 0.5).astype(np.float64) if weight is None else w * (outcome == 0.5)
     m = left.shape[0]
     if m == 0 or n_items * n_items > 4 * m:
-        return Edges(left, right, w, c, t)
+        return Edges(left, right, w, c, t, unit=weight is None)
     if ordered:
         key = left * n_items + right
     else:
@@ -107,25 +132,46 @@ class _Eval:
     htt: float  # sum of d^2 f / dtau^2
 
 
-def objective(p: Problem, x: FloatArray, need_hess: bool = True) -> _Eval:
-    """Penalised negative log-likelihood, its gradient and the Hessian pieces at ``x``."""
+def objective(p: Problem, x: FloatArray, need_value: bool = True) -> _Eval:
+    """Penalised negative log-likelihood, its gradient and the Hessian pieces at ``x``.
+
+    With ``need_value=False`` the value is left as NaN (saves a log per vote on the
+    logistic path; the Newton iteration mostly does without it).
+    """
     e = p.edges
     ni = p.n_items
     s = x[:ni]
     h = x[ni] if p.side else 0.0
     tau = x[-1] if p.davidson else -np.inf
-    d = s[e.left] - s[e.right]
+    d = np.take(s, e.left)
+    d -= np.take(s, e.right, out=p.buf("t0"))
     if p.side:
         d += h
     k: FloatArray | None = None
     htt = 0.0
     gt = 0.0
     if not p.davidson:
-        # logistic loss in d: N softplus(d) - Y d, with Y = N y the (fractional) wins
-        sig = scipy.special.expit(d)
-        val = float(e.n @ np.logaddexp(0.0, d) - e.y @ d)
-        fd = e.n * sig - e.y
-        w = e.n * sig * (1.0 - sig)
+        # logistic loss in d: N softplus(d) - Y d, with Y = N y the (fractional) wins.
+        # Few passes, in place: sig = 1 / (1 + exp(-d)) (exp may overflow to inf: sig = 0,
+        # correct), w = N sig (1 - sig), fd = N sig - Y.
+        val = math.nan
+        if need_value:
+            soft = np.logaddexp(0.0, d)
+            val = (_sum(soft) if e.unit else _dot(e.n, soft)) - _dot(e.y, d)
+        sig = p.buf("t0")
+        np.negative(d, out=sig)
+        with np.errstate(over="ignore"):
+            np.exp(sig, out=sig)
+        sig += 1.0
+        np.reciprocal(sig, out=sig)
+        w = np.subtract(1.0, sig)
+        w *= sig
+        if e.unit:
+            fd = np.subtract(sig, e.y, out=d)
+        else:
+            w *= e.n
+            fd = np.multiply(sig, e.n, out=d)
+            fd -= e.y
     else:
         a = 0.5 * d
         big = np.maximum(np.abs(a), tau)
@@ -139,16 +185,16 @@ def objective(p: Problem, x: FloatArray, need_hess: bool = True) -> _Eval:
         pt = et * inv
         m = pw - pl
         c = 2.0 * e.y - e.n
-        val = float(e.n @ (big + np.log(tot)) - c @ a - tau * e.t.sum())
+        val = _dot(e.n, big + np.log(tot)) - _dot(c, a) - tau * _sum(e.t)
         fd = 0.5 * (e.n * m - c)
         w = 0.25 * e.n * (pw + pl - m * m)
         npt = e.n * pt
         gt = float(npt.sum() - e.t.sum())
         k = -0.5 * npt * m
-        htt = float(npt @ (1.0 - pt))
+        htt = _dot(npt, 1.0 - pt)
     grad = np.empty(p.size)
     grad[:ni] = scatter(e.left, fd, ni) - scatter(e.right, fd, ni) + p.lam * s
-    val += 0.5 * p.lam * float(s @ s)
+    val += 0.5 * p.lam * _dot(s, s)
     if p.side:
         grad[ni] = fd.sum() + p.lam_extra * h
         val += 0.5 * p.lam_extra * h * h
@@ -211,10 +257,11 @@ class _HessOp:
     def __call__(self, v: FloatArray) -> FloatArray:
         p, ev, ni, e = self.p, self.ev, self.ni, self.p.edges
         vs = v[:ni]
-        delta = vs[e.left] - vs[e.right]
+        delta = np.take(vs, e.left, out=p.buf("h0"))
+        delta -= np.take(vs, e.right, out=p.buf("h1"))
         if p.side:
             delta += v[ni]
-        q = ev.w * delta
+        q = np.multiply(ev.w, delta, out=p.buf("h1"))
         if p.davidson and ev.k is not None:
             q += ev.k * v[-1]
         out = np.empty(p.size)
@@ -222,29 +269,42 @@ class _HessOp:
         if p.side:
             out[ni] = q.sum() + p.lam_extra * v[ni]
         if p.davidson:
-            kd = float(ev.k @ delta) if ev.k is not None else 0.0
+            kd = _dot(ev.k, delta) if ev.k is not None else 0.0
             out[-1] = kd + (ev.htt + p.lam_extra) * v[-1]
         return out
 
 
 def pcg(op: _HessOp, b: FloatArray, rtol: float, maxiter: int = 500) -> FloatArray:
-    """Jacobi-preconditioned conjugate gradients for ``H x = b``."""
+    """Preconditioned conjugate gradients for ``H x = b``, starting at 0.
+
+    Preconditioner: Jacobi plus a coarse correction on the constant vector of the items
+    (``H_ss 1 = lam 1`` exactly: the Laplacian part vanishes), which removes the one
+    isolated small eigenvalue that Jacobi leaves behind.
+    """
     inv = 1.0 / op.diag
-    x = b * inv  # one Jacobi step as the start
-    r = b - op(x)
-    z = r * inv
+    ni = op.ni
+    coarse = 1.0 / (op.p.lam * ni)
+
+    def precond(r: FloatArray) -> FloatArray:
+        z = r * inv
+        z[:ni] += coarse * _sum(r[:ni])
+        return z
+
+    x = np.zeros_like(b)
+    r = b.copy()
+    z = precond(r)
     d = z.copy()
-    rz = float(r @ z)
-    stop = rtol * float(np.linalg.norm(b))
+    rz = _dot(r, z)
+    stop = rtol * _norm(b)
     for _ in range(maxiter):
-        if float(np.linalg.norm(r)) <= stop:
+        if _norm(r) <= stop:
             break
         hd = op(d)
-        alpha = rz / float(d @ hd)
+        alpha = rz / _dot(d, hd)
         x += alpha * d
         r -= alpha * hd
-        z = r * inv
-        rz_new = float(r @ z)
+        z = precond(r)
+        rz_new = _dot(r, z)
         d = z + (rz_new / rz) * d
         rz = rz_new
     return x
@@ -264,29 +324,41 @@ def newton(
 
     Stops after a full step whose largest component is below ``step_tol``: Newton
     converges quadratically, so the remaining error is of order ``step_tol**2``.
+    A full step ``p`` is accepted without computing the objective when the directional
+    derivative at the new point is still <= 0 (by convexity the objective then decreased
+    along the whole step), or, for steps of at most 1 in every score, when it is below half
+    the Newton decrement (the objective, locally close to quadratic, still decreased by
+    about a quarter of it); otherwise Armijo backtracking on the objective value.
     Returns the minimiser, the number of Newton iterations and the last evaluation
     (at the minimiser, or one step of size <= ``step_tol`` before it).
     """
     x = np.array(x0, dtype=np.float64, copy=True)
-    ev = objective(p, x)
-    g0 = max(float(np.linalg.norm(ev.grad)), 1e-300)
+    ev = objective(p, x, need_value=False)
+    g0 = max(_norm(ev.grad), 1e-300)
     for it in range(1, max_iter + 1):
-        gnorm = float(np.linalg.norm(ev.grad))
+        gnorm = _norm(ev.grad)
         if gnorm == 0.0:
             return x, it - 1, ev
-        rtol = min(0.1, np.sqrt(gnorm / g0), gnorm)
+        rtol = min(0.03, np.sqrt(gnorm / g0), gnorm)
         step = _solve(p, ev, ev.grad, max(rtol, 1e-12))
-        if float(np.max(np.abs(step))) <= step_tol:
+        size = float(np.max(np.abs(step)))
+        if size <= step_tol:
             x += step
             return x, it, ev
-        dec = -float(ev.grad @ step)
-        t = 1.0
-        while True:
-            xn = x + t * step
-            evn = objective(p, xn)
-            if evn.value <= ev.value - 1e-4 * t * dec or t < 1e-12:
-                break
-            t *= 0.5
+        big_step = size > 1.0
+        xn = x + step
+        evn = objective(p, xn, need_value=False)
+        dec = -_dot(ev.grad, step)
+        slope = _dot(evn.grad, step)
+        if slope > 0.0 and (big_step or slope > 0.5 * dec):
+            f0 = objective(p, x).value
+            t = 1.0
+            while True:
+                evn = objective(p, xn)
+                if evn.value <= f0 - 1e-4 * t * dec or t < 1e-12:
+                    break
+                t *= 0.5
+                xn = x + t * step
         x, ev = xn, evn
     return x, max_iter, ev
 
@@ -307,9 +379,11 @@ def laplace_var(
     ``1 / D_i + sum_j w_ij^2 / (D_i^2 D_j)``, in which the slowly converging constant mode
     of each connected component ``c`` (eigenvalue exactly ``lam``) is replaced by its exact
     contribution: ``+ 1 / (n_c lam) - mean_c(1 / D) / n_c``. The coupling with ``h`` and
-    ``tau`` is ignored on this path.
+    ``tau`` is ignored on this path. ``components=False`` skips the search for components
+    (treats the graph as connected: cheaper, used for the posterior view). ``ev`` may pass
+    a ready evaluation at (or one tiny Newton step next to) ``x``.
     """
-    ev = objective(p, x)
+    ev = ev if ev is not None else objective(p, x)
     ni = p.n_items
     if ni <= exact_max:
         hess = dense_hessian(p, ev)

@@ -195,6 +195,20 @@ class BTModel(PairwiseModel):
         self._mmv: Any = self._mean.data
         self._vmv: Any = self._var.data
 
+    # memoryviews cannot be pickled: drop them and rebind (copy.deepcopy, pickle)
+    _VIEWS = ("_lmv", "_rmv", "_omv", "_mmv", "_vmv")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in self._VIEWS}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self._ready:
+            self._lmv = self._left.data
+            self._rmv = self._right.data
+            self._omv = self._out.data
+            self._bind_views()
+
     # -- interface ---------------------------------------------------------------
     @property
     def n_items(self) -> int:
@@ -350,7 +364,9 @@ class BTModel(PairwiseModel):
         return Problem(edges, self._n, self._lam, self.side_advantage, self._davidson_active())
 
     def _x(self, p: Problem) -> FloatArray:
-        parts = [self._s]
+        # warm start: the Gaussian view, i.e. the last MAP moved by one diagonal Newton
+        # step per vote since (closer to the new MAP than the old MAP itself)
+        parts = [self._mean.copy() if self._n_fit else self._s]
         if p.side:
             parts.append(np.array([self._h]))
         if p.davidson:
@@ -517,7 +533,7 @@ class BTModel(PairwiseModel):
         """Penalised log-likelihood (log posterior up to a constant) at the current fit."""
         self._ensure_fit()
         p = self._problem()
-        return -_objective(p, self._full_x(p), need_hess=False).value
+        return -_objective(p, self._full_x(p)).value
 
     # -- state ---------------------------------------------------------------------
     def state(self) -> ModelState:

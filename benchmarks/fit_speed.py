@@ -1,0 +1,228 @@
+"""Fit speed of ``bt`` against choix, and per-vote update throughput of the online models.
+
+``python -m benchmarks.fit_speed [--quick]``
+
+Synthetic BT data, scores ~ N(0, 1), uniformly random pairs, at (n=100, 10k votes),
+(1k, 100k) and (10k, 1M). For each size: our cold fit (median of 5), our warm refit after
+1% new votes (median of 5: ``update`` with the new batch, then the lazy refit in
+``scores()``), and choix's exact MAP fitters with the same L2 penalty (``alpha = lambda /
+2``), each run once; the fastest choix method that reaches our penalised log-likelihood
+(within 1e-3 nats) is the baseline of the speed-up. choix is skipped where it would take
+over 2 minutes. Then ``bt``, ``bt-online`` and ``elo`` sequential ``update`` over 1M votes,
+one vote after another in a Python loop as the service applies them.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import choix
+import numpy as np
+import scipy.stats
+
+from algorithms import MODELS, create_model
+from algorithms.bt import DEFAULT_PRIOR_STRENGTH, BTModel
+from benchmarks._common import print_table, write_json
+
+SIZES = [(100, 10_000), (1_000, 100_000), (10_000, 1_000_000)]
+CHOIX_LIMIT_S = 120.0
+LAM = DEFAULT_PRIOR_STRENGTH
+
+
+def make_votes(n: int, m: int, seed: int, s: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """True scores (drawn unless given) and ``m`` BT votes on uniformly random pairs."""
+    rng = np.random.default_rng(seed)
+    s = rng.standard_normal(n) if s is None else s
+    left = rng.integers(0, n, m)
+    right = (left + rng.integers(1, n, m)) % n
+    y = (rng.random(m) < 1.0 / (1.0 + np.exp(-(s[left] - s[right])))).astype(float)
+    return s, left, right, y
+
+
+def pen_loglik(s: np.ndarray, left: np.ndarray, right: np.ndarray, y: np.ndarray) -> float:
+    """sum of log P(outcome) - lam/2 |s|^2 (the log posterior up to a constant)."""
+    d = s[left] - s[right]
+    ll = -(y * np.logaddexp(0.0, -d) + (1.0 - y) * np.logaddexp(0.0, d)).sum()
+    return float(ll - 0.5 * LAM * float(s @ s))
+
+
+def tau(a: np.ndarray, b: np.ndarray) -> float:
+    return float(scipy.stats.kendalltau(a, b).statistic)
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def warm_refit_time(model: BTModel, new: tuple[np.ndarray, ...], repeat: int) -> float:
+    """Median time of the lazy warm refit after a batch of new votes."""
+    times = []
+    for _ in range(repeat):
+        m = copy.deepcopy(model)
+        m.update(*new)
+        t0 = time.perf_counter()
+        m.scores()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def choix_methods(n: int, pairs: list[tuple[int, int]]) -> dict[str, Callable[[], np.ndarray]]:
+    alpha = LAM / 2.0  # choix penalty alpha * |s|^2 == our prior lam / 2 * |s|^2
+    return {
+        "choix opt_pairwise Newton-CG": lambda: choix.opt_pairwise(n, pairs, alpha=alpha),
+        "choix opt_pairwise BFGS": lambda: choix.opt_pairwise(n, pairs, alpha=alpha, method="BFGS"),
+        # I-LSR has no L2 prior: it converges to the unpenalised ML (kept as a reference)
+        "choix ilsr_pairwise (ML, no prior)": lambda: choix.ilsr_pairwise(n, pairs),
+    }
+
+
+def fit_rows(n: int, m: int, quick: bool) -> list[dict[str, Any]]:
+    s, left, right, y = make_votes(n, m, seed=n)
+    size = f"{n // 1000}k/{m // 1000}k" if n >= 1000 else f"{n}/{m // 1000}k"
+    rows: list[dict[str, Any]] = []
+    repeat = 3 if quick else 5
+    BTModel(n_items=n).fit(left, right, y)  # warm up imports and caches
+    t_cold, model = timed(lambda: BTModel(n_items=n).fit(left, right, y), repeat)
+    ours = model.scores()
+    ll_ours = pen_loglik(ours, left, right, y)
+    rows.append(
+        {
+            "size": size,
+            "what": "bt cold fit",
+            "seconds": t_cold,
+            "pen. loglik": ll_ours,
+            "tau vs truth": tau(ours, s),
+        }
+    )
+    k = m // 100
+    _, nl, nr, ny = make_votes(n, k, seed=n + 1, s=s)
+    t_warm = warm_refit_time(model, (nl, nr, ny), repeat)
+    rows.append(
+        {
+            "size": size,
+            "what": f"bt warm refit (+{k} votes)",
+            "seconds": t_warm,
+            "note": "update(batch) then the lazy refit in scores()",
+        }
+    )
+    budget_ok = n * m <= 1_000 * 100_000  # choix loops over votes in Python; 10k/1M > 2 min
+    if quick or not budget_ok:
+        rows.append(
+            {
+                "size": size,
+                "what": "choix (all exact methods)",
+                "note": "skipped: would take over 2 minutes"
+                if not budget_ok
+                else "skipped (--quick)",
+            }
+        )
+        return rows
+    pairs = [
+        (int(a), int(b)) if o == 1.0 else (int(b), int(a))
+        for a, b, o in zip(left, right, y, strict=True)
+    ]
+    best: tuple[float, str] | None = None
+    for name, fn in choix_methods(n, pairs).items():
+        t0 = time.perf_counter()
+        try:
+            est = fn()
+        except RuntimeError as exc:  # e.g. I-LSR did not converge
+            rows.append({"size": size, "what": name, "note": f"failed: {exc}"})
+            continue
+        t = time.perf_counter() - t0
+        ll = pen_loglik(est, left, right, y)
+        reaches = ll >= ll_ours - 1e-3
+        rows.append(
+            {
+                "size": size,
+                "what": name,
+                "seconds": t,
+                "pen. loglik": ll,
+                "Δ loglik vs bt": ll - ll_ours,
+                "tau vs truth": tau(est, s),
+                "note": "reaches the MAP" if reaches else "does not reach the MAP",
+            }
+        )
+        if reaches and (best is None or t < best[0]):
+            best = (t, name)
+        if t > CHOIX_LIMIT_S:
+            break
+    if best is not None:
+        rows.append(
+            {
+                "size": size,
+                "what": "speed-up: fastest exact choix / bt cold",
+                "ratio": best[0] / t_cold,
+                "note": best[1],
+            }
+        )
+    return rows
+
+
+def throughput_rows(n: int, m: int) -> list[dict[str, Any]]:
+    _, left, right, y = make_votes(n, m, seed=7)
+    ll, rr, yy = left.tolist(), right.tolist(), y.tolist()
+    rows: list[dict[str, Any]] = []
+    for name in ("bt", "bt-online", "elo"):
+        if name not in MODELS:
+            rows.append(
+                {
+                    "size": f"{n // 1000}k/{m // 1000}k",
+                    "what": f"{name} sequential update",
+                    "note": "skipped: model not registered",
+                }
+            )
+            continue
+        model = create_model(name, n_items=n)
+        update = model.update
+        t0 = time.perf_counter()
+        for a, b, o in zip(ll, rr, yy, strict=True):
+            update(a, b, o)
+        t = time.perf_counter() - t0
+        rows.append(
+            {
+                "size": f"{n // 1000}k/{m // 1000}k",
+                "what": f"{name} sequential update",
+                "seconds": t,
+                "votes/s": m / t,
+                "note": "one vote per call, Python loop",
+            }
+        )
+    return rows
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    rows: list[dict[str, Any]] = []
+    for n, m in SIZES:
+        rows += fit_rows(n, m, quick)
+        print(f"done {n}/{m}", file=sys.stderr)
+    rows += throughput_rows(10_000, 1_000_000 if not quick else 100_000)
+    cols = [
+        "size",
+        "what",
+        "seconds",
+        "votes/s",
+        "ratio",
+        "pen. loglik",
+        "Δ loglik vs bt",
+        "tau vs truth",
+        "note",
+    ]
+    print(f"\nbt fit speed (prior_strength={LAM}), synthetic BT data, scores ~ N(0,1)\n")
+    text = print_table(rows, cols)
+    write_json("fit_speed", {"prior_strength": LAM, "rows": rows, "table": text})
+
+
+if __name__ == "__main__":
+    main()
