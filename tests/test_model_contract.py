@@ -166,8 +166,12 @@ def test_batch_update_equals_fit_on_a_fresh_model(name: str) -> None:
     a = create_model(name, n_items=N)
     a.update(left, right, out, voter=voter)
     b = create_model(name, n_items=N).fit(left, right, out, voter=voter)
-    if order_free(name) and name not in ("crowd-bt",):
+    # a batch model whose reads refit lazily (bt) gives the same answer either way; crowd-bt
+    # updates online but fits in batch, and online models' fit is update by definition
+    if order_free(name) and name != "crowd-bt":
         np.testing.assert_allclose(a.scores(), b.scores(), atol=1e-6)
+    if not order_free(name):
+        np.testing.assert_array_equal(a.scores(), b.scores())
     assert a.n_votes == b.n_votes
     # every model ranks the clear best item above the clear worst one either way
     assert a.scores()[0] > a.scores()[-1] and b.scores()[0] > b.scores()[-1]
