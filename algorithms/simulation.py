@@ -241,6 +241,8 @@ class Curve(msgspec.Struct, kw_only=True):
     seed: int
     votes_per_item: list[float]
     metrics: dict[str, list[float]]
+    items: list[int] = msgspec.field(default_factory=list)
+    """Items present at each checkpoint (grows when ideas arrive mid-survey)."""
 
 
 def _p_true_triu(truth: FloatArray, kind: str, n: int) -> FloatArray:
@@ -299,6 +301,7 @@ def run_one(
     voter_ids = rng.integers(config.n_voters, size=total).tolist()
     uniforms = rng.random(total).tolist()
     xs: list[float] = []
+    present: list[int] = []
     ms: dict[str, list[float]] = {k: [] for k in METRICS}
     a = 0
     for t in range(total):
@@ -325,9 +328,12 @@ def run_one(
             ).items():
                 ms[k].append(v)
             xs.append((t + 1) / n)
+            present.append(m)
             if stop_when is not None and _reached(ms[stop_when[0]][-1], *stop_when):
                 break
-    return Curve(sampler=sampler, model=model, seed=seed, votes_per_item=xs, metrics=ms)
+    return Curve(
+        sampler=sampler, model=model, seed=seed, votes_per_item=xs, metrics=ms, items=present
+    )
 
 
 def _reached(value: float, metric: str, target: float) -> bool:
