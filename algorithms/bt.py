@@ -131,7 +131,7 @@ class BTModel(PairwiseModel):
 
     # -- set-up ------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
-        return {
+        params = {
             "n_items": self.n_items_init,
             "prior_strength": self.prior_strength,
             "ties": self.ties,
@@ -139,21 +139,27 @@ class BTModel(PairwiseModel):
             "exact_max": self.exact_max,
             "n_boot": self.n_boot,
         }
+        # numpy scalars become plain Python numbers so that state() always encodes
+        return {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
 
     def _validate(self) -> None:
         n = self.n_items_init
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise ValueError(f"n_items must be an integer >= 0, got {n!r}")
         lam = self.prior_strength
-        if not isinstance(lam, int | float) or not (0.0 < float(lam) < math.inf):
+        if (
+            isinstance(lam, bool)
+            or not isinstance(lam, int | float | np.integer | np.floating)
+            or not (0.0 < float(lam) < math.inf)
+        ):
             raise ValueError(f"prior_strength must be a finite number > 0, got {lam!r}")
         if self.ties not in _TIES:
             raise ValueError(f"ties must be one of {_TIES}, got {self.ties!r}")
         if not isinstance(self.side_advantage, bool):
             raise ValueError(f"side_advantage must be True or False, got {self.side_advantage!r}")
-        if not isinstance(self.exact_max, int) or self.exact_max < 0:
+        if not isinstance(self.exact_max, int | np.integer) or self.exact_max < 0:
             raise ValueError(f"exact_max must be an integer >= 0, got {self.exact_max!r}")
-        if not isinstance(self.n_boot, int) or self.n_boot < 2:
+        if not isinstance(self.n_boot, int | np.integer) or self.n_boot < 2:
             raise ValueError(f"n_boot must be an integer >= 2, got {self.n_boot!r}")
 
     def _init_state(self, n: int) -> None:
