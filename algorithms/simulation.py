@@ -19,8 +19,8 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit, ndtr
-from scipy.stats import kendalltau, spearmanr
 
+from algorithms import metrics
 from algorithms.base import FloatArray, IntArray, PairwiseModel, create_model
 from algorithms.samplers import create_sampler
 
@@ -32,12 +32,10 @@ __all__ = [
     "Replay",
     "SimConfig",
     "Voters",
-    "log_loss",
     "make_truth",
     "metrics_at",
     "run_grid",
     "run_one",
-    "top_k_recall",
     "votes_to_target",
 ]
 
@@ -188,20 +186,6 @@ class Replay:
         return np.asarray(self._emp, dtype=np.float64)
 
 
-def top_k_recall(scores: FloatArray, truth: FloatArray, k: int) -> float:
-    """Share of the true top ``k`` found in the estimated top ``k``."""
-    k = min(k, truth.shape[0])
-    est = set(np.argpartition(-scores, k - 1)[:k].tolist())
-    true = set(np.argpartition(-truth, k - 1)[:k].tolist())
-    return len(est & true) / k
-
-
-def log_loss(p_hat: FloatArray, p_true: FloatArray) -> float:
-    """Expected log loss (nats) of predictions ``p_hat`` when outcomes follow ``p_true``."""
-    p = np.clip(p_hat, 1e-12, 1.0 - 1e-12)
-    return float(np.mean(-(p_true * np.log(p) + (1.0 - p_true) * np.log1p(-p))))
-
-
 def metrics_at(
     model: PairwiseModel,
     truth: FloatArray,
@@ -216,20 +200,17 @@ def metrics_at(
     """
     n = model.n_items
     s = model.scores()
-    t = truth[:n]
     rt = rank_truth[:n]
     lo, hi = model.intervals(level)
-    centred = t - t.mean()  # BT scores are identified up to a shift; models centre theirs
     ii, jj = np.triu_indices(n, 1)
-    p_hat = np.asarray(model.prob(ii, jj), dtype=np.float64)
-    tau = kendalltau(s, rt).statistic
-    rho = spearmanr(s, rt).statistic
     return {
-        "kendall_tau": float(tau) if np.isfinite(tau) else 0.0,
-        "spearman": float(rho) if np.isfinite(rho) else 0.0,
-        "top_k_recall": top_k_recall(s, rt, k),
-        "coverage": float(np.mean((lo <= centred) & (centred <= hi))),
-        "log_loss": log_loss(p_hat, p_true),
+        "kendall_tau": metrics.kendall_tau(s, rt),
+        "spearman": metrics.spearman(s, rt),
+        "top_k_recall": metrics.topk_recall(s, rt, min(k, n)),
+        # BT scores are identified up to a shift: the truth is centred on the intervals
+        "coverage": metrics.interval_coverage(lo, hi, truth[:n]),
+        # expected log loss when outcomes follow p_true (soft targets)
+        "log_loss": metrics.log_loss(model, ii, jj, p_true),
     }
 
 

@@ -15,12 +15,10 @@ from algorithms.simulation import (
     Replay,
     SimConfig,
     Voters,
-    log_loss,
     make_truth,
     metrics_at,
     run_grid,
     run_one,
-    top_k_recall,
     votes_to_target,
 )
 
@@ -84,14 +82,6 @@ def test_replay_draws_recorded_answers_without_replacement() -> None:
 def test_replay_refuses_an_incomplete_design() -> None:
     with pytest.raises(ValueError, match="complete design: 1 of 3 pairs"):
         Replay(np.array([0, 1]), np.array([1, 2]), np.array([1.0, 1.0]), 3, np.zeros(3))
-
-
-def test_metric_helpers() -> None:
-    truth = np.array([3.0, 2.0, 1.0, 0.0])
-    assert top_k_recall(truth, truth, 2) == 1.0
-    assert top_k_recall(-truth, truth, 2) == 0.0
-    assert log_loss(np.array([0.5]), np.array([1.0])) == pytest.approx(math.log(2))
-    assert log_loss(np.array([0.9]), np.array([0.9])) < log_loss(np.array([0.5]), np.array([0.9]))
 
 
 def test_metrics_of_a_perfect_model() -> None:
