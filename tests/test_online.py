@@ -150,3 +150,32 @@ def test_bad_params_name_the_parameter() -> None:
         OnlineBT(drift=-0.1)
     with pytest.raises(ValueError, match="prior_var"):
         OnlineBT(prior_var=0.0)
+
+
+def test_docs_examples_of_the_online_models_run() -> None:
+    """The code blocks of the bt-online ... Metrics sections of docs/models.md execute."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "models.md").read_text()
+    start = text.index("## Online Gaussian BT (bt-online)")
+    mine = text[start : text.index("## Model contract suite", start)]
+    blocks = re.findall(r"```python\n(.*?)```", mine, flags=re.S)
+    assert len(blocks) >= 2
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(block, namespace)
+    assert namespace["m"].voter_reliability().keys() == {"ann", "bob", "cy"}  # type: ignore[attr-defined]
+
+
+def test_module_doctests() -> None:
+    import doctest
+
+    import algorithms._gauss
+    import algorithms.crowd_bt
+    import algorithms.elo
+    import algorithms.online
+
+    for mod in (algorithms._gauss, algorithms.online, algorithms.elo, algorithms.crowd_bt):
+        result = doctest.testmod(mod)
+        assert result.attempted > 0 and result.failed == 0, mod.__name__
