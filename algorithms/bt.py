@@ -23,6 +23,7 @@ from algorithms._bt_fit import (
     Problem,
     aggregate,
     dense_hessian,
+    initial_scores,
     laplace_var,
     newton,
     scatter,
@@ -372,7 +373,7 @@ class BTModel(PairwiseModel):
     def _x(self, p: Problem) -> FloatArray:
         # warm start: the Gaussian view, i.e. the last MAP moved by one diagonal Newton
         # step per vote since (closer to the new MAP than the old MAP itself)
-        parts = [self._mean.copy() if self._n_fit else self._s]
+        parts = [self._mean.copy() if self._n_fit else initial_scores(p)]
         if p.side:
             parts.append(np.array([self._h]))
         if p.davidson:
