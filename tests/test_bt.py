@@ -10,6 +10,8 @@ import msgspec
 import numpy as np
 import pytest
 import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import algorithms._bt_fit as bt_fit
 from algorithms import MODELS, BTModel, create_model
@@ -105,6 +107,31 @@ def test_batch_order_and_inputs_untouched() -> None:
     assert np.allclose(a, b, atol=1e-10)
     for orig, cp in zip((left, right, y), copies, strict=True):
         assert np.array_equal(orig, cp)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    votes=st.lists(
+        st.tuples(st.integers(0, 5), st.integers(1, 5), st.sampled_from([0.0, 0.5, 1.0])),
+        max_size=40,
+    ),
+    ties=st.sampled_from(["davidson", "half"]),
+    side=st.booleans(),
+)
+def test_map_is_a_stationary_point_for_any_votes(
+    votes: list[tuple[int, int, float]], ties: str, side: bool
+) -> None:
+    left = np.array([a for a, _, _ in votes], dtype=np.int64)
+    right = np.array([(a + b) % 6 for a, b, _ in votes], dtype=np.int64)
+    y = np.array([o for _, _, o in votes])
+    model = BTModel(n_items=6, ties=ties, side_advantage=side).fit(left, right, y)
+    s = model.scores()
+    assert np.all(np.isfinite(s))
+    # the vote terms cancel in sum_i dF/ds_i, leaving lam * sum(s): zero at the MAP
+    assert abs(s.sum()) < 1e-6
+    p = model._problem()
+    grad = bt_fit.objective(p, model._full_x(p)).grad
+    assert np.max(np.abs(grad)) < 1e-6
 
 
 # -- posterior view ---------------------------------------------------------------------
