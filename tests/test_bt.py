@@ -71,13 +71,22 @@ def test_same_optimum_as_choix(lam: float) -> None:
     assert np.max(np.abs(model.scores() - ref)) < 1e-6
 
 
-def test_cg_path_matches_dense_path(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("side", [False, True])
+@pytest.mark.parametrize("ties", [False, True])
+def test_cg_path_matches_dense_path(
+    monkeypatch: pytest.MonkeyPatch, side: bool, ties: bool
+) -> None:
     s = np.random.default_rng(0).standard_normal(60)
-    left, right, y = bt_votes(s, 900, seed=1)
-    dense = BTModel(n_items=60).fit(left, right, y).scores()
+    if ties:
+        left, right, y = davidson_votes(s, 900, nu=0.5, seed=1)
+    else:
+        left, right, y = bt_votes(s, 900, seed=1, h=0.3)
+    dense = BTModel(n_items=60, side_advantage=side).fit(left, right, y)
     monkeypatch.setattr(bt_fit, "DENSE_MAX", 5)
-    cg = BTModel(n_items=60).fit(left, right, y).scores()
-    assert np.max(np.abs(cg - dense)) < 1e-7
+    cg = BTModel(n_items=60, side_advantage=side).fit(left, right, y)
+    assert np.max(np.abs(cg.scores() - dense.scores())) < 1e-7
+    assert cg.tie_param == pytest.approx(dense.tie_param, abs=1e-7)
+    assert cg.side_effect == pytest.approx(dense.side_effect, abs=1e-7)
 
 
 def test_warm_refit_equals_cold_fit_and_updates_equal_fit() -> None:
