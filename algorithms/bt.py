@@ -404,6 +404,20 @@ class BTModel(PairwiseModel):
         self._h = float(x[n]) if p.side else 0.0
         self._tau = float(x[-1]) if p.davidson else -math.inf
 
+    @property
+    def stale_votes(self) -> int:
+        """Votes absorbed since the last refit (0 when ``scores()`` needs no refit)."""
+        self._ensure()
+        return self._m - self._n_fit
+
+    def refit(self) -> None:
+        """Bring the MAP (and the re-synced posterior view) up to date now.
+
+        Every read does this lazily; a service can call it in the background "every so
+        often" so that reads stay cheap and ``posterior()`` is re-synced.
+        """
+        self._ensure_fit()
+
     def _ensure_fit(self) -> None:
         self._ensure()
         if self._n_fit != self._m:

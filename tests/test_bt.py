@@ -155,7 +155,10 @@ def test_posterior_moves_per_vote_and_resyncs_on_refit() -> None:
     with pytest.raises(ValueError):
         post.mean[0] = 1.0
     model.update(2, 3, 0.0)
-    scores = model.scores()  # refit: the view is re-synced to the MAP
+    assert model.stale_votes == 2
+    model.refit()
+    assert model.stale_votes == 0
+    scores = model.scores()  # the refit re-synced the view to the MAP
     assert np.allclose(post.mean, scores)
     lo, hi = model.intervals()
     sd = (hi - lo) / (2 * 1.959963984540054)
