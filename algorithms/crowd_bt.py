@@ -244,8 +244,9 @@ class CrowdBT(GaussianItemModel):
         soft outcomes ``r y + (1 - r)(1 - y)`` and ``η_k = (α + Σ r) / (α + β + n_k)``
         (the mode in ``θ`` of the Beta prior times the likelihood, never 0 or 1), so a
         careless voter's votes are pulled towards 0.5 and an adversarial voter's flipped.
-        Afterwards item variances are the diagonal of the inverse Hessian of the
-        plain BT posterior at the optimum (Laplace, diagonal only) and each voter
+        Afterwards item variances are ``1 / (1/prior_var + Σ [p(1-p) - (2y-1)² r(1-r)])``,
+        the diagonal of the observed information of this posterior at the optimum
+        (Laplace, diagonal only, reliabilities held fixed), and each voter
         holds ``Beta(α + Σ r, β + Σ (1 - r))`` (ties not counted), so online
         updates continue from there. Without ``voter``, every vote uses the
         prior mean reliability.
@@ -258,7 +259,10 @@ class CrowdBT(GaussianItemModel):
         s, _, r = self._joint_map(li, ri, out, codes, len(ids))
         p = expit(s[li] - s[ri])
         n = self._n
-        info = np.bincount(li, p * (1 - p), n) + np.bincount(ri, p * (1 - p), n)
+        # observed information of the marginal likelihood in d: p(1-p) - (2y-1)^2 r(1-r)
+        # (a vote whose truthfulness is in doubt tells less than a plain BT vote)
+        w = p * (1.0 - p) - (2.0 * out - 1.0) ** 2 * r * (1.0 - r)
+        info = np.maximum(np.bincount(li, w, n) + np.bincount(ri, w, n), 0.0)
         self._release_views()
         self._set_arrays(s, np.asarray(1.0 / (1.0 / self.prior_var + info), dtype=np.float64))
         self._votes = int(li.shape[0])

@@ -182,3 +182,22 @@ def test_online_updates_continue_from_a_batch_fit() -> None:
 def test_bad_params_name_the_parameter(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         CrowdBT(n_items=2, **bad)
+
+
+def test_batch_variances_are_the_observed_information_diagonal() -> None:
+    _, left, right, out, voter = simulate(3, votes=2000)
+    m = CrowdBT(n_items=25, tol=1e-9).fit(left, right, out, voter=voter)
+    beta = m.voter_beta()
+    theta = np.array([math.log(beta[k][0] / beta[k][1]) for k in range(12)])[voter]
+
+    def neg_log_post(s: np.ndarray) -> float:
+        d = s[left] - s[right]
+        ll = (1 - out) * d - np.logaddexp(0, d) + np.logaddexp(0, theta + (2 * out - 1) * d)
+        return float(-ll.sum() + 0.5 * s @ s)
+
+    s, eps = m.scores(), 1e-4
+    for i in (0, 7, 24):
+        e = np.zeros(25)
+        e[i] = eps
+        h = (neg_log_post(s + e) - 2 * neg_log_post(s) + neg_log_post(s - e)) / eps**2
+        assert 1 / m.posterior().var[i] == pytest.approx(h, rel=1e-3)
