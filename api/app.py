@@ -30,7 +30,7 @@ from api.routes.health import health_router
 from api.routes.organisers import organiser_router
 from api.routes.results import results_router
 from api.routes.voters import voter_router
-from api.security import OriginCache, cors_middleware, security_headers_middleware
+from api.security import OriginCache, cors_middleware, security_headers
 from api.settings import Settings
 from ranker.errors import SurveyNotFound
 from ranker.service import RankerService
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
     if service is None:
         service = RankerService(open_store(settings.store), secret=settings.secret_bytes())
     svc = service
-    tickets = StreamTickets(settings.secret_bytes())
+    tickets = StreamTickets(settings.secret_bytes(), clock=svc.clock)
 
     def lookup_origins(survey_id: str) -> list[str] | None:
         try:
@@ -121,9 +121,11 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
             "voters_per_ip": constant(settings.voters_per_ip_per_minute),
             "sse_interval_s": constant(settings.sse_interval_s),
             "sse_ping_s": constant(settings.sse_ping_s),
+            "sse_max_s": constant(settings.sse_max_s),
         },
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
-        middleware=[security_headers_middleware, cors_middleware(origins)],
+        middleware=[cors_middleware(origins)],
+        before_send=[security_headers],
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,
         on_shutdown=[on_shutdown],

@@ -19,11 +19,12 @@ from typing import Any
 
 from litestar import Request
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import FromPath
 
+from api.deps import Service
 from api.problems import ApiError
 from ranker.domain import Organiser, Voter
 from ranker.errors import BadToken
-from ranker.service import RankerService
 
 __all__ = [
     "ORGANISER",
@@ -67,7 +68,7 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     return token.strip()
 
 
-def provide_organiser(request: Request[Any, Any, Any], service: RankerService) -> Organiser:
+def provide_organiser(request: Request[Any, Any, Any], service: Service) -> Organiser:
     """Dependency: the organiser owning the bearer key (``401 unauthorized`` otherwise)."""
     token = bearer_token(request)
     if token is None:
@@ -75,7 +76,9 @@ def provide_organiser(request: Request[Any, Any, Any], service: RankerService) -
     return service.authenticate(token)
 
 
-def provide_voter(request: Request[Any, Any, Any], survey_id: str, service: RankerService) -> Voter:
+def provide_voter(
+    request: Request[Any, Any, Any], survey_id: FromPath[str], service: Service
+) -> Voter:
     """Dependency: the voter named by ``X-Voter-Token`` for this survey."""
     token = request.headers.get("x-voter-token")
     if not token:
@@ -113,12 +116,12 @@ class StreamTickets:
         mac = hmac.new(self._key, body.encode(), hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
-    def issue(self, survey_id: str, organiser_id: str) -> tuple[str, float]:
+    def issue(self, survey_id: FromPath[str], organiser_id: str) -> tuple[str, float]:
         expires = self.clock() + self.ttl
         body = f"{survey_id}.{organiser_id}.{int(expires)}"
         return f"{body}.{self._mac(body)}", float(int(expires))
 
-    def check(self, ticket: str, survey_id: str) -> str:
+    def check(self, ticket: str, survey_id: FromPath[str]) -> str:
         """The organiser id of a valid, unexpired ticket for ``survey_id``."""
         parts = ticket.split(".")
         if len(parts) != 4 or len(ticket) > 400:

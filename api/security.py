@@ -20,7 +20,7 @@ __all__ = [
     "OriginCache",
     "cors_middleware",
     "frame_ancestors",
-    "security_headers_middleware",
+    "security_headers",
 ]
 
 PUBLIC_PREFIX = "/v1/public/surveys/"
@@ -133,28 +133,18 @@ _STATIC_HEADERS: list[tuple[bytes, bytes]] = [
 _DEFAULT_CSP = (b"content-security-policy", b"frame-ancestors 'none'")
 
 
-def security_headers_middleware(app: ASGIApp) -> ASGIApp:
-    """Adds ``nosniff``, ``no-referrer`` and, unless the route set its own CSP,
-    ``frame-ancestors 'none'`` (only the widget page may be framed, by its survey's sites)."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if str(scope["type"]) != "http":
-            await app(scope, receive, send)
-            return
-
-        async def send_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                hdrs: list[Any] = list(message.get("headers", ()))
-                names = {bytes(k).lower() for k, _ in hdrs}
-                hdrs += [h for h in _STATIC_HEADERS if h[0] not in names]
-                if b"content-security-policy" not in names:
-                    hdrs.append(_DEFAULT_CSP)
-                message = {**message, "headers": hdrs}
-            await send(message)
-
-        await app(scope, receive, send_headers)
-
-    return middleware
+async def security_headers(message: Message, scope: Scope) -> None:
+    """``before_send`` hook (so it also covers 404/405 answered before any route): adds
+    ``nosniff``, ``no-referrer`` and, unless the route set its own CSP, ``frame-ancestors
+    'none'`` (only the widget page may be framed, by its survey's sites)."""
+    if message["type"] != "http.response.start":
+        return
+    hdrs: list[Any] = list(message.get("headers", ()))
+    names = {bytes(k).lower() for k, _ in hdrs}
+    hdrs += [h for h in _STATIC_HEADERS if h[0] not in names]
+    if b"content-security-policy" not in names:
+        hdrs.append(_DEFAULT_CSP)
+    message["headers"] = hdrs
 
 
 def frame_ancestors(origins: Sequence[str]) -> str:

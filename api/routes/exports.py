@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any, Literal
 
+import msgspec
 from litestar import Router, get
+from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from api.auth import ORGANISER
+from api.deps import CurrentOrganiser, Service
 from api.exports import csv_lines, ndjson_lines
 from api.problems import responses
 from api.routes.organisers import owned
 from ranker import events as ev
-from ranker.domain import Comment, Flag, Idea, Organiser
-from ranker.service import RankerService
+from ranker.domain import Comment, Flag, Idea
 
 __all__ = ["COLUMNS", "exports_router"]
 
 
-def _fields(cls: type) -> list[str]:
-    return [f for f in cls.__struct_fields__ if f != "type"]  # type: ignore[attr-defined]
+def _fields(cls: Any) -> list[str]:
+    return [f.name for f in msgspec.structs.fields(cls) if f.name != "type"]
+
+
+def _defaults(cls: Any) -> dict[str, Any]:
+    return {
+        f.name: f.default for f in msgspec.structs.fields(cls) if f.default is not msgspec.NODEFAULT
+    }
 
 
 COLUMNS: dict[str, list[str]] = {
@@ -29,6 +38,14 @@ COLUMNS: dict[str, list[str]] = {
     "ideas": _fields(Idea),
     "comments": _fields(Comment),
     "flags": _fields(Flag),
+}
+# the log omits fields equal to their default; exports spell every column out
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "votes": _defaults(ev.VoteCast),
+    "skips": _defaults(ev.VoteSkipped),
+    "ideas": _defaults(Idea),
+    "comments": _defaults(Comment),
+    "flags": _defaults(Flag),
 }
 Kind = Literal["votes", "skips", "ideas", "comments", "flags"]
 Format = Literal["csv", "ndjson"]
@@ -39,31 +56,33 @@ Format = Literal["csv", "ndjson"]
     summary="Export votes, skips, ideas, comments or flags (CSV or NDJSON)",
     description="Vote and skip rows carry `valid` (false once undone or voided). Text cells that "
     "a spreadsheet would run as a formula are prefixed with `'`.",
-    media_type="text/csv",
     responses=responses(401, 404),
     sync_to_thread=False,
 )
 def export(
-    survey_id: str,
-    kind: Kind,
-    service: RankerService,
-    organiser: Organiser,
-    format: Format = "csv",
+    survey_id: FromPath[str],
+    kind: FromPath[Kind],
+    service: Service,
+    organiser: CurrentOrganiser,
+    format: FromQuery[Format] = "csv",
 ) -> Stream:
     owned(service, survey_id, organiser)
     rows = service.export_rows(survey_id, kind)
     first = next(rows, None)  # surfaces errors before the 200 is sent
 
+    columns, defaults = COLUMNS[kind], DEFAULTS[kind]
+
     def all_rows() -> Iterator[dict[str, Any]]:
-        if first is not None:
-            yield first
-            yield from rows
+        if first is None:
+            return
+        for row in itertools.chain([first], rows):
+            yield {c: row.get(c, defaults.get(c)) for c in columns}
 
     if format == "ndjson":
         body = ndjson_lines(all_rows())
         media = "application/x-ndjson"
     else:
-        body = csv_lines(COLUMNS[kind], all_rows())
+        body = csv_lines(columns, all_rows())
         media = "text/csv; charset=utf-8"
     return Stream(
         body,

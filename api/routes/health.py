@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from litestar import Response, Router, get
 
+from api.deps import Service
 from api.problems import problem_response, responses
 from api.schemas import HealthOut
-from ranker.service import RankerService
 
 __all__ = ["health_router"]
 
 
-@get("/health", summary="Liveness: the process answers", sync_to_thread=False)
+@get(
+    "/health",
+    summary="Liveness: the process answers",
+    responses=responses(),
+    sync_to_thread=False,
+)
 def health() -> Response[HealthOut]:
     return Response(HealthOut(status="ok"), headers={"Cache-Control": "no-store"})
 
@@ -21,7 +26,7 @@ def health() -> Response[HealthOut]:
     summary="Readiness: the store answers a round trip",
     responses=responses(503),
 )
-async def ready(service: RankerService) -> Response[HealthOut]:
+async def ready(service: Service) -> Response[HealthOut]:
     import anyio
 
     kind = type(service.store).__name__.removesuffix("Store").lower()

@@ -9,10 +9,12 @@ import io
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter
 
 from api.auth import ORGANISER, require_admin
 from api.caching import json_with_etag
+from api.deps import CurrentOrganiser, Service
 from api.problems import ApiError, responses
 from api.schemas import (
     CommentsOut,
@@ -27,13 +29,12 @@ from api.schemas import (
     VoidIn,
     VoidOut,
 )
-from ranker.domain import Idea, IdeaStatus, Organiser, Survey, SurveyPatch
-from ranker.service import RankerService
+from ranker.domain import Idea, IdeaStatus, Survey, SurveyPatch
 
 __all__ = ["organiser_router", "parse_ideas_csv"]
 
 NO_STORE = {"Cache-Control": "no-store"}
-IdeaId = Annotated[int, Parameter(ge=0, le=2**31)]
+IdeaId = Annotated[int, PathParameter(ge=0, le=2**31)]
 MAX_IMPORT_ROWS = 5000
 
 
@@ -47,10 +48,10 @@ MAX_IMPORT_ROWS = 5000
 )
 def create_organiser(
     request: Request[Any, Any, Any],
-    data: OrganiserIn,
-    service: RankerService,
-    admin_token: str,
-    open_signup: bool,
+    data: JSONBody[OrganiserIn],
+    service: Service,
+    admin_token: NamedDependency[str],
+    open_signup: NamedDependency[bool],
 ) -> Response[OrganiserOut]:
     require_admin(request, admin_token, open_signup)
     org, key = service.create_organiser(data.name)
@@ -62,7 +63,7 @@ def create_organiser(
 
 
 @get("/v1/surveys", summary="My surveys", responses=responses(401), sync_to_thread=False)
-def list_surveys(service: RankerService, organiser: Organiser) -> Response[SurveyList]:
+def list_surveys(service: Service, organiser: CurrentOrganiser) -> Response[SurveyList]:
     return Response(SurveyList(surveys=service.list_surveys(organiser.id)), headers=NO_STORE)
 
 
@@ -74,7 +75,7 @@ def list_surveys(service: RankerService, organiser: Organiser) -> Response[Surve
     sync_to_thread=False,
 )
 def create_survey(
-    data: SurveyCreate, service: RankerService, organiser: Organiser
+    data: JSONBody[SurveyCreate], service: Service, organiser: CurrentOrganiser
 ) -> Response[Survey]:
     s = service.create_survey(
         organiser.id,
@@ -94,7 +95,7 @@ def create_survey(
     return Response(s, status_code=201, headers={"Location": f"/v1/surveys/{s.id}", **NO_STORE})
 
 
-def owned(service: RankerService, survey_id: str, organiser: Organiser) -> Survey:
+def owned(service: Service, survey_id: FromPath[str], organiser: CurrentOrganiser) -> Survey:
     """The survey if this organiser owns it (``404`` otherwise, via ``forbidden``)."""
     s = service.get_survey(survey_id)
     if s.owner != organiser.id:
@@ -109,7 +110,10 @@ def owned(service: RankerService, survey_id: str, organiser: Organiser) -> Surve
     sync_to_thread=False,
 )
 def get_survey(
-    request: Request[Any, Any, Any], survey_id: str, service: RankerService, organiser: Organiser
+    request: Request[Any, Any, Any],
+    survey_id: FromPath[str],
+    service: Service,
+    organiser: CurrentOrganiser,
 ) -> Response[Survey]:
     return json_with_etag(request, owned(service, survey_id, organiser), "private, no-cache")
 
@@ -121,7 +125,10 @@ def get_survey(
     sync_to_thread=False,
 )
 def update_survey(
-    survey_id: str, data: SurveyPatch, service: RankerService, organiser: Organiser
+    survey_id: FromPath[str],
+    data: JSONBody[SurveyPatch],
+    service: Service,
+    organiser: CurrentOrganiser,
 ) -> Response[Survey]:
     owned(service, survey_id, organiser)
     changes = {f: getattr(data, f) for f in SurveyPatch.__struct_fields__}
@@ -136,7 +143,9 @@ def update_survey(
     responses=responses(401, 404, 409),
     sync_to_thread=False,
 )
-def open_survey(survey_id: str, service: RankerService, organiser: Organiser) -> Response[Survey]:
+def open_survey(
+    survey_id: FromPath[str], service: Service, organiser: CurrentOrganiser
+) -> Response[Survey]:
     owned(service, survey_id, organiser)
     active = service.list_ideas(survey_id, "active")
     if len(active) < 2:
@@ -151,7 +160,9 @@ def open_survey(survey_id: str, service: RankerService, organiser: Organiser) ->
     responses=responses(401, 404),
     sync_to_thread=False,
 )
-def close_survey(survey_id: str, service: RankerService, organiser: Organiser) -> Response[Survey]:
+def close_survey(
+    survey_id: FromPath[str], service: Service, organiser: CurrentOrganiser
+) -> Response[Survey]:
     owned(service, survey_id, organiser)
     return Response(service.close_survey(survey_id, organiser=organiser.id), headers=NO_STORE)
 
@@ -163,10 +174,10 @@ def close_survey(survey_id: str, service: RankerService, organiser: Organiser) -
     sync_to_thread=False,
 )
 def list_ideas(
-    survey_id: str,
-    service: RankerService,
-    organiser: Organiser,
-    status: IdeaStatus | None = None,
+    survey_id: FromPath[str],
+    service: Service,
+    organiser: CurrentOrganiser,
+    status: FromQuery[IdeaStatus | None] = None,
 ) -> Response[IdeaList]:
     owned(service, survey_id, organiser)
     return Response(IdeaList(ideas=service.list_ideas(survey_id, status)), headers=NO_STORE)
@@ -180,7 +191,7 @@ def list_ideas(
     sync_to_thread=False,
 )
 def add_idea(
-    survey_id: str, data: IdeaIn, service: RankerService, organiser: Organiser
+    survey_id: FromPath[str], data: JSONBody[IdeaIn], service: Service, organiser: CurrentOrganiser
 ) -> Response[Idea]:
     owned(service, survey_id, organiser)
     idea = service.add_idea(survey_id, data.text, organiser=organiser.id)
@@ -232,9 +243,9 @@ def parse_ideas_csv(raw: bytes) -> list[str]:
 )
 async def import_ideas(
     request: Request[Any, Any, Any],
-    survey_id: str,
-    service: RankerService,
-    organiser: Organiser,
+    survey_id: FromPath[str],
+    service: Service,
+    organiser: CurrentOrganiser,
 ) -> Response[ImportOut]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in ("text/csv", "text/plain", "application/csv"):
@@ -252,11 +263,11 @@ async def import_ideas(
     sync_to_thread=False,
 )
 def patch_idea(
-    survey_id: str,
+    survey_id: FromPath[str],
     idea_id: IdeaId,
-    data: IdeaPatch,
-    service: RankerService,
-    organiser: Organiser,
+    data: JSONBody[IdeaPatch],
+    service: Service,
+    organiser: CurrentOrganiser,
 ) -> Response[Idea]:
     owned(service, survey_id, organiser)
     idea = service.get_idea(survey_id, idea_id)
@@ -275,7 +286,9 @@ def patch_idea(
     responses=responses(401, 404),
     sync_to_thread=False,
 )
-def comments(survey_id: str, service: RankerService, organiser: Organiser) -> Response[CommentsOut]:
+def comments(
+    survey_id: FromPath[str], service: Service, organiser: CurrentOrganiser
+) -> Response[CommentsOut]:
     owned(service, survey_id, organiser)
     out = CommentsOut(
         comments=service.list_comments(survey_id), flags=service.list_flags(survey_id)
@@ -291,11 +304,11 @@ def comments(survey_id: str, service: RankerService, organiser: Organiser) -> Re
     sync_to_thread=False,
 )
 def void_voter(
-    survey_id: str,
-    voter_id: str,
-    service: RankerService,
-    organiser: Organiser,
-    data: VoidIn | None = None,
+    survey_id: FromPath[str],
+    voter_id: FromPath[str],
+    service: Service,
+    organiser: CurrentOrganiser,
+    data: JSONBody[VoidIn | None] = None,
 ) -> Response[VoidOut]:
     owned(service, survey_id, organiser)
     if voter_id not in service.projection(survey_id).voters:
@@ -315,10 +328,9 @@ def organiser_router(max_import_bytes: int) -> Router:
         security=ORGANISER,
         tags=["organisers"],
     )
-    return Router(
+    keyed = Router(
         path="/",
         route_handlers=[
-            create_organiser,
             list_surveys,
             create_survey,
             get_survey,
@@ -330,8 +342,9 @@ def organiser_router(max_import_bytes: int) -> Router:
             patch_idea,
             comments,
             void_voter,
-            importer,
         ],
         security=ORGANISER,
         tags=["organisers"],
     )
+    admin = Router(path="/", route_handlers=[create_organiser], tags=["organisers"])
+    return Router(path="/", route_handlers=[admin, keyed, importer])

@@ -3,34 +3,36 @@ server-sent-events stream the dashboard follows."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 import anyio
 import msgspec
 from litestar import Request, Response, Router, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from api.auth import ORGANISER, StreamTickets, bearer_token
+from api.deps import CurrentOrganiser, Service
 from api.exports import csv_bytes
 from api.problems import ApiError, responses
 from api.routes.organisers import owned
 from api.schemas import GroupResultsOut, ResultsOut, StreamTicket
-from ranker.domain import IdeaResult, Organiser, Results
-from ranker.service import RankerService
+from ranker.domain import IdeaResult, Results
 
 __all__ = ["results_router"]
 
 NO_STORE = {"Cache-Control": "no-store"}
-Level = Annotated[float, Parameter(ge=0.5, lt=1.0, description="interval level")]
-TopK = Annotated[int, Parameter(ge=1, le=1000, description="k of 'settle the top k'")]
-Group = Annotated[str | None, Parameter(min_length=1, max_length=40)]
+Level = Annotated[float, QueryParameter(ge=0.5, lt=1.0, description="interval level")]
+TopK = Annotated[int, QueryParameter(ge=1, le=1000, description="k of 'settle the top k'")]
+Group = Annotated[str | None, QueryParameter(min_length=1, max_length=40)]
 
 
 def _results(
-    service: RankerService, survey_id: str, group: str | None, level: float, top_k: int
+    service: Service, survey_id: FromPath[str], group: str | None, level: float, top_k: int
 ) -> ResultsOut:
     r = service.results(survey_id, group=group, level=level)
     need = service.votes_needed(survey_id, k=top_k, level=level) if group is None else None
@@ -43,9 +45,9 @@ def _results(
     responses=responses(401, 404),
 )
 async def results(
-    survey_id: str,
-    service: RankerService,
-    organiser: Organiser,
+    survey_id: FromPath[str],
+    service: Service,
+    organiser: CurrentOrganiser,
     group: Group = None,
     level: Level = 0.95,
     top_k: TopK = 10,
@@ -65,9 +67,9 @@ RESULT_COLUMNS = list(IdeaResult.__struct_fields__)
     responses=responses(401, 404),
 )
 async def results_csv(
-    survey_id: str,
-    service: RankerService,
-    organiser: Organiser,
+    survey_id: FromPath[str],
+    service: Service,
+    organiser: CurrentOrganiser,
     group: Group = None,
     level: Level = 0.95,
 ) -> Response[bytes]:
@@ -90,7 +92,7 @@ async def results_csv(
     responses=responses(401, 404),
 )
 async def group_results(
-    survey_id: str, service: RankerService, organiser: Organiser, level: Level = 0.95
+    survey_id: FromPath[str], service: Service, organiser: CurrentOrganiser, level: Level = 0.95
 ) -> Response[GroupResultsOut]:
     survey = owned(service, survey_id, organiser)
 
@@ -109,7 +111,10 @@ async def group_results(
     sync_to_thread=False,
 )
 def stream_ticket(
-    survey_id: str, service: RankerService, organiser: Organiser, tickets: StreamTickets
+    survey_id: FromPath[str],
+    service: Service,
+    organiser: CurrentOrganiser,
+    tickets: NamedDependency[StreamTickets],
 ) -> Response[StreamTicket]:
     owned(service, survey_id, organiser)
     ticket, expires = tickets.issue(survey_id, organiser.id)
@@ -128,12 +133,13 @@ def stream_ticket(
 )
 def stream(
     request: Request[Any, Any, Any],
-    survey_id: str,
-    service: RankerService,
-    tickets: StreamTickets,
-    sse_interval_s: float,
-    sse_ping_s: float,
-    ticket: Annotated[str | None, Parameter(max_length=400)] = None,
+    survey_id: FromPath[str],
+    service: Service,
+    tickets: NamedDependency[StreamTickets],
+    sse_interval_s: NamedDependency[float],
+    sse_ping_s: NamedDependency[float],
+    sse_max_s: NamedDependency[float],
+    ticket: Annotated[str | None, QueryParameter(max_length=400)] = None,
 ) -> ServerSentEvent:
     key = bearer_token(request)
     if key is not None:
@@ -150,7 +156,8 @@ def stream(
     async def events() -> AsyncGenerator[ServerSentEventMessage, None]:
         last = -1
         quiet = 0.0
-        while True:
+        end = time.monotonic() + sse_max_s
+        while time.monotonic() < end:
             head = await anyio.to_thread.run_sync(service.store.head, survey_id)
             if head != last:
                 r = await anyio.to_thread.run_sync(_results, service, survey_id, None, 0.95, 10)
@@ -166,7 +173,9 @@ def stream(
             quiet += sse_interval_s
 
     return ServerSentEvent(
-        events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        events(),
+        retry_duration=2000,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 

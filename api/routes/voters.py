@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from api.auth import VOTER, provide_voter
 from api.caching import json_with_etag
+from api.deps import CurrentVoter, Service
 from api.problems import ApiError, responses
 from api.schemas import (
     AnswerIn,
@@ -29,15 +30,14 @@ from api.schemas import (
     VoterIn,
     VoterOut,
 )
-from ranker.domain import AnswerReceipt, Flag, Results, Voter
-from ranker.service import RankerService
+from ranker.domain import AnswerReceipt, Flag, Results
 
 __all__ = ["voter_router"]
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def public_view(service: RankerService, survey_id: str) -> PublicSurvey:
+def public_view(service: Service, survey_id: FromPath[str]) -> PublicSurvey:
     s = service.get_survey(survey_id)
     return PublicSurvey(
         id=s.id,
@@ -59,7 +59,7 @@ def public_view(service: RankerService, survey_id: str) -> PublicSurvey:
     sync_to_thread=False,
 )
 def survey_info(
-    request: Request[Any, Any, Any], survey_id: str, service: RankerService
+    request: Request[Any, Any, Any], survey_id: FromPath[str], service: Service
 ) -> Response[PublicSurvey]:
     view = public_view(service, survey_id)
     return json_with_etag(request, view, "public, max-age=30")
@@ -74,10 +74,10 @@ def survey_info(
 )
 def create_voter(
     request: Request[Any, Any, Any],
-    survey_id: str,
-    service: RankerService,
-    voters_per_ip: int,
-    data: VoterIn | None = None,
+    survey_id: FromPath[str],
+    service: Service,
+    voters_per_ip: NamedDependency[int],
+    data: JSONBody[VoterIn | None] = None,
 ) -> Response[VoterOut]:
     survey = service.get_survey(survey_id)
     if survey.status != "open":
@@ -98,7 +98,9 @@ def create_voter(
     responses=responses(401, 403, 404, 409),
     sync_to_thread=False,
 )
-def next_ballot(survey_id: str, service: RankerService, voter: Voter) -> Response[BallotOut]:
+def next_ballot(
+    survey_id: FromPath[str], service: Service, voter: CurrentVoter
+) -> Response[BallotOut]:
     ballot = service.next_ballot(survey_id, voter.token)
     ideas = service.projection(survey_id).ideas
     out = BallotOut(
@@ -122,7 +124,7 @@ def next_ballot(survey_id: str, service: RankerService, voter: Voter) -> Respons
     sync_to_thread=False,
 )
 def answer(
-    survey_id: str, service: RankerService, voter: Voter, data: AnswerIn
+    survey_id: FromPath[str], service: Service, voter: CurrentVoter, data: JSONBody[AnswerIn]
 ) -> Response[AnswerReceipt]:
     receipt = service.answer(
         survey_id,
@@ -143,7 +145,7 @@ def answer(
     responses=responses(401, 404, 409),
     sync_to_thread=False,
 )
-def undo(survey_id: str, service: RankerService, voter: Voter) -> Response[UndoOut]:
+def undo(survey_id: FromPath[str], service: Service, voter: CurrentVoter) -> Response[UndoOut]:
     seq = service.undo_last(survey_id, voter.token)
     return Response(UndoOut(undone_seq=seq), headers=NO_STORE)
 
@@ -157,13 +159,13 @@ def undo(survey_id: str, service: RankerService, voter: Voter) -> Response[UndoO
     sync_to_thread=False,
 )
 def submit_idea(
-    survey_id: str, service: RankerService, voter: Voter, data: IdeaIn
+    survey_id: FromPath[str], service: Service, voter: CurrentVoter, data: JSONBody[IdeaIn]
 ) -> Response[PublicIdea]:
     idea = service.submit_idea(survey_id, voter.token, data.text)
     return Response(PublicIdea(id=idea.id, text=idea.text), status_code=201, headers=NO_STORE)
 
 
-IdeaId = Annotated[int, Parameter(ge=0, le=2**31)]
+IdeaId = Annotated[int, PathParameter(ge=0, le=2**31)]
 
 
 @get(
@@ -172,7 +174,7 @@ IdeaId = Annotated[int, Parameter(ge=0, le=2**31)]
     responses=responses(404),
     sync_to_thread=False,
 )
-def list_comments(survey_id: str, idea_id: IdeaId, service: RankerService) -> PublicComments:
+def list_comments(survey_id: FromPath[str], idea_id: IdeaId, service: Service) -> PublicComments:
     idea = service.get_idea(survey_id, idea_id)
     if idea.status != "active":
         raise ApiError("not_found", "this idea is not public")
@@ -193,7 +195,11 @@ def list_comments(survey_id: str, idea_id: IdeaId, service: RankerService) -> Pu
     sync_to_thread=False,
 )
 def add_comment(
-    survey_id: str, idea_id: IdeaId, service: RankerService, voter: Voter, data: CommentIn
+    survey_id: FromPath[str],
+    idea_id: IdeaId,
+    service: Service,
+    voter: CurrentVoter,
+    data: JSONBody[CommentIn],
 ) -> Response[PublicComment]:
     c = service.add_comment(survey_id, idea_id, data.text, voter_token=voter.token)
     out = PublicComment(id=c.id, idea_id=c.idea, text=c.text, created=c.created)
@@ -209,17 +215,17 @@ def add_comment(
     sync_to_thread=False,
 )
 def flag(
-    survey_id: str,
+    survey_id: FromPath[str],
     idea_id: IdeaId,
-    service: RankerService,
-    voter: Voter,
-    data: FlagIn | None = None,
+    service: Service,
+    voter: CurrentVoter,
+    data: JSONBody[FlagIn | None] = None,
 ) -> Response[Flag]:
     f = service.flag_idea(survey_id, idea_id, voter.token, data.reason if data else "")
     return Response(f, status_code=201, headers=NO_STORE)
 
 
-Level = Annotated[float, Parameter(ge=0.5, lt=1.0)]
+Level = Annotated[float, QueryParameter(ge=0.5, lt=1.0)]
 
 
 @get(
@@ -230,7 +236,7 @@ Level = Annotated[float, Parameter(ge=0.5, lt=1.0)]
     sync_to_thread=False,
 )
 def my_results(
-    survey_id: str, service: RankerService, voter: Voter, level: Level = 0.95
+    survey_id: FromPath[str], service: Service, voter: CurrentVoter, level: Level = 0.95
 ) -> Response[Results]:
     return Response(service.my_results(survey_id, voter.token, level), headers=NO_STORE)
 
@@ -241,7 +247,7 @@ def my_results(
     responses=responses(403, 404),
     sync_to_thread=False,
 )
-def public_results(survey_id: str, service: RankerService, level: Level = 0.95) -> Results:
+def public_results(survey_id: FromPath[str], service: Service, level: Level = 0.95) -> Results:
     survey = service.get_survey(survey_id)
     if not survey.show_results_to_voters:
         raise ApiError("results_hidden")

@@ -1,0 +1,161 @@
+"""Security behaviour: keys, tokens, limits, headers, no internals in errors, no CDN."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from api.app import create_app
+from api.settings import Settings
+from ranker.service import RankerService
+from ranker.storage import open_store
+from tests.api_client import SECRET, Api, assert_problem, make_api
+
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    with make_api(max_body_bytes=4096) as a:
+        yield a
+
+
+def organiser_operations(api: Api) -> list[tuple[str, str]]:
+    """Every operation the OpenAPI document marks as needing the organiser key."""
+    doc = api.client.get("/schema/openapi.json").json()
+    ops = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if {"organiserKey": []} in op.get("security", []) and {} not in op.get("security"):
+                ops.append((method.upper(), path))
+    return ops
+
+
+def fill(path: str, sid: str) -> str:
+    return (
+        path.replace("{survey_id}", sid)
+        .replace("{idea_id}", "0")
+        .replace("{voter_id}", "v1")
+        .replace("{kind}", "votes")
+    )
+
+
+def test_every_organiser_route_refuses_without_or_with_a_wrong_key(api: Api) -> None:
+    org = api.organiser()
+    sid = api.survey(org)
+    ops = organiser_operations(api)
+    assert len(ops) >= 15, ops
+    for method, path in ops:
+        url = fill(path, sid)
+        body: dict[str, Any] = {"json": {}} if method in ("POST", "PATCH") else {}
+        r = api.client.request(method, url, **body)
+        assert_problem(r, 401, "unauthorized")
+        assert r.headers["www-authenticate"].startswith("Bearer")
+        for header in ("Bearer rk_wrong", "Basic abc", "Bearer "):
+            r = api.client.request(method, url, headers={"Authorization": header}, **body)
+            assert_problem(r, 401, "unauthorized")
+
+
+def test_api_key_is_stored_hashed(api: Api) -> None:
+    org = api.organiser()
+    key = org["Authorization"].removeprefix("Bearer ")
+    store = api.service.store
+    assert store.get_organiser(key) is None  # looked up by hash, never by the key itself
+    dumped = repr(vars(store)).encode()
+    assert key.encode() not in dumped
+
+
+def test_oversized_body_is_413(api: Api) -> None:
+    org = api.organiser()
+    r = api.client.post("/v1/surveys", json={"question": "q" * 5000}, headers=org)
+    assert_problem(r, 413, "payload_too_large")
+    sid = api.survey(org)
+    voter = api.voter(sid)
+    r = api.client.post(
+        f"/v1/public/surveys/{sid}/ideas",
+        content=b"{" + b" " * 10_000 + b"}",
+        headers={**voter, "Content-Type": "application/json"},
+    )
+    assert_problem(r, 413, "payload_too_large")
+
+
+def test_forged_voter_token_with_valid_shape_is_refused(api: Api) -> None:
+    org = api.organiser()
+    sid = api.survey(org)
+    other = RankerService(open_store("memory://"), secret=b"another secret of enough length")
+    foreign = other.signer.sign_voter(
+        __import__("ranker.tokens", fromlist=["VoterClaims"]).VoterClaims(
+            survey=sid, voter="mallory", group=None, issued=0.0
+        )
+    )
+    r = api.client.post(f"/v1/public/surveys/{sid}/ballots", headers={"X-Voter-Token": foreign})
+    assert_problem(r, 401, "voter_token_invalid")
+
+
+def test_public_errors_still_carry_cors_headers(api: Api) -> None:
+    org = api.organiser()
+    sid = api.survey(org, embed_origins=["https://host.example"])
+    r = api.client.post(
+        f"/v1/public/surveys/{sid}/ballots", headers={"Origin": "https://host.example"}
+    )
+    assert_problem(r, 401, "voter_token_missing")
+    assert r.headers["access-control-allow-origin"] == "https://host.example"
+
+
+def test_security_headers_everywhere(api: Api) -> None:
+    for path in ("/health", "/v1/surveys", "/v1/public/surveys/none", "/nowhere"):
+        r = api.client.get(path)
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["content-security-policy"] == "frame-ancestors 'none'"
+
+
+def test_unknown_route_and_method_are_problems(api: Api) -> None:
+    assert_problem(api.client.get("/v1/nowhere"), 404, "not_found")
+    r = api.client.put("/v1/surveys")
+    assert_problem(r, 405, "method_not_allowed")
+
+
+class Exploding(RankerService):
+    def get_survey(self, survey_id: str) -> Any:
+        raise RuntimeError("database password is hunter2")
+
+
+def test_unexpected_error_is_a_bare_500_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    svc = Exploding(open_store("memory://"), secret=SECRET.encode())
+    app = create_app(Settings(store="memory://", secret=SECRET), service=svc)
+    from litestar.testing import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/v1/public/surveys/abc")
+    body = assert_problem(r, 500, "internal_error")
+    assert "hunter2" not in r.text and "Traceback" not in r.text
+    assert body.get("detail") is None
+    assert any("hunter2" in (rec.exc_text or str(rec.exc_info)) for rec in caplog.records)
+
+
+def test_docs_page_loads_nothing_from_other_hosts(api: Api) -> None:
+    page = api.client.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    srcs = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert srcs and all(s.startswith("/") or s.startswith("data:") for s in srcs), srcs
+    for s in srcs:
+        if s.startswith("/docs/assets/"):
+            asset = api.client.get(s)
+            assert asset.status_code == 200 and len(asset.content) > 100, s
+    init = api.client.get("/docs/assets/docs-init.js").text
+    assert "/schema/openapi.json" in init and "http" not in init
+    doc = api.client.get("/schema/openapi.json")
+    assert doc.status_code == 200 and doc.json()["openapi"].startswith("3.1")
+
+
+def test_openapi_declares_problem_responses(api: Api) -> None:
+    doc = api.client.get("/schema/openapi.json").json()
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            for status in ("400", "500"):
+                assert status in op["responses"], (method, path, status)
+                content = op["responses"][status]["content"]
+                assert "application/problem+json" in content, (method, path)

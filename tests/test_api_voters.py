@@ -1,0 +1,288 @@
+"""Voter (public) routes: the whole voting flow and every error path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.api_client import Api, assert_problem, make_api
+
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    with make_api() as a:
+        yield a
+
+
+@pytest.fixture
+def org(api: Api) -> dict[str, str]:
+    return api.organiser()
+
+
+def test_public_info_has_etag_and_revalidates(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org, groups=["patient"], show_results_to_voters=True)
+    r = api.client.get(f"/v1/public/surveys/{sid}")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["question"] == "Which is better?"
+    assert body["show_results"] is True and body["groups"] == ["patient"]
+    assert "owner" not in body
+    assert r.headers["cache-control"] == "public, max-age=30"
+    r2 = api.client.get(f"/v1/public/surveys/{sid}", headers={"If-None-Match": r.headers["etag"]})
+    assert r2.status_code == 304 and r2.content == b""
+    api.client.patch(f"/v1/surveys/{sid}", json={"question": "Which is best?"}, headers=org)
+    r3 = api.client.get(f"/v1/public/surveys/{sid}", headers={"If-None-Match": r.headers["etag"]})
+    assert r3.status_code == 200 and r3.json()["question"] == "Which is best?"
+
+
+def test_unknown_survey_is_404(api: Api) -> None:
+    assert_problem(api.client.get("/v1/public/surveys/nope"), 404, "survey_not_found")
+    assert_problem(api.client.post("/v1/public/surveys/nope/voters"), 404, "survey_not_found")
+
+
+def test_voter_needs_open_survey_and_known_group(api: Api, org: dict[str, str]) -> None:
+    draft = api.survey(org, open=False, groups=["patient"])
+    assert_problem(api.client.post(f"/v1/public/surveys/{draft}/voters"), 409, "survey_closed")
+    sid = api.survey(org, groups=["patient"])
+    r = api.client.post(f"/v1/public/surveys/{sid}/voters", json={"group": "patient"})
+    assert r.status_code == 201 and r.json()["group"] == "patient"
+    assert r.headers["cache-control"] == "no-store"
+    r = api.client.post(f"/v1/public/surveys/{sid}/voters", json={"group": "martian"})
+    body = assert_problem(r, 400, "invalid_input")
+    assert body["errors"][0]["field"] == "group"
+    r = api.client.post(f"/v1/public/surveys/{sid}/voters", json={"grp": "x"})
+    assert_problem(r, 400, "validation_error")
+
+
+def test_vote_cycle_and_idempotent_retry(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org)
+    voter = api.voter(sid)
+    b = api.ballot(sid, voter)
+    assert b["left"]["id"] != b["right"]["id"]
+    assert {b["left"]["text"], b["right"]["text"]} <= {"alpha", "beta", "gamma", "delta"}
+    body = {"ballot": b["ballot"], "choice": "right", "response_ms": 1200}
+    r1 = api.client.post(f"/v1/public/surveys/{sid}/answers", json=body, headers=voter)
+    assert r1.status_code == 201
+    assert r1.json()["choice"] == "right"
+    assert (r1.json()["left"], r1.json()["right"]) == (b["left"]["id"], b["right"]["id"])
+    r2 = api.client.post(f"/v1/public/surveys/{sid}/answers", json=body, headers=voter)
+    assert r2.status_code == 201 and r2.json() == r1.json()
+    other = {"ballot": b["ballot"], "choice": "left"}
+    r3 = api.client.post(f"/v1/public/surveys/{sid}/answers", json=other, headers=voter)
+    assert_problem(r3, 409, "ballot_used")
+    results = api.client.get(f"/v1/surveys/{sid}/results", headers=org).json()
+    assert results["n_votes"] == 1
+
+
+def test_skip_with_reason_and_bad_reason(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org)
+    voter = api.voter(sid)
+    b = api.ballot(sid, voter)
+    url = f"/v1/public/surveys/{sid}/answers"
+    bad = {"ballot": b["ballot"], "choice": "left", "reason": "same"}
+    assert_problem(api.client.post(url, json=bad, headers=voter), 400, "invalid_input")
+    unknown = {"ballot": b["ballot"], "choice": "skip", "reason": "bored"}
+    assert_problem(api.client.post(url, json=unknown, headers=voter), 400, "validation_error")
+    ok = {"ballot": b["ballot"], "choice": "skip", "reason": "dont_know"}
+    r = api.client.post(url, json=ok, headers=voter)
+    assert r.status_code == 201 and r.json()["reason"] == "dont_know"
+    skips = api.client.get(f"/v1/surveys/{sid}/exports/skips?format=ndjson", headers=org)
+    assert skips.text.count("\n") == 1 and '"dont_know"' in skips.text
+
+
+def test_voter_token_missing_forged_or_foreign(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org)
+    other = api.survey(org)
+    url = f"/v1/public/surveys/{sid}/ballots"
+    assert_problem(api.client.post(url), 401, "voter_token_missing")
+    voter = api.voter(sid)
+    tok = voter["X-Voter-Token"]
+    forged = tok[:-3] + ("AAA" if not tok.endswith("AAA") else "BBB")
+    assert_problem(
+        api.client.post(url, headers={"X-Voter-Token": forged}), 401, "voter_token_invalid"
+    )
+    assert_problem(
+        api.client.post(url, headers={"X-Voter-Token": "junk"}), 401, "voter_token_invalid"
+    )
+    foreign = api.voter(other)
+    assert_problem(api.client.post(url, headers=foreign), 401, "voter_token_invalid")
+
+
+def test_ballot_of_another_voter_forged_or_expired(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org)
+    alice, bob = api.voter(sid), api.voter(sid)
+    b = api.ballot(sid, alice)
+    url = f"/v1/public/surveys/{sid}/answers"
+    r = api.client.post(url, json={"ballot": b["ballot"], "choice": "left"}, headers=bob)
+    assert_problem(r, 403, "wrong_voter")
+    forged = b["ballot"][:-2] + ("xx" if not b["ballot"].endswith("xx") else "yy")
+    r = api.client.post(url, json={"ballot": forged, "choice": "left"}, headers=alice)
+    assert_problem(r, 400, "bad_token")
+    api.clock.advance(3601)  # past the default ballot TTL
+    r = api.client.post(url, json={"ballot": b["ballot"], "choice": "left"}, headers=alice)
+    assert_problem(r, 410, "ballot_expired")
+
+
+def test_ballot_of_another_survey_is_refused(api: Api, org: dict[str, str]) -> None:
+    s1, s2 = api.survey(org), api.survey(org)
+    v1 = api.voter(s1)
+    b = api.ballot(s1, v1)
+    v2 = api.voter(s2)
+    r = api.client.post(
+        f"/v1/public/surveys/{s2}/answers",
+        json={"ballot": b["ballot"], "choice": "left"},
+        headers=v2,
+    )
+    assert_problem(r, 404, "ballot_not_found")
+
+
+def test_rate_limit_answers_per_minute(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org, limits={"answers_per_minute": 2})
+    voter = api.voter(sid)
+    api.vote(sid, voter)
+    api.vote(sid, voter)
+    b = api.ballot(sid, voter)
+    r = api.client.post(
+        f"/v1/public/surveys/{sid}/answers",
+        json={"ballot": b["ballot"], "choice": "left"},
+        headers=voter,
+    )
+    assert_problem(r, 429, "rate_limited")
+    assert int(r.headers["retry-after"]) >= 1
+    api.clock.advance(61)
+    api.vote(sid, voter)
+
+
+def test_closed_survey_refuses_ballots_and_answers(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org)
+    voter = api.voter(sid)
+    b = api.ballot(sid, voter)
+    api.client.post(f"/v1/surveys/{sid}/close", headers=org)
+    url = f"/v1/public/surveys/{sid}"
+    assert_problem(api.client.post(f"{url}/ballots", headers=voter), 409, "survey_closed")
+    r = api.client.post(
+        f"{url}/answers", json={"ballot": b["ballot"], "choice": "tie"}, headers=voter
+    )
+    assert_problem(r, 409, "survey_closed")
+
+
+def test_undo_last_answer(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org)
+    voter = api.voter(sid)
+    url = f"/v1/public/surveys/{sid}/answers/last"
+    assert_problem(api.client.delete(url, headers=voter), 404, "nothing_to_undo")
+    receipt = api.vote(sid, voter)
+    r = api.client.delete(url, headers=voter)
+    assert r.status_code == 200 and r.json() == {"undone_seq": receipt["seq"]}
+    res = api.client.get(f"/v1/surveys/{sid}/results", headers=org).json()
+    assert res["n_votes"] == 0
+    api.vote(sid, voter)
+    api.clock.advance(121)
+    assert_problem(api.client.delete(url, headers=voter), 409, "undo_expired")
+
+
+def test_submit_idea_moderation_and_limits(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org, limits={"ideas_per_voter": 1})
+    voter = api.voter(sid)
+    url = f"/v1/public/surveys/{sid}/ideas"
+    r = api.client.post(url, json={"text": "  More evening clinics  "}, headers=voter)
+    assert r.status_code == 201 and r.json()["text"] == "More evening clinics"
+    pending = api.client.get(f"/v1/surveys/{sid}/ideas?status=pending", headers=org).json()
+    assert [i["text"] for i in pending["ideas"]] == ["More evening clinics"]
+    assert_problem(
+        api.client.post(url, json={"text": "again"}, headers=voter), 429, "limit_reached"
+    )
+    assert_problem(
+        api.client.post(url, json={"text": "   "}, headers=api.voter(sid)), 400, "text_empty"
+    )
+    long = "x" * 281
+    assert_problem(
+        api.client.post(url, json={"text": long}, headers=api.voter(sid)), 400, "text_too_long"
+    )
+    assert_problem(api.client.post(url, json={"text": ""}, headers=voter), 400, "validation_error")
+    no_ideas = api.survey(org, allow_ideas=False)
+    r = api.client.post(
+        f"/v1/public/surveys/{no_ideas}/ideas", json={"text": "x"}, headers=api.voter(no_ideas)
+    )
+    assert_problem(r, 403, "ideas_not_allowed")
+
+
+def test_comments_and_flags(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org)
+    voter = api.voter(sid)
+    url = f"/v1/public/surveys/{sid}/ideas"
+    r = api.client.post(f"{url}/0/comments", json={"text": "<b>Good</b> idea"}, headers=voter)
+    assert r.status_code == 201 and r.json()["idea_id"] == 0
+    listed = api.client.get(f"{url}/0/comments").json()["comments"]
+    assert [c["text"] for c in listed] == ["<b>Good</b> idea"]
+    assert_problem(
+        api.client.post(f"{url}/99/comments", json={"text": "x"}, headers=voter),
+        404,
+        "idea_not_found",
+    )
+    assert_problem(api.client.get(f"{url}/99/comments"), 404, "idea_not_found")
+    assert_problem(
+        api.client.post(f"{url}/0/comments", json={"text": "x"}), 401, "voter_token_missing"
+    )
+    r = api.client.post(f"{url}/1/flags", json={"reason": "offensive"}, headers=voter)
+    assert r.status_code == 201 and r.json()["idea"] == 1
+    r = api.client.post(f"{url}/1/flags", headers=voter)
+    assert r.status_code == 201
+    mod = api.client.get(f"/v1/surveys/{sid}/comments", headers=org).json()
+    assert len(mod["comments"]) == 1 and [f["reason"] for f in mod["flags"]] == ["offensive", ""]
+    api.client.patch(f"/v1/surveys/{sid}/ideas/2", json={"status": "retired"}, headers=org)
+    assert_problem(api.client.get(f"{url}/2/comments"), 404, "not_found")
+
+
+def test_my_results_and_public_results(api: Api, org: dict[str, str]) -> None:
+    hidden = api.survey(org)
+    assert_problem(api.client.get(f"/v1/public/surveys/{hidden}/results"), 403, "results_hidden")
+    sid = api.survey(org, show_results_to_voters=True)
+    voter = api.voter(sid)
+    for _ in range(3):
+        api.vote(sid, voter)
+    me = api.client.get(f"/v1/public/surveys/{sid}/me", headers=voter)
+    assert me.status_code == 200
+    assert me.json()["n_votes"] == 3 and me.json()["voter"]
+    assert me.headers["cache-control"] == "no-store"
+    assert_problem(api.client.get(f"/v1/public/surveys/{sid}/me"), 401, "voter_token_missing")
+    pub = api.client.get(f"/v1/public/surveys/{sid}/results")
+    assert pub.status_code == 200 and len(pub.json()["ideas"]) == 4
+    r = api.client.get(f"/v1/public/surveys/{sid}/results?level=2")
+    assert_problem(r, 400, "validation_error")
+
+
+def test_cors_is_per_survey(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org, embed_origins=["https://host.example"])
+    ok = {"Origin": "https://host.example"}
+    bad = {"Origin": "https://evil.example"}
+    r = api.client.get(f"/v1/public/surveys/{sid}", headers=ok)
+    assert r.headers["access-control-allow-origin"] == "https://host.example"
+    assert "access-control-allow-credentials" not in r.headers
+    r = api.client.get(f"/v1/public/surveys/{sid}", headers=bad)
+    assert "access-control-allow-origin" not in r.headers
+    pre = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-voter-token",
+    }
+    r = api.client.options(f"/v1/public/surveys/{sid}/answers", headers={**ok, **pre})
+    assert r.status_code == 204
+    assert "x-voter-token" in r.headers["access-control-allow-headers"]
+    r = api.client.options(f"/v1/public/surveys/{sid}/answers", headers={**bad, **pre})
+    assert r.status_code == 403 and "access-control-allow-origin" not in r.headers
+    # organiser routes never answer CORS
+    r = api.client.get(f"/v1/surveys/{sid}", headers={**org, **ok})
+    assert "access-control-allow-origin" not in r.headers
+
+
+def test_voters_per_ip_limit() -> None:
+    with make_api(voters_per_ip_per_minute=2) as api:
+        org = api.organiser()
+        sid = api.survey(org)
+        api.voter(sid)
+        api.voter(sid)
+        r = api.client.post(f"/v1/public/surveys/{sid}/voters")
+        assert_problem(r, 429, "rate_limited")
+        api.clock.advance(61)
+        api.voter(sid)
