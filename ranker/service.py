@@ -191,11 +191,7 @@ class RankerService:
             if proj is None:
                 if not isinstance(survey_id, str) or not 0 < len(survey_id) <= 64:
                     raise SurveyNotFound(f"no survey {survey_id!r}")
-                snap = self.store.load_snapshot(survey_id)
-                if snap is not None:
-                    proj = Projection.from_snapshot(survey_id, snap.data, self.sampler_factory)
-                else:
-                    proj = Projection(survey_id, self.sampler_factory)
+                proj = self._from_snapshot(survey_id)
             for item in self.store.read(survey_id, proj.seq):
                 proj.apply(item.seq, ev.decode(item.data))
             if proj.survey is None:
@@ -203,6 +199,15 @@ class RankerService:
             self._projections[survey_id] = proj
             self._synced[survey_id] = time.monotonic()
             return proj
+
+    def _from_snapshot(self, survey_id: str) -> Projection:
+        snap = self.store.load_snapshot(survey_id)
+        if snap is not None:
+            try:
+                return Projection.from_snapshot(survey_id, snap.data, self.sampler_factory)
+            except (msgspec.DecodeError, KeyError, ValueError, TypeError):
+                pass  # written by another version: the log is the truth, fold it all
+        return Projection(survey_id, self.sampler_factory)
 
     def rebuild(self, survey_id: str) -> Projection:
         """A fresh projection folded from the whole log (no snapshot, not cached)."""

@@ -434,3 +434,12 @@ def test_staleness_knob_only_relaxes_picks(svc: RankerService) -> None:
     strict = RankerService(svc.store, b"s" * 32, svc.clock)
     with pytest.raises(E.NoPairAvailable):
         strict.next_ballot(sid, v.token)
+
+
+def test_unreadable_snapshot_falls_back_to_the_log(svc: RankerService) -> None:
+    sid = survey(svc)
+    v = svc.issue_voter(sid)
+    svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "left")
+    svc.store.save_snapshot(sid, 10**6, b"\xc1 not msgpack")
+    fresh = RankerService(svc.store, b"s" * 32, svc.clock)
+    assert fresh.projection(sid).digest() == svc.projection(sid).digest()
