@@ -3,18 +3,20 @@
 ``python -m benchmarks.fit_speed [--quick]``
 
 Synthetic BT data, scores ~ N(0, 1), uniformly random pairs, at (n=100, 10k votes),
-(1k, 100k) and (10k, 1M). For each size: our cold fit (median of 5), our warm refit after
-1% new votes (median of 5: ``update`` with the new batch, then the lazy refit in
-``scores()``), and choix's exact MAP fitters with the same L2 penalty (``alpha = lambda /
-2``), each run once; the fastest choix method that reaches our penalised log-likelihood
-(within 1e-3 nats) is the baseline of the speed-up. choix is skipped where it would take
-over 2 minutes. Then ``bt``, ``bt-online`` and ``elo`` sequential ``update`` over 1M votes,
-one vote after another in a Python loop as the service applies them.
+(1k, 100k) and (10k, 1M). For each size: our cold fit (median and minimum of 7), our warm
+refit after 1% new votes (median and minimum of 7: ``update`` with the new batch, then the
+lazy refit in ``scores()``), and choix's exact MAP fitters with the same L2 penalty
+(``alpha = lambda / 2``), each run once; the fastest choix method that reaches our
+penalised log-likelihood (within 1e-3 nats) is the baseline of the speed-up. choix is
+skipped where it would take over 2 minutes. Then ``bt``, ``bt-online`` and ``elo``
+sequential ``update`` over 1M votes, one vote after another in a Python loop as the service
+applies them. ``--quick`` skips choix and uses 100k votes for the sequential rows.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import statistics
 import sys
 import time
@@ -55,17 +57,20 @@ def tau(a: np.ndarray, b: np.ndarray) -> float:
     return float(scipy.stats.kendalltau(a, b).statistic)
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    """Median and minimum wall time of ``fn()`` over ``repeat`` runs, and its last result."""
     times, out = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+    return statistics.median(times), min(times), out
 
 
-def warm_refit_time(model: BTModel, new: tuple[np.ndarray, ...], repeat: int) -> float:
-    """Median time of the lazy warm refit after a batch of new votes."""
+def warm_refit_time(
+    model: BTModel, new: tuple[np.ndarray, ...], repeat: int
+) -> tuple[float, float]:
+    """Median and minimum time of the lazy warm refit after a batch of new votes."""
     times = []
     for _ in range(repeat):
         m = copy.deepcopy(model)
@@ -73,7 +78,7 @@ def warm_refit_time(model: BTModel, new: tuple[np.ndarray, ...], repeat: int) ->
         t0 = time.perf_counter()
         m.scores()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(times), min(times)
 
 
 def choix_methods(n: int, pairs: list[tuple[int, int]]) -> dict[str, Callable[[], np.ndarray]]:
@@ -90,9 +95,9 @@ def fit_rows(n: int, m: int, quick: bool) -> list[dict[str, Any]]:
     s, left, right, y = make_votes(n, m, seed=n)
     size = f"{n // 1000}k/{m // 1000}k" if n >= 1000 else f"{n}/{m // 1000}k"
     rows: list[dict[str, Any]] = []
-    repeat = 3 if quick else 5
+    repeat = 3 if quick else 7
     BTModel(n_items=n).fit(left, right, y)  # warm up imports and caches
-    t_cold, model = timed(lambda: BTModel(n_items=n).fit(left, right, y), repeat)
+    t_cold, t_cold_min, model = timed(lambda: BTModel(n_items=n).fit(left, right, y), repeat)
     ours = model.scores()
     ll_ours = pen_loglik(ours, left, right, y)
     rows.append(
@@ -100,18 +105,20 @@ def fit_rows(n: int, m: int, quick: bool) -> list[dict[str, Any]]:
             "size": size,
             "what": "bt cold fit",
             "seconds": t_cold,
+            "min s": t_cold_min,
             "pen. loglik": ll_ours,
             "tau vs truth": tau(ours, s),
         }
     )
     k = m // 100
     _, nl, nr, ny = make_votes(n, k, seed=n + 1, s=s)
-    t_warm = warm_refit_time(model, (nl, nr, ny), repeat)
+    t_warm, t_warm_min = warm_refit_time(model, (nl, nr, ny), repeat)
     rows.append(
         {
             "size": size,
             "what": f"bt warm refit (+{k} votes)",
             "seconds": t_warm,
+            "min s": t_warm_min,
             "note": "update(batch) then the lazy refit in scores()",
         }
     )
@@ -203,6 +210,7 @@ def throughput_rows(n: int, m: int) -> list[dict[str, Any]]:
 
 def main() -> None:
     quick = "--quick" in sys.argv
+    load_start = os.getloadavg()
     rows: list[dict[str, Any]] = []
     for n, m in SIZES:
         rows += fit_rows(n, m, quick)
@@ -212,6 +220,7 @@ def main() -> None:
         "size",
         "what",
         "seconds",
+        "min s",
         "votes/s",
         "ratio",
         "pen. loglik",
@@ -219,9 +228,23 @@ def main() -> None:
         "tau vs truth",
         "note",
     ]
-    print(f"\nbt fit speed (prior_strength={LAM}), synthetic BT data, scores ~ N(0,1)\n")
+    load_end = os.getloadavg()
+    print(f"\nbt fit speed (prior_strength={LAM}), synthetic BT data, scores ~ N(0,1)")
+    print(
+        f"1-min load average {load_start[0]:.1f} at start, {load_end[0]:.1f} at end "
+        f"({os.cpu_count()} CPUs); seconds = median, min s = fastest run\n"
+    )
     text = print_table(rows, cols)
-    write_json("fit_speed", {"prior_strength": LAM, "rows": rows, "table": text})
+    write_json(
+        "fit_speed",
+        {
+            "prior_strength": LAM,
+            "loadavg_start": load_start,
+            "loadavg_end": load_end,
+            "rows": rows,
+            "table": text,
+        },
+    )
 
 
 if __name__ == "__main__":
