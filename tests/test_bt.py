@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import doctest
+import re
 from pathlib import Path
 
 import choix
@@ -358,3 +360,21 @@ def test_football_home_advantage_and_ties(shared_data: Path) -> None:
     assert model.side_effect > 0.2  # left is the home team
     assert 0.3 < model.tie_param < 2.0  # about a quarter of the games are draws
     assert np.all(np.isfinite(model.intervals()[0]))
+
+
+# -- docs ----------------------------------------------------------------------------------
+def test_docs_example_and_doctests_run() -> None:
+    import algorithms.bt
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "models.md").read_text()
+    start = text.index("## Bradley-Terry (bt)")
+    mine = text[start : text.index("\n## ", start + 1)]
+    blocks = re.findall(r"```python\n(.*?)```", mine, flags=re.S)
+    assert blocks
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(block, namespace)
+    model = namespace["model"]
+    assert isinstance(model, BTModel) and model.n_votes == 4 and model.tie_param > 0
+    result = doctest.testmod(algorithms.bt)
+    assert result.attempted > 0 and result.failed == 0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pytest
 
+import algorithms.summaries
 from algorithms import (
     MODELS,
     BTModel,
@@ -140,3 +143,8 @@ def test_votes_to_settle() -> None:
     assert need > 0
     with pytest.raises(ValueError, match="k"):
         votes_to_settle(close, 10)
+
+
+def test_doctests() -> None:
+    result = doctest.testmod(algorithms.summaries)
+    assert result.attempted > 0 and result.failed == 0
