@@ -9,11 +9,13 @@ default rate limit of 120 answers per voter per minute stays on). The model is
 the survey default (``bt``, O(1) online update per vote, lazy refit).
 
 In the same run, the raw Redis ceiling on the same server:
-``redis-benchmark -c 1 -P 1`` (one connection, unpipelined, like one worker)
+``redis-benchmark -c 1`` (one connection, unpipelined, like one worker)
 for PING and SET, and a redis-py loop of unpipelined PINGs (one Python
 process's round-trip ceiling). One answer cycle costs two round trips (the
 catch-up ``XRANGE`` before the pick, the answer script), so the redis-py PING
-rate / 2 bounds what this process could reach.
+rate / 2 bounds what this process could reach. Rows with ``staleness_s`` 0.05 let picks
+reuse a projection caught up within the last 50 ms (``RankerService(max_staleness_s=...)``),
+which drops the catch-up read from most cycles.
 
 Usage::
 
@@ -40,10 +42,12 @@ from ranker.storage import open_store
 SECRET = b"bench-secret-0123456789abcdef0123"
 
 
-def cycles(url: str, sampler: str, n_ideas: int, n_answers: int) -> dict[str, float]:
+def cycles(
+    url: str, sampler: str, n_ideas: int, n_answers: int, staleness: float = 0.0
+) -> dict[str, float]:
     """Run ``n_answers`` ballot+answer cycles; returns answers/s and per-step µs."""
     store = open_store(url)
-    svc = RankerService(store, SECRET)
+    svc = RankerService(store, SECRET, max_staleness_s=staleness)
     sid = svc.create_survey(
         "bench", "Which is better?", ideas=[f"idea {i}" for i in range(n_ideas)], sampler=sampler
     ).id
@@ -114,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ideas", type=int, default=1000)
     p.add_argument("--repeat", type=int, default=3, help="runs per cell; the median is reported")
     p.add_argument("--samplers", default="adaptive,random")
+    p.add_argument(
+        "--staleness",
+        default="0,0.05",
+        help="max_staleness_s values for sqlite/redis picks (0 = catch up before every pick)",
+    )
     args = p.parse_args(argv)
     rows: list[dict[str, Any]] = []
     ceiling: dict[str, Any] = {}
@@ -127,8 +136,13 @@ def main(argv: list[str] | None = None) -> int:
                 "redis_benchmark_c1_set_per_s": rb.get("SET"),
                 "redis_py_unpipelined_ping_per_s": redis_py_ping(server.url),
             }
+            cells = [
+                (b, st)
+                for b in ("memory", "sqlite", "redis")
+                for st in ([0.0] if b == "memory" else map(float, args.staleness.split(",")))
+            ]
             for sampler in args.samplers.split(","):
-                for backend in ("memory", "sqlite", "redis"):
+                for backend, stale in cells:
                     runs = []
                     for k in range(args.repeat):
                         if backend == "redis":
@@ -140,12 +154,13 @@ def main(argv: list[str] | None = None) -> int:
                             url = f"sqlite:///{tmp}/bench-{sampler}-{k}.db"
                         else:
                             url = "memory://"
-                        runs.append(cycles(url, sampler, args.ideas, args.answers))
+                        runs.append(cycles(url, sampler, args.ideas, args.answers, stale))
                     med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
                     rows.append(
                         {
                             "backend": backend,
                             "sampler": sampler,
+                            "staleness_s": stale,
                             "ideas": args.ideas,
                             "answers": args.answers,
                             "answers_per_s": round(med["answers_per_s"]),
@@ -163,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         if r["backend"] == "redis":
             print(
-                f"redis/{r['sampler']}: {r['answers_per_s']} answers/s = "
+                f"redis/{r['sampler']}/staleness {r['staleness_s']}: "
+                f"{r['answers_per_s']} answers/s = "
                 f"{r['answers_per_s'] / py_ceiling:.0%} of the 2-round-trip redis-py ceiling "
                 f"({py_ceiling:.0f}/s)"
             )

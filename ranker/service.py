@@ -48,6 +48,7 @@ from ranker.domain import (
     check_text,
 )
 from ranker.errors import (
+    BadToken,
     BallotExpired,
     BallotNotFound,
     BallotUsed,
@@ -153,6 +154,7 @@ class RankerService:
         self._projections: dict[str, Projection] = {}
         self._synced: dict[str, float] = {}
         self._results: dict[tuple[Any, ...], Results] = {}
+        self._voter_cache: dict[str, VoterClaims] = {}
         self._lock = threading.RLock()
 
     # -- organisers ------------------------------------------------------------------
@@ -514,10 +516,15 @@ class RankerService:
         return Voter(id=c.voter, survey=c.survey, group=c.group, token=voter_token)
 
     def _voter_claims(self, survey_id: str, voter_token: str) -> VoterClaims:
-        claims = self.signer.verify_voter(voter_token)
+        # a voter token is verified once per process; the cache maps the exact token string
+        # to claims that passed verification, so it cannot admit a forged token
+        claims = self._voter_cache.get(voter_token) if isinstance(voter_token, str) else None
+        if claims is None:
+            claims = self.signer.verify_voter(voter_token)
+            if len(self._voter_cache) >= 20_000:
+                self._voter_cache.clear()
+            self._voter_cache[voter_token] = claims
         if claims.survey != survey_id:
-            from ranker.errors import BadToken
-
             raise BadToken("voter token belongs to another survey")
         return claims
 
