@@ -145,7 +145,7 @@ def objective(p: Problem, x: FloatArray, need_value: bool = True) -> _Eval:
     h = x[ni] if p.side else 0.0
     tau = x[-1] if p.davidson else -np.inf
     d = np.take(s, e.left)
-    d -= np.take(s, e.right, out=p.buf("t0"))
+    d -= np.take(s, e.right, out=p.buf("t0"), mode="clip")
     if p.side:
         d += h
     k: FloatArray | None = None
@@ -157,7 +157,10 @@ def objective(p: Problem, x: FloatArray, need_value: bool = True) -> _Eval:
         # correct), w = N sig (1 - sig), fd = N sig - Y.
         val = math.nan
         if need_value:
-            soft = np.logaddexp(0.0, d)
+            soft = np.negative(np.abs(d))  # softplus(d) = max(d, 0) + log1p(exp(-|d|))
+            np.exp(soft, out=soft)
+            np.log1p(soft, out=soft)
+            soft += np.maximum(d, 0.0)
             val = (_sum(soft) if e.unit else _dot(e.n, soft)) - _dot(e.y, d)
         sig = p.buf("t0")
         np.negative(d, out=sig)
@@ -258,8 +261,8 @@ class _HessOp:
     def __call__(self, v: FloatArray) -> FloatArray:
         p, ev, ni, e = self.p, self.ev, self.ni, self.p.edges
         vs = v[:ni]
-        delta = np.take(vs, e.left, out=p.buf("h0"))
-        delta -= np.take(vs, e.right, out=p.buf("h1"))
+        delta = np.take(vs, e.left, out=p.buf("h0"), mode="clip")
+        delta -= np.take(vs, e.right, out=p.buf("h1"), mode="clip")
         if p.side:
             delta += v[ni]
         q = np.multiply(ev.w, delta, out=p.buf("h1"))
