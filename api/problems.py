@@ -248,6 +248,11 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI ``responses``: problem bodies for ``statuses`` (plus 400, 413 and 500)."""
     out: dict[int, ResponseSpec] = {}
     for st in sorted({400, 413, 500, *statuses}):
+        if st == 304:
+            out[st] = ResponseSpec(
+                data_container=None, description="Not modified: `If-None-Match` matched the ETag"
+            )
+            continue
         codes = sorted(c for c, (s, _) in PROBLEMS.items() if s == st)
         out[st] = ResponseSpec(
             data_container=Problem,

@@ -8,6 +8,7 @@ appear in the OpenAPI document.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 import msgspec
@@ -43,6 +44,7 @@ __all__ = [
     "PublicComments",
     "PublicIdea",
     "PublicSurvey",
+    "RankedIdea",
     "ResultsOut",
     "StreamTicket",
     "SurveyCreate",
@@ -52,6 +54,7 @@ __all__ = [
     "VoidOut",
     "VoterIn",
     "VoterOut",
+    "results_out",
 ]
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -193,14 +196,93 @@ class CommentsOut(msgspec.Struct, frozen=True, kw_only=True):
     flags: list[Flag]
 
 
-class ResultsOut(Results, frozen=True, kw_only=True):
-    """Ranked ideas plus the estimate of answers still needed to settle the top ``k``."""
+class RankedIdea(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of the ranking. Scores are natural log-odds; ``low``/``high`` bound the interval
+    at ``level``; a value the model cannot bound (e.g. an idea nobody has compared yet under a
+    model without a prior) is ``null`` rather than a non-JSON infinity."""
 
+    idea: int
+    text: str
+    status: IdeaStatus
+    score: float | None
+    low: float | None
+    high: float | None
+    rank: int
+    rank_lo: int
+    rank_hi: int
+    tier: int
+    p_beats_random: float | None
+    wins: int
+    losses: int
+    ties: int
+    skips: int
+    shown_left: int
+    shown_right: int
+
+
+class ResultsOut(msgspec.Struct, frozen=True, kw_only=True):
+    """Ranked ideas of a survey (or one group, or one voter) and, for the whole survey, the
+    estimate of answers still needed to settle the top ``k``."""
+
+    survey: str
+    model: str
+    level: float
+    n_votes: int
+    n_skips: int
+    n_voters: int
+    seq: int
+    """Log position the results reflect."""
+    group: str | None = None
+    voter: str | None = None
+    ideas: list[RankedIdea] = msgspec.field(default_factory=list)
     votes_needed: TopKEstimate | None = None
 
 
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def results_out(r: Results, votes_needed: TopKEstimate | None = None) -> ResultsOut:
+    """The wire form of the core's :class:`~ranker.domain.Results` (non-finite floats -> null)."""
+    ideas = [
+        RankedIdea(
+            idea=i.idea,
+            text=i.text,
+            status=i.status,
+            score=_finite(i.score),
+            low=_finite(i.low),
+            high=_finite(i.high),
+            rank=i.rank,
+            rank_lo=i.rank_lo,
+            rank_hi=i.rank_hi,
+            tier=i.tier,
+            p_beats_random=_finite(i.p_beats_random),
+            wins=i.wins,
+            losses=i.losses,
+            ties=i.ties,
+            skips=i.skips,
+            shown_left=i.shown_left,
+            shown_right=i.shown_right,
+        )
+        for i in r.ideas
+    ]
+    return ResultsOut(
+        survey=r.survey,
+        model=r.model,
+        level=r.level,
+        n_votes=r.n_votes,
+        n_skips=r.n_skips,
+        n_voters=r.n_voters,
+        seq=r.seq,
+        group=r.group,
+        voter=r.voter,
+        ideas=ideas,
+        votes_needed=votes_needed,
+    )
+
+
 class GroupResultsOut(msgspec.Struct, frozen=True, kw_only=True):
-    groups: dict[str, Results]
+    groups: dict[str, ResultsOut]
 
 
 class VoidIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

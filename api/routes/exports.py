@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
 from litestar import Router, get
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
@@ -47,6 +49,22 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "comments": _defaults(Comment),
     "flags": _defaults(Flag),
 }
+
+
+@dataclass
+class ExportOperation(Operation):
+    """Declares the export's two bodies (CSV and NDJSON) in the OpenAPI document."""
+
+    def __post_init__(self) -> None:
+        ok = self.responses.get("200") if self.responses else None
+        if isinstance(ok, OpenAPIResponse):
+            text = Schema(type=OpenAPIType.STRING)
+            ok.content = {
+                "text/csv": OpenAPIMediaType(schema=text),
+                "application/x-ndjson": OpenAPIMediaType(schema=text),
+            }
+
+
 Kind = Literal["votes", "skips", "ideas", "comments", "flags"]
 Format = Literal["csv", "ndjson"]
 
@@ -57,6 +75,7 @@ Format = Literal["csv", "ndjson"]
     description="Vote and skip rows carry `valid` (false once undone or voided). Text cells that "
     "a spreadsheet would run as a formula are prefixed with `'`.",
     responses=responses(401, 404),
+    operation_class=ExportOperation,
     sync_to_thread=False,
 )
 def export(

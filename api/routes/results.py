@@ -20,8 +20,8 @@ from api.deps import CurrentOrganiser, Service
 from api.exports import csv_bytes
 from api.problems import ApiError, responses
 from api.routes.organisers import owned
-from api.schemas import GroupResultsOut, ResultsOut, StreamTicket
-from ranker.domain import IdeaResult, Results
+from api.schemas import GroupResultsOut, ResultsOut, StreamTicket, results_out
+from ranker.domain import IdeaResult
 
 __all__ = ["results_router"]
 
@@ -36,7 +36,7 @@ def _results(
 ) -> ResultsOut:
     r = service.results(survey_id, group=group, level=level)
     need = service.votes_needed(survey_id, k=top_k, level=level) if group is None else None
-    return ResultsOut(**msgspec.structs.asdict(r), votes_needed=need)
+    return results_out(r, need)
 
 
 @get(
@@ -75,7 +75,7 @@ async def results_csv(
 ) -> Response[bytes]:
     owned(service, survey_id, organiser)
     r = await anyio.to_thread.run_sync(lambda: service.results(survey_id, group=group, level=level))
-    rows = [msgspec.structs.asdict(i) for i in r.ideas]
+    rows = [msgspec.structs.asdict(i) for i in results_out(r).ideas]
     return Response(
         csv_bytes(RESULT_COLUMNS, rows),
         media_type="text/csv",
@@ -96,8 +96,10 @@ async def group_results(
 ) -> Response[GroupResultsOut]:
     survey = owned(service, survey_id, organiser)
 
-    def build() -> dict[str, Results]:
-        return {g: service.results(survey_id, group=g, level=level) for g in survey.groups}
+    def build() -> dict[str, ResultsOut]:
+        return {
+            g: results_out(service.results(survey_id, group=g, level=level)) for g in survey.groups
+        }
 
     groups = await anyio.to_thread.run_sync(build)
     return Response(GroupResultsOut(groups=groups), headers=NO_STORE)

@@ -26,11 +26,13 @@ from api.schemas import (
     PublicComments,
     PublicIdea,
     PublicSurvey,
+    ResultsOut,
     UndoOut,
     VoterIn,
     VoterOut,
+    results_out,
 )
-from ranker.domain import AnswerReceipt, Flag, Results
+from ranker.domain import AnswerReceipt, Flag
 
 __all__ = ["voter_router"]
 
@@ -237,8 +239,9 @@ Level = Annotated[float, QueryParameter(ge=0.5, lt=1.0)]
 )
 def my_results(
     survey_id: FromPath[str], service: Service, voter: CurrentVoter, level: Level = 0.95
-) -> Response[Results]:
-    return Response(service.my_results(survey_id, voter.token, level), headers=NO_STORE)
+) -> Response[ResultsOut]:
+    out = results_out(service.my_results(survey_id, voter.token, level))
+    return Response(out, headers=NO_STORE)
 
 
 @get(
@@ -247,11 +250,11 @@ def my_results(
     responses=responses(403, 404),
     sync_to_thread=False,
 )
-def public_results(survey_id: FromPath[str], service: Service, level: Level = 0.95) -> Results:
+def public_results(survey_id: FromPath[str], service: Service, level: Level = 0.95) -> ResultsOut:
     survey = service.get_survey(survey_id)
     if not survey.show_results_to_voters:
         raise ApiError("results_hidden")
-    return service.results(survey_id, level=level)
+    return results_out(service.results(survey_id, level=level))
 
 
 def voter_router() -> Router:
