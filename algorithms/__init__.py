@@ -26,6 +26,7 @@ from algorithms.samplers import (
 )
 from algorithms.summaries import (
     Summary,
+    comparison_intervals,
     conservative_score,
     p_beats_random,
     rank_ranges,
@@ -49,6 +50,7 @@ __all__ = [
     "SamplerState",
     "Summary",
     "as_votes",
+    "comparison_intervals",
     "conservative_score",
     "create_model",
     "create_sampler",

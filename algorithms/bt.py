@@ -510,6 +510,17 @@ class BTModel(PairwiseModel):
         self._ensure_fit()
         return np.sqrt(self._laplace_var())
 
+    @property
+    def level_var(self) -> float:
+        """Posterior variance of the common level (the mean score), ``1 / (n lam)``.
+
+        ``H 1 = lam 1`` exactly (the vote terms of the Hessian are a Laplacian, and the
+        border for ``h``/``tau`` sums to zero), so ``var(s_i - mean(s)) = var(s_i) -
+        level_var``: what comparisons between items see.
+        """
+        self._ensure()
+        return 1.0 / (max(self._n, 1) * self._lam)
+
     def bootstrap_scores(
         self, n_boot: int, seed: int | np.random.Generator | None = 0
     ) -> FloatArray:

@@ -17,6 +17,7 @@ from algorithms.base import FloatArray, IntArray, PairwiseModel
 
 __all__ = [
     "Summary",
+    "comparison_intervals",
     "conservative_score",
     "p_beats_random",
     "point_ranks",
@@ -95,11 +96,33 @@ def rank_ranges(
     return np.minimum(lo, point), np.maximum(hi, point)
 
 
+def comparison_intervals(
+    model: PairwiseModel, level: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Intervals for comparing items: ``model.intervals`` without the common-level variance.
+
+    Models with a ``level_var`` attribute (``bt``) get ``score ± z sqrt(sd^2 - level_var)``;
+    the others their ``intervals(level)`` unchanged.
+    """
+    _check_level(level)
+    level_var = getattr(model, "level_var", None)
+    if level_var is None:
+        low, high = model.intervals(level)
+        return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+    score = np.asarray(model.scores(), dtype=np.float64)
+    z = float(scipy.special.ndtri(0.5 + level / 2.0))
+    sd = np.sqrt(np.maximum(score_sd(model) ** 2 - float(level_var), 0.0))
+    return score - z * sd, score + z * sd
+
+
 def tiers(model: PairwiseModel, level: float = 0.95) -> IntArray:
     """Tiers of statistically tied items, 1 = top tier.
 
     Chatbot Arena's rule: item ``i``'s *arena rank* is ``1 + #{j : low_j > high_i}``,
-    the number of items whose ``level`` interval lies wholly above ``i``'s, plus one. Items
+    the number of items whose ``level`` interval lies wholly above ``i``'s, plus one.
+    For models whose scores share an uncertain common level (``bt``: ``model.level_var``)
+    the intervals are those of the centred scores, ``score ± z sqrt(sd^2 - level_var)``:
+    the common level cancels in every comparison. Items
     are taken in score order and the arena rank is made non-decreasing along that order
     (a running maximum), so a higher score never lands in a worse tier; items with equal
     arena rank form one tier, numbered 1, 2, ... from the top.
@@ -115,7 +138,7 @@ def tiers(model: PairwiseModel, level: float = 0.95) -> IntArray:
     n = scores.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    low, high = model.intervals(level)
+    low, high = comparison_intervals(model, level)
     sorted_low = np.sort(low)
     better = n - np.searchsorted(sorted_low, high, side="right")  # low_j > high_i
     arena = 1 + better

@@ -258,6 +258,20 @@ def test_approximate_laplace_variance_close_to_exact() -> None:
     assert np.max(np.abs(approx2 / exact2 - 1.0)) < 0.05
 
 
+@pytest.mark.parametrize("extras", [False, True])
+def test_level_var_is_the_variance_of_the_common_level(extras: bool) -> None:
+    s = np.random.default_rng(21).standard_normal(12)
+    left, right, y = davidson_votes(s, 300, nu=0.6, seed=22)
+    model = BTModel(n_items=12, side_advantage=extras, ties="davidson" if extras else "half")
+    model.fit(left, right, y)
+    p = model._problem()
+    hess = bt_fit.dense_hessian(p, bt_fit.objective(p, model._full_x(p)))
+    cov = np.linalg.inv(hess)[:12, :12]
+    centre = np.eye(12) - 1.0 / 12
+    centred_var = np.diag(centre @ cov @ centre)
+    assert np.allclose(model.score_sd() ** 2 - model.level_var, centred_var, rtol=1e-8)
+
+
 def test_bootstrap_is_seeded_and_sensible() -> None:
     s = np.random.default_rng(15).standard_normal(8)
     left, right, y = bt_votes(s, 400, seed=16)

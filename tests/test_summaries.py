@@ -11,6 +11,7 @@ import algorithms.summaries
 from algorithms import (
     MODELS,
     BTModel,
+    comparison_intervals,
     conservative_score,
     create_model,
     p_beats_random,
@@ -83,6 +84,18 @@ def test_tiers_are_monotone_in_score() -> None:
         assert np.all(t_i <= t_j)
         assert t[np.argmax(s)] == 1
         assert set(t.tolist()) == set(range(1, t.max() + 1))  # numbered without gaps
+
+
+def test_tiers_compare_without_the_common_level() -> None:
+    model = fitted(n=8, m=200, seed=6)
+    low, high = model.intervals()
+    c_low, c_high = comparison_intervals(model)
+    assert np.all(c_high - c_low < high - low)  # the common level is removed...
+    assert np.allclose((c_low + c_high) / 2, model.scores())  # ...around the same centres
+    elo = create_model("elo", n_items=3)  # no level_var: intervals unchanged
+    elo.update([0, 1], [1, 2], [1.0, 1.0])
+    pairs = zip(comparison_intervals(elo), elo.intervals(), strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
 
 
 def test_tiers_separate_clear_differences_and_merge_unknowns() -> None:
