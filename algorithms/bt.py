@@ -250,6 +250,9 @@ class BTModel(PairwiseModel):
         voter: ArrayLike | None = None,
     ) -> None:
         """Absorb one vote (scalars, the cheap path) or a batch (arrays), in order."""
+        if type(left) is int and type(right) is int and type(outcome) is float and self._ready:
+            self._update_one(left, right, outcome)  # the service's path: no conversions
+            return
         self._ensure()
         if (
             isinstance(left, int | np.integer)
