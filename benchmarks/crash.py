@@ -61,12 +61,19 @@ def writer(url: str, survey: str) -> None:
         n += 1
 
 
-def _spawn_writer(url: str, survey: str, acks: list[tuple[int, str]]) -> subprocess.Popen[str]:
+def _spawn_writer(
+    url: str, survey: str, acks: list[tuple[int, str]], errlog: Path
+) -> subprocess.Popen[str]:
+    with errlog.open("ab") as err:
+        return _popen(url, survey, acks, err)
+
+
+def _popen(url: str, survey: str, acks: list[tuple[int, str]], err: Any) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.crash", "--writer", url, survey],
         cwd=ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=err,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -84,14 +91,19 @@ def _spawn_writer(url: str, survey: str, acks: list[tuple[int, str]]) -> subproc
     return proc
 
 
-def _kill(proc: subprocess.Popen[str]) -> None:
-    """SIGKILL the writer, then drain and close its pipe (every ack it printed is kept)."""
-    if proc.poll() is None:
+def _kill(proc: subprocess.Popen[str]) -> bool:
+    """SIGKILL the writer, then drain and close its pipe (every ack it printed is kept).
+
+    Returns False if the writer had already died on its own (a harness failure).
+    """
+    alive = proc.poll() is None
+    if alive:
         proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     proc.pump.join(timeout=30)  # type: ignore[attr-defined]
     assert proc.stdout is not None
     proc.stdout.close()
+    return alive
 
 
 def audit(
@@ -145,6 +157,8 @@ def run(backend: str, rounds: int, seed: int, workdir: Path) -> dict[str, Any]:
         server.start()
         url = server.url
     server_kills = 0
+    writer_deaths = 0
+    errlog = workdir / f"writer-{backend}.log"
     try:
         setup = RankerService(open_store(url), SECRET)
         survey = setup.create_survey(
@@ -159,12 +173,13 @@ def run(backend: str, rounds: int, seed: int, workdir: Path) -> dict[str, Any]:
         acks: list[tuple[int, str]] = []
         for r in range(rounds):
             before = len(acks)
-            proc = _spawn_writer(url, survey, acks)
+            proc = _spawn_writer(url, survey, acks, errlog)
             deadline = time.monotonic() + 120
             while len(acks) == before and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.01)  # start-up (imports, JIT) is not the moment we want to test
             time.sleep(rng.uniform(0.05, 0.6))
             if server is not None and r % 2 == 1:  # crash the database under the writer
+                writer_deaths += proc.poll() is not None
                 server.kill()
                 server_kills += 1
                 _kill(proc)
@@ -172,12 +187,20 @@ def run(backend: str, rounds: int, seed: int, workdir: Path) -> dict[str, Any]:
                 live.store.close()
                 live.store = open_store(url)
             else:
-                _kill(proc)
+                writer_deaths += not _kill(proc)
             if server is None or r % 2 == 0:
                 live.projection(survey)  # catch up incrementally between crashes
         res = audit(url, survey, list(acks), live)
         live.store.close()
-        return {"backend": backend, "rounds": rounds, "server_kills": server_kills, **res}
+        if writer_deaths:
+            print(errlog.read_text(errors="replace")[-3000:], file=sys.stderr)
+        return {
+            "backend": backend,
+            "rounds": rounds,
+            "server_kills": server_kills,
+            "writer_died_early": writer_deaths,
+            **res,
+        }
     finally:
         if server is not None:
             server.stop()
@@ -200,7 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     write_json("crash", {"rows": rows, "rounds": args.rounds, "seed": args.seed})
     ok = all(
-        r["lost_acked"] == 0 and r["duplicate_ballots"] == 0 and r["projections_equal"]
+        r["lost_acked"] == 0
+        and r["duplicate_ballots"] == 0
+        and r["projections_equal"]
+        and r["writer_died_early"] == 0
+        and r["acked"] > 0
         for r in rows
     )
     print("OK" if ok else "FAILED")

@@ -31,6 +31,7 @@ SECRET = b"reliability-secret-0123456789abcdef"
 def test_sigkill_loses_no_acknowledged_answer(backend: str, tmp_path: Path) -> None:
     res = run(backend, rounds=2, seed=7, workdir=tmp_path)
     assert res["acked"] > 0
+    assert res["writer_died_early"] == 0
     assert res["lost_acked"] == 0
     assert res["duplicate_ballots"] == 0
     assert res["logged_answers"] >= res["acked"]
