@@ -367,6 +367,22 @@ def newton(
     return x, max_iter, ev
 
 
+def edge_step(d: FloatArray, y: FloatArray, tau: float) -> tuple[FloatArray, FloatArray]:
+    """Per-vote log-likelihood gradient and curvature in ``d`` (vectorised)."""
+    if not math.isfinite(tau):
+        sig = scipy.special.expit(d)
+        return y - sig, sig * (1.0 - sig)
+    a = 0.5 * d
+    big = np.maximum(np.abs(a), tau)
+    ew = np.exp(a - big)
+    el = np.exp(-a - big)
+    et = np.exp(tau - big)
+    inv = 1.0 / (ew + el + et)
+    pw, pl = ew * inv, el * inv
+    mm = pw - pl
+    return 0.5 * ((2.0 * y - 1.0) - mm), 0.25 * (pw + pl - mm * mm)
+
+
 def initial_scores(p: Problem) -> FloatArray:
     """Cold-start point: each item's smoothed log win/loss ratio, shrunk toward the prior.
 

@@ -22,13 +22,13 @@ from algorithms._bt_fit import (
     Edges,
     Problem,
     aggregate,
-    dense_hessian,
+    edge_step,
     initial_scores,
     laplace_var,
     newton,
     scatter,
 )
-from algorithms._bt_fit import objective as _objective
+from algorithms._bt_uncertainty import BTUncertainty
 from algorithms.base import (
     FloatArray,
     IntArray,
@@ -46,7 +46,6 @@ __all__ = ["DEFAULT_PRIOR_STRENGTH", "BTModel"]
 DEFAULT_PRIOR_STRENGTH = 0.5
 
 _TIES = ("davidson", "half")
-_INTERVAL_METHODS = ("laplace", "bootstrap")
 
 
 def _raw(value: Any) -> bytes:
@@ -62,24 +61,8 @@ def _i64(value: Any) -> IntArray:
     return np.frombuffer(_raw(value), dtype="<i8").astype(np.int64)
 
 
-def _edge_step(d: FloatArray, y: FloatArray, tau: float) -> tuple[FloatArray, FloatArray]:
-    """Per-vote log-likelihood gradient and curvature in ``d`` (vectorised)."""
-    if not math.isfinite(tau):
-        sig = scipy.special.expit(d)
-        return y - sig, sig * (1.0 - sig)
-    a = 0.5 * d
-    big = np.maximum(np.abs(a), tau)
-    ew = np.exp(a - big)
-    el = np.exp(-a - big)
-    et = np.exp(tau - big)
-    inv = 1.0 / (ew + el + et)
-    pw, pl = ew * inv, el * inv
-    mm = pw - pl
-    return 0.5 * ((2.0 * y - 1.0) - mm), 0.25 * (pw + pl - mm * mm)
-
-
 @register_model("bt")
-class BTModel(PairwiseModel):
+class BTModel(BTUncertainty, PairwiseModel):
     """Bradley-Terry MAP with a Gaussian prior ``N(0, 1/prior_strength)`` on each score.
 
     Parameters
@@ -334,7 +317,7 @@ class BTModel(PairwiseModel):
             return
         n = self._n
         d = self._mean[li] - self._mean[ri] + self._h
-        g, w = _edge_step(d, yy, self._tau)
+        g, w = edge_step(d, yy, self._tau)
         grad = scatter(li, g, n) - scatter(ri, g, n)
         curv = scatter(li, w, n) + scatter(ri, w, n)
         self._var[:] = 1.0 / (1.0 / self._var + curv)
@@ -426,12 +409,6 @@ class BTModel(PairwiseModel):
         if self._n_fit != self._m:
             self._refit()
 
-    def _laplace_var(self, p: Problem | None = None) -> FloatArray:
-        if "var" not in self._cache:
-            p = p or self._problem()
-            self._cache["var"] = laplace_var(p, self._full_x(p), self.exact_max)
-        return np.asarray(self._cache["var"])
-
     def _full_x(self, p: Problem) -> FloatArray:
         parts = [self._s]
         if p.side:
@@ -484,91 +461,6 @@ class BTModel(PairwiseModel):
         ew, el, et = np.exp(a - big), np.exp(-a - big), np.exp(self._tau - big)
         tot = ew + el + et
         return ew / tot, et / tot, el / tot
-
-    def intervals(
-        self, level: float = 0.95, method: str = "laplace", seed: int | None = 0
-    ) -> tuple[FloatArray, FloatArray]:
-        """Per-item ``(low, high)`` interval of the score at ``level``.
-
-        ``method="laplace"`` (default): MAP ± z sd with the Laplace variances.
-        ``method="bootstrap"``: percentile interval of ``n_boot`` seeded refits on votes
-        resampled with replacement, each warm-started from the MAP.
-        """
-        if not (isinstance(level, float | int) and 0.0 < level < 1.0):
-            raise ValueError(f"level must be in (0, 1), got {level!r}")
-        if method not in _INTERVAL_METHODS:
-            raise ValueError(f"method must be one of {_INTERVAL_METHODS}, got {method!r}")
-        self._ensure_fit()
-        if method == "bootstrap":
-            draws = self.bootstrap_scores(self.n_boot, seed)
-            q = (1.0 - level) / 2.0
-            lo, hi = np.quantile(draws, [q, 1.0 - q], axis=0)
-            return np.asarray(lo), np.asarray(hi)
-        z = float(scipy.special.ndtri(0.5 + level / 2.0))
-        sd = np.sqrt(self._laplace_var())
-        return self._s - z * sd, self._s + z * sd
-
-    def score_sd(self) -> FloatArray:
-        """Laplace posterior standard deviation of each score."""
-        self._ensure_fit()
-        return np.sqrt(self._laplace_var())
-
-    @property
-    def level_var(self) -> float:
-        """Posterior variance of the common level (the mean score), ``1 / (n lam)``.
-
-        ``H 1 = lam 1`` exactly (the vote terms of the Hessian are a Laplacian, and the
-        border for ``h``/``tau`` sums to zero), so ``var(s_i - mean(s)) = var(s_i) -
-        level_var``: what comparisons between items see.
-        """
-        self._ensure()
-        return 1.0 / (max(self._n, 1) * self._lam)
-
-    def bootstrap_scores(
-        self, n_boot: int, seed: int | np.random.Generator | None = 0
-    ) -> FloatArray:
-        """``(n_boot, n_items)`` MAP scores refitted on votes resampled with replacement."""
-        self._ensure_fit()
-        rng = np.random.default_rng(seed)
-        m = self._m
-        p0 = self._problem()
-        x0 = self._full_x(p0)
-        out = np.empty((n_boot, self._n))
-        for b in range(n_boot):
-            weight = (
-                np.bincount(rng.integers(0, m, m), minlength=m).astype(np.float64) if m else None
-            )
-            p = self._problem(weight)
-            x, _, _ = newton(p, x0)
-            out[b] = x[: self._n]
-        return out
-
-    def sample_scores(self, size: int, seed: int | np.random.Generator | None = None) -> FloatArray:
-        """Joint draws from the Laplace posterior ``N(MAP, H^-1)``.
-
-        Exact Cholesky sampling when ``n_items <= exact_max``; above, independent draws
-        with the approximate Laplace variances (correlations ignored).
-        """
-        self._ensure_fit()
-        rng = np.random.default_rng(seed)
-        n = self._n
-        if n > self.exact_max:
-            var = self._laplace_var()
-            return np.asarray(self._s + rng.standard_normal((size, n)) * np.sqrt(var))
-        if "chol" not in self._cache:
-            p = self._problem()
-            hess = dense_hessian(p, _objective(p, self._full_x(p)))
-            self._cache["chol"] = scipy.linalg.cholesky(hess, lower=True)
-        chol = self._cache["chol"]
-        z = rng.standard_normal((chol.shape[0], size))
-        x = scipy.linalg.solve_triangular(chol, z, lower=True, trans="T")
-        return np.asarray(self._s + x[:n].T, dtype=np.float64)
-
-    def log_likelihood(self) -> float:
-        """Penalised log-likelihood (log posterior up to a constant) at the current fit."""
-        self._ensure_fit()
-        p = self._problem()
-        return -_objective(p, self._full_x(p)).value
 
     # -- state ---------------------------------------------------------------------
     def state(self) -> ModelState:
