@@ -891,6 +891,7 @@ class RankerService:
         with self._lock:
             proj = self.projection(survey_id)
             ideas = list(proj.ideas)
+            comments, flags = list(proj.comments), list(proj.flags)
             valid = {r.seq: r.active for r in proj.votes}
             upto = proj.seq
         if kind == "ideas":
@@ -898,8 +899,7 @@ class RankerService:
                 yield msgspec.to_builtins(i)
             return
         if kind in ("comments", "flags"):
-            src = proj.comments if kind == "comments" else proj.flags
-            for c in list(src):
+            for c in comments if kind == "comments" else flags:
                 yield msgspec.to_builtins(c)
             return
         want = ev.VoteCast if kind == "votes" else ev.VoteSkipped
