@@ -531,8 +531,8 @@ class RankerService:
     def next_ballot(self, survey_id: str, voter_token: str) -> Ballot:
         """The next pair for this voter, as a signed single-use expiring ballot."""
         with self._lock:
-            claims = self._voter_claims(survey_id, voter_token)
             proj = self.projection(survey_id, self.max_staleness_s)
+            claims = self._voter_claims(survey_id, voter_token)
             survey = proj.survey
             assert survey is not None
             if survey.status != "open":
@@ -586,6 +586,9 @@ class RankerService:
         answer to a used ballot raises ``ballot_used``.
         """
         ans = self._check_answer(choice, reason, response_ms)
+        with self._lock:  # an unknown survey is reported as such, before any token check
+            if survey_id not in self._projections:
+                self.projection(survey_id)
         b = self.signer.verify_ballot(ballot_token)
         claims = self._voter_claims(survey_id, voter_token)
         if b.survey != survey_id:

@@ -136,6 +136,10 @@ def test_ballot_errors(svc: RankerService, clock: Clock) -> None:
     ov = svc.issue_voter(other)
     with pytest.raises(E.BallotNotFound):
         svc.answer(other, ov.token, b.token, "left")
+    with pytest.raises(E.SurveyNotFound):
+        svc.answer("nope", v.token, b.token, "left")
+    with pytest.raises(E.SurveyNotFound):
+        svc.next_ballot("nope", v.token)
     clock.t += 3601
     with pytest.raises(E.BallotExpired):
         svc.answer(sid, v.token, b.token, "left")
