@@ -89,21 +89,7 @@ def test_state_of_a_fresh_model_round_trips(name: str) -> None:
     same_reads(model, back)
 
 
-# Known failures of other models, reported to their owners; remove an entry once fixed.
-KNOWN_ISSUES = {
-    "bt": "BTModel.get_params returns numpy scalars as given, which msgspec cannot encode",
-}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_ISSUES[n], raises=TypeError))
-        if n in KNOWN_ISSUES
-        else n
-        for n in NAMES
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_state_encodes_when_numpy_scalars_were_passed(name: str) -> None:
     model = create_model(name, n_items=np.int64(3))
     model.update(np.int64(0), np.int64(1), np.float64(1.0))
