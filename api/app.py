@@ -52,7 +52,10 @@ def _extra_routers(settings: Settings, service: RankerService) -> list[Router]:
         if isinstance(item, Router):
             out.append(item)
             continue
-        if importlib.util.find_spec(item) is None:
+        try:
+            if importlib.util.find_spec(item) is None:
+                continue
+        except ModuleNotFoundError:  # a parent package is missing
             continue
         module = importlib.import_module(item)
         factory = getattr(module, "web_router", None)

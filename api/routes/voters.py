@@ -32,7 +32,8 @@ from api.schemas import (
     VoterOut,
     results_out,
 )
-from ranker.domain import AnswerReceipt, Flag
+from ranker.domain import AnswerReceipt, Flag, Idea
+from ranker.service import RankerService
 
 __all__ = ["voter_router"]
 
@@ -92,6 +93,17 @@ def create_voter(
     return Response(out, status_code=201, headers=NO_STORE)
 
 
+def _ideas_after_pick(service: RankerService, survey_id: str) -> list[Idea]:
+    """The survey's ideas right after :meth:`RankerService.next_ballot` caught up with the log.
+
+    ``service.projection()`` would read the log again (one more store round trip per ballot);
+    the cached projection is current, and an idea named by a fresh ballot is always in it.
+    TODO(core): let ``next_ballot`` return the two idea texts and drop this.
+    """
+    cached = getattr(service, "_projections", {}).get(survey_id)
+    return cached.ideas if cached is not None else service.projection(survey_id).ideas
+
+
 @post(
     "/ballots",
     summary="Next pair for this voter (a signed single-use ballot)",
@@ -104,7 +116,7 @@ def next_ballot(
     survey_id: FromPath[str], service: Service, voter: CurrentVoter
 ) -> Response[BallotOut]:
     ballot = service.next_ballot(survey_id, voter.token)
-    ideas = service.projection(survey_id).ideas
+    ideas = _ideas_after_pick(service, survey_id)
     out = BallotOut(
         ballot=ballot.token,
         survey_id=survey_id,

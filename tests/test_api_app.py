@@ -1,0 +1,241 @@
+"""The app factory, settings, readiness, the ROUTERS hook and ``ranker serve`` / ``ranker demo``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Router, get
+from litestar.testing import TestClient
+
+import api.app as app_module
+from api.app import create_app
+from api.settings import Settings, SettingsError
+from ranker.cli import main as cli_main
+from ranker.service import RankerService
+from ranker.storage import open_store
+from tests.api_client import SECRET, assert_problem
+from tests.redis_proc import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_settings_precedence_env_over_file(tmp_path: Path) -> None:
+    conf = tmp_path / "ranker.toml"
+    conf.write_text('[ranker]\nstore = "memory://"\nmax_body_bytes = 1000\nadmin_token = "file"\n')
+    s = Settings.load(environ={"RANKER_CONFIG": str(conf), "RANKER_ADMIN_TOKEN": "env"})
+    assert (s.store, s.max_body_bytes, s.admin_token) == ("memory://", 1000, "env")
+    s = Settings.load(environ={}, config_file=conf, store="sqlite:///x.db")
+    assert s.store == "sqlite:///x.db"
+    assert Settings.load(environ={"RANKER_OPEN_SIGNUP": "true"}).open_signup is True
+
+
+@pytest.mark.parametrize(
+    ("env", "word"),
+    [
+        ({"RANKER_MAX_BODY_BYTES": "0"}, "max_body_bytes"),
+        ({"RANKER_MAX_BODY_BYTES": "lots"}, "max_body_bytes"),
+        ({"RANKER_SSE_INTERVAL_S": "-1"}, "sse_interval_s"),
+        ({"RANKER_CONFIG": "/nonexistent/ranker.toml"}, "config file"),
+    ],
+)
+def test_bad_settings_name_the_setting(env: dict[str, str], word: str) -> None:
+    with pytest.raises(SettingsError, match=word):
+        Settings.load(environ=env)
+
+
+def test_unknown_key_in_config_file_is_refused(tmp_path: Path) -> None:
+    conf = tmp_path / "c.toml"
+    conf.write_text('stor = "memory://"\n')
+    with pytest.raises(SettingsError, match="stor"):
+        Settings.load(environ={}, config_file=conf)
+
+
+def test_secret_file_is_created_private_and_reused(tmp_path: Path) -> None:
+    s = Settings(secret_file=str(tmp_path / "k" / "secret"))
+    first = s.secret_bytes()
+    assert len(first) >= 32 and first == s.secret_bytes()
+    mode = stat.S_IMODE((tmp_path / "k" / "secret").stat().st_mode)
+    assert mode == 0o600
+    (tmp_path / "short").write_text("abc")
+    with pytest.raises(SettingsError, match="fewer than 32"):
+        Settings(secret_file=str(tmp_path / "short")).secret_bytes()
+    assert Settings(secret="x" * 40).secret_bytes() == b"x" * 40
+
+
+def test_health_and_ready() -> None:
+    svc = RankerService(open_store("memory://"), secret=SECRET.encode())
+    with TestClient(create_app(Settings(store="memory://", secret=SECRET), service=svc)) as c:
+        assert c.get("/health").json() == {"status": "ok"}
+        assert c.get("/ready").json() == {"status": "ready", "store": "memory"}
+
+
+class BrokenStore:
+    def head(self, survey: str) -> int:
+        raise ConnectionError("store down")
+
+    def close(self) -> None:
+        pass
+
+
+def test_ready_is_503_when_the_store_fails() -> None:
+    svc = RankerService(open_store("memory://"), secret=SECRET.encode())
+    svc.store = BrokenStore()  # type: ignore[assignment]
+    with TestClient(create_app(Settings(store="memory://", secret=SECRET), service=svc)) as c:
+        assert_problem(c.get("/ready"), 503, "not_ready")
+
+
+def test_routers_hook_mounts_extra_routers(monkeypatch: pytest.MonkeyPatch) -> None:
+    @get("/extra-route", sync_to_thread=False)
+    def extra() -> dict[str, str]:
+        return {"hello": "world"}
+
+    monkeypatch.setattr(
+        app_module,
+        "ROUTERS",
+        [*app_module.ROUTERS, Router("/", route_handlers=[extra]), "no.such.module"],
+    )
+    svc = RankerService(open_store("memory://"), secret=SECRET.encode())
+    with TestClient(create_app(Settings(store="memory://", secret=SECRET), service=svc)) as c:
+        assert c.get("/extra-route").json() == {"hello": "world"}
+
+
+def test_docs_can_be_switched_off() -> None:
+    svc = RankerService(open_store("memory://"), secret=SECRET.encode())
+    with TestClient(
+        create_app(Settings(store="memory://", secret=SECRET, docs=False), service=svc)
+    ) as c:
+        assert c.get("/docs").status_code == 404
+        assert c.get("/schema/openapi.json").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["serve", "--port", "0"], "--port"),
+        (["serve", "--workers", "0"], "--workers"),
+        (["serve", "--store", "postgres://x"], "--store"),
+        (["serve", "--store", "memory://", "--workers", "2"], "memory"),
+        (["demo", "--store", "memory://"], "shared store"),
+    ],
+)
+def test_serve_refuses_bad_arguments(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_demo_creates_an_open_survey(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RANKER_STORE", raising=False)
+    monkeypatch.delenv("RANKER_PUBLIC_URL", raising=False)
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert cli_main(["demo", "--store", url, "--port", "9999", "--no-serve"]) == 0
+    out = capsys.readouterr().out
+    key = out.split("organiser key (shown once): ")[1].split()[0]
+    sid = out.split("Demo survey ")[1].split(":")[0]
+    assert f"http://127.0.0.1:9999/w/{sid}" in out
+    svc = RankerService(open_store(url), secret=SECRET.encode())
+    org = svc.authenticate(key)
+    survey = svc.get_survey(sid)
+    assert survey.owner == org.id and survey.status == "open"
+    assert len(svc.list_ideas(sid, "active")) >= 24
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """``ranker serve`` as a real subprocess on a free port (SQLite in tmp_path)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "RANKER_SECRET": SECRET,
+        "RANKER_ADMIN_TOKEN": "adm",
+        "PYTHONPATH": str(ROOT),
+        "RANKER_SSE_INTERVAL_S": "0.05",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ranker.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--store",
+            f"sqlite:///{tmp_path / 'r.db'}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server died")
+            try:
+                if httpx.get(f"{base}/ready", timeout=0.5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def test_real_server_votes_and_streams(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=10) as c:
+        key = c.post(
+            "/v1/organisers", json={"name": "o"}, headers={"Authorization": "Bearer adm"}
+        ).json()["api_key"]
+        org = {"Authorization": f"Bearer {key}"}
+        sid = c.post(
+            "/v1/surveys",
+            json={"question": "Q?", "ideas": ["a", "b", "c"], "open": True},
+            headers=org,
+        ).json()["id"]
+        voter = {"X-Voter-Token": c.post(f"/v1/public/surveys/{sid}/voters").json()["token"]}
+        ballot = c.post(f"/v1/public/surveys/{sid}/ballots", headers=voter).json()["ballot"]
+        r = c.post(
+            f"/v1/public/surveys/{sid}/answers",
+            json={"ballot": ballot, "choice": "left"},
+            headers=voter,
+        )
+        assert r.status_code == 201
+        first: dict[str, Any] = {}
+        with c.stream("GET", f"/v1/surveys/{sid}/stream", headers=org) as resp:
+            assert resp.headers["content-type"].startswith("text/event-stream")
+            for line in resp.iter_lines():
+                if line.startswith("data:"):
+                    first = json.loads(line[5:])
+                    break
+        assert first["n_votes"] == 1 and first["survey"] == sid
+        big = c.post(
+            "/v1/surveys",
+            content=b"{" + b" " * 70_000 + b"}",
+            headers={**org, "Content-Type": "application/json"},
+        )
+        assert big.status_code == 413
+        assert c.get("/docs").status_code == 200
