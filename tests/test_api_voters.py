@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -286,3 +287,40 @@ def test_voters_per_ip_limit() -> None:
         assert_problem(r, 429, "rate_limited")
         api.clock.advance(61)
         api.voter(sid)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'api.db'}"
+    return str(request.getfixturevalue("redis_url"))
+
+
+def test_voting_flow_on_real_backends(store_url: str) -> None:
+    with make_api(store=store_url) as api:
+        org = api.organiser()
+        sid = api.survey(org, limits={"answers_per_minute": 3})
+        voter = api.voter(sid)
+        receipts = [api.vote(sid, voter, choice) for choice in ("left", "right", "tie")]
+        assert len({r["seq"] for r in receipts}) == 3
+        b = api.ballot(sid, voter)
+        r = api.client.post(
+            f"/v1/public/surveys/{sid}/answers",
+            json={"ballot": b["ballot"], "choice": "left"},
+            headers=voter,
+        )
+        assert_problem(r, 429, "rate_limited")
+        api.clock.advance(61)
+        body = {"ballot": b["ballot"], "choice": "left"}
+        url = f"/v1/public/surveys/{sid}/answers"
+        first = api.client.post(url, json=body, headers=voter)
+        assert first.status_code == 201
+        assert api.client.post(url, json=body, headers=voter).json() == first.json()
+        other = {"ballot": b["ballot"], "choice": "right"}
+        assert_problem(api.client.post(url, json=other, headers=voter), 409, "ballot_used")
+        undone = api.client.delete(f"{url}/last", headers=voter)
+        assert undone.json() == {"undone_seq": first.json()["seq"]}
+        res = api.client.get(f"/v1/surveys/{sid}/results", headers=org).json()
+        assert res["n_votes"] == 3
+        votes = api.client.get(f"/v1/surveys/{sid}/exports/votes?format=ndjson", headers=org)
+        assert len(votes.text.splitlines()) == 4
