@@ -97,7 +97,6 @@ class _GainSearch(Sampler):
     evaluations.
     """
 
-    starts: int | None = None
     max_candidates: int = 2048
 
     def _candidates(self, ctx: PickContext) -> NDArray[np.int64] | None:
@@ -197,9 +196,8 @@ class AdaptiveSampler(_GainSearch):
     floor
         Items with fewer than ``floor`` observed votes are shown first (new ideas).
     starts
-        Number of high-variance items tried as the first item of the greedy search;
-        ``None`` (default) uses ``clip(2000 // n, 1, 8)``, so small surveys search
-        wider for the same cost per pick.
+        Number of high-variance items tried as the first item of the greedy search
+        (1 measured as good as 8 in votes-to-target at n=100, and is cheaper).
 
     Each pick's selection probability is exact: ``explore / F + (1 - explore) [pair is
     the greedy pick]`` with ``F`` the number of pairs that may be shown.
@@ -221,18 +219,18 @@ class AdaptiveSampler(_GainSearch):
         seed: int | None = None,
         explore: float = 0.05,
         floor: int = 1,
-        starts: int | None = None,
+        starts: int = 1,
     ) -> None:
         super().__init__(seed=seed)
         if not 0.0 <= float(explore) <= 1.0:
             raise ValueError(f"explore must be in [0, 1], got {explore!r}")
         if int(floor) != floor or floor < 0:
             raise ValueError(f"floor must be an int >= 0, got {floor!r}")
-        if starts is not None and (int(starts) != starts or starts < 1):
-            raise ValueError(f"starts must be an int >= 1 or None, got {starts!r}")
+        if int(starts) != starts or starts < 1:
+            raise ValueError(f"starts must be an int >= 1, got {starts!r}")
         self.explore = float(explore)
         self.floor = int(floor)
-        self.starts = None if starts is None else int(starts)
+        self.starts = int(starts)
 
     def _choose(self, ctx: PickContext) -> tuple[int, int, float | None] | None:
         if self.explore > 0.0 and self.rng.random() < self.explore:
@@ -257,8 +255,7 @@ class AdaptiveSampler(_GainSearch):
                 got = self._greedy(ctx, [i], refine=False)
                 if got is not None:
                     return got
-        k = min(8, max(1, 2000 // ctx.n)) if self.starts is None else self.starts
-        return self._greedy(ctx, self._starts(ctx, k))
+        return self._greedy(ctx, self._starts(ctx, self.starts))
 
     def _free_pairs(self, ctx: PickContext) -> int:
         total = ctx.m * (ctx.m - 1) // 2
