@@ -155,7 +155,7 @@ class Ballot(msgspec.Struct, frozen=True, kw_only=True):
     voter: VoterId
     left: IdeaId
     right: IdeaId
-    probability: Probability
+    probability: Probability | None
     issued: float
     expires: float
     group: str | None = None

@@ -103,7 +103,7 @@ class VoteCast(_Base, tag="vote_cast", frozen=True, kw_only=True):
     left: int
     right: int
     outcome: Literal["left", "right", "tie"]
-    probability: float = 0.0
+    probability: float | None = None
     response_ms: int | None = None
 
 
@@ -116,7 +116,7 @@ class VoteSkipped(_Base, tag="vote_skipped", frozen=True, kw_only=True):
     left: int
     right: int
     reason: SkipReason = "dont_know"
-    probability: float = 0.0
+    probability: float | None = None
     response_ms: int | None = None
 
 

@@ -384,8 +384,12 @@ class Projection:
             self._mask = np.array([i.status == "active" for i in self.ideas], dtype=np.bool_)
         return self._mask
 
-    def pick(self, voter: str) -> tuple[int, int, float]:
-        """The sampler's next pair for ``voter``: ``(left, right, probability)``."""
+    def pick(self, voter: str) -> tuple[int, int, float | None]:
+        """The sampler's next pair for ``voter``: ``(left, right, probability)``.
+
+        ``probability`` is the sampler's probability of choosing this pair, or ``None`` when
+        the sampler does not know it (never guessed: it is used for reweighting).
+        """
         mask = self.active_mask()
         m = int(np.count_nonzero(mask))
         if m < 2:
@@ -396,9 +400,7 @@ class Projection:
             self.model, voter=voter, active=None if m == len(mask) else mask
         )
         prob = getattr(pair, "probability", None)
-        if prob is None:
-            prob = 1.0 / (m * (m - 1) / 2)
-        return int(pair[0]), int(pair[1]), float(prob)
+        return int(pair[0]), int(pair[1]), None if prob is None else float(prob)
 
     def rows(
         self, *, group: str | None = None, voter: str | None = None

@@ -56,7 +56,7 @@ class BallotClaims(msgspec.Struct, array_like=True, frozen=True):
     group: str | None
     left: int
     right: int
-    probability: float
+    probability: float | None
     issued: float
     expires: float
 

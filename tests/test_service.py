@@ -364,7 +364,7 @@ def test_pluggable_sampler_object(clock: Clock) -> None:
     sid = survey(svc)
     v = svc.issue_voter(sid)
     b = svc.next_ballot(sid, v.token)
-    assert b.probability == pytest.approx(1 / 6)  # no .probability: uniform over 6 pairs
+    assert b.probability is None  # the picker does not say: recorded as unknown, not guessed
     svc.answer(sid, v.token, b.token, "right")
     assert picker.observed == [(b.left, b.right, 0.0)]
     m = create_model("bt")
