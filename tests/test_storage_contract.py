@@ -145,3 +145,37 @@ def test_bad_urls_are_refused(tmp_path: Path) -> None:
         open_store("ftp://x")
     with pytest.raises(InvalidInput):
         open_store(f"sqlite:///{tmp_path}/x.db?synchronous=maybe")
+
+
+@pytest.mark.redis
+def test_redis_outage_is_a_store_error(tmp_path: Path) -> None:
+    from ranker.errors import StoreError
+    from tests.redis_proc import RedisProcess
+
+    server = RedisProcess(tmp_path / "r")
+    server.start()
+    store = open_store(server.url)
+    store.create_survey("s", b"e")
+    server.kill()
+    with pytest.raises(StoreError, match="redis"):
+        store.append("s", b"x")
+    store.close()
+
+
+def test_sqlite_lock_timeout_is_a_store_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    from ranker.errors import StoreError
+    from ranker.storage.sqlite import SQLiteStore
+
+    url = f"sqlite:///{tmp_path}/locked.db"
+    store = SQLiteStore(url, busy_timeout_ms=50)
+    store.create_survey("s", b"e")
+    other = sqlite3.connect(f"{tmp_path}/locked.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    with pytest.raises(StoreError, match="locked"):
+        store.append("s", b"x")
+    other.execute("ROLLBACK")
+    other.close()
+    assert store.append("s", b"x") == 2
+    store.close()

@@ -26,8 +26,10 @@ last applied seq before every read or pick.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import redis
 
@@ -35,6 +37,22 @@ from ranker.errors import RateLimited, StoreError, SurveyExists, SurveyNotFound
 from ranker.storage.base import Store, StoredEvent, VoteAppend, rate_window
 
 __all__ = ["RedisStore"]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guard(fn: F) -> F:
+    """Report Redis failures (connection lost, timeouts, script errors) as ``store_error``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
+
+    return cast(F, wrapper)
 
 
 def _script(name: str) -> str:
@@ -59,6 +77,7 @@ class RedisStore(Store):
     def _k(self, survey: str, part: str) -> str:
         return f"{self.prefix}:{{{survey}}}:{part}"
 
+    @_guard
     def create_survey(self, survey: str, data: bytes) -> int:
         self._r.sadd(f"{self.prefix}:surveys", survey)
         seq = int(
@@ -68,6 +87,7 @@ class RedisStore(Store):
             raise SurveyExists(f"survey {survey!r} already exists")
         return seq
 
+    @_guard
     def append(self, survey: str, data: bytes) -> int:
         seq = int(
             self._append(keys=[self._k(survey, "log"), self._k(survey, "seq")], args=[data, "0"])
@@ -76,6 +96,7 @@ class RedisStore(Store):
             raise SurveyNotFound(f"no survey {survey!r}")
         return seq
 
+    @_guard
     def append_vote(
         self,
         survey: str,
@@ -114,18 +135,22 @@ class RedisStore(Store):
             )
         raise SurveyNotFound(f"no survey {survey!r}")
 
+    @_guard
     def read(self, survey: str, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         entries = self._r.xrange(self._k(survey, "log"), min=f"{after + 1}-0", count=limit)
         return [StoredEvent(int(eid.split(b"-")[0]), bytes(f[b"e"])) for eid, f in entries]
 
+    @_guard
     def head(self, survey: str) -> int:
         v = self._r.get(self._k(survey, "seq"))
         return 0 if v is None else int(v)
 
+    @_guard
     def survey_ids(self) -> list[str]:
         ids = self._r.smembers(f"{self.prefix}:surveys")
         return sorted(i.decode() for i in ids if self.head(i.decode()) > 0)
 
+    @_guard
     def rate_hit(self, key: str, limit: int, window_s: int, now: float) -> int:
         win = rate_window(now, window_s)
         ttl = int(((win + 1) * window_s - now) * 1000) + 1000
@@ -136,22 +161,27 @@ class RedisStore(Store):
             )
         return int(res)
 
+    @_guard
     def save_snapshot(self, survey: str, seq: int, data: bytes) -> None:
         self._snap(keys=[self._k(survey, "snap")], args=[seq, data])
 
+    @_guard
     def load_snapshot(self, survey: str) -> StoredEvent | None:
         seq, data = self._r.hmget(self._k(survey, "snap"), ["seq", "data"])
         if seq is None or data is None:
             return None
         return StoredEvent(int(seq), bytes(data))
 
+    @_guard
     def put_organiser(self, key_hash: str, data: bytes) -> None:
         self._r.set(f"{self.prefix}:org:{key_hash}", data)
 
+    @_guard
     def get_organiser(self, key_hash: str) -> bytes | None:
         v = self._r.get(f"{self.prefix}:org:{key_hash}")
         return None if v is None else bytes(v)
 
+    @_guard
     def stats(self, survey: str) -> dict[str, int]:
         """The counters bumped by the answer script."""
         raw = self._r.hgetall(self._k(survey, "stats"))

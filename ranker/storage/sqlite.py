@@ -26,7 +26,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from ranker.errors import InvalidInput, RateLimited, SurveyExists, SurveyNotFound
+from ranker.errors import InvalidInput, RateLimited, StoreError, SurveyExists, SurveyNotFound
 from ranker.storage.base import Store, StoredEvent, VoteAppend, rate_window
 
 __all__ = ["SQLiteStore"]
@@ -118,16 +118,27 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction under the lock; rolled back on any error."""
+        """One ``BEGIN IMMEDIATE`` transaction under the lock; rolled back on any error.
+
+        A database that stays locked past ``busy_timeout`` (or any other operational
+        failure) is reported as ``store_error``.
+        """
         with self._lock:
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"sqlite: {exc}") from exc
             try:
                 yield db
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            db.execute("COMMIT")
+            try:
+                db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:  # pragma: no cover - disk full, I/O error
+                db.execute("ROLLBACK")
+                raise StoreError(f"sqlite: {exc}") from exc
 
     def create_survey(self, survey: str, data: bytes) -> int:
         with self._tx() as db:
