@@ -164,3 +164,25 @@ def test_candidate_path_for_large_surveys(name: str) -> None:
         seen.add(frozenset((i, j)))
         s.observe(i, j, 1.0, voter=1)
         m.update(i, j, 1.0)
+
+
+@pytest.mark.parametrize("module", ["base", "simple", "gain", "bandit"])
+def test_doctests(module: str) -> None:
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"algorithms.samplers.{module}")
+    result = doctest.testmod(mod)
+    assert result.failed == 0
+    assert result.attempted >= (0 if module == "bandit" else 1)
+
+
+def test_docs_example_runs() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "samplers.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "docs/samplers.md", "exec"), namespace)
+    pair = namespace["pair"]
+    assert isinstance(pair, Pair) and pair[0] != pair[1]

@@ -196,3 +196,12 @@ def test_replay_of_the_potato_data(shared_data: Path) -> None:
     c = run_one(cfg, "adaptive", "bt", seed=0, replay=rep)
     # the recorded answers agree with the full-data fit, so the ranking recovers it
     assert c.metrics["kendall_tau"][-1] > 0.6
+
+
+def test_doctests() -> None:
+    import doctest
+
+    import algorithms.simulation as sim
+
+    result = doctest.testmod(sim)
+    assert result.attempted >= 1 and result.failed == 0
