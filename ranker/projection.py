@@ -12,7 +12,7 @@ whole state plus the model's exact :class:`~algorithms.ModelState`.
 >>> from ranker.domain import Survey
 >>> p = Projection("s1", sampler_factory=None)
 >>> p.apply(1, ev.SurveyCreated(ts=0.0, survey=Survey(id="s1", owner="o", question="Q?",
-...                                                     model="elo")))
+...                                                     model="elo", status="open")))
 >>> p.apply(2, ev.IdeaAdded(ts=0.0, text="a"))
 >>> p.apply(3, ev.IdeaAdded(ts=0.0, text="b"))
 >>> p.apply(4, ev.VoteCast(ts=1.0, ballot="x", voter="v", left=0, right=1, outcome="left"))

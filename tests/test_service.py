@@ -447,3 +447,16 @@ def test_unreadable_snapshot_falls_back_to_the_log(svc: RankerService) -> None:
     svc.store.save_snapshot(sid, 10**6, b"\xc1 not msgpack")
     fresh = RankerService(svc.store, b"s" * 32, svc.clock)
     assert fresh.projection(sid).digest() == svc.projection(sid).digest()
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["errors", "domain", "events", "tokens", "storage", "projection", "service"],
+)
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"ranker.{module}")
+    result = doctest.testmod(mod)
+    assert result.attempted > 0 and result.failed == 0
