@@ -13,6 +13,10 @@ Two measurements per target:
 - open loop: cycles start at a fixed ``--rate`` (default 1,000/s) -> p50/p99 cycle latency,
   measured from each cycle's scheduled start (no coordinated omission).
 
+Server CPU time per cycle (from ``/proc``) is reported too: on a shared machine wall-clock rates
+swing with other people's load, CPU per cycle much less; ``cpu_vs_ceiling`` is the same ratio on
+that basis.
+
 Targets (issue 5): ranker cycles/s >= 30% of the bare ceiling; p99 <= 20 ms at 1,000 cycles/s.
 
 Run: ``python -m benchmarks.http_load`` (``--quick`` for a short smoke run).
@@ -97,6 +101,12 @@ def setup_survey(base: str, n_ideas: int, n_voters: int) -> tuple[str, list[str]
     return sid, tokens
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by process ``pid`` (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_gen(spec: dict[str, Any]) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks._loadgen", json.dumps(spec)],
@@ -110,12 +120,14 @@ def run_gen(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure(
-    target: str, port: int, spec: dict[str, Any], args: argparse.Namespace
+    target: str, port: int, pid: int, spec: dict[str, Any], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     base = {"host": "127.0.0.1", "port": port, **spec}
+    cpu0 = cpu_seconds(pid)
     closed = run_gen(
         {**base, "mode": "closed", "concurrency": args.concurrency, "duration": args.duration}
     )
+    cpu1 = cpu_seconds(pid)
     opened = run_gen(
         {
             **base,
@@ -125,10 +137,14 @@ def measure(
             "duration": args.duration,
         }
     )
+    cpu2 = cpu_seconds(pid)
+    n_closed = closed["cycles"] + closed["failed"]
+    n_open = opened["cycles"] + opened["failed"]
     return [
         {
             "target": target,
             "mode": f"closed c={args.concurrency}",
+            "server_cpu_us_per_cycle": (cpu1 - cpu0) / max(1, n_closed) * 1e6,
             "cycles_per_s": closed["cycles_per_s"],
             "failed": closed["failed"],
             "req_p50_ms": closed["req_p50_ms"],
@@ -140,6 +156,7 @@ def measure(
         {
             "target": target,
             "mode": f"open {args.rate:.0f}/s",
+            "server_cpu_us_per_cycle": (cpu2 - cpu1) / max(1, n_open) * 1e6,
             "cycles_per_s": opened["achieved_cycles_per_s"],
             "failed": opened["failed"],
             "req_p50_ms": opened["req_p50_ms"],
@@ -174,7 +191,7 @@ def bench_bare(workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     )
     try:
         wait_ready(f"http://127.0.0.1:{port}/pair")
-        return measure("bare litestar", port, {"kind": "bare"}, args)
+        return measure("bare litestar", port, proc.pid, {"kind": "bare"}, args)
     finally:
         stop(proc)
 
@@ -215,7 +232,7 @@ def bench_ranker(
         wait_ready(f"{base}/ready")
         sid, tokens = setup_survey(base, args.ideas, args.voters)
         spec = {"kind": "ranker", "prefix": f"/v1/public/surveys/{sid}", "voters": tokens}
-        return measure(label, port, spec, args)
+        return measure(label, port, proc.pid, spec, args)
     finally:
         stop(proc)
 
@@ -258,14 +275,22 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows
         if r["target"] == "bare litestar" and r["mode"].startswith("closed")
     )
+    bare_cpu = next(
+        r["server_cpu_us_per_cycle"]
+        for r in rows
+        if r["target"] == "bare litestar" and r["mode"].startswith("closed")
+    )
     for r in rows:
         if r["mode"].startswith("closed"):
             r["vs_ceiling"] = r["cycles_per_s"] / ceiling
+            r["cpu_vs_ceiling"] = bare_cpu / r["server_cpu_us_per_cycle"]
     cols = [
         "target",
         "mode",
         "cycles_per_s",
         "vs_ceiling",
+        "server_cpu_us_per_cycle",
+        "cpu_vs_ceiling",
         "failed",
         "req_p50_ms",
         "req_p99_ms",
@@ -282,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['target']}: p99 cycle {r['cycle_p99_ms']:.1f} ms at {args.rate:.0f}/s"
                 " (target <= 20 ms)"
             )
+    load = os.getloadavg()
+    verdict.append(f"load average during the run: {load[0]:.1f} / {load[1]:.1f} (1 / 5 min)")
     print("\n" + "\n".join(verdict))
     if any(r["failed"] for r in rows):
         print(
@@ -296,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             "generator": "benchmarks._loadgen (raw asyncio sockets, HTTP/1.1 keep-alive)",
             "server": "ranker serve (uvicorn, 1 worker; uvloop/httptools when installed)",
             "rows": rows,
+            "loadavg": os.getloadavg(),
         },
         args.out,
     )
