@@ -133,6 +133,10 @@ class RankerService:
         Picks (``next_ballot``) may use a projection caught up at most this long ago
         instead of reading the log first (0, the default: always catch up). Answers
         are always checked by the store, and every other read always catches up.
+    results_max_age_s
+        :meth:`results` may return a ranking computed at most this long ago even if
+        answers arrived since (0, the default: recompute whenever the log moved). Summaries
+        of a large ``bt`` survey take ~0.1–1 s, so a dashboard-heavy deployment may set 1–5.
     """
 
     def __init__(
@@ -144,6 +148,7 @@ class RankerService:
         sampler_factory: SamplerFactory | None = None,
         snapshot_every: int = 5000,
         max_staleness_s: float = 0.0,
+        results_max_age_s: float = 0.0,
     ) -> None:
         self.store = store
         self.signer = TokenSigner(secret)
@@ -153,7 +158,8 @@ class RankerService:
         self.max_staleness_s = max_staleness_s
         self._projections: dict[str, Projection] = {}
         self._synced: dict[str, float] = {}
-        self._results: dict[tuple[Any, ...], Results] = {}
+        self.results_max_age_s = results_max_age_s
+        self._results: dict[tuple[Any, ...], tuple[float, Results]] = {}
         self._voter_cache: dict[str, VoterClaims] = {}
         self._lock = threading.RLock()
 
@@ -803,10 +809,13 @@ class RankerService:
             proj = self.projection(survey_id)
             survey = proj.survey
             assert survey is not None
-            key = (survey_id, proj.seq, group, level, include_retired)
-            cached = self._results.get(key)
-            if cached is not None:
-                return cached
+            key = (survey_id, group, level, include_retired)
+            hit = self._results.get(key)
+            now = time.monotonic()
+            if hit is not None and (
+                hit[1].seq == proj.seq or now - hit[0] < self.results_max_age_s
+            ):
+                return hit[1]
             statuses = ("active", "retired") if include_retired else ("active",)
             model = None
             voters = [v for v in proj.voters.values() if v.answers]
@@ -829,7 +838,7 @@ class RankerService:
             )
             if len(self._results) >= 256:
                 self._results.clear()
-            self._results[key] = out
+            self._results[key] = (now, out)
             return out
 
     def my_results(self, survey_id: str, voter_token: str, level: float = 0.95) -> Results:

@@ -460,3 +460,13 @@ def test_docstring_examples_run(module: str) -> None:
     mod = importlib.import_module(f"ranker.{module}")
     result = doctest.testmod(mod)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_results_max_age_reuses_a_recent_ranking(svc: RankerService) -> None:
+    relaxed = RankerService(svc.store, b"s" * 32, svc.clock, results_max_age_s=3600)
+    sid = survey(svc)
+    first = relaxed.results(sid)
+    v = svc.issue_voter(sid)
+    svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "left")
+    assert relaxed.results(sid) is first  # within the age limit: not recomputed
+    assert svc.results(sid).n_votes == 1  # the default recomputes when the log moved
