@@ -96,9 +96,18 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
             if len(value) < 32:
                 raise SettingsError(f"secret file {path} holds fewer than 32 characters")
             return value.encode()
+        # several workers may start at once: write a private temp file, then hard-link it into
+        # place (atomic, fails if another worker won the race; then use the winner's secret)
         value = secrets.token_urlsafe(32)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(value + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return self.secret_bytes()
+        finally:
+            tmp.unlink()
         return value.encode()

@@ -239,3 +239,10 @@ def test_real_server_votes_and_streams(server: str) -> None:
         )
         assert big.status_code == 413
         assert c.get("/docs").status_code == 200
+
+
+def test_secret_file_race_gives_every_worker_the_same_secret(tmp_path: Path) -> None:
+    path = tmp_path / "secret"
+    path.write_text("w" * 43 + "\n")  # another worker won the race
+    assert Settings(secret_file=str(path)).secret_bytes() == b"w" * 43
+    assert [p.name for p in tmp_path.iterdir()] == ["secret"]  # no temp files left behind
