@@ -324,3 +324,41 @@ def test_voting_flow_on_real_backends(store_url: str) -> None:
         assert res["n_votes"] == 3
         votes = api.client.get(f"/v1/surveys/{sid}/exports/votes?format=ndjson", headers=org)
         assert len(votes.text.splitlines()) == 4
+
+
+def test_no_pair_when_fewer_than_two_active_ideas(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org, ideas=["only", "pair"])
+    voter = api.voter(sid)
+    api.client.patch(f"/v1/surveys/{sid}/ideas/1", json={"status": "retired"}, headers=org)
+    r = api.client.post(f"/v1/public/surveys/{sid}/ballots", headers=voter)
+    assert_problem(r, 409, "no_pair_available")
+
+
+def test_closed_survey_refuses_ideas_and_comments(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org)
+    voter = api.voter(sid)
+    api.client.post(f"/v1/surveys/{sid}/close", headers=org)
+    url = f"/v1/public/surveys/{sid}"
+    r = api.client.post(f"{url}/ideas", json={"text": "late"}, headers=voter)
+    assert_problem(r, 409, "survey_closed")
+    r = api.client.post(f"{url}/ideas/0/comments", json={"text": "late"}, headers=voter)
+    assert_problem(r, 409, "survey_closed")
+    assert_problem(api.client.delete(f"{url}/answers/last", headers=voter), 409, "survey_closed")
+    info = api.client.get(url).json()
+    assert info["status"] == "closed"
+
+
+def test_bad_json_and_wrong_types_are_400(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org)
+    voter = api.voter(sid)
+    url = f"/v1/public/surveys/{sid}/answers"
+    hdrs = {**voter, "Content-Type": "application/json"}
+    assert_problem(api.client.post(url, content=b"{", headers=hdrs), 400, "validation_error")
+    assert_problem(api.client.post(url, json=[], headers=voter), 400, "validation_error")
+    b = api.ballot(sid, voter)
+    bad_ms = {"ballot": b["ballot"], "choice": "left", "response_ms": -5}
+    assert_problem(api.client.post(url, json=bad_ms, headers=voter), 400, "validation_error")
+    r = api.client.get(f"/v1/public/surveys/{sid}/ideas/-1/comments")
+    assert r.status_code in (400, 404) and r.headers["content-type"].startswith(
+        "application/problem+json"
+    )
