@@ -283,3 +283,12 @@ def test_docs_page_renders_offline_in_chromium(server: str) -> None:
             browser.close()
     assert n_ops >= 25
     assert foreign == [] and errors == []
+
+
+@pytest.mark.parametrize("module", ["api.settings", "api.security"])
+def test_module_doctests(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
