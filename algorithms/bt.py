@@ -260,7 +260,7 @@ class BTModel(BTUncertainty, PairwiseModel):
             raise ValueError("outcome must be in [0, 1]: 1 left wins, 0 right wins, 0.5 tie")
         m = self._m
         if m == len(self._lmv):
-            self._alloc_votes(2 * m)
+            self._alloc_votes(max(16, 2 * m))
         self._lmv[m] = i
         self._rmv[m] = j
         self._omv[m] = y
@@ -301,7 +301,7 @@ class BTModel(BTUncertainty, PairwiseModel):
     def _append(self, li: IntArray, ri: IntArray, yy: FloatArray) -> None:
         m, k = self._m, li.shape[0]
         if m + k > len(self._lmv):
-            cap = len(self._lmv)
+            cap = max(16, len(self._lmv))
             while cap < m + k:
                 cap *= 2
             self._alloc_votes(cap)
@@ -330,13 +330,17 @@ class BTModel(BTUncertainty, PairwiseModel):
         outcome: ArrayLike,
         voter: ArrayLike | None = None,
     ) -> Self:
-        """Forget all votes and fit from scratch (cold start at zero); ``voter`` is ignored."""
+        """Forget all votes and fit from scratch (cold start); ``voter`` is ignored."""
         if not self._ready:
             self._validate()
         n = self._n if self._ready else int(self.n_items_init)
         li, ri, yy = as_votes(left, right, outcome, n)
         self._init_state(n)
-        self._append(li, ri, yy)
+        # the validated arrays are fresh copies: adopt them as the vote buffers
+        self._left, self._right, self._out = li, ri, yy
+        self._lmv, self._rmv, self._omv = li.data, ri.data, yy.data
+        self._m = li.shape[0]
+        self._n_ties = int(np.count_nonzero(yy == 0.5))
         self._refit()
         return self
 

@@ -219,6 +219,14 @@ def test_disconnected_graph_and_never_winning_item_are_finite() -> None:
     assert hi[6] - lo[6] == pytest.approx(2 * 1.959963984540054 / np.sqrt(model.prior_strength))
 
 
+def test_fit_on_no_votes_then_updates() -> None:
+    model = BTModel(n_items=3).fit([], [], [])
+    assert np.all(model.scores() == 0.0)
+    model.update(0, 1, 1.0)
+    model.update([1, 2] * 20, [2, 0] * 20, [1.0, 0.0] * 20)
+    assert model.n_votes == 41 and model.scores()[0] > model.scores()[1]
+
+
 def test_add_items_keeps_the_fit() -> None:
     s = np.random.default_rng(11).standard_normal(6)
     left, right, y = bt_votes(s, 100, seed=12)
