@@ -37,6 +37,12 @@ def add_parser(sub: Any) -> None:
         )
         p.add_argument("--config", default=None, help="TOML settings file (sets RANKER_CONFIG)")
         p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+        p.add_argument(
+            "--forwarded-allow-ips",
+            default=None,
+            help="trust X-Forwarded-For/-Proto from these proxy IPs (comma-separated, or *); "
+            "off by default, so per-IP limits see the real peer address",
+        )
         if name == "serve":
             p.add_argument("--demo", action="store_true", help="create a demo survey first")
         else:
@@ -175,6 +181,7 @@ def run_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=args.log_level == "debug",
-        proxy_headers=False,
+        proxy_headers=args.forwarded_allow_ips is not None,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
     return 0
