@@ -215,6 +215,7 @@
 
   async function selectSurvey(id) {
     stopStream();
+    delete $("db-app").dataset.survey;
     state.prevRanks = new Map();
     state.results = null;
     const survey = await api("GET", `/v1/surveys/${encodeURIComponent(id)}`);
@@ -223,6 +224,7 @@
     $("db-survey").value = id;
     renderSurvey();
     await Promise.allSettled([loadResults(), loadIdeas()]);
+    $("db-app").dataset.survey = id; // the survey's data is on screen
     refreshTab();
     startStream();
   }

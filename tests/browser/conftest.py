@@ -95,7 +95,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
                 "--port",
                 str(port),
                 "--log-level",
-                "warning",
+                os.environ.get("RANKER_TEST_LOG_LEVEL", "warning"),
             ],
             cwd=ROOT,
             env=env,
@@ -108,6 +108,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
         yield AppServer(base, proc, log)
     finally:
         proc.terminate()
+        if os.environ.get("RANKER_TEST_KEEP_LOG"):
+            print(f"server log: {log}")
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -297,6 +299,18 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
         page = ctx.new_page()
         page.dialogs = []
         page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+        # What the page (and its frames) asked the app for, to explain a failing wait.
+        page.requests_log = []
+        page.on(
+            "requestfinished",
+            lambda r: page.requests_log.append(f"{r.method} {urlsplit(r.url).path} done"),
+        )
+        page.on(
+            "requestfailed",
+            lambda r: page.requests_log.append(f"{r.method} {urlsplit(r.url).path} {r.failure}"),
+        )
+        page.on("console", lambda m: page.requests_log.append("console " + m.text))
+        page.on("request", lambda r: page.requests_log.append(f"{r.method} {urlsplit(r.url).path}"))
         return page
 
     yield make

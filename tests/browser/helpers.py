@@ -12,10 +12,17 @@ if TYPE_CHECKING:
 
 def wait_events(page: Any, kind: str, count: int) -> list[dict[str, Any]]:
     """Wait until the host page has seen ``count`` widget events of ``kind``; return them."""
-    page.wait_for_function(
-        "([kind, n]) => window.rankerEvents.filter((e) => e.type === kind).length >= n",
-        arg=[kind, count],
-    )
+    try:
+        page.wait_for_function(
+            "([kind, n]) => window.rankerEvents.filter((e) => e.type === kind).length >= n",
+            arg=[kind, count],
+        )
+    except Exception as exc:  # say what the host did see
+        seen = page.evaluate("window.rankerEvents.map((e) => JSON.stringify(e))")
+        requests = getattr(page, "requests_log", [])[-12:]
+        raise AssertionError(
+            f"waited for {count} {kind!r} events; the host saw {seen}; last requests {requests}"
+        ) from exc
     events: list[dict[str, Any]] = page.evaluate(
         "(kind) => window.rankerEvents.filter((e) => e.type === kind)", kind
     )
@@ -65,3 +72,21 @@ def results(app: AppServer, key: str, survey_id: str) -> dict[str, Any]:
         assert r.status_code == 200, r.text
         out: dict[str, Any] = r.json()
         return out
+
+
+def wait_fitted(page: Any) -> None:
+    """Wait until the host has resized the widget's iframe to the widget's current content.
+
+    When a panel opens, the content grows before the host hears about it; clicking in that
+    moment can hit a control that is about to move. Tests wait for the layout to settle.
+    """
+    frame = page.frame_locator("iframe.ranker-widget").locator("html")
+    height = frame.evaluate("(html) => Math.ceil(html.getBoundingClientRect().height)")
+    page.wait_for_function(
+        "(h) => document.querySelector('iframe.ranker-widget').style.height"
+        " === `${Math.max(120, h)}px`",
+        arg=height,
+    )
+    # The iframe runs in its own renderer process: chromium routes a click by hit-test data that
+    # is only refreshed when the next frames are drawn, so let two frames pass after a resize.
+    page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")

@@ -24,7 +24,7 @@ def sign_in(page: Any, app: AppServer, key: str, survey_id: str) -> None:
     page.goto(f"{app.base}/dashboard#survey={survey_id}")
     page.get_by_label("Organiser key").fill(key)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#db-app")).to_be_visible()
+    expect(page.locator("#db-app")).to_have_attribute("data-survey", survey_id)
 
 
 def test_sign_in_refuses_a_wrong_key(app_server: AppServer, new_page: Callable[..., Any]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import AppServer, HostServer, Survey
-from tests.browser.helpers import export_rows, results, wait_events
+from tests.browser.helpers import export_rows, results, wait_events, wait_fitted
 
 IDEAS = [
     "Video follow-up by default for stable patients",
@@ -164,6 +164,7 @@ def test_cant_decide_with_reason_tie_undo_and_adding_an_idea(
     skip.click()
     expect(skip).to_have_attribute("aria-expanded", "true")
     expect(widget.locator("#rk-skip-panel")).to_be_visible()
+    wait_fitted(page)
     widget.get_by_role("button", name="I don’t know enough").click()
     assert wait_events(page, "skip", 1)[-1]["reason"] == "dont_know"
     skips = export_rows(app_server, organiser_key, survey.id, "skips")
@@ -172,6 +173,7 @@ def test_cant_decide_with_reason_tie_undo_and_adding_an_idea(
     # "They're equally good" records a tie.
     expect(widget.locator("#rk-left")).to_be_enabled()
     skip.click()
+    wait_fitted(page)
     widget.get_by_role("button", name="They’re equally good").click()
     assert wait_events(page, "vote", 1)[-1]["choice"] == "tie"
 
@@ -186,6 +188,7 @@ def test_cant_decide_with_reason_tie_undo_and_adding_an_idea(
 
     # Add your own idea: moderated, so it waits for review.
     widget.locator("#rk-add").click()
+    wait_fitted(page)
     text = "Evening clinics for people who work"
     widget.get_by_label("Your idea").fill(text)
     expect(widget.locator("#rk-idea-count")).to_have_text(str(len(text)))
