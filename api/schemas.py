@@ -28,6 +28,7 @@ from ranker.domain import (
 
 __all__ = [
     "AnswerIn",
+    "AnswerOut",
     "BallotOut",
     "CommentIn",
     "CommentsOut",
@@ -112,6 +113,24 @@ class AnswerIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     reason: SkipReason | None = None
     """Only with ``choice: "skip"``."""
     response_ms: ResponseMs | None = None
+    next: bool = False
+    """Also return the voter's next ballot (saves the widget one round trip per vote)."""
+
+
+class AnswerOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The receipt of an answer; with ``next: true`` also the voter's next ballot."""
+
+    seq: int
+    """Log position of the answer (the same for an identical retry)."""
+    ballot: str
+    """The answered ballot's id."""
+    choice: Literal["left", "right", "tie", "skip"]
+    reason: SkipReason | None = None
+    left: int
+    right: int
+    ts: float
+    next: BallotOut | None = None
+    """The next pair when the request asked for it and one is available, else null."""
 
 
 class UndoOut(msgspec.Struct, frozen=True, kw_only=True):

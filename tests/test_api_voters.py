@@ -362,3 +362,37 @@ def test_bad_json_and_wrong_types_are_400(api: Api, org: dict[str, str]) -> None
     assert r.status_code in (400, 404) and r.headers["content-type"].startswith(
         "application/problem+json"
     )
+
+
+def test_answer_with_next_returns_the_following_ballot(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org)
+    voter = api.voter(sid)
+    url = f"/v1/public/surveys/{sid}/answers"
+    ballot = api.ballot(sid, voter)["ballot"]
+    seen = []
+    for _ in range(3):
+        r = api.client.post(
+            url, json={"ballot": ballot, "choice": "left", "next": True}, headers=voter
+        )
+        assert r.status_code == 201
+        body = r.json()
+        seen.append(body["seq"])
+        assert body["next"]["left"]["id"] != body["next"]["right"]["id"]
+        ballot = body["next"]["ballot"]
+    assert len(set(seen)) == 3
+    plain = api.client.post(url, json={"ballot": ballot, "choice": "tie"}, headers=voter).json()
+    assert plain["next"] is None
+    assert api.client.get(f"/v1/surveys/{sid}/results", headers=org).json()["n_votes"] == 4
+
+
+def test_answer_with_next_when_no_pair_is_left(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org, ideas=["one", "two"])
+    voter = api.voter(sid)
+    ballot = api.ballot(sid, voter)["ballot"]
+    api.client.patch(f"/v1/surveys/{sid}/ideas/1", json={"status": "retired"}, headers=org)
+    r = api.client.post(
+        f"/v1/public/surveys/{sid}/answers",
+        json={"ballot": ballot, "choice": "right", "next": True},
+        headers=voter,
+    )
+    assert r.status_code == 201 and r.json()["next"] is None

@@ -18,6 +18,7 @@ from api.deps import CurrentVoter, Service
 from api.problems import ApiError, responses
 from api.schemas import (
     AnswerIn,
+    AnswerOut,
     BallotOut,
     CommentIn,
     FlagIn,
@@ -32,7 +33,8 @@ from api.schemas import (
     VoterOut,
     results_out,
 )
-from ranker.domain import AnswerReceipt, Flag, Idea
+from ranker.domain import Flag, Idea, Voter
+from ranker.errors import NoPairAvailable, SurveyClosed, VoterVoided
 from ranker.service import RankerService
 
 __all__ = ["voter_router"]
@@ -104,6 +106,18 @@ def _ideas_after_pick(service: RankerService, survey_id: str) -> list[Idea]:
     return cached.ideas if cached is not None else service.projection(survey_id).ideas
 
 
+def _ballot_out(service: RankerService, survey_id: str, voter: Voter) -> BallotOut:
+    ballot = service.next_ballot(survey_id, voter.token)
+    ideas = _ideas_after_pick(service, survey_id)
+    return BallotOut(
+        ballot=ballot.token,
+        survey_id=survey_id,
+        left=PublicIdea(id=ballot.left, text=ideas[ballot.left].text),
+        right=PublicIdea(id=ballot.right, text=ideas[ballot.right].text),
+        expires=ballot.expires,
+    )
+
+
 @post(
     "/ballots",
     summary="Next pair for this voter (a signed single-use ballot)",
@@ -115,23 +129,16 @@ def _ideas_after_pick(service: RankerService, survey_id: str) -> list[Idea]:
 def next_ballot(
     survey_id: FromPath[str], service: Service, voter: CurrentVoter
 ) -> Response[BallotOut]:
-    ballot = service.next_ballot(survey_id, voter.token)
-    ideas = _ideas_after_pick(service, survey_id)
-    out = BallotOut(
-        ballot=ballot.token,
-        survey_id=survey_id,
-        left=PublicIdea(id=ballot.left, text=ideas[ballot.left].text),
-        right=PublicIdea(id=ballot.right, text=ideas[ballot.right].text),
-        expires=ballot.expires,
-    )
-    return Response(out, status_code=201, headers=NO_STORE)
+    return Response(_ballot_out(service, survey_id, voter), status_code=201, headers=NO_STORE)
 
 
 @post(
     "/answers",
     summary="Answer a ballot: left, right, tie or skip (+ reason)",
     description="Atomic. An identical retry returns the original receipt (same `seq`); "
-    "a different answer to a used ballot is refused with `ballot_used`.",
+    "a different answer to a used ballot is refused with `ballot_used`. With `next: true` the "
+    "response also carries the voter's next ballot (`null` if the survey has none to give), "
+    "so a voting widget needs one request per vote.",
     status_code=201,
     security=VOTER,
     responses=responses(401, 403, 404, 409, 410, 429),
@@ -139,8 +146,8 @@ def next_ballot(
 )
 def answer(
     survey_id: FromPath[str], service: Service, voter: CurrentVoter, data: JSONBody[AnswerIn]
-) -> Response[AnswerReceipt]:
-    receipt = service.answer(
+) -> Response[AnswerOut]:
+    r = service.answer(
         survey_id,
         voter.token,
         data.ballot,
@@ -148,7 +155,23 @@ def answer(
         reason=data.reason,
         response_ms=data.response_ms,
     )
-    return Response(receipt, status_code=201, headers=NO_STORE)
+    following = None
+    if data.next:
+        try:
+            following = _ballot_out(service, survey_id, voter)
+        except (SurveyClosed, NoPairAvailable, VoterVoided):
+            following = None  # the answer stands; the widget shows its end state
+    out = AnswerOut(
+        seq=r.seq,
+        ballot=r.ballot,
+        choice=r.choice,
+        reason=r.reason,
+        left=r.left,
+        right=r.right,
+        ts=r.ts,
+        next=following,
+    )
+    return Response(out, status_code=201, headers=NO_STORE)
 
 
 @delete(
