@@ -82,13 +82,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Workload:
-    """What one cycle does. ``kind`` is ``ranker`` (ballot + answer) or ``bare``."""
+    """What one cycle does. ``kind``: ``ranker`` (get a ballot, answer it), ``ranker_next`` (answer
+    with ``next: true``, so a vote costs one request once each voter holds a ballot) or ``bare``."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.kind = spec["kind"]
         self.prefix = spec.get("prefix", "")
         self.voters: list[str] = spec.get("voters", [])
         self._next_voter = 0
+        self.pending: dict[str, str] = {}
         self.errors: dict[str, int] = {}
 
     def _err(self, what: str, status: int) -> None:
@@ -109,6 +111,8 @@ class Workload:
         voter = self.voters[self._next_voter % len(self.voters)]
         self._next_voter += 1
         hdr = {"X-Voter-Token": voter}
+        if self.kind == "ranker_next":
+            return await self._cycle_next(conn, lat, voter, hdr)
         t0 = time.perf_counter()
         st, body = await conn.request("POST", f"{self.prefix}/ballots", b"", hdr)
         t1 = time.perf_counter()
@@ -123,6 +127,29 @@ class Workload:
         if st2 != 201:
             self._err("answer", st2)
             return False
+        return True
+
+    async def _cycle_next(
+        self, conn: Conn, lat: list[float], voter: str, hdr: dict[str, str]
+    ) -> bool:
+        """One request per vote: answer with ``next: true`` and keep the returned ballot."""
+        ballot = self.pending.pop(voter, None)
+        t0 = time.perf_counter()
+        if ballot is None:
+            st, body = await conn.request("POST", f"{self.prefix}/ballots", b"", hdr)
+            if st != 201:
+                self._err("ballot", st)
+                return False
+            ballot = json.loads(body)["ballot"]
+        payload = json.dumps({"ballot": ballot, "choice": "left", "response_ms": 900, "next": True})
+        st, body = await conn.request("POST", f"{self.prefix}/answers", payload.encode(), hdr)
+        lat.append(time.perf_counter() - t0)
+        if st != 201:
+            self._err("answer", st)
+            return False
+        following = json.loads(body).get("next")
+        if following:
+            self.pending[voter] = following["ballot"]
         return True
 
 

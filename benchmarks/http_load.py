@@ -13,6 +13,10 @@ Two measurements per target:
 - open loop: cycles start at a fixed ``--rate`` (default 1,000/s) -> p50/p99 cycle latency,
   measured from each cycle's scheduled start (no coordinated omission).
 
+Each ranker backend is measured twice: the issue's cycle (``POST .../ballots`` then
+``POST .../answers``), and ``answer+next`` where the answer asks for the next ballot in the same
+response (``next: true``), which is how the widget votes: one request per vote.
+
 Server CPU time per cycle (from ``/proc``) is reported too: on a shared machine wall-clock rates
 swing with other people's load, CPU per cycle much less; ``cpu_vs_ceiling`` is the same ratio on
 that basis.
@@ -232,7 +236,11 @@ def bench_ranker(
         wait_ready(f"{base}/ready")
         sid, tokens = setup_survey(base, args.ideas, args.voters)
         spec = {"kind": "ranker", "prefix": f"/v1/public/surveys/{sid}", "voters": tokens}
-        return measure(label, port, proc.pid, spec, args)
+        rows = measure(label, port, proc.pid, spec, args)
+        if args.answer_next:
+            spec = {**spec, "kind": "ranker_next"}
+            rows += measure(f"{label} (answer+next)", port, proc.pid, spec, args)
+        return rows
     finally:
         stop(proc)
 
@@ -244,7 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=1000.0, help="open-loop cycles per second")
     p.add_argument("--connections", type=int, default=64, help="open-loop connection pool")
     p.add_argument("--ideas", type=int, default=100)
-    p.add_argument("--voters", type=int, default=500)
+    p.add_argument("--voters", type=int, default=2000, help="voters (answers/min/voter is capped)")
+    p.add_argument(
+        "--no-answer-next",
+        dest="answer_next",
+        action="store_false",
+        help="skip the one-request-per-vote variant (POST answers with next: true)",
+    )
     p.add_argument("--backends", default="sqlite,redis")
     p.add_argument("--quick", action="store_true", help="3 s per measurement, 200 voters")
     p.add_argument(
@@ -252,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     if args.quick:
-        args.duration, args.voters = 3.0, 200
+        args.duration, args.voters = 3.0, 600
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="http_load_") as tmp:
         work = Path(tmp)
