@@ -249,6 +249,8 @@
     $("set-show-results").checked = !!(s.show_results ?? s.show_results_to_voters);
     $("set-groups").value = (s.groups || []).join(", ");
     $("set-origins").value = (s.allowed_origins || s.embed_origins || []).join("\n");
+    // Widget theme defaults only if this server stores them (else themes come from the embed).
+    $("set-theme-fields").hidden = !("theme" in s);
     const theme = s.theme || {};
     if (/^#[0-9a-f]{6}$/i.test(theme.accent || "")) $("set-accent").value = theme.accent;
     $("set-theme").value = ["auto", "light", "dark"].includes(theme.theme) ? theme.theme : "auto";

@@ -283,3 +283,46 @@ def test_exports_download_with_the_organiser_key(
         page.get_by_role("button", name=f"Download {survey.id}-results.csv").click()
     rows = Path(info.value.path()).read_text().strip().splitlines()
     assert len(rows) == 1 + 3  # header + one row per idea
+
+
+def test_new_survey_dialog_and_keyboard_tabs(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+) -> None:
+    first = make_survey(IDEAS[:2])
+    page = new_page(1100, 900)
+    sign_in(page, app_server, organiser_key, first.id)
+    # Tabs follow the WAI-ARIA pattern: arrow keys move the selection and the focus.
+    ranking = page.get_by_role("tab", name="Ranking")
+    ranking.focus()
+    page.keyboard.press("ArrowRight")
+    groups = page.get_by_role("tab", name="Groups")
+    expect(groups).to_be_focused()
+    expect(groups).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tabpanel", name="Groups")).to_be_visible()
+    expect(page.get_by_role("tabpanel", name="Ranking")).to_be_hidden()
+    page.keyboard.press("End")
+    expect(page.get_by_role("tab", name="Settings")).to_be_focused()
+
+    # A new survey with starting ideas, created from the dialog, becomes the current one.
+    page.get_by_role("button", name="New survey").click()
+    dialog = page.get_by_role("dialog", name="New survey")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Question").fill("Which clinic change first?")
+    dialog.get_by_label("Starting ideas, one per line").fill("Longer hours\nMore nurses\n\n")
+    dialog.get_by_role("button", name="Create").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#db-question")).to_have_text("Which clinic change first?")
+    expect(page.locator("#db-status")).to_have_text("draft")
+    with app_server.client(organiser_key) as c:
+        surveys = c.get("/v1/surveys").json()["surveys"]
+    created = [s for s in surveys if s["question"] == "Which clinic change first?"]
+    assert len(created) == 1
+    with app_server.client(organiser_key) as c:
+        ideas = c.get(f"/v1/surveys/{created[0]['id']}/ideas").json()["ideas"]
+    assert sorted(i["text"] for i in ideas) == ["Longer hours", "More nurses"]
+    # Opening it from Settings makes it votable.
+    page.get_by_role("button", name="Open for voting").click()
+    expect(page.locator("#db-status")).to_have_text("open")

@@ -317,3 +317,54 @@ def test_participants_choose_their_group_first_when_the_survey_has_groups(
     expect(page.locator("#rk-count")).to_have_text("1 vote")
     rows = export_rows(app_server, organiser_key, survey.id, "votes")
     assert [(r["group"], r["outcome"]) for r in rows] == [("patient", "left")]
+
+
+def test_a_closed_survey_says_so_and_reports_an_error_event(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:3], origins=[host_server.origin])
+    with app_server.client(organiser_key) as c:
+        assert c.post(f"/v1/surveys/{survey.id}/close").status_code == 200
+    page = new_page()
+    page.goto(host_server.embed_url(app_server, survey.id))
+    error = wait_events(page, "error", 1)[-1]
+    assert error["code"] == "survey_closed"
+    widget = page.frame_locator("iframe.ranker-widget")
+    expect(widget.locator("#rk-message")).to_have_text(
+        "This survey is closed. Thank you for your interest."
+    )
+    expect(widget.locator("#rk-message")).to_have_attribute("role", "alert")
+    expect(widget.locator("#rk-vote-view")).to_be_hidden()
+
+
+def test_widget_semantics_for_assistive_technology(
+    app_server: AppServer,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:3], origins=[host_server.origin], allow_ideas=True)
+    page = new_page()
+    widget = open_embedded(page, host_server, app_server, survey)
+    # The iframe has an accessible name on the host page.
+    expect(page.get_by_title("Vote: which idea is better?")).to_be_visible()
+    # Real buttons whose names are the idea texts; the key hints are not read as part of them.
+    left = widget.locator("#rk-left-text").text_content()
+    expect(widget.get_by_role("button", name=left, exact=True)).to_be_visible()
+    expect(widget.get_by_role("group", name="Choose one of two ideas")).to_be_visible()
+    expect(widget.locator("#rk-left")).to_have_accessible_description(
+        "First idea. Press 1 or the left arrow key."
+    )
+    expect(widget.get_by_role("heading", level=1)).to_have_text(survey.raw["question"])
+    expect(widget.locator("#rk-live")).to_have_attribute("aria-live", "polite")
+    expect(widget.locator("html")).to_have_attribute("lang", "en")
+    # Every button has an accessible name; disclosure buttons say whether they are open.
+    for button in widget.get_by_role("button").all():
+        name = button.evaluate("(b) => b.getAttribute('aria-label') || b.textContent.trim()")
+        assert name, button.evaluate("(b) => b.outerHTML")
+    expect(widget.locator("#rk-skip")).to_have_attribute("aria-expanded", "false")
+    expect(widget.locator("#rk-add")).to_have_attribute("aria-expanded", "false")
