@@ -51,6 +51,8 @@
     doneText: $("rk-done-text"),
     cont: $("rk-continue"),
     showResults: $("rk-show-results"),
+    showMine: $("rk-show-mine"),
+    resultsTitle: $("rk-results-title"),
     results: $("rk-results"),
     ranking: $("rk-ranking"),
     message: $("rk-message"),
@@ -528,10 +530,13 @@
     el.doneView.focus({ preventScroll: true });
   }
 
-  async function loadResults() {
-    el.showResults.disabled = true;
+  /** The survey's current ranking (``mine``: the ranking implied by this voter's own answers). */
+  async function loadResults(mine) {
+    const button = mine ? el.showMine : el.showResults;
+    button.disabled = true;
     try {
-      const res = await call("GET", "/results?limit=10", undefined, false);
+      const res = mine ? await call("GET", "/me") : await call("GET", "/results", undefined, false);
+      el.resultsTitle.textContent = mine ? "Your ranking, from your answers" : "Current ranking";
       el.ranking.replaceChildren();
       for (const idea of (res.ideas || []).slice(0, 10)) {
         const li = document.createElement("li");
@@ -550,11 +555,11 @@
         el.ranking.append(li);
       }
       el.results.hidden = false;
-      announce("Current ranking shown.");
+      announce(mine ? "Your ranking shown." : "Current ranking shown.");
     } catch (err) {
       setMessage(err.code === "results_hidden" ? "The ranking is not public for this survey." : problemText(err), "error");
     } finally {
-      el.showResults.disabled = false;
+      button.disabled = false;
     }
   }
 
@@ -622,7 +627,8 @@
     state.interacted = true;
     nextPair();
   });
-  el.showResults.addEventListener("click", loadResults);
+  el.showResults.addEventListener("click", () => loadResults(false));
+  el.showMine.addEventListener("click", () => loadResults(true));
   el.retry.addEventListener("click", () => {
     const again = state.retry;
     setMessage("");
@@ -686,6 +692,18 @@
       el.ideaMax.textContent = String(survey.idea_max_chars);
     }
     state.token = loadToken();
+    if (state.token) {
+      // A returning participant: show their count (and drop a token the server no longer knows).
+      try {
+        const me = await call("GET", "/me");
+        if (Number.isInteger(me.n_votes)) state.votes = me.n_votes;
+      } catch (err) {
+        if (err.status === 401) {
+          state.token = null;
+          saveToken(null);
+        }
+      }
+    }
     updateCount();
     emit("ready", { status: survey.status, question: survey.question });
     if (survey.status !== "open") {

@@ -221,6 +221,10 @@ def test_thank_you_after_the_checkpoint_shows_the_current_ranking(
     expect(widget.locator("#rk-ranking li")).to_have_count(3)
     ranked = widget.locator("#rk-ranking li span:nth-child(2)").all_text_contents()
     assert sorted(ranked) == sorted(IDEAS[:3])
+    # "Your own ranking": the order implied by this participant's answers only ("my results").
+    widget.get_by_role("button", name="Your own ranking").click()
+    expect(widget.locator("#rk-results-title")).to_have_text("Your ranking, from your answers")
+    expect(widget.locator("#rk-ranking li")).to_have_count(3)
     widget.get_by_role("button", name="Keep voting").click()
     expect(widget.locator("#rk-left")).to_be_enabled()
 
@@ -368,3 +372,35 @@ def test_widget_semantics_for_assistive_technology(
         assert name, button.evaluate("(b) => b.outerHTML")
     expect(widget.locator("#rk-skip")).to_have_attribute("aria-expanded", "false")
     expect(widget.locator("#rk-add")).to_have_attribute("aria-expanded", "false")
+
+
+def test_a_returning_participant_resumes_when_storage_is_allowed(
+    app_server: AppServer,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:3], origins=[host_server.origin])
+    # Opened directly (first-party), the widget keeps its voter token in localStorage.
+    page = new_page(700, 700)
+    page.goto(f"{app_server.base}/w/{survey.id}")
+    for n in (1, 2):
+        expect(page.locator("#rk-left")).to_be_enabled()
+        page.locator("#rk-left").click()
+        expect(page.locator("#rk-count")).to_have_text(f"{n} vote" + ("s" if n > 1 else ""))
+    page.reload()
+    expect(page.locator("#rk-left")).to_be_enabled()
+    expect(page.locator("#rk-count")).to_have_text("2 votes")
+    # Embedded in another site, where chromium denies the frame storage, it still works: each
+    # visit is a new anonymous participant.
+    host = new_page()
+    widget = open_embedded(host, host_server, app_server, survey)
+    denied = widget.locator("html").evaluate(
+        "() => { try { localStorage.length; return false; } catch (e) { return true; } }"
+    )
+    widget.locator("#rk-left").click()
+    expect(widget.locator("#rk-count")).to_have_text("1 vote")
+    host.reload()
+    widget = host.frame_locator("iframe.ranker-widget")
+    expect(widget.locator("#rk-left")).to_be_enabled()
+    expect(widget.locator("#rk-count")).to_have_text("0 votes" if denied else "1 vote")
