@@ -186,3 +186,37 @@ def test_docs_example_runs() -> None:
     exec(compile(code, "docs/samplers.md", "exec"), namespace)
     pair = namespace["pair"]
     assert isinstance(pair, Pair) and pair[0] != pair[1]
+
+
+def test_bt_is_read_through_the_samplers_own_online_posterior() -> None:
+    # bt's marginal Laplace variances made greedy samplers repeat one pair; for `bt` the
+    # sampler reads the bt-online posterior it keeps itself from observe()
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=8)
+    bt, online = create_model("bt", n_items=8), create_model("bt-online", n_items=8)
+    s1, s2 = create_sampler("info-gain", seed=0), create_sampler("info-gain", seed=0)
+    for _ in range(60):
+        pair = s1.next_pair(bt)
+        assert tuple(pair) == tuple(s2.next_pair(online))
+        i, j = pair
+        y = float(rng.random() < 1 / (1 + np.exp(-(truth[i] - truth[j]))))
+        for m, s in ((bt, s1), (online, s2)):
+            m.update(i, j, y)
+            s.observe(i, j, y)
+    post = online.posterior()
+    assert np.allclose(s1.guide_mean, post.mean, rtol=0, atol=1e-12)
+    assert np.allclose(s1.guide_var, post.var, rtol=0, atol=1e-12)
+    bt.add_items(1)  # a new item gets the prior in the sampler's posterior too
+    assert 8 in s1.next_pair(bt)
+
+
+def test_a_skip_blocks_the_pair_for_the_voter_but_is_no_vote() -> None:
+    s = create_sampler("adaptive", seed=0)
+    s.observe(0, 1, None, voter="v")
+    assert s.counts.sum() == 0 and s.guide_mean.sum() == 0.0
+    m = create_model("bt-online", n_items=2)
+    # the only pair was skipped: shown again (repeats allowed once nothing fresh is left)
+    assert set(s.next_pair(m, voter="v")) == {0, 1}
+    m3 = create_model("bt-online", n_items=3)
+    for _ in range(5):
+        assert set(s.next_pair(m3, voter="v")) != {0, 1}

@@ -21,6 +21,7 @@ a voter has used up almost every pair, whose cost is bounded by that voter's his
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, ClassVar, Self, TypeVar
@@ -33,6 +34,7 @@ from algorithms.base import PairwiseModel, Posterior
 
 __all__ = [
     "SAMPLERS",
+    "SELF_GUIDED_MODELS",
     "Pair",
     "PickContext",
     "Sampler",
@@ -44,6 +46,18 @@ __all__ = [
 
 VoterId = int | str
 BoolArray = NDArray[np.bool_]
+
+SELF_GUIDED_MODELS = frozenset({"bt"})
+"""Models whose ``posterior()`` a sampler does not read; it uses its own online posterior.
+
+``bt``'s posterior holds the *marginal* Laplace variances of a batch fit: two items
+compared many times with each other keep large marginal variances (their common shift
+is uncertain) although their difference is pinned down, so an information-greedy
+sampler reading them keeps choosing that pair (measured: adaptive needed 27.5 votes per
+item for Kendall tau 0.8 instead of 23.0, worse than random pairs). For these models the
+sampler reads a Gaussian assumed-density-filtering posterior (the ``bt-online`` update,
+prior ``N(0, 1)``) that it keeps itself from :meth:`Sampler.observe`.
+"""
 
 
 class Pair(tuple[int, int]):
@@ -91,6 +105,9 @@ class SamplerState(msgspec.Struct, frozen=True, kw_only=True):
     params: dict[str, Any]
     data: dict[str, Any]
     version: int = 1
+
+
+_LAMBDA2 = math.pi / 8.0
 
 
 def _norm(i: int, j: int) -> tuple[int, int]:
@@ -186,6 +203,9 @@ class Sampler(ABC):
         """Votes observed per item with the item on the left."""
         self.seen: dict[VoterId, set[tuple[int, int]]] = {}
         """Unordered pairs each voter has answered."""
+        self.guide_mean = np.zeros(0, dtype=np.float64)
+        """Own online posterior (means) from observed votes, read for :data:`SELF_GUIDED_MODELS`."""
+        self.guide_var = np.zeros(0, dtype=np.float64)
 
     # -- public API -------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -238,28 +258,36 @@ class Sampler(ABC):
         excl: set[tuple[int, int]] | None = None
         if exclude:
             excl = {_norm(int(a), int(b)) for a, b in exclude}
-        ctx = PickContext(n, act, m, model.posterior(), seen or None, excl)
+        ctx = PickContext(n, act, m, self._posterior(model, n), seen or None, excl)
         got = self._choose(ctx)
         if got is None:
             got = self._fallback(ctx)
         i, j, prob = got
         return self._orient(i, j, prob)
 
-    def observe(self, left: int, right: int, outcome: float, voter: VoterId | None = None) -> None:
-        """Record an answered pair: votes per item, sides, and the voter's seen pairs."""
+    def observe(
+        self, left: int, right: int, outcome: float | None, voter: VoterId | None = None
+    ) -> None:
+        """Record an answered pair: votes per item, sides, and the voter's seen pairs.
+
+        ``outcome=None`` records a pair the voter was shown and skipped: it is not shown
+        to them again while avoidable, but it counts as no vote (no exposure, no evidence).
+        """
         li, ri = int(left), int(right)
         if li < 0 or ri < 0:
             raise ValueError(f"item indices must be >= 0, got {li} and {ri}")
         if li == ri:
             raise ValueError("an item cannot be compared with itself (left == right)")
-        out = float(outcome)
-        if not 0.0 <= out <= 1.0:
-            raise ValueError(f"outcome must be in [0, 1], got {outcome!r}")
-        self._grow(max(li, ri) + 1)
-        self.counts[li] += 1
-        self.counts[ri] += 1
-        self.left_counts[li] += 1
         key = _voter_key(voter)
+        if outcome is not None:
+            out = float(outcome)
+            if not 0.0 <= out <= 1.0:
+                raise ValueError(f"outcome must be in [0, 1] or None, got {outcome!r}")
+            self._grow(max(li, ri) + 1)
+            self.counts[li] += 1
+            self.counts[ri] += 1
+            self.left_counts[li] += 1
+            self._adf_step(li, ri, out)
         if key is not None:
             self.seen.setdefault(key, set()).add(_norm(li, ri))
 
@@ -274,6 +302,8 @@ class Sampler(ABC):
                 "counts": self.counts.tolist(),
                 "left_counts": self.left_counts.tolist(),
                 "seen": seen,
+                "guide_mean": self.guide_mean.tolist(),
+                "guide_var": self.guide_var.tolist(),
                 **self._extra_state(),
             },
         )
@@ -288,6 +318,8 @@ class Sampler(ABC):
         obj.rng.bit_generator.state = json.loads(d["rng"])
         obj.counts = np.asarray(d["counts"], dtype=np.int64)
         obj.left_counts = np.asarray(d["left_counts"], dtype=np.int64)
+        obj.guide_mean = np.asarray(d["guide_mean"], dtype=np.float64)
+        obj.guide_var = np.asarray(d["guide_var"], dtype=np.float64)
         obj.seen = {}
         for v, flat in d["seen"]:
             it = iter(flat)
@@ -312,6 +344,29 @@ class Sampler(ABC):
             pad = n - self.counts.shape[0]
             self.counts = np.concatenate([self.counts, np.zeros(pad, dtype=np.int64)])
             self.left_counts = np.concatenate([self.left_counts, np.zeros(pad, dtype=np.int64)])
+            self.guide_mean = np.concatenate([self.guide_mean, np.zeros(pad)])
+            self.guide_var = np.concatenate([self.guide_var, np.ones(pad)])
+
+    def _posterior(self, model: PairwiseModel, n: int) -> Posterior:
+        if model.name in SELF_GUIDED_MODELS:
+            return Posterior(self.guide_mean[:n], self.guide_var[:n])
+        return model.posterior()
+
+    def _adf_step(self, i: int, j: int, y: float) -> None:
+        """One logistic ADF update of the own posterior (as ``bt-online``; ties as y = ½)."""
+        mu, s2 = self.guide_mean, self.guide_var
+        vi, vj = float(s2[i]), float(s2[j])
+        v = vi + vj
+        k2 = 1.0 / (1.0 + _LAMBDA2 * v)
+        k = math.sqrt(k2)
+        d = float(mu[i] - mu[j])
+        p = 1.0 / (1.0 + math.exp(-k * d)) if k * d > -700.0 else 0.0
+        g = k * (y - p)
+        h = k2 * p * (1.0 - p)
+        mu[i] += vi * g
+        mu[j] -= vj * g
+        s2[i] = vi * (1.0 - vi * h)
+        s2[j] = vj * (1.0 - vj * h)
 
     def _orient(self, i: int, j: int, prob: float | None) -> Pair:
         if self.balance_sides:
