@@ -9,7 +9,8 @@ under test. Two modes, both driving *cycles* of requests (a cycle = get a pair +
   latency is measured from the *scheduled* start, so queueing delay is not hidden (no
   coordinated omission).
 
-Run as ``python -m benchmarks._loadgen '<json spec>'``; prints one JSON result line.
+Run as ``python -m benchmarks._loadgen '<json spec>'`` (or ``-`` to read the spec from stdin);
+prints one JSON result line.
 """
 
 from __future__ import annotations
@@ -244,7 +245,7 @@ async def open_loop(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    spec = json.loads(sys.argv[1])
+    spec = json.loads(sys.stdin.read() if sys.argv[1] == "-" else sys.argv[1])
     fn = closed_loop if spec["mode"] == "closed" else open_loop
     result = asyncio.run(fn(spec))
     print(json.dumps(result))

@@ -112,8 +112,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run_gen(spec: dict[str, Any]) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks._loadgen", json.dumps(spec)],
+    out = subprocess.run(  # the spec goes on stdin: thousands of voter tokens overflow argv
+        [sys.executable, "-m", "benchmarks._loadgen", "-"],
+        input=json.dumps(spec),
         cwd=ROOT,
         capture_output=True,
         text=True,
