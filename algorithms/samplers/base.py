@@ -26,11 +26,19 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, ClassVar, Self, TypeVar
 
-import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
 from algorithms.base import PairwiseModel, Posterior
+from algorithms.samplers.types import (
+    BoolArray,
+    Pair,
+    PickContext,
+    SamplerState,
+    VoterId,
+    norm_pair,
+    voter_key,
+)
 
 __all__ = [
     "SAMPLERS",
@@ -43,9 +51,6 @@ __all__ = [
     "register_sampler",
     "sampler_from_state",
 ]
-
-VoterId = int | str
-BoolArray = NDArray[np.bool_]
 
 SELF_GUIDED_MODELS = frozenset({"bt"})
 """Models whose ``posterior()`` a sampler does not read; it uses its own online posterior.
@@ -60,118 +65,7 @@ prior ``N(0, 1)``) that it keeps itself from :meth:`Sampler.observe`.
 """
 
 
-class Pair(tuple[int, int]):
-    """An ordered pair ``(left, right)`` of item indices, as a 2-tuple.
-
-    ``probability`` is the probability that the sampler selects this *unordered*
-    pair at this pick, when the sampler knows it (else ``None``); it allows
-    inverse-probability reweighting of votes.
-
-    >>> p = Pair(3, 1, probability=0.25)
-    >>> left, right = p
-    >>> (left, right, p.probability)
-    (3, 1, 0.25)
-    """
-
-    probability: float | None
-
-    def __new__(cls, left: int, right: int, probability: float | None = None) -> Pair:
-        self = super().__new__(cls, (int(left), int(right)))
-        self.probability = probability
-        return self
-
-    @property
-    def left(self) -> int:
-        """Item shown on the left."""
-        return self[0]
-
-    @property
-    def right(self) -> int:
-        """Item shown on the right."""
-        return self[1]
-
-    def __repr__(self) -> str:
-        return f"Pair({self[0]}, {self[1]}, probability={self.probability!r})"
-
-
-class SamplerState(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything needed to rebuild a sampler exactly (msgspec JSON/msgpack safe).
-
-    ``sampler`` is the registry name, ``params`` the keyword arguments of
-    ``__init__`` and ``data`` the learned bookkeeping and the RNG state.
-    """
-
-    sampler: str
-    params: dict[str, Any]
-    data: dict[str, Any]
-    version: int = 1
-
-
 _LAMBDA2 = math.pi / 8.0
-
-
-def _norm(i: int, j: int) -> tuple[int, int]:
-    return (i, j) if i < j else (j, i)
-
-
-def _voter_key(voter: object) -> VoterId | None:
-    if voter is None:
-        return None
-    if isinstance(voter, bool):
-        raise ValueError("voter must be an int or a str, got a bool")
-    if isinstance(voter, int | np.integer):
-        return int(voter)
-    if isinstance(voter, str):
-        return voter
-    raise ValueError(f"voter must be an int or a str, got {type(voter).__name__}")
-
-
-class PickContext:
-    """What one ``next_pair`` call may use: sizes, the active mask and blocked pairs.
-
-    Subclasses read ``n``, ``m`` (number of active items), ``active`` (``None``
-    means all items) and call :meth:`blocked` on candidate pairs.
-    """
-
-    __slots__ = ("active", "exclude", "m", "n", "post", "seen")
-
-    def __init__(
-        self,
-        n: int,
-        active: BoolArray | None,
-        m: int,
-        post: Posterior,
-        seen: set[tuple[int, int]] | None,
-        exclude: set[tuple[int, int]] | None,
-    ) -> None:
-        self.n = n
-        self.active = active
-        self.m = m
-        self.post = post
-        self.seen = seen
-        self.exclude = exclude
-
-    def blocked(self, i: int, j: int) -> bool:
-        """Whether the unordered pair ``{i, j}`` may not be shown now."""
-        key = _norm(i, j)
-        return (self.seen is not None and key in self.seen) or (
-            self.exclude is not None and key in self.exclude
-        )
-
-    def is_active(self, i: int) -> bool:
-        return self.active is None or bool(self.active[i])
-
-    def blocked_active(self) -> set[tuple[int, int]]:
-        """All blocked pairs whose two items are active (cost: size of the blocked sets)."""
-        out: set[tuple[int, int]] = set()
-        for src in (self.seen, self.exclude):
-            if src:
-                if self.active is None:
-                    out.update(src)
-                else:
-                    act = self.active
-                    out.update(p for p in src if act[p[0]] and act[p[1]])
-        return out
 
 
 class Sampler(ABC):
@@ -253,11 +147,11 @@ class Sampler(ABC):
                 act = None
         if m < 2:
             raise ValueError(f"need at least 2 active items to form a pair, got {m}")
-        key = _voter_key(voter)
+        key = voter_key(voter)
         seen = self.seen.get(key) if key is not None else None
         excl: set[tuple[int, int]] | None = None
         if exclude:
-            excl = {_norm(int(a), int(b)) for a, b in exclude}
+            excl = {norm_pair(int(a), int(b)) for a, b in exclude}
         ctx = PickContext(n, act, m, self._posterior(model, n), seen or None, excl)
         got = self._choose(ctx)
         if got is None:
@@ -278,7 +172,7 @@ class Sampler(ABC):
             raise ValueError(f"item indices must be >= 0, got {li} and {ri}")
         if li == ri:
             raise ValueError("an item cannot be compared with itself (left == right)")
-        key = _voter_key(voter)
+        key = voter_key(voter)
         if outcome is not None:
             out = float(outcome)
             if not 0.0 <= out <= 1.0:
@@ -289,7 +183,7 @@ class Sampler(ABC):
             self.left_counts[li] += 1
             self._adf_step(li, ri, out)
         if key is not None:
-            self.seen.setdefault(key, set()).add(_norm(li, ri))
+            self.seen.setdefault(key, set()).add(norm_pair(li, ri))
 
     def state(self) -> SamplerState:
         """Exact serialisable state; ``type(s).from_state(s.state())`` behaves identically."""
@@ -409,7 +303,7 @@ class Sampler(ABC):
                     continue
                 if idx is not None:
                     a, b = int(idx[a]), int(idx[b])
-                if _norm(a, b) not in blocked:
+                if norm_pair(a, b) not in blocked:
                     return a, b, 1.0 / free
         # few free pairs left: enumerate them (cost bounded by the blocked-set size)
         idx = np.arange(ctx.n) if ctx.active is None else np.flatnonzero(ctx.active)
