@@ -5,7 +5,9 @@
  * Optional attributes: data-theme (light|dark|auto), data-accent, data-bg, data-fg (colours such as
  * #0a7c4f), data-font, data-radius (px), data-group, data-thanks (votes before the thank-you),
  * data-height (initial px), data-title (the iframe's accessible name), data-target (CSS selector of
- * the element to put the widget in; default: right after the script tag).
+ * the element to put the widget in; default: right after the script tag), data-remember="false"
+ * (do not keep the anonymous voter token in this page's localStorage; by default the loader keeps
+ * it there when the browser denies storage to the cross-site iframe, so returning visitors resume).
  *
  * The widget reports to the page with DOM events on the iframe that bubble to document:
  *   document.addEventListener("ranker:vote", (e) => console.log(e.detail));
@@ -35,6 +37,8 @@
       var v = script.getAttribute("data-" + PASS[i]);
       if (v !== null && v !== "") url.searchParams.set(PASS[i], v);
     }
+    var remember = script.getAttribute("data-remember") !== "false";
+    if (!remember) url.searchParams.set("remember", "0");
     url.searchParams.set("frame", frameId);
     url.searchParams.set("origin", window.location.origin);
 
@@ -64,7 +68,7 @@
     if (target) target.appendChild(iframe);
     else script.parentNode.insertBefore(iframe, script.nextSibling);
 
-    registry.frames[frameId] = { iframe: iframe, origin: origin };
+    registry.frames[frameId] = { iframe: iframe, origin: origin, survey: survey, remember: remember };
   }
 
   function onMessage(event) {
@@ -76,6 +80,29 @@
     if (!/^[a-z]{1,20}$/.test(data.type)) return;
     if (data.type === "resize" && typeof data.height === "number" && isFinite(data.height)) {
       entry.iframe.style.height = Math.max(120, Math.min(4000, Math.ceil(data.height))) + "px";
+    }
+    var key = "ranker:voter:" + entry.survey;
+    if (data.type === "ready" && entry.remember) {
+      // Hand back the voter token this page kept for the widget (null: none), to its origin only.
+      var token = null;
+      try {
+        token = window.localStorage.getItem(key);
+      } catch (_) {
+        token = null;
+      }
+      entry.iframe.contentWindow.postMessage({ ranker: PROTOCOL, type: "voter", frame: data.frame, token: token }, entry.origin);
+    }
+    if (data.type === "voter") {
+      // The widget could not store its token itself; keep it here. Not re-dispatched to the page.
+      if (entry.remember) {
+        try {
+          if (typeof data.token === "string" && data.token.length < 4096) window.localStorage.setItem(key, data.token);
+          else window.localStorage.removeItem(key);
+        } catch (_) {
+          /* the page's storage is unavailable too */
+        }
+      }
+      return;
     }
     var detail = JSON.parse(JSON.stringify(data));
     var ev;

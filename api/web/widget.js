@@ -19,6 +19,7 @@
   const frameId = (params.get("frame") || "").slice(0, 64);
   const api = `/v1/public/surveys/${encodeURIComponent(surveyId)}`;
   const CHECKPOINT = clampInt(params.get("thanks"), 1, 1000, 10);
+  const REMEMBER = params.get("remember") !== "0";
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -292,13 +293,37 @@
     }
   }
 
+  /** Keep the token in this frame's storage, or else (storage denied to cross-site frames) ask
+   * the embed loader to keep it in the host page's own storage. */
   function saveToken(token) {
     try {
       if (token) window.localStorage.setItem(storageKey(), token);
       else window.localStorage.removeItem(storageKey());
+      return;
     } catch (_) {
-      /* keep it in memory only */
+      /* storage denied: fall through */
     }
+    if (frameId && REMEMBER) emit("voter", { token: token || null });
+  }
+
+  /** The token the embed loader kept for us in the host page's storage (null if none). */
+  function tokenFromHost() {
+    if (!HOST || HOST === "null" || !frameId || !REMEMBER) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = window.setTimeout(() => finish(null), 1500); // an old or absent loader
+      function finish(token) {
+        window.clearTimeout(timer);
+        window.removeEventListener("message", onMessage);
+        resolve(token);
+      }
+      function onMessage(event) {
+        const d = event.data;
+        if (event.source !== window.parent || event.origin !== HOST) return;
+        if (!d || d.ranker !== PROTOCOL || d.type !== "voter" || d.frame !== frameId) return;
+        finish(typeof d.token === "string" && d.token.length > 0 && d.token.length < 4096 ? d.token : null);
+      }
+      window.addEventListener("message", onMessage);
+    });
   }
 
   async function ensureVoter() {
@@ -692,6 +717,9 @@
       el.ideaMax.textContent = String(survey.idea_max_chars);
     }
     state.token = loadToken();
+    const fromHost = state.token ? null : tokenFromHost(); // listen before announcing "ready"
+    emit("ready", { status: survey.status, question: survey.question });
+    if (fromHost) state.token = await fromHost;
     if (state.token) {
       // A returning participant: show their count (and drop a token the server no longer knows).
       try {
@@ -705,7 +733,6 @@
       }
     }
     updateCount();
-    emit("ready", { status: survey.status, question: survey.question });
     if (survey.status !== "open") {
       fail(new ApiError(409, { code: "survey_closed" }));
       return;
