@@ -77,6 +77,7 @@ def test_dashboard_shows_the_ranking_and_updates_live_after_votes(
     expect(page.locator("#db-enough-label")).to_have_text(
         "Are there enough votes for a settled top 2?"
     )
+    expect(page.locator("#db-enough-text")).not_to_have_text("No votes yet.")
     page.screenshot(path=artifacts / "dashboard-desktop.png", full_page=True, animations="disabled")
 
     # Per-group rankings side by side: each group puts its favourite first.
