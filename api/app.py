@@ -38,8 +38,6 @@ from ranker.storage import open_store
 
 __all__ = ["ROUTERS", "create_app", "factory"]
 
-log = logging.getLogger("api")
-
 ROUTERS: list[str | Router] = ["api.routes.web"]
 """Extra routers (objects or module names) mounted by :func:`create_app`. Append yours here."""
 

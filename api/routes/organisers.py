@@ -29,7 +29,8 @@ from api.schemas import (
     VoidIn,
     VoidOut,
 )
-from ranker.domain import Idea, IdeaStatus, Survey, SurveyPatch
+from ranker.domain import Idea, IdeaStatus, Organiser, Survey, SurveyPatch
+from ranker.service import RankerService
 
 __all__ = ["organiser_router", "parse_ideas_csv"]
 
@@ -95,7 +96,7 @@ def create_survey(
     return Response(s, status_code=201, headers={"Location": f"/v1/surveys/{s.id}", **NO_STORE})
 
 
-def owned(service: Service, survey_id: FromPath[str], organiser: CurrentOrganiser) -> Survey:
+def owned(service: RankerService, survey_id: str, organiser: Organiser) -> Survey:
     """The survey if this organiser owns it (``404`` otherwise, via ``forbidden``)."""
     s = service.get_survey(survey_id)
     if s.owner != organiser.id:

@@ -42,7 +42,7 @@ __all__ = ["voter_router"]
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def public_view(service: Service, survey_id: FromPath[str]) -> PublicSurvey:
+def public_view(service: RankerService, survey_id: str) -> PublicSurvey:
     s = service.get_survey(survey_id)
     return PublicSurvey(
         id=s.id,
