@@ -12,7 +12,7 @@
  * The widget reports to the page with DOM events on the iframe that bubble to document:
  *   document.addEventListener("ranker:vote", (e) => console.log(e.detail));
  * Types: ranker:ready, ranker:resize, ranker:vote, ranker:skip, ranker:undo, ranker:idea,
- * ranker:error; each detail is {ranker: 1, type, survey, frame, ...}. Messages are accepted only
+ * ranker:comment, ranker:flag, ranker:error; each detail is {ranker: 1, type, survey, frame, ...}. Messages are accepted only
  * from the widget's own origin and its own iframe window. No cookies are set.
  */
 (function () {

@@ -41,6 +41,14 @@
     otherText: $("rk-other-text"),
     undo: $("rk-undo"),
     add: $("rk-add"),
+    comment: $("rk-comment"),
+    commentPanel: $("rk-comment-panel"),
+    commentText: $("rk-comment-text"),
+    commentError: $("rk-comment-error"),
+    commentSubmit: $("rk-comment-submit"),
+    flag: $("rk-flag"),
+    targetLeft: $("rk-target-left"),
+    targetRight: $("rk-target-right"),
     addPanel: $("rk-add-panel"),
     ideaText: $("rk-idea-text"),
     ideaCount: $("rk-idea-count"),
@@ -477,6 +485,63 @@
     el.other.hidden = true;
     el.addPanel.hidden = true;
     el.add.setAttribute("aria-expanded", "false");
+    el.commentPanel.hidden = true;
+    el.comment.setAttribute("aria-expanded", "false");
+  }
+
+  function toggleComment() {
+    const open = el.commentPanel.hidden;
+    closePanels();
+    if (!open || !state.ballot) return;
+    el.targetLeft.textContent = state.ballot.left.text;
+    el.targetRight.textContent = state.ballot.right.text;
+    el.commentPanel.querySelector('input[value="left"]').checked = true;
+    el.commentError.hidden = true;
+    el.commentPanel.hidden = false;
+    el.comment.setAttribute("aria-expanded", "true");
+    el.commentText.focus({ preventScroll: true });
+  }
+
+  function commentTarget() {
+    const side = el.commentPanel.querySelector('input[name="rk-target"]:checked');
+    const ballot = state.ballot;
+    if (!ballot) return null;
+    return side && side.value === "right" ? ballot.right : ballot.left;
+  }
+
+  /** Post a comment on (or flag) one of the two ideas shown. */
+  async function sendFeedback(kind) {
+    const idea = commentTarget();
+    if (!idea) return;
+    const text = el.commentText.value.trim();
+    el.commentError.hidden = true;
+    if (kind === "comment" && !text) {
+      el.commentError.textContent = "Please write your comment first.";
+      el.commentError.hidden = false;
+      el.commentText.focus();
+      return;
+    }
+    const button = kind === "comment" ? el.commentSubmit : el.flag;
+    button.disabled = true;
+    try {
+      await ensureVoter();
+      const path = `/ideas/${encodeURIComponent(idea.id)}/${kind === "comment" ? "comments" : "flags"}`;
+      await call("POST", path, kind === "comment" ? { text } : text ? { reason: text.slice(0, 200) } : {});
+      el.commentText.value = "";
+      closePanels();
+      const msg = kind === "comment" ? "Thank you! Your comment was posted." : "Thank you. The organisers will review this idea.";
+      setMessage(msg, "ok");
+      announce(msg);
+      emit(kind === "comment" ? "comment" : "flag", { idea: idea.id });
+      el.comment.focus({ preventScroll: true });
+    } catch (err) {
+      el.commentError.textContent =
+        { text_too_long: "Your comment is too long.", text_empty: "Please write your comment first." }[err.code] || problemText(err);
+      el.commentError.hidden = false;
+      emit("error", { code: err.code, status: err.status });
+    } finally {
+      button.disabled = false;
+    }
   }
 
   function toggleSkip() {
@@ -621,6 +686,12 @@
   el.right.addEventListener("click", () => answer("right"));
   el.skip.addEventListener("click", toggleSkip);
   el.add.addEventListener("click", toggleAdd);
+  el.comment.addEventListener("click", toggleComment);
+  el.commentPanel.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendFeedback("comment");
+  });
+  el.flag.addEventListener("click", () => sendFeedback("flag"));
   el.undo.addEventListener("click", undo);
   el.ideaCancel.addEventListener("click", () => {
     closePanels();
@@ -663,19 +734,13 @@
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const t = event.target;
-    if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.isContentEditable)) {
-      if (event.key === "Escape") {
-        closePanels();
-        el.skip.focus({ preventScroll: true });
-      }
-      return;
-    }
-    if (event.key === "Escape" && (!el.skipPanel.hidden || !el.addPanel.hidden)) {
-      const fromAdd = !el.addPanel.hidden;
+    const opener = !el.addPanel.hidden ? el.add : !el.commentPanel.hidden ? el.comment : !el.skipPanel.hidden ? el.skip : null;
+    if (event.key === "Escape" && opener) {
       closePanels();
-      (fromAdd ? el.add : el.skip).focus({ preventScroll: true });
+      opener.focus({ preventScroll: true });
       return;
     }
+    if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.isContentEditable)) return;
     if (el.voteView.hidden || state.busy || !state.ballot) return;
     if (event.key === "ArrowLeft" || event.key === "1") {
       event.preventDefault();

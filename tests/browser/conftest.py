@@ -45,7 +45,7 @@ CHROMIUM_ARGS = [
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 ADMIN_TOKEN = "admin-" + secrets.token_urlsafe(16)
-WIDGET_EVENTS = ("ready", "resize", "vote", "skip", "undo", "idea", "error")
+WIDGET_EVENTS = ("ready", "resize", "vote", "skip", "undo", "idea", "comment", "flag", "error")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

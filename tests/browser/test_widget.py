@@ -419,3 +419,47 @@ def test_a_returning_participant_resumes_when_storage_is_allowed(
     widget = other.frame_locator("iframe.ranker-widget")
     expect(widget.locator("#rk-left")).to_be_enabled()
     expect(widget.locator("#rk-count")).to_have_text("0 votes")
+
+
+def test_comment_on_and_report_an_idea_from_the_widget(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:3], origins=[host_server.origin])
+    page = new_page(800, 1000)
+    widget = open_embedded(page, host_server, app_server, survey)
+    right = widget.locator("#rk-right-text").text_content()
+    assert right
+
+    button = widget.get_by_role("button", name="Comment", exact=True)
+    button.click()
+    expect(button).to_have_attribute("aria-expanded", "true")
+    wait_fitted(page)
+    widget.get_by_role("radio", name=right).check()
+    widget.get_by_label("Your comment").fill("Works well for rural patients")
+    widget.get_by_role("button", name="Post comment").click()
+    assert wait_events(page, "comment", 1)[-1]["idea"] == survey.ideas[right]
+    expect(widget.locator("#rk-message")).to_have_text("Thank you! Your comment was posted.")
+    expect(button).to_be_focused()
+
+    # Escape closes the panel and returns focus to the button that opened it.
+    button.click()
+    expect(widget.locator("#rk-comment-panel")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(widget.locator("#rk-comment-panel")).to_be_hidden()
+    expect(button).to_be_focused()
+
+    button.click()
+    wait_fitted(page)
+    widget.get_by_role("button", name="Report as inappropriate").click()
+    left_id = wait_events(page, "flag", 1)[-1]["idea"]
+    assert left_id in survey.ideas.values() and left_id != survey.ideas[right]
+
+    with app_server.client(organiser_key) as c:
+        body = c.get(f"/v1/surveys/{survey.id}/comments").json()
+    comments = [(c.get("idea_id", c.get("idea")), c["text"]) for c in body["comments"]]
+    assert comments == [(survey.ideas[right], "Works well for rural patients")]
+    assert [f.get("idea_id", f.get("idea")) for f in body["flags"]] == [left_id]
