@@ -49,9 +49,12 @@ WIDGET_EVENTS = ("ready", "resize", "vote", "skip", "undo", "idea", "comment", "
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in this folder that uses the browser is marked ``browser``."""
+    """Every test in this folder that uses the browser is marked ``browser``.
+
+    (pytest calls this hook with the whole session's items, so it checks the folder.)"""
+    here = Path(__file__).resolve().parent
     for item in items:
-        if "browser" in getattr(item, "fixturenames", ()):
+        if here in item.path.parents and "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
 
 
