@@ -980,12 +980,13 @@
       } catch (_) {
         return;
       }
-      // Keep the visible secondary tab in step, at most every few seconds.
-      if (["groups", "activity"].includes(state.tab) && !state.refreshTimer) {
+      // Keep the moderation badge and the visible secondary tab in step, at most every 2 s.
+      if (!state.refreshTimer) {
         state.refreshTimer = setTimeout(() => {
           state.refreshTimer = 0;
-          refreshTab();
-        }, 3000);
+          if (state.tab !== "ideas") loadIdeas().catch(() => {});
+          if (state.tab !== "ranking") refreshTab();
+        }, 2000);
       }
     });
     es.addEventListener("error", () => {

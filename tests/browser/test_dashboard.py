@@ -117,6 +117,11 @@ def test_moderation_queue_approves_a_participants_idea(
     new_page: Callable[..., Any],
 ) -> None:
     survey = make_survey(IDEAS[:2], allow_ideas=True, moderate_ideas=True)
+    page = new_page(1100, 900)
+    sign_in(page, app_server, organiser_key, survey.id)
+    expect(page.locator("#db-pending-badge")).to_be_hidden()
+    expect(page.locator("#db-live")).to_have_text("Live")
+    # Participants submit ideas while the organiser watches: the queue fills by itself.
     with app_server.client() as c:
         token = c.post(f"/v1/public/surveys/{survey.id}/voters", json={}).json()["token"]
         for text in ("Evening clinics", "Drop-in blood tests"):
@@ -126,8 +131,6 @@ def test_moderation_queue_approves_a_participants_idea(
                 headers={"X-Voter-Token": token},
             )
             assert r.status_code == 201, r.text
-    page = new_page(1100, 900)
-    sign_in(page, app_server, organiser_key, survey.id)
     expect(page.locator("#db-pending-badge")).to_have_text("2")
     page.get_by_role("tab", name="Ideas").click()
     page.get_by_role("button", name="Approve: Evening clinics").click()
