@@ -255,7 +255,8 @@ class Projection:
         if y is not None:
             self.model.update(left, right, y, voter=info.index)
         if self.sampler is not None:
-            self.sampler.observe(left, right, 0.5 if y is None else y, voter=event.voter)
+            # A skip (y is None) blocks the pair for this voter but is no evidence.
+            self.sampler.observe(left, right, y, voter=event.voter)
 
     def _count(self, row: VoteRow, d: int) -> None:
         left, right, y = row.left, row.right, row.y
@@ -307,8 +308,7 @@ class Projection:
         ids = {v.index: v.id for v in self.voters.values()}
         for r in self.votes:
             if r.active:
-                y = 0.5 if r.y is None else r.y
-                self.sampler.observe(r.left, r.right, y, voter=ids[r.voter])
+                self.sampler.observe(r.left, r.right, r.y, voter=ids[r.voter])
 
     # -- snapshots -------------------------------------------------------------------
     def snapshot(self) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -216,3 +218,28 @@ def test_any_log_rebuilds_and_restores_to_the_same_state(steps: list[tuple]) -> 
     np.testing.assert_allclose(restored.model.scores(), rebuilt.model.scores(), atol=1e-6)
     assert live.n_votes == sum(1 for r in live.votes if r.active and r.y is not None)
     assert sum(live.wins) + sum(live.ties) / 2 == live.n_votes
+
+
+def test_a_skip_blocks_the_pair_for_that_voter_but_is_no_evidence_for_the_sampler() -> None:
+    from algorithms import create_sampler
+
+    p = Projection("s", sampler_factory=lambda name: create_sampler(name, seed=0))
+    p.apply(
+        1,
+        ev.SurveyCreated(
+            ts=0.0, survey=Survey(id="s", owner="o", question="Q?", model="bt", status="open")
+        ),
+    )
+    for i in range(3):
+        p.apply(p.seq + 1, ev.IdeaAdded(ts=0.0, text=f"idea {i}"))
+    assert p.sampler is not None
+    sampler: Any = p.sampler
+    assert int(sampler.counts.sum()) == 0
+    p.apply(
+        p.seq + 1,
+        ev.VoteSkipped(ts=9.0, ballot="s1", voter="b", left=0, right=1, reason="dont_know"),
+    )
+    assert int(sampler.counts.sum()) == 0  # a skip is no evidence and no exposure
+    assert sampler.seen["b"] == {(0, 1)}  # but not shown to this voter again while avoidable
+    vote(p, "b", 2, 0, "left")
+    assert sampler.counts.tolist() == [1, 0, 1]  # a real answer does count
