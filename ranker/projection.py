@@ -69,7 +69,7 @@ class SamplerLike(Protocol):
     ) -> Any: ...
 
     def observe(
-        self, left: int, right: int, outcome: float, voter: int | str | None = None
+        self, left: int, right: int, outcome: float | None, voter: int | str | None = None
     ) -> None: ...
 
 
