@@ -102,7 +102,9 @@ class TokenSigner:
         except (ValueError, UnicodeEncodeError):
             raise BadToken(f"{kind} token is not valid base64url") from None
         want = hmac.new(self._keys[kind], head.encode("ascii"), hashlib.sha256).digest()
-        if not hmac.compare_digest(given, want[:_MAC_BYTES]):
+        # One spelling per token: base64 decoding ignores stray characters and padding
+        # bits, so without this a token would have many accepted variants.
+        if _b64(given) != parts[2] or not hmac.compare_digest(given, want[:_MAC_BYTES]):
             raise BadToken(f"{kind} token signature does not verify")
         return payload
 

@@ -12,8 +12,9 @@ import pytest
 from algorithms import create_model
 from ranker import errors as E
 from ranker.domain import Limits
-from ranker.service import RankerService
+from ranker.service import RankerService, default_sampler_factory
 from ranker.storage import open_store
+from tests.util import forge
 
 
 class Clock:
@@ -51,7 +52,8 @@ def clock() -> Clock:
 def svc(clock: Clock, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RankerService]:
     url = {"memory": "memory://", "sqlite": f"sqlite:///{tmp_path}/svc.db"}.get(request.param)
     store = open_store(url or str(request.getfixturevalue("redis_url")))
-    yield RankerService(store, b"s" * 32, clock)
+    # A seeded sampler keeps these tests reproducible (production seeds from the OS).
+    yield RankerService(store, b"s" * 32, clock, sampler_factory=default_sampler_factory(seed=0))
     store.close()
 
 
@@ -121,7 +123,7 @@ def test_ballot_errors(svc: RankerService, clock: Clock) -> None:
     with pytest.raises(E.WrongVoter):
         svc.answer(sid, w.token, b.token, "left")
     with pytest.raises(E.BadToken):
-        svc.answer(sid, v.token, b.token[:-2] + "AA", "left")
+        svc.answer(sid, v.token, forge(b.token), "left")
     with pytest.raises(E.BadToken):
         svc.answer(sid, b.token, b.token, "left")  # a ballot is not a voter token
     with pytest.raises(E.InvalidInput):

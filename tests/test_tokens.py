@@ -70,3 +70,16 @@ def test_new_id_is_random_and_url_safe() -> None:
     ids = {new_id() for _ in range(50)}
     assert len(ids) == 50
     assert all(i.replace("-", "").replace("_", "").isalnum() for i in ids)
+
+
+def test_only_the_exact_spelling_of_a_token_verifies() -> None:
+    signer = TokenSigner(b"k" * 32)
+    tok = signer.sign_voter(VoterClaims(survey="s", voter="v", group=None, issued=1.0))
+    assert signer.verify_voter(tok).voter == "v"
+    head, sig = tok.rsplit(".", 1)
+    last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    variants = [f"{head}.{sig[:-1]}{c}" for c in last if c != sig[-1]]
+    variants += [f"{head}.{sig[:3]}!{sig[3:]}", f"{head}.{sig}=="]
+    for bad in variants:
+        with pytest.raises(BadToken):
+            signer.verify_voter(bad)
