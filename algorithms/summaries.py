@@ -96,6 +96,20 @@ def rank_ranges(
     return np.minimum(lo, point), np.maximum(hi, point)
 
 
+def comparison_var(model: PairwiseModel) -> FloatArray:
+    """Per-item score variance that matters when comparing items.
+
+    For models whose scores share an uncertain common level (``bt``: ``model.level_var``,
+    which cancels in every difference ``s_i - s_j``) that is ``sd^2 - level_var``, the
+    variance of the centred score; for the others the plain posterior variance.
+    """
+    var = score_sd(model) ** 2
+    level_var = getattr(model, "level_var", None)
+    if level_var is None:
+        return var
+    return np.maximum(var - float(level_var), 0.0)
+
+
 def comparison_intervals(
     model: PairwiseModel, level: float = 0.95
 ) -> tuple[FloatArray, FloatArray]:
@@ -111,7 +125,7 @@ def comparison_intervals(
         return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
     score = np.asarray(model.scores(), dtype=np.float64)
     z = float(scipy.special.ndtri(0.5 + level / 2.0))
-    sd = np.sqrt(np.maximum(score_sd(model) ** 2 - float(level_var), 0.0))
+    sd = np.sqrt(comparison_var(model))
     return score - z * sd, score + z * sd
 
 
@@ -183,12 +197,14 @@ def votes_to_settle(model: PairwiseModel, k: int, level: float = 0.95) -> int:
     """Rough number of further votes until the top ``k`` is separated from the rest.
 
     Method: the boundary pair is the ``k``-th and ``(k+1)``-th item by score, with gap
-    ``g`` and current variances ``v_a, v_b``. It is settled when ``z * sqrt(v_a + v_b) <
-    g``. Variances shrink like ``1 / votes`` of each item, so both must shrink by the
-    factor ``f = z^2 (v_a + v_b) / g^2``; with ``c`` the current votes per item and each
-    new vote touching two items, that is about ``n * c * (f - 1) / 2`` more votes spread
-    evenly (or fewer with a sampler that targets the boundary). Returns 0 when settled.
-    Items that are exactly tied give a very large number (capped at ``10**12``).
+    ``g`` and current comparison variances ``v_a, v_b`` (:func:`comparison_var`: the
+    common level of ``bt`` scores cancels in the gap). It is settled when
+    ``z * sqrt(v_a + v_b) < g``. Variances shrink like ``1 / votes`` of each item, so
+    both must shrink by the factor ``f = z^2 (v_a + v_b) / g^2``; with ``c`` the
+    current votes per item and each new vote touching two items, that is about
+    ``n * c * (f - 1) / 2`` more votes spread evenly (or fewer with a sampler that
+    targets the boundary). Returns 0 when settled. Items that are exactly tied give a
+    very large number (capped at ``10**12``).
     """
     _check_level(level)
     scores = model.scores()
@@ -197,7 +213,7 @@ def votes_to_settle(model: PairwiseModel, k: int, level: float = 0.95) -> int:
         raise ValueError(f"k must be an integer in [1, n_items - 1], got {k!r}")
     order = np.argsort(-scores, kind="stable")
     a, b = order[k - 1], order[k]
-    var = score_sd(model) ** 2
+    var = comparison_var(model)
     z = float(scipy.special.ndtri(0.5 + level / 2.0))
     gap = float(scores[a] - scores[b])
     need = z * z * float(var[a] + var[b])
