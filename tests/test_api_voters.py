@@ -67,6 +67,11 @@ def test_vote_cycle_and_idempotent_retry(api: Api, org: dict[str, str]) -> None:
     r1 = api.client.post(f"/v1/public/surveys/{sid}/answers", json=body, headers=voter)
     assert r1.status_code == 201
     assert r1.json()["choice"] == "right"
+    for r in (api.client.post(f"/v1/public/surveys/{sid}/ballots", headers=voter), r1):
+        assert r.headers["cache-control"] == "no-store"
+        assert r.headers["content-type"] == "application/json"
+        assert r.headers["content-length"] == str(len(r.content))
+        assert r.headers["x-content-type-options"] == "nosniff"
     assert (r1.json()["left"], r1.json()["right"]) == (b["left"]["id"], b["right"]["id"])
     r2 = api.client.post(f"/v1/public/surveys/{sid}/answers", json=body, headers=voter)
     assert r2.status_code == 201 and r2.json() == r1.json()

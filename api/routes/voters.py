@@ -16,6 +16,7 @@ from api.auth import VOTER, provide_voter
 from api.caching import json_with_etag
 from api.deps import CurrentVoter, Service
 from api.problems import ApiError, responses
+from api.responses import NoStoreJSON
 from api.schemas import (
     AnswerIn,
     AnswerOut,
@@ -33,7 +34,7 @@ from api.schemas import (
     VoterOut,
     results_out,
 )
-from ranker.domain import Flag, Idea, Voter
+from ranker.domain import Flag, Voter
 from ranker.errors import NoPairAvailable, SurveyClosed, VoterVoided
 from ranker.service import RankerService
 
@@ -95,25 +96,13 @@ def create_voter(
     return Response(out, status_code=201, headers=NO_STORE)
 
 
-def _ideas_after_pick(service: RankerService, survey_id: str) -> list[Idea]:
-    """The survey's ideas right after :meth:`RankerService.next_ballot` caught up with the log.
-
-    ``service.projection()`` would read the log again (one more store round trip per ballot);
-    the cached projection is current, and an idea named by a fresh ballot is always in it.
-    TODO(core): let ``next_ballot`` return the two idea texts and drop this.
-    """
-    cached = getattr(service, "_projections", {}).get(survey_id)
-    return cached.ideas if cached is not None else service.projection(survey_id).ideas
-
-
 def _ballot_out(service: RankerService, survey_id: str, voter: Voter) -> BallotOut:
     ballot = service.next_ballot(survey_id, voter.token)
-    ideas = _ideas_after_pick(service, survey_id)
     return BallotOut(
         ballot=ballot.token,
         survey_id=survey_id,
-        left=PublicIdea(id=ballot.left, text=ideas[ballot.left].text),
-        right=PublicIdea(id=ballot.right, text=ideas[ballot.right].text),
+        left=PublicIdea(id=ballot.left, text=ballot.left_text),
+        right=PublicIdea(id=ballot.right, text=ballot.right_text),
         expires=ballot.expires,
     )
 
@@ -124,12 +113,11 @@ def _ballot_out(service: RankerService, survey_id: str, voter: Voter) -> BallotO
     status_code=201,
     security=VOTER,
     responses=responses(401, 403, 404, 409),
+    response_class=NoStoreJSON,
     sync_to_thread=False,
 )
-def next_ballot(
-    survey_id: FromPath[str], service: Service, voter: CurrentVoter
-) -> Response[BallotOut]:
-    return Response(_ballot_out(service, survey_id, voter), status_code=201, headers=NO_STORE)
+def next_ballot(survey_id: FromPath[str], service: Service, voter: CurrentVoter) -> BallotOut:
+    return _ballot_out(service, survey_id, voter)
 
 
 @post(
@@ -142,11 +130,12 @@ def next_ballot(
     status_code=201,
     security=VOTER,
     responses=responses(401, 403, 404, 409, 410, 429),
+    response_class=NoStoreJSON,
     sync_to_thread=False,
 )
 def answer(
     survey_id: FromPath[str], service: Service, voter: CurrentVoter, data: JSONBody[AnswerIn]
-) -> Response[AnswerOut]:
+) -> AnswerOut:
     r = service.answer(
         survey_id,
         voter.token,
@@ -161,7 +150,7 @@ def answer(
             following = _ballot_out(service, survey_id, voter)
         except (SurveyClosed, NoPairAvailable, VoterVoided):
             following = None  # the answer stands; the widget shows its end state
-    out = AnswerOut(
+    return AnswerOut(
         seq=r.seq,
         ballot=r.ballot,
         choice=r.choice,
@@ -171,7 +160,6 @@ def answer(
         ts=r.ts,
         next=following,
     )
-    return Response(out, status_code=201, headers=NO_STORE)
 
 
 @delete(
