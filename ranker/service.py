@@ -2,9 +2,14 @@
 
 :class:`RankerService` validates input, appends events to the store and keeps
 one :class:`~ranker.projection.Projection` per survey in step with the log.
-Before every read or pick it catches up from its last applied sequence number,
-so several processes (or hosts, with Redis) sharing one store see each other's
-writes. Methods are thread-safe (one re-entrant lock per service).
+Before every read it catches up from its last applied sequence number, so
+several processes (or hosts, with Redis) sharing one store see each other's
+writes. On a store that pushes new events (Redis, :meth:`Store.follow`) a
+background follower keeps the loaded projections in step, and picks skip the
+catch-up read while the follower has delivered everything logged up to
+``follow_max_lag_s`` ago. Methods are thread-safe (one re-entrant lock per
+service, also taken by the follower to apply events); :meth:`close` stops the
+follower.
 
 Organiser methods take ``organiser=`` (the id from :meth:`authenticate`); when
 given, the survey must belong to that organiser (else ``forbidden``). Passing
@@ -66,7 +71,7 @@ from ranker.errors import (
     WrongVoter,
 )
 from ranker.projection import Projection, SamplerFactory, SamplerLike
-from ranker.storage.base import Store
+from ranker.storage.base import Following, Store, StoredEvent
 from ranker.tokens import BallotClaims, TokenSigner, VoterClaims, new_id
 
 __all__ = ["EXPORT_KINDS", "RankerService", "default_sampler_factory"]
@@ -137,6 +142,14 @@ class RankerService:
         :meth:`results` may return a ranking computed at most this long ago even if
         answers arrived since (0, the default: recompute whenever the log moved). Summaries
         of a large ``bt`` survey take ~0.1–1 s, so a dashboard-heavy deployment may set 1–5.
+    follow
+        Follow the log in the background when the store can push events (Redis); the
+        follower starts with the first loaded survey and stops with :meth:`close` (or the
+        store's ``close``).
+    follow_max_lag_s
+        A pick reuses a followed projection without reading the log when the follower has
+        delivered every event logged up to this many seconds ago; otherwise (follower
+        dead, lagging or stopped) it catches up by reading, as without a follower.
     """
 
     def __init__(
@@ -149,6 +162,8 @@ class RankerService:
         snapshot_every: int = 5000,
         max_staleness_s: float = 0.0,
         results_max_age_s: float = 0.0,
+        follow: bool = True,
+        follow_max_lag_s: float = 0.1,
     ) -> None:
         self.store = store
         self.signer = TokenSigner(secret)
@@ -162,6 +177,12 @@ class RankerService:
         self._results: dict[tuple[Any, ...], tuple[float, Results]] = {}
         self._voter_cache: dict[str, VoterClaims] = {}
         self._lock = threading.RLock()
+        self._moved = threading.Condition(self._lock)  # notified when a projection advances
+        self.follow = follow
+        self.follow_max_lag_s = follow_max_lag_s
+        self._followed: dict[str, float] = {}  # survey -> follower's "caught up as of"
+        self._follower: Following | None = None
+        self._closed = False
 
     # -- organisers ------------------------------------------------------------------
     def create_organiser(self, name: str) -> tuple[Organiser, str]:
@@ -188,14 +209,21 @@ class RankerService:
         With ``max_staleness_s > 0`` a projection caught up less than that many seconds
         ago is returned without reading the log.
         """
+        return self._projection(survey_id, max_staleness_s, followed=False)
+
+    def _projection(self, survey_id: str, max_staleness_s: float, *, followed: bool) -> Projection:
+        # ``followed``: also accept a projection the follower kept in step until recently
         with self._lock:
             proj = self._projections.get(survey_id)
-            if (
-                proj is not None
-                and max_staleness_s > 0
-                and time.monotonic() - self._synced.get(survey_id, -1e18) < max_staleness_s
-            ):
-                return proj
+            if proj is not None:
+                now = time.monotonic()
+                if (
+                    max_staleness_s > 0
+                    and now - self._synced.get(survey_id, -1e18) < max_staleness_s
+                ) or (
+                    followed and now - self._followed.get(survey_id, -1e18) < self.follow_max_lag_s
+                ):
+                    return proj
             if proj is None:
                 if not isinstance(survey_id, str) or not 0 < len(survey_id) <= 64:
                     raise SurveyNotFound(f"no survey {survey_id!r}")
@@ -206,7 +234,62 @@ class RankerService:
                 raise SurveyNotFound(f"no survey {survey_id!r}")
             self._projections[survey_id] = proj
             self._synced[survey_id] = time.monotonic()
+            self._moved.notify_all()
+            if self.follow and self._follower is None and not self._closed:
+                self._follower = self.store.follow(self._follow_positions, self._follow_deliver)
             return proj
+
+    # -- following -------------------------------------------------------------------
+    def _follow_positions(self) -> dict[str, int]:
+        with self._lock:
+            return {s: p.seq for s, p in self._projections.items()}
+
+    def _follow_deliver(
+        self, survey_id: str, events: list[StoredEvent], as_of: float | None
+    ) -> None:
+        with self._lock:
+            proj = self._projections.get(survey_id)
+            if proj is None:
+                return
+            for item in events:
+                if item.seq <= proj.seq:  # already applied (our own write, or a read)
+                    continue
+                if item.seq != proj.seq + 1:  # cannot happen (reads start at proj.seq)
+                    return
+                proj.apply(item.seq, ev.decode(item.data))
+            if events:
+                self._moved.notify_all()
+            if (
+                as_of is not None
+                and self._follower is not None
+                and as_of > self._followed.get(survey_id, -1e18)
+            ):
+                self._followed[survey_id] = as_of
+
+    def following(self) -> bool:
+        """Whether a background follower is running for this service."""
+        f = self._follower
+        return f is not None and f.alive
+
+    def wait_for(self, survey_id: str, seq: int, timeout: float) -> bool:
+        """Block until this worker's projection of a loaded survey has applied ``seq``
+        (delivered by the follower or any read); ``False`` on timeout. No read is made."""
+        with self._moved:
+            return self._moved.wait_for(
+                lambda: (p := self._projections.get(survey_id)) is not None and p.seq >= seq,
+                timeout,
+            )
+
+    def close(self) -> None:
+        """Stop the follower (the store stays open: close it yourself). Idempotent."""
+        with self._lock:
+            self._closed = True
+            follower, self._follower = self._follower, None
+            self._followed.clear()  # from now on picks catch up by reading
+        if follower is not None:
+            follower.stop()
+        with self._lock:
+            self._followed.clear()
 
     def _from_snapshot(self, survey_id: str) -> Projection:
         snap = self.store.load_snapshot(survey_id)
@@ -240,12 +323,20 @@ class RankerService:
             self._applied(proj, seq, event)
             return proj
 
-    def _applied(self, proj: Projection, seq: int, event: ev.Event) -> None:
-        if seq == proj.seq + 1:
+    def _applied(
+        self, proj: Projection, seq: int, event: ev.Event, gap: list[StoredEvent] | None = None
+    ) -> None:
+        for item in gap or ():  # others' events logged between ours and proj.seq
+            if item.seq == proj.seq + 1:
+                proj.apply(item.seq, ev.decode(item.data))
+        if seq <= proj.seq:
+            pass  # the follower delivered it first
+        elif seq == proj.seq + 1:
             proj.apply(seq, event)
         else:  # someone else wrote in between: fold their events and ours in order
             for item in self.store.read(proj.survey_id, proj.seq):
                 proj.apply(item.seq, ev.decode(item.data))
+        self._moved.notify_all()
         if self.snapshot_every and seq % self.snapshot_every == 0:
             self.store.save_snapshot(proj.survey_id, proj.seq, proj.snapshot())
 
@@ -537,7 +628,7 @@ class RankerService:
     def next_ballot(self, survey_id: str, voter_token: str) -> Ballot:
         """The next pair for this voter, as a signed single-use expiring ballot."""
         with self._lock:
-            proj = self.projection(survey_id, self.max_staleness_s)
+            proj = self._projection(survey_id, self.max_staleness_s, followed=True)
             claims = self._voter_claims(survey_id, voter_token)
             survey = proj.survey
             assert survey is not None
@@ -638,9 +729,10 @@ class RankerService:
                 self._refuse(proj, b)
             assert proj.survey is not None
             survey = proj.survey
-            res = self.store.append_vote(
+            res, gap = self.store.append_vote_after(
                 survey_id,
                 ev.encode(event),
+                after=proj.seq,
                 ballot=b.id,
                 voter=b.voter,
                 ballot_expires=b.expires,
@@ -653,7 +745,7 @@ class RankerService:
                 if _same_answer(old, event):
                     return _receipt(res.seq, old)
                 raise BallotUsed("this ballot was already answered differently")
-            self._applied(proj, res.seq, event)
+            self._applied(proj, res.seq, event, gap)
             if not proj.by_seq[res.seq].active:
                 self._refuse(proj, b)
             return _receipt(res.seq, event)

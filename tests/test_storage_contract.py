@@ -9,6 +9,7 @@ import pytest
 
 from ranker.errors import InvalidInput, RateLimited, SurveyExists, SurveyNotFound
 from ranker.storage import Store, StoredEvent, open_store
+from ranker.storage.base import VoteAppend
 
 BACKENDS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
 
@@ -179,3 +180,36 @@ def test_sqlite_lock_timeout_is_a_store_error(tmp_path: Path) -> None:
     other.close()
     assert store.append("s", b"x") == 2
     store.close()
+
+
+def test_append_vote_after_returns_the_events_in_between(store: Store) -> None:
+    store.create_survey("s", b"e1")
+    store.append("s", b"e2")
+    store.append("s", b"e3")
+
+    def after_vote(data: bytes, after: int, ballot: str) -> tuple[VoteAppend, list[StoredEvent]]:
+        return store.append_vote_after(
+            "s",
+            data,
+            after=after,
+            ballot=ballot,
+            voter="v",
+            ballot_expires=1060.0,
+            now=1000.0,
+            rate_limit=0,
+        )
+
+    res, gap = after_vote(b"a4", 1, "b1")
+    assert (res.seq, res.duplicate) == (4, False)
+    assert gap == [StoredEvent(2, b"e2"), StoredEvent(3, b"e3")]
+    res, gap = after_vote(b"a5", 4, "b2")
+    assert (res.seq, gap) == (5, [])
+    # a retry is answered from the marker and brings no events
+    res, gap = after_vote(b"a4", 0, "b1")
+    assert (res.seq, res.data, res.duplicate, gap) == (4, b"a4", True, [])
+    # a gap longer than one reply carries is read back in full
+    for i in range(300):
+        store.append("s", b"x%d" % i)
+    res, gap = after_vote(b"a", 5, "b3")
+    assert res.seq == 306 and [g.seq for g in gap] == list(range(6, 306))
+    assert gap[0].data == b"x0" and gap[-1].data == b"x299"

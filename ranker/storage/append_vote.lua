@@ -2,10 +2,12 @@
 -- KEYS[1] log stream, KEYS[2] head counter, KEYS[3] ballot marker, KEYS[4] rate counter,
 -- KEYS[5] stats hash
 -- ARGV[1] event bytes, ARGV[2] ballot marker TTL (ms), ARGV[3] rate limit (0 = none),
--- ARGV[4] rate counter TTL (ms, to the end of the window), ARGV[5] stats field
+-- ARGV[4] rate counter TTL (ms, to the end of the window), ARGV[5] stats field,
+-- ARGV[6] (optional) the caller's last applied seq: the reply then carries the entries
+-- between it and the new answer (at most 256), so the caller needs no read to catch up
 -- Returns {0, seq, data} for an already answered ballot (nothing written),
 -- {-1, retry_after_ms} when rate limited (nothing written), {-2} for an unknown survey,
--- {1, seq} when appended.
+-- {1, seq, gap} when appended; gap is a list of {seq, data} (or 0: too many, read them).
 local used = redis.call('GET', KEYS[3])
 if used then
   local e = redis.call('XRANGE', KEYS[1], used .. '-0', used .. '-0')
@@ -29,4 +31,15 @@ local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[1], seq .. '-0', 'e', ARGV[1])
 redis.call('SET', KEYS[3], seq, 'PX', ARGV[2])
 redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
-return {1, seq}
+local after = tonumber(ARGV[6] or '-1')
+if after < 0 or seq - 1 <= after then
+  return {1, seq, {}}
+end
+if seq - 1 - after > 256 then
+  return {1, seq, 0}
+end
+local gap = {}
+for i, e in ipairs(redis.call('XRANGE', KEYS[1], (after + 1) .. '-0', (seq - 1) .. '-0')) do
+  gap[i] = {tonumber(string.match(e[1], '^(%d+)')), e[2][2]}
+end
+return {1, seq, gap}

@@ -15,10 +15,18 @@ Everything else (validation, projections) lives above, in :mod:`ranker.service`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterator
+from typing import NamedTuple, Protocol
 
-__all__ = ["Store", "StoredEvent", "VoteAppend", "rate_window"]
+__all__ = [
+    "Deliver",
+    "Following",
+    "Positions",
+    "Store",
+    "StoredEvent",
+    "VoteAppend",
+    "rate_window",
+]
 
 
 class StoredEvent(NamedTuple):
@@ -38,6 +46,26 @@ class VoteAppend(NamedTuple):
     seq: int
     data: bytes
     duplicate: bool
+
+
+Positions = Callable[[], dict[str, int]]
+"""Called by a follower before each read: ``{survey: last applied seq}`` to follow."""
+
+Deliver = Callable[[str, list[StoredEvent], float | None], None]
+"""Called by a follower with one survey's new events (possibly none) and ``as_of``: a
+``time.monotonic()`` instant such that every event logged before it has now been delivered
+(``None`` when the reply was cut short and more events are pending)."""
+
+
+class Following(Protocol):
+    """A running follower (see :meth:`Store.follow`)."""
+
+    def stop(self) -> None:
+        """Stop following and release its connection (idempotent)."""
+
+    @property
+    def alive(self) -> bool:
+        """Whether the follower thread is running."""
 
 
 def rate_window(now: float, window_s: int) -> int:
@@ -131,6 +159,49 @@ class Store(ABC):
     @abstractmethod
     def get_organiser(self, key_hash: str) -> bytes | None:
         """The organiser record for this key hash, or ``None``."""
+
+    def append_vote_after(
+        self,
+        survey: str,
+        data: bytes,
+        *,
+        after: int,
+        ballot: str,
+        voter: str,
+        ballot_expires: float,
+        now: float,
+        rate_limit: int,
+        rate_window_s: int = 60,
+    ) -> tuple[VoteAppend, list[StoredEvent]]:
+        """:meth:`append_vote`, plus the events between ``after`` and the new answer.
+
+        A worker whose projection is at ``after`` applies the returned events and then its
+        own answer without another read. Backends may fold this into the append (Redis
+        does: one round trip); this default reads the gap afterwards. Nothing is returned
+        for a duplicate.
+        """
+        res = self.append_vote(
+            survey,
+            data,
+            ballot=ballot,
+            voter=voter,
+            ballot_expires=ballot_expires,
+            now=now,
+            rate_limit=rate_limit,
+            rate_window_s=rate_window_s,
+        )
+        if res.duplicate or res.seq <= after + 1:
+            return res, []
+        return res, self.read(survey, after, res.seq - after - 1)
+
+    # -- following ---------------------------------------------------------------------
+    def follow(self, positions: Positions, deliver: Deliver) -> Following | None:
+        """Push new events of the followed surveys to ``deliver`` from a background thread.
+
+        ``None`` (the default) means this backend does not push: callers read the log
+        themselves. :meth:`close` stops every follower of the store.
+        """
+        return None
 
     # -- lifecycle -------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - optional hook

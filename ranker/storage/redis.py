@@ -20,13 +20,23 @@ marker, count the rate limit, ``INCR`` the head, ``XADD`` the event, set the
 marker, bump the counters. Redis runs a script atomically, and with AOF its
 effects are persisted as one ``MULTI``/``EXEC`` block, so a crash never keeps
 half an answer. Durability is that of the server's ``appendfsync`` setting
-(see ``docs/storage.md``). Workers follow the stream with ``XRANGE`` from their
-last applied seq before every read or pick.
+(see ``docs/storage.md``). Given the worker's last applied seq, the script's
+reply also carries the entries logged in between, so the worker applies them and
+its own answer without a second round trip (:meth:`RedisStore.append_vote_after`).
+
+Workers follow the streams (:meth:`RedisStore.follow`): a daemon thread with its
+own connection issues one ``XREAD BLOCK`` over the streams of every survey the
+worker has loaded, hands new entries to the worker, and reports "caught up as of
+T" (T = when that ``XREAD`` was sent), so picks need no catch-up read while the
+follower is healthy. The block is short (30 ms), so a changed set of surveys is
+picked up quickly and an idle survey's T stays within ~60 ms of now.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from collections.abc import Callable
 from importlib import resources
 from typing import Any, TypeVar, cast
@@ -34,7 +44,15 @@ from typing import Any, TypeVar, cast
 import redis
 
 from ranker.errors import RateLimited, StoreError, SurveyExists, SurveyNotFound
-from ranker.storage.base import Store, StoredEvent, VoteAppend, rate_window
+from ranker.storage.base import (
+    Deliver,
+    Following,
+    Positions,
+    Store,
+    StoredEvent,
+    VoteAppend,
+    rate_window,
+)
 
 __all__ = ["RedisStore"]
 
@@ -73,6 +91,8 @@ class RedisStore(Store):
         self._vote = self._r.register_script(_script("append_vote.lua"))
         self._rate = self._r.register_script(_script("rate_hit.lua"))
         self._snap = self._r.register_script(_script("save_snapshot.lua"))
+        self._followers: list[RedisFollower] = []
+        self._followers_lock = threading.Lock()
 
     def _k(self, survey: str, part: str) -> str:
         return f"{self.prefix}:{{{survey}}}:{part}"
@@ -109,6 +129,44 @@ class RedisStore(Store):
         rate_limit: int,
         rate_window_s: int = 60,
     ) -> VoteAppend:
+        res, _ = self._vote_call(
+            survey, data, -1, ballot, voter, ballot_expires, now, rate_limit, rate_window_s
+        )
+        return res
+
+    @_guard
+    def append_vote_after(
+        self,
+        survey: str,
+        data: bytes,
+        *,
+        after: int,
+        ballot: str,
+        voter: str,
+        ballot_expires: float,
+        now: float,
+        rate_limit: int,
+        rate_window_s: int = 60,
+    ) -> tuple[VoteAppend, list[StoredEvent]]:
+        res, gap = self._vote_call(
+            survey, data, after, ballot, voter, ballot_expires, now, rate_limit, rate_window_s
+        )
+        if gap is None:  # more than the script returns: read them
+            gap = self.read(survey, after, res.seq - after - 1)
+        return res, gap
+
+    def _vote_call(
+        self,
+        survey: str,
+        data: bytes,
+        after: int,
+        ballot: str,
+        voter: str,
+        ballot_expires: float,
+        now: float,
+        rate_limit: int,
+        rate_window_s: int,
+    ) -> tuple[VoteAppend, list[StoredEvent] | None]:
         win = rate_window(now, rate_window_s)
         rate_ttl = int(((win + 1) * rate_window_s - now) * 1000) + 1000
         # keep the marker an hour past expiry: a replay is refused as expired by then anyway
@@ -121,13 +179,19 @@ class RedisStore(Store):
                 self._k(survey, f"r:{voter}:{win}"),
                 self._k(survey, "stats"),
             ],
-            args=[data, marker_ttl, rate_limit, rate_ttl, "answers"],
+            args=[data, marker_ttl, rate_limit, rate_ttl, "answers", after],
         )
         code = int(res[0])
         if code == 1:
-            return VoteAppend(int(res[1]), data, False)
+            raw = res[2] if len(res) > 2 else []
+            gap = (
+                None
+                if not isinstance(raw, list)
+                else [StoredEvent(int(q), bytes(d)) for q, d in raw]
+            )
+            return VoteAppend(int(res[1]), data, False), gap
         if code == 0:
-            return VoteAppend(int(res[1]), bytes(res[2]), True)
+            return VoteAppend(int(res[1]), bytes(res[2]), True), []
         if code == -1:
             raise RateLimited(
                 f"more than {rate_limit} per {rate_window_s} s",
@@ -187,5 +251,107 @@ class RedisStore(Store):
         raw = self._r.hgetall(self._k(survey, "stats"))
         return {k.decode(): int(v) for k, v in raw.items()}
 
+    def follow(self, positions: Positions, deliver: Deliver) -> Following:
+        """Start a :class:`RedisFollower` (its own thread and connection)."""
+        f = RedisFollower(self.url, lambda s: self._k(s, "log"), positions, deliver)
+        with self._followers_lock:
+            self._followers = [x for x in self._followers if x.alive]
+            self._followers.append(f)
+        f.start()
+        return f
+
     def close(self) -> None:
+        with self._followers_lock:
+            followers, self._followers = self._followers, []
+        for f in followers:
+            f.stop()
         self._r.close()
+
+
+class RedisFollower:
+    """A daemon thread following the log streams of the surveys ``positions()`` names.
+
+    Each loop asks ``positions()`` for ``{survey: last applied seq}``, sends one
+    ``XREAD COUNT n BLOCK block_ms STREAMS ...`` for all of them, and calls
+    ``deliver(survey, events, as_of)`` for every survey asked about, with ``as_of`` the
+    ``time.monotonic()`` at which the ``XREAD`` was sent (everything logged before then
+    is in its reply) or ``None`` when the reply was cut at ``count``. On a Redis error it
+    backs off (up to 1 s) and retries with a new connection; ``deliver`` is then not
+    called, so the caller's "caught up as of" ages and it falls back to reading.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        stream_key: Callable[[str], str],
+        positions: Positions,
+        deliver: Deliver,
+        *,
+        block_ms: int = 30,
+        count: int = 500,
+    ) -> None:
+        self.url = url
+        self.block_ms = block_ms
+        self.count = count
+        self.errors = 0
+        self.last_error = ""
+        self._key = stream_key
+        self._positions = positions
+        self._deliver = deliver
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ranker-redis-follower", daemon=True)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _run(self) -> None:
+        r: Any = redis.Redis.from_url(
+            self.url, socket_timeout=self.block_ms / 1000 + 5, socket_connect_timeout=2
+        )
+        backoff = 0.02
+        try:
+            while not self._stop.is_set():
+                try:
+                    busy = self._once(r)
+                    backoff = 0.02
+                except Exception as exc:  # keep following; reads fall back meanwhile
+                    self.errors += 1
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    r.connection_pool.disconnect()
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 1.0)
+                    continue
+                if busy:  # let a burst accumulate: fewer wake-ups, batches of entries
+                    self._stop.wait(0.001)
+        finally:
+            r.close()
+
+    def _once(self, r: Any) -> bool:
+        pos = self._positions()
+        if not pos:
+            self._stop.wait(self.block_ms / 1000)
+            return False
+        keys = {self._key(s): s for s in pos}
+        sent = time.monotonic()
+        reply = r.xread(
+            {k: f"{pos[s]}-0" for k, s in keys.items()}, count=self.count, block=self.block_ms
+        )
+        got: dict[str, list[StoredEvent]] = {}
+        for key, entries in reply or []:
+            survey = keys[key.decode() if isinstance(key, bytes) else key]
+            got[survey] = [
+                StoredEvent(int(eid.split(b"-")[0]), bytes(f[b"e"])) for eid, f in entries
+            ]
+        for survey in pos:
+            events = got.get(survey, [])
+            self._deliver(survey, events, None if len(events) >= self.count else sent)
+        return bool(got)
