@@ -7,7 +7,8 @@ Routers live in :mod:`api.routes`. :data:`ROUTERS` lists extra routers to mount:
 object, or a module name (mounted if the module exists) whose module defines either
 ``web_router(settings, service) -> Router`` or a module-level ``router``. ``api/routes/web.py``
 (widget and dashboard pages) is listed. ``app.state`` carries ``service``, ``settings`` and
-``origins`` (the :class:`~api.security.OriginCache` shared with the per-survey CORS middleware).
+``origins`` (the :class:`~api.security.OriginCache` shared with the per-survey CORS layer,
+:func:`~api.security.edge_middleware`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from api.routes.health import health_router
 from api.routes.organisers import organiser_router
 from api.routes.results import results_router
 from api.routes.voters import voter_router
-from api.security import OriginCache, cors_middleware, security_headers
+from api.security import OriginCache, edge_middleware
 from api.settings import Settings
 from ranker.errors import SurveyNotFound
 from ranker.service import RankerService
@@ -125,14 +126,15 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
             "sse_max_s": constant(settings.sse_max_s),
         },
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
-        middleware=[cors_middleware(origins)],
-        before_send=[security_headers],
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,
         on_shutdown=[on_shutdown],
         debug=False,
         logging_config=None,
     )
+    # CORS + security headers wrap the whole ASGI handler (where Litestar puts its own CORS
+    # middleware), so responses Litestar answers before routing (404, 405) are covered too
+    app.asgi_handler = edge_middleware(app.asgi_handler, origins)
     app.state.service = svc
     app.state.settings = settings
     app.state.origins = origins

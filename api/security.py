@@ -18,9 +18,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = [
     "PUBLIC_PREFIX",
     "OriginCache",
-    "cors_middleware",
+    "edge_middleware",
     "frame_ancestors",
-    "security_headers",
 ]
 
 PUBLIC_PREFIX = "/v1/public/surveys/"
@@ -74,77 +73,90 @@ def _survey_of(path: str) -> str | None:
     return rest.split("/", 1)[0] or None
 
 
-def cors_middleware(origins: OriginCache) -> Callable[[ASGIApp], ASGIApp]:
-    """ASGI middleware answering CORS (preflight and actual requests) per survey."""
-
-    def factory(app: ASGIApp) -> ASGIApp:
-        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if str(scope["type"]) != "http":
-                await app(scope, receive, send)
-                return
-            survey = _survey_of(scope["path"])
-            origin = _header(scope, b"origin")
-            if survey is None or origin is None:
-                await app(scope, receive, send)
-                return
-            allowed = origins.allows(survey, origin)
-            if scope.get("method") == "OPTIONS" and _header(
-                scope, b"access-control-request-method"
-            ):
-                headers: list[tuple[bytes, bytes]] = [(b"vary", b"origin")]
-                if allowed:
-                    headers += [
-                        (b"access-control-allow-origin", origin.encode("latin-1")),
-                        (b"access-control-allow-methods", ALLOW_METHODS),
-                        (b"access-control-allow-headers", ALLOW_HEADERS),
-                        (b"access-control-max-age", b"600"),
-                    ]
-                start: Any = {
-                    "type": "http.response.start",
-                    "status": 204 if allowed else 403,
-                    "headers": headers,
-                }
-                await send(start)
-                end: Any = {"type": "http.response.body", "body": b""}
-                await send(end)
-                return
-
-            async def send_cors(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    hdrs = list(message.get("headers", ()))
-                    hdrs.append((b"vary", b"origin"))
-                    if allowed:
-                        hdrs.append((b"access-control-allow-origin", origin.encode("latin-1")))
-                        hdrs.append((b"access-control-expose-headers", EXPOSE_HEADERS))
-                    message = {**message, "headers": hdrs}
-                await send(message)
-
-            await app(scope, receive, send_cors)
-
-        return middleware
-
-    return factory
-
-
-_STATIC_HEADERS: list[tuple[bytes, bytes]] = [
+_STATIC_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
-]
+)
 _DEFAULT_CSP = (b"content-security-policy", b"frame-ancestors 'none'")
+_SECURITY_NAMES = frozenset(k for k, _ in (*_STATIC_HEADERS, _DEFAULT_CSP))
 
 
-async def security_headers(message: Message, scope: Scope) -> None:
-    """``before_send`` hook (so it also covers 404/405 answered before any route): adds
-    ``nosniff``, ``no-referrer`` and, unless the route set its own CSP, ``frame-ancestors
-    'none'`` (only the widget page may be framed, by its survey's sites)."""
-    if message["type"] != "http.response.start":
-        return
-    hdrs: list[Any] = list(message.get("headers", ()))
-    names = {bytes(k).lower() for k, _ in hdrs}
-    hdrs += [h for h in _STATIC_HEADERS if h[0] not in names]
-    if b"content-security-policy" not in names:
+def _with_security_headers(headers: Any) -> list[tuple[bytes, bytes]]:
+    """``headers`` plus ``nosniff``, ``no-referrer`` and ``frame-ancestors 'none'``, each only
+    when the response did not set it (the widget page sets its own CSP)."""
+    hdrs: list[tuple[bytes, bytes]] = list(headers)
+    present = [k.lower() for k, _ in hdrs if k.lower() in _SECURITY_NAMES] if hdrs else []
+    if not present:
+        hdrs += _STATIC_HEADERS
         hdrs.append(_DEFAULT_CSP)
-    message["headers"] = hdrs
+        return hdrs
+    hdrs += [h for h in _STATIC_HEADERS if h[0] not in present]
+    if _DEFAULT_CSP[0] not in present:
+        hdrs.append(_DEFAULT_CSP)
+    return hdrs
+
+
+def edge_middleware(app: ASGIApp, origins: OriginCache) -> ASGIApp:
+    """The outermost HTTP layer: per-survey CORS and the security headers, in one ``send``.
+
+    It wraps the whole app (as Litestar's own ``CORSMiddleware`` does), so 404/405 answered
+    before any route get the security headers too, and errors of public routes carry CORS.
+    One wrapper instead of a route middleware plus a ``before_send`` hook: each layer costs a
+    closure and an extra coroutine hop per message on every request.
+    """
+
+    async def edge(scope: Scope, receive: Receive, send: Send) -> None:
+        if str(scope["type"]) != "http":
+            await app(scope, receive, send)
+            return
+        survey = _survey_of(scope["path"])
+        origin = _header(scope, b"origin") if survey is not None else None
+        if origin is None:
+
+            async def send_secure(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = _with_security_headers(message.get("headers", ()))
+                await send(message)
+
+            await app(scope, receive, send_secure)
+            return
+        assert survey is not None
+        allowed = origins.allows(survey, origin)
+        if scope.get("method") == "OPTIONS" and _header(scope, b"access-control-request-method"):
+            headers: list[tuple[bytes, bytes]] = [(b"vary", b"origin")]
+            if allowed:
+                headers += [
+                    (b"access-control-allow-origin", origin.encode("latin-1")),
+                    (b"access-control-allow-methods", ALLOW_METHODS),
+                    (b"access-control-allow-headers", ALLOW_HEADERS),
+                    (b"access-control-max-age", b"600"),
+                ]
+            start: Any = {
+                "type": "http.response.start",
+                "status": 204 if allowed else 403,
+                "headers": _with_security_headers(headers),
+            }
+            await send(start)
+            end: Any = {"type": "http.response.body", "body": b""}
+            await send(end)
+            return
+        cors = [(b"vary", b"origin")]
+        if allowed:
+            cors += [
+                (b"access-control-allow-origin", origin.encode("latin-1")),
+                (b"access-control-expose-headers", EXPOSE_HEADERS),
+            ]
+
+        async def send_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                hdrs = _with_security_headers(message.get("headers", ()))
+                hdrs += cors
+                message["headers"] = hdrs
+            await send(message)
+
+        await app(scope, receive, send_cors)
+
+    return edge
 
 
 def frame_ancestors(origins: Sequence[str]) -> str:

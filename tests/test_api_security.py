@@ -159,3 +159,25 @@ def test_openapi_declares_problem_responses(api: Api) -> None:
                 assert status in op["responses"], (method, path, status)
                 content = op["responses"][status]["content"]
                 assert "application/problem+json" in content, (method, path)
+
+
+def test_edge_layer_covers_preflight_unknown_routes_and_keeps_a_routes_own_csp(api: Api) -> None:
+    org = api.organiser()
+    sid = api.survey(org, embed_origins=["https://host.example"])
+    pre = {"Origin": "https://host.example", "Access-Control-Request-Method": "POST"}
+    r = api.client.options(f"/v1/public/surveys/{sid}/answers", headers=pre)
+    assert r.status_code == 204
+    assert r.headers["access-control-allow-origin"] == "https://host.example"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-security-policy"] == "frame-ancestors 'none'"
+    r = api.client.get(f"/v1/public/surveys/{sid}/nowhere", headers={"Origin": pre["Origin"]})
+    assert_problem(r, 404, "not_found")
+    assert r.headers["access-control-allow-origin"] == "https://host.example"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    r = api.client.get(f"/v1/public/surveys/{sid}", headers={"Origin": "https://evil.example"})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+    assert r.headers["vary"] == "origin"
+    page = api.client.get(f"/w/{sid}")
+    csp = page.headers.get_list("content-security-policy")
+    assert len(csp) == 1 and "https://host.example" in csp[0]
+    assert page.headers["x-content-type-options"] == "nosniff"
