@@ -11,12 +11,15 @@ the survey default (``bt``, O(1) online update per vote, lazy refit).
 In the same run, the raw Redis ceiling on the same server:
 ``redis-benchmark -c 1`` (one connection, unpipelined, like one worker)
 for PING and SET, and a redis-py loop of unpipelined PINGs (one Python
-process's round-trip ceiling). One answer cycle costs two round trips (the
-catch-up ``XRANGE`` before the pick, the answer script), so the redis-py PING
-rate / 2 bounds what this process could reach. ``answers_per_cpu_s`` divides by this
-process's CPU time instead of wall time: on a shared machine it is the steadier measure of
-the core's own cost (it excludes the Redis server's CPU and time spent waiting). Rows with
-``staleness_s`` 0.05 let picks reuse a projection caught up within the last 50 ms
+process's round-trip ceiling). Without the follower (``follow`` off) one answer cycle costs
+two round trips (the catch-up ``XRANGE`` before the pick, the answer script), so the
+redis-py PING rate / 2 bounds it; with the follower (``follow`` on, the default) a
+background thread follows the stream with ``XREAD BLOCK`` and picks make no round trip,
+so a cycle is one round trip (the answer script) and the bound is the PING rate.
+``answers_per_cpu_s`` divides by this process's CPU time (the follower thread included)
+instead of wall time: on a shared machine it is the steadier measure of the core's own cost
+(it excludes the Redis server's CPU and time spent waiting). Rows with ``staleness_s`` 0.05
+let picks reuse a projection caught up within the last 50 ms
 (``RankerService(max_staleness_s=...)``), which drops the catch-up read from most cycles.
 
 Usage::
@@ -46,11 +49,16 @@ SECRET = b"bench-secret-0123456789abcdef0123"
 
 
 def cycles(
-    url: str, sampler: str, n_ideas: int, n_answers: int, staleness: float = 0.0
+    url: str,
+    sampler: str,
+    n_ideas: int,
+    n_answers: int,
+    staleness: float = 0.0,
+    follow: bool = False,
 ) -> dict[str, float]:
     """Run ``n_answers`` ballot+answer cycles; returns answers/s and per-step µs."""
     store = open_store(url)
-    svc = RankerService(store, SECRET, max_staleness_s=staleness)
+    svc = RankerService(store, SECRET, max_staleness_s=staleness, follow=follow)
     sid = svc.create_survey(
         "bench", "Which is better?", ideas=[f"idea {i}" for i in range(n_ideas)], sampler=sampler
     ).id
@@ -75,6 +83,7 @@ def cycles(
             t_answer += t2 - t1
     cpu = time.process_time() - cpu0
     assert svc.projection(sid).n_votes == warm + n_answers
+    svc.close()
     store.close()
     total = t_ballot + t_answer
     return {
@@ -144,13 +153,13 @@ def main(argv: list[str] | None = None) -> int:
                 "redis_benchmark_c1_set_per_s": rb.get("SET"),
                 "redis_py_unpipelined_ping_per_s": redis_py_ping(server.url),
             }
-            cells = [
-                (b, st)
-                for b in ("memory", "sqlite", "redis")
-                for st in ([0.0] if b == "memory" else map(float, args.staleness.split(",")))
-            ]
+            stale_values = [float(x) for x in args.staleness.split(",")]
+            cells = [("memory", 0.0, False)]
+            cells += [("sqlite", st, False) for st in stale_values]
+            cells += [("redis", st, False) for st in stale_values]
+            cells += [("redis", 0.0, True)]
             for sampler in args.samplers.split(","):
-                for backend, stale in cells:
+                for backend, stale, follow in cells:
                     runs = []
                     for k in range(args.repeat):
                         if backend == "redis":
@@ -162,13 +171,14 @@ def main(argv: list[str] | None = None) -> int:
                             url = f"sqlite:///{tmp}/bench-{sampler}-{k}.db"
                         else:
                             url = "memory://"
-                        runs.append(cycles(url, sampler, args.ideas, args.answers, stale))
+                        runs.append(cycles(url, sampler, args.ideas, args.answers, stale, follow))
                     med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
                     rows.append(
                         {
                             "backend": backend,
                             "sampler": sampler,
                             "staleness_s": stale,
+                            "follow": follow,
                             "ideas": args.ideas,
                             "answers": args.answers,
                             "answers_per_s": round(med["answers_per_s"]),
@@ -183,15 +193,31 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     print()
     print_table([ceiling])
-    py_ceiling = ceiling["redis_py_unpipelined_ping_per_s"] / 2
+    ping = ceiling["redis_py_unpipelined_ping_per_s"]
     for r in rows:
         if r["backend"] == "redis":
+            trips = 1 if r["follow"] else 2
             print(
-                f"redis/{r['sampler']}/staleness {r['staleness_s']}: "
+                f"redis/{r['sampler']}/staleness {r['staleness_s']}/follow {r['follow']}: "
                 f"{r['answers_per_s']} answers/s = "
-                f"{r['answers_per_s'] / py_ceiling:.0%} of the 2-round-trip redis-py ceiling "
-                f"({py_ceiling:.0f}/s)"
+                f"{r['answers_per_s'] / (ping / trips):.0%} of the {trips}-round-trip redis-py "
+                f"ceiling ({ping / trips:.0f}/s)"
             )
+    for sampler in args.samplers.split(","):
+        base = next(
+            r
+            for r in rows
+            if r["sampler"] == sampler
+            and r["backend"] == "redis"
+            and not r["follow"]
+            and r["staleness_s"] == 0
+        )
+        fol = next(r for r in rows if r["sampler"] == sampler and r["follow"])
+        print(
+            f"redis/{sampler}: follower / no follower (staleness 0), same run: "
+            f"{fol['answers_per_s'] / base['answers_per_s']:.2f}x answers/s, "
+            f"{fol['answers_per_cpu_s'] / base['answers_per_cpu_s']:.2f}x answers per CPU s"
+        )
     write_json(
         "core_throughput",
         {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,7 @@ def test_a_lagging_follower_is_not_trusted_beyond_the_bound(redis_url: str) -> N
         assert worker._follower is not None
         worker._follower.stop()  # dies without telling the service
         other.close_survey(sid)
-        worker._followed[sid] -= 1.0  # its last "caught up as of" is now 1 s old
+        worker._followed[sid] = time.monotonic() - 1.0  # its last "caught up as of": 1 s ago
         with pytest.raises(SurveyClosed):
             worker.next_ballot(sid, voter)
     finally:

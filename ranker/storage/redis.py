@@ -289,9 +289,11 @@ class RedisFollower:
         *,
         block_ms: int = 30,
         count: int = 500,
+        pause_s: float = 0.01,
     ) -> None:
         self.url = url
         self.block_ms = block_ms
+        self.pause_s = pause_s
         self.count = count
         self.errors = 0
         self.last_error = ""
@@ -330,8 +332,8 @@ class RedisFollower:
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 1.0)
                     continue
-                if busy:  # let a burst accumulate: fewer wake-ups, batches of entries
-                    self._stop.wait(0.001)
+                if busy:  # let a burst accumulate: fewer wake-ups (GIL handovers), batches
+                    self._stop.wait(self.pause_s)
         finally:
             r.close()
 
