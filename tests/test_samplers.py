@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from algorithms import ModelState, Pair, PairwiseModel, create_model, create_sampler
-from algorithms.samplers.gain import exact_pair_information, pair_gain
+from algorithms.samplers.base import PickContext, Sampler
+from algorithms.samplers.gain import AdaptiveSampler, exact_pair_information, pair_gain
+from algorithms.samplers.types import norm_pair
 
 
 def _model(mean: list[float], var: list[float]) -> PairwiseModel:
@@ -115,10 +117,59 @@ def test_adaptive_probability_mixes_exploration_and_the_greedy_pick() -> None:
     m = create_model("bt-online", n_items=5)
     greedy = create_sampler("adaptive", seed=0, explore=0.0, floor=0).next_pair(m)
     assert greedy.probability == 1.0
-    s = create_sampler("adaptive", seed=0, explore=0.2, floor=0)
+    s = create_sampler("adaptive", seed=0, explore=0.2, floor=0, dist=None, ramp=0)
     probs = {round(s.next_pair(m).probability, 12) for _ in range(60)}
-    # greedy pick: 0.8 + 0.2/10; another pair (exploration): 0.2/10
+    # greedy pick: 0.8 + 0.2/10; another pair (uniform exploration): 0.2/10
     assert probs == {0.82, 0.02}
+
+
+def _probabilities_by_enumeration(s: Sampler, m: PairwiseModel) -> dict[tuple[int, int], float]:
+    """Exact selection distribution of one pick: greedy pick + each (item, partner) draw."""
+    ctx = PickContext(m.n_items, None, m.n_items, m.posterior(), None, None)
+    e = s.share(ctx)
+    out: dict[tuple[int, int], float] = {}
+    g = s._greedy_pick(ctx)
+    assert g is not None
+    out[norm_pair(*g)] = 1.0 - e
+    for i in range(m.n_items):
+        j = s._scale_partner(i, ctx)
+        assert j is not None
+        out[norm_pair(i, j)] = out.get(norm_pair(i, j), 0.0) + e / m.n_items
+    return out
+
+
+def test_adaptive_scale_exploration_reports_exact_probabilities() -> None:
+    m = _model([-2.0, -1.0, -0.5, 0.0, 0.4, 1.3, 2.5], [0.3] * 7)
+    s = create_sampler("adaptive", seed=1, explore=0.3, floor=0, ramp=0)
+    assert isinstance(s, AdaptiveSampler)
+    want = _probabilities_by_enumeration(s, m)
+    assert abs(sum(want.values()) - 1.0) < 1e-12
+    freq: dict[tuple[int, int], int] = {}
+    for _ in range(400):
+        pair = s.next_pair(m)
+        key = norm_pair(*pair)
+        assert pair.probability == pytest.approx(want[key], abs=1e-12)
+        freq[key] = freq.get(key, 0) + 1
+    # exploration pairs sit about dist = 2.4 apart, e.g. -2.0 with 0.4, 2.5 with 0.0
+    assert (0, 4) in freq and (3, 6) in freq
+    # the draws follow the reported distribution (loose bound: 400 draws)
+    for key, c in freq.items():
+        assert abs(c / 400 - want[key]) < 0.08
+
+
+def test_adaptive_exploration_share_ramps_up_with_votes_per_item() -> None:
+    s = create_sampler("adaptive", seed=0, explore=0.1, ramp=4)
+    assert isinstance(s, AdaptiveSampler)
+    m = create_model("bt-online", n_items=4)
+    ctx = PickContext(4, None, 4, m.posterior(), None, None)
+    s._grow(4)
+    assert s.share(ctx) == 0.0
+    for _ in range(4):  # 4 votes among 4 items: 1 vote per item
+        s.observe(0, 1, 1.0)
+    assert s.share(ctx) == pytest.approx(0.1 / 4)
+    for _ in range(40):
+        s.observe(2, 3, 1.0)
+    assert s.share(ctx) == pytest.approx(0.1)
 
 
 def test_adaptive_floor_shows_new_items_first() -> None:

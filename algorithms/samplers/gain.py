@@ -192,15 +192,28 @@ class AdaptiveSampler(_GainSearch):
     seed
         Seed of the sampler's generator.
     explore
-        Share of picks that are uniformly random pairs (in ``[0, 1]``).
+        Share of picks that are exploration pairs once the survey has ``ramp`` votes per
+        item (in ``[0, 1]``).
     floor
         Items with fewer than ``floor`` observed votes are shown first (new ideas).
     starts
         Number of high-variance items tried as the first item of the greedy search
         (1 measured as good as 8 in votes-to-target at n=100, and is cheaper).
+    dist
+        Exploration pairs: a uniformly random item and the partner whose posterior mean
+        is nearest to ``dist`` away from it (``2.4`` maximises ``d² σ'(d)``, the Fisher
+        information one vote gives about the common scale of the scores). ``None``:
+        uniformly random pairs.
+    ramp
+        The exploration share grows linearly from 0 to ``explore`` over the first
+        ``ramp`` votes per item (``0``: constant share).
 
-    Each pick's selection probability is exact: ``explore / F + (1 - explore) [pair is
-    the greedy pick]`` with ``F`` the number of pairs that may be shown.
+    Each pick's selection probability is exact: ``e / m ([j = P(i)] + [i = P(j)]) +
+    (1 - e) [pair is the greedy pick]`` with ``e`` the current share, ``m`` the number of
+    active items and ``P`` the exploration partner (``e / F`` in place of the first term
+    for uniform pairs, ``F`` the number of pairs that may be shown). The one exception:
+    when every partner of the drawn item is blocked for the voter, the greedy pick is
+    shown and that (rare) extra mass is not counted.
 
     >>> from algorithms import create_model, create_sampler
     >>> s = create_sampler("adaptive", seed=0)
@@ -209,7 +222,7 @@ class AdaptiveSampler(_GainSearch):
     True
     """
 
-    param_names = ("explore", "floor", "starts")
+    param_names = ("explore", "floor", "starts", "dist", "ramp")
     balance_sides = True
     knows_probability = True
 
@@ -217,9 +230,11 @@ class AdaptiveSampler(_GainSearch):
         self,
         *,
         seed: int | None = None,
-        explore: float = 0.05,
+        explore: float = 0.1,
         floor: int = 1,
         starts: int = 1,
+        dist: float | None = 2.4,
+        ramp: float = 20.0,
     ) -> None:
         super().__init__(seed=seed)
         if not 0.0 <= float(explore) <= 1.0:
@@ -228,22 +243,64 @@ class AdaptiveSampler(_GainSearch):
             raise ValueError(f"floor must be an int >= 0, got {floor!r}")
         if int(starts) != starts or starts < 1:
             raise ValueError(f"starts must be an int >= 1, got {starts!r}")
+        if dist is not None and not (math.isfinite(float(dist)) and float(dist) >= 0.0):
+            raise ValueError(f"dist must be a finite float >= 0 or None, got {dist!r}")
+        if not (math.isfinite(float(ramp)) and float(ramp) >= 0.0):
+            raise ValueError(f"ramp must be a finite float >= 0, got {ramp!r}")
         self.explore = float(explore)
         self.floor = int(floor)
         self.starts = int(starts)
+        self.dist = None if dist is None else float(dist)
+        self.ramp = float(ramp)
+
+    def share(self, ctx: PickContext) -> float:
+        """The exploration share of the next pick (grows with votes per item up to ``ramp``)."""
+        if self.explore == 0.0 or self.ramp == 0.0:
+            return self.explore
+        vpi = float(self.counts[: ctx.n].sum()) / (2.0 * max(ctx.m, 1))
+        return self.explore * min(1.0, vpi / self.ramp)
 
     def _choose(self, ctx: PickContext) -> tuple[int, int, float | None] | None:
-        if self.explore > 0.0 and self.rng.random() < self.explore:
-            i, j, p_rand = self._random_pair(ctx)
+        e = self.share(ctx)
+        if e > 0.0 and self.rng.random() < e:
+            got = self._explore_pair(ctx)
             greedy = self._greedy_pick(ctx)
-            hit = greedy is not None and {i, j} == set(greedy)
-            return i, j, self.explore * p_rand + (1.0 - self.explore) * hit
+            if got is not None:
+                i, j, p_exp = got
+                hit = greedy is not None and {i, j} == set(greedy)
+                return i, j, e * p_exp + (1.0 - e) * hit
+            if greedy is None:
+                return None
+            i, j = greedy
+            return i, j, e * self._explore_prob(ctx, i, j) + (1.0 - e)
         greedy = self._greedy_pick(ctx)
         if greedy is None:
             return None
         i, j = greedy
-        p_rand = 1.0 / self._free_pairs(ctx) if self.explore > 0.0 else 0.0
-        return i, j, self.explore * p_rand + (1.0 - self.explore)
+        p_exp = self._explore_prob(ctx, i, j) if e > 0.0 else 0.0
+        return i, j, e * p_exp + (1.0 - e)
+
+    def _scale_partner(self, i: int, ctx: PickContext) -> int | None:
+        assert self.dist is not None
+        mu = ctx.post.mean
+        score = -np.abs(np.abs(mu - mu[i]) - self.dist)
+        return self._best_partner(i, np.asarray(score, dtype=np.float64), ctx)
+
+    def _explore_pair(self, ctx: PickContext) -> tuple[int, int, float] | None:
+        if self.dist is None:
+            return self._random_pair(ctx)
+        i = self._random_item(ctx)
+        j = self._scale_partner(i, ctx)
+        if j is None:
+            return None
+        return i, j, self._explore_prob(ctx, i, j)
+
+    def _explore_prob(self, ctx: PickContext, i: int, j: int) -> float:
+        """Probability that an exploration draw yields the unordered pair ``{i, j}``."""
+        if self.dist is None:
+            return 1.0 / self._free_pairs(ctx)
+        hits = (self._scale_partner(i, ctx) == j) + (self._scale_partner(j, ctx) == i)
+        return hits / ctx.m
 
     def _greedy_pick(self, ctx: PickContext) -> tuple[int, int] | None:
         if self.floor > 0:
