@@ -271,3 +271,20 @@ def test_a_skip_blocks_the_pair_for_the_voter_but_is_no_vote() -> None:
     m3 = create_model("bt-online", n_items=3)
     for _ in range(5):
         assert set(s.next_pair(m3, voter="v")) != {0, 1}
+
+
+def test_fused_scale_partner_search_matches_the_numpy_definition() -> None:
+    from algorithms.samplers._kernels import nearest_at_distance
+
+    rng = np.random.default_rng(7)
+    for trial in range(200):
+        n = int(rng.integers(2, 60))
+        mu = np.round(rng.normal(size=n), 1)  # rounding makes ties common
+        active = rng.random(n) < 0.7 if trial % 2 else None
+        i = int(rng.integers(n))
+        score = -np.abs(np.abs(mu - mu[i]) - 2.4)
+        score[i] = -np.inf
+        if active is not None:
+            score[~active] = -np.inf
+        want = int(np.argmax(score)) if np.isfinite(score.max()) else -1
+        assert nearest_at_distance(mu, i, 2.4, active) == want

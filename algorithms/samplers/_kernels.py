@@ -151,3 +151,36 @@ def exact_scan(
     """The ``t`` pairs of items in ``idx`` with the largest exact mutual information."""
     a, b, g = _exact_scan(mu, var, idx, gx, gw, int(t))
     return [(int(x), int(y)) for x, y, z in zip(a, b, g, strict=True) if x >= 0 and z > -np.inf]
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator,unused-ignore]
+def _nearest_at_distance(
+    mu: NDArray[np.float64],
+    i: int,
+    dist: float,
+    active: NDArray[np.bool_],
+    use_active: bool,
+) -> int:
+    mi = mu[i]
+    best = -1
+    best_s = -np.inf
+    for j in range(mu.shape[0]):
+        if j == i or (use_active and not active[j]):
+            continue
+        s = -abs(abs(mu[j] - mi) - dist)
+        if s > best_s:  # strict: the first of equal scores wins, as np.argmax
+            best_s = s
+            best = j
+    return best
+
+
+def nearest_at_distance(
+    mu: NDArray[np.float64], i: int, dist: float, active: NDArray[np.bool_] | None
+) -> int:
+    """The active ``j != i`` whose mean is nearest to ``dist`` away from ``mu[i]``
+    (the argmax of ``-||mu_j - mu_i| - dist|``, first on ties); ``-1`` if none."""
+    return int(
+        _nearest_at_distance(
+            mu, int(i), float(dist), _EMPTY_B if active is None else active, active is not None
+        )
+    )

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit
 
-from algorithms.samplers._kernels import exact_scan, top_gain
+from algorithms.samplers._kernels import exact_scan, nearest_at_distance, top_gain
 from algorithms.samplers.base import PickContext, Sampler, register_sampler
 
 __all__ = [
@@ -283,7 +283,10 @@ class AdaptiveSampler(_GainSearch):
     def _scale_partner(self, i: int, ctx: PickContext) -> int | None:
         assert self.dist is not None
         mu = ctx.post.mean
-        score = -np.abs(np.abs(mu - mu[i]) - self.dist)
+        j = nearest_at_distance(mu, i, self.dist, ctx.active)  # one fused pass
+        if j >= 0 and not ctx.blocked(i, j):
+            return j
+        score = -np.abs(np.abs(mu - mu[i]) - self.dist)  # blocked: the general search
         return self._best_partner(i, np.asarray(score, dtype=np.float64), ctx)
 
     def _explore_pair(self, ctx: PickContext) -> tuple[int, int, float] | None:
