@@ -70,7 +70,9 @@ def _spawn_writer(
 
 def _popen(url: str, survey: str, acks: list[tuple[int, str]], err: Any) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.crash", "--writer", url, survey],
+        # "=" forms: a survey id may start with "-" (ids are base64url), which argparse
+        # would otherwise take for an option
+        [sys.executable, "-m", "benchmarks.crash", f"--writer={url}", f"--survey={survey}"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=err,
@@ -211,10 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=8)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--backends", default="sqlite,redis-everysec,redis-always")
-    p.add_argument("--writer", nargs=2, metavar=("URL", "SURVEY"), help=argparse.SUPPRESS)
+    p.add_argument("--writer", metavar="URL", help=argparse.SUPPRESS)
+    p.add_argument("--survey", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.writer:
-        writer(*args.writer)
+        if not args.survey:
+            p.error("--writer needs --survey")
+        writer(args.writer, args.survey)
         return 0
     rows = []
     with tempfile.TemporaryDirectory(prefix="ranker-crash-") as tmp:

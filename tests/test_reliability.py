@@ -109,3 +109,23 @@ def test_two_processes_never_accept_a_ballot_twice(
     assert proj.n_votes == len(log)
     assert proj.digest() == svc.rebuild(sid).digest()
     svc.store.close()
+
+
+def test_writer_command_line_takes_survey_ids_that_start_with_a_dash(tmp_path: Path) -> None:
+    """Survey ids are base64url, so one in 32 starts with "-" or "_"."""
+    import subprocess
+    import sys
+
+    from benchmarks.crash import ROOT
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.crash", "--writer=memory://", "--survey=-abc"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # the writer got as far as the store: an unknown survey, not an argument error
+    assert "expected" not in proc.stderr and "usage:" not in proc.stderr
+    assert "survey_not_found" in proc.stderr or "SurveyNotFound" in proc.stderr
