@@ -109,7 +109,8 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
         else None
     )
 
-    def on_shutdown() -> None:
+    async def on_shutdown() -> None:
+        await svc.store.aclose()  # this loop's async connections (Redis), then the rest
         svc.store.close()
 
     app = Litestar(

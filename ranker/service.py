@@ -29,7 +29,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 
@@ -71,7 +71,7 @@ from ranker.errors import (
     WrongVoter,
 )
 from ranker.projection import Projection, SamplerFactory, SamplerLike
-from ranker.storage.base import Following, Store, StoredEvent
+from ranker.storage.base import Following, Store, StoredEvent, VoteAppend
 from ranker.tokens import BallotClaims, TokenSigner, VoterClaims, new_id
 
 __all__ = ["EXPORT_KINDS", "RankerService", "default_sampler_factory"]
@@ -84,6 +84,17 @@ _OUTCOMES: dict[str, Literal["left", "right", "tie"]] = {
     "right": "right",
     "tie": "tie",
 }
+
+
+class _PendingAnswer(NamedTuple):
+    """An answer checked and encoded, before the store call (see :meth:`RankerService.answer`)."""
+
+    survey_id: str
+    ballot: BallotClaims
+    event: ev.VoteCast | ev.VoteSkipped
+    data: bytes
+    after: int
+    store_kw: dict[str, Any]
 
 
 def default_sampler_factory(seed: int | None = None) -> SamplerFactory:
@@ -682,6 +693,39 @@ class RankerService:
         with the same choice and reason returns the original receipt; a different
         answer to a used ballot raises ``ballot_used``.
         """
+        p = self._prepare_answer(survey_id, voter_token, ballot_token, choice, reason, response_ms)
+        res, gap = self.store.append_vote_after(survey_id, p.data, after=p.after, **p.store_kw)
+        return self._finish_answer(p, res, gap)
+
+    async def answer_async(
+        self,
+        survey_id: str,
+        voter_token: str,
+        ballot_token: str,
+        choice: str,
+        *,
+        reason: str | None = None,
+        response_ms: int | None = None,
+    ) -> AnswerReceipt:
+        """:meth:`answer` for an event loop: the store call is awaited
+        (:meth:`Store.append_vote_after_async`), so a worker serves other requests while a
+        networked store (Redis) runs the answer script. Checks and effects are the same."""
+        p = self._prepare_answer(survey_id, voter_token, ballot_token, choice, reason, response_ms)
+        res, gap = await self.store.append_vote_after_async(
+            survey_id, p.data, after=p.after, **p.store_kw
+        )
+        return self._finish_answer(p, res, gap)
+
+    def _prepare_answer(
+        self,
+        survey_id: str,
+        voter_token: str,
+        ballot_token: str,
+        choice: str,
+        reason: str | None,
+        response_ms: int | None,
+    ) -> _PendingAnswer:
+        """Every check that needs no store write, and the event to append."""
         ans = self._check_answer(choice, reason, response_ms)
         with self._lock:  # an unknown survey is reported as such, before any token check
             if survey_id not in self._projections:
@@ -728,27 +772,41 @@ class RankerService:
                 proj = self.projection(survey_id)  # maybe stale: catch up, then explain
                 self._refuse(proj, b)
             assert proj.survey is not None
-            survey = proj.survey
-            res, gap = self.store.append_vote_after(
-                survey_id,
-                ev.encode(event),
-                after=proj.seq,
-                ballot=b.id,
-                voter=b.voter,
-                ballot_expires=b.expires,
-                now=now,
-                rate_limit=survey.limits.answers_per_minute,
-            )
-            if res.duplicate:
-                old = ev.decode(res.data)
-                assert isinstance(old, ev.VoteCast | ev.VoteSkipped)
-                if _same_answer(old, event):
-                    return _receipt(res.seq, old)
-                raise BallotUsed("this ballot was already answered differently")
-            self._applied(proj, res.seq, event, gap)
+            after = proj.seq
+            rate_limit = proj.survey.limits.answers_per_minute
+        return _PendingAnswer(
+            survey_id,
+            b,
+            event,
+            ev.encode(event),
+            after,
+            {
+                "ballot": b.id,
+                "voter": b.voter,
+                "ballot_expires": b.expires,
+                "now": now,
+                "rate_limit": rate_limit,
+            },
+        )
+
+    def _finish_answer(
+        self, p: _PendingAnswer, res: VoteAppend, gap: list[StoredEvent]
+    ) -> AnswerReceipt:
+        """Apply the stored answer (and the events logged before it) to the projection."""
+        if res.duplicate:
+            old = ev.decode(res.data)
+            assert isinstance(old, ev.VoteCast | ev.VoteSkipped)
+            if _same_answer(old, p.event):
+                return _receipt(res.seq, old)
+            raise BallotUsed("this ballot was already answered differently")
+        with self._lock:
+            # the projection may have moved while the store worked (other requests, the
+            # follower): _applied skips what it already holds and folds the rest in order
+            proj = self._projections.get(p.survey_id) or self.projection(p.survey_id)
+            self._applied(proj, res.seq, p.event, gap)
             if not proj.by_seq[res.seq].active:
-                self._refuse(proj, b)
-            return _receipt(res.seq, event)
+                self._refuse(proj, p.ballot)
+            return _receipt(res.seq, p.event)
 
     @staticmethod
     def _answerable(proj: Projection, b: BallotClaims) -> bool:

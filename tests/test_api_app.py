@@ -84,6 +84,9 @@ class BrokenStore:
     def head(self, survey: str) -> int:
         raise ConnectionError("store down")
 
+    async def aclose(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 

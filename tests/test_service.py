@@ -429,7 +429,8 @@ def test_results_are_cached_per_log_position(svc: RankerService) -> None:
 
 
 def test_staleness_knob_only_relaxes_picks(svc: RankerService) -> None:
-    lazy = RankerService(svc.store, b"s" * 32, svc.clock, max_staleness_s=3600)
+    # no follower: on Redis it would deliver the retirement below at any moment (a race)
+    lazy = RankerService(svc.store, b"s" * 32, svc.clock, max_staleness_s=3600, follow=False)
     sid = survey(svc, n=2)
     v = lazy.issue_voter(sid)
     lazy.next_ballot(sid, v.token)  # caught up now
@@ -472,3 +473,42 @@ def test_results_max_age_reuses_a_recent_ranking(svc: RankerService) -> None:
     svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "left")
     assert relaxed.results(sid) is first  # within the age limit: not recomputed
     assert svc.results(sid).n_votes == 1  # the default recomputes when the log moved
+
+
+def test_concurrent_async_answers_keep_the_projection_equal_to_the_log(
+    svc: RankerService,
+) -> None:
+    """The API awaits ``answer_async``: many answers in flight on one event loop finish in
+    any order, and the projection must end as the log says (nothing lost, nothing twice)."""
+    import asyncio
+
+    sid = survey(svc, n=6)
+    other = RankerService(svc.store, b"s" * 32, svc.clock, follow=False)  # a second worker
+    voters = [svc.issue_voter(sid) for _ in range(8)]
+    ballots = [(v, svc.next_ballot(sid, v.token)) for v in voters for _ in range(3)]
+    theirs = other.issue_voter(sid)
+
+    async def main() -> list[Any]:
+        try:
+            first = svc.answer_async(sid, voters[0].token, ballots[0][1].token, "left")
+            rest = [
+                svc.answer_async(sid, v.token, b.token, "tie" if i % 2 else "right")
+                for i, (v, b) in enumerate(ballots[1:])
+            ]
+            # the other worker writes while ours are in flight
+            other.answer(sid, theirs.token, other.next_ballot(sid, theirs.token).token, "left")
+            out = await asyncio.gather(first, *rest)
+            again = await svc.answer_async(sid, voters[0].token, ballots[0][1].token, "left")
+            assert again == out[0]  # an identical retry: the original receipt
+            with pytest.raises(E.BallotUsed):
+                await svc.answer_async(sid, voters[0].token, ballots[0][1].token, "right")
+            return out
+        finally:
+            await svc.store.aclose()
+
+    receipts = asyncio.run(main())
+    head = svc.store.head(sid)
+    assert len({r.seq for r in receipts}) == len(ballots)
+    assert svc.projection(sid).seq == head
+    assert svc.projection(sid).digest() == svc.rebuild(sid).digest()
+    assert svc.results(sid).n_votes == len(ballots) + 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -213,3 +214,89 @@ def test_append_vote_after_returns_the_events_in_between(store: Store) -> None:
     res, gap = after_vote(b"a", 5, "b3")
     assert res.seq == 306 and [g.seq for g in gap] == list(range(6, 306))
     assert gap[0].data == b"x0" and gap[-1].data == b"x299"
+
+
+def test_the_async_vote_append_keeps_the_contract(store: Store) -> None:
+    """``append_vote_after_async`` (awaited by the API's answer route) behaves as the blocking
+    call: new answer + gap, retry answered from the marker, long gap read back, rate limit,
+    unknown survey; nothing half-written."""
+    import asyncio
+
+    store.create_survey("s", b"e1")
+    store.append("s", b"e2")
+
+    async def scenario() -> None:
+        def go(data: bytes, after: int, ballot: str, *, survey: str = "s", limit: int = 0) -> Any:
+            return store.append_vote_after_async(
+                survey,
+                data,
+                after=after,
+                ballot=ballot,
+                voter="v",
+                ballot_expires=1060.0,
+                now=1000.0,
+                rate_limit=limit,
+            )
+
+        try:
+            res, gap = await go(b"a3", 1, "b1")
+            assert (res.seq, res.data, res.duplicate, gap) == (
+                3,
+                b"a3",
+                False,
+                [StoredEvent(2, b"e2")],
+            )
+            res, gap = await go(b"other", 0, "b1")
+            assert (res.seq, res.data, res.duplicate, gap) == (3, b"a3", True, [])
+            for i in range(300):
+                store.append("s", b"x%d" % i)
+            res, gap = await go(b"a", 3, "b2")
+            assert res.seq == 304 and [g.seq for g in gap] == list(range(4, 304))
+            await go(b"r", 304, "b3", limit=3)  # the window's count: 1 of 3
+            await go(b"r", 0, "c0", limit=3)
+            await go(b"r", 0, "c1", limit=3)  # 3 of 3: seq 307
+            with pytest.raises(RateLimited):
+                await go(b"r", 0, "c2", limit=3)
+            with pytest.raises(SurveyNotFound):
+                await go(b"z", 0, "b9", survey="nope")
+            # concurrent answers on one loop: each gets its own seq, none lost
+            results = await asyncio.gather(*(go(b"p%d" % i, 0, f"p{i}") for i in range(20)))
+            assert sorted(r.seq for r, _ in results) == list(range(308, 328))
+        finally:
+            await store.aclose()
+
+    asyncio.run(scenario())
+    assert store.head("s") == 327
+    assert store.head("nope") == 0
+
+
+@pytest.mark.redis
+def test_redis_outage_is_a_store_error_on_the_async_path(tmp_path: Path) -> None:
+    import asyncio
+
+    from ranker.errors import StoreError
+    from tests.redis_proc import RedisProcess
+
+    server = RedisProcess(tmp_path / "r")
+    server.start()
+    store = open_store(server.url)
+    store.create_survey("s", b"e")
+
+    async def scenario() -> None:
+        kw: dict[str, Any] = {
+            "after": 1,
+            "voter": "v",
+            "ballot_expires": 2e9,
+            "now": 1.0,
+            "rate_limit": 0,
+        }
+        try:
+            assert (await store.append_vote_after_async("s", b"a", ballot="b1", **kw))[0].seq == 2
+            server.kill()
+            with pytest.raises(StoreError, match="redis"):
+                await store.append_vote_after_async("s", b"b", ballot="b2", **kw)
+        finally:
+            await store.aclose()
+
+    asyncio.run(scenario())
+    store.close()

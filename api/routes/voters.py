@@ -145,13 +145,13 @@ def next_ballot(request: Request[Any, Any, Any], survey_id: FromPath[str]) -> Ba
     security=VOTER,
     responses=responses(401, 403, 404, 409, 410, 429),
     response_class=NoStoreJSON,
-    sync_to_thread=False,
 )
-def answer(
+async def answer(
     request: Request[Any, Any, Any], survey_id: FromPath[str], data: JSONBody[AnswerIn]
 ) -> AnswerOut:
     service, voter = _per_vote_caller(request, survey_id)
-    r = service.answer(
+    # awaited: on Redis the worker serves other requests while the answer script runs
+    r = await service.answer_async(
         survey_id,
         voter.token,
         data.ballot,

@@ -194,6 +194,37 @@ class Store(ABC):
             return res, []
         return res, self.read(survey, after, res.seq - after - 1)
 
+    async def append_vote_after_async(
+        self,
+        survey: str,
+        data: bytes,
+        *,
+        after: int,
+        ballot: str,
+        voter: str,
+        ballot_expires: float,
+        now: float,
+        rate_limit: int,
+        rate_window_s: int = 60,
+    ) -> tuple[VoteAppend, list[StoredEvent]]:
+        """:meth:`append_vote_after` for an event loop.
+
+        This default calls the blocking method in place: right for a local store (SQLite,
+        memory), whose append costs tens of microseconds of CPU and no network wait. A
+        networked backend (Redis) overrides it so the worker serves other requests meanwhile.
+        """
+        return self.append_vote_after(
+            survey,
+            data,
+            after=after,
+            ballot=ballot,
+            voter=voter,
+            ballot_expires=ballot_expires,
+            now=now,
+            rate_limit=rate_limit,
+            rate_window_s=rate_window_s,
+        )
+
     # -- following ---------------------------------------------------------------------
     def follow(self, positions: Positions, deliver: Deliver) -> Following | None:
         """Push new events of the followed surveys to ``deliver`` from a background thread.
@@ -204,6 +235,10 @@ class Store(ABC):
         return None
 
     # -- lifecycle -------------------------------------------------------------------
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release what the async methods opened on the running event loop (call it from
+        that loop before it ends; :meth:`close` releases the rest)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

@@ -34,6 +34,7 @@ picked up quickly and an idle survey's T stays within ~60 ms of now.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import threading
 import time
@@ -42,6 +43,7 @@ from importlib import resources
 from typing import Any, TypeVar, cast
 
 import redis
+import redis.asyncio
 
 from ranker.errors import RateLimited, StoreError, SurveyExists, SurveyNotFound
 from ranker.storage.base import (
@@ -73,6 +75,19 @@ def _guard(fn: F) -> F:
     return cast(F, wrapper)
 
 
+def _guard_async(fn: F) -> F:
+    """:func:`_guard` for coroutine functions."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
+
+    return cast(F, wrapper)
+
+
 def _script(name: str) -> str:
     return resources.files("ranker.storage").joinpath(name).read_text(encoding="utf-8")
 
@@ -93,6 +108,8 @@ class RedisStore(Store):
         self._snap = self._r.register_script(_script("save_snapshot.lua"))
         self._followers: list[RedisFollower] = []
         self._followers_lock = threading.Lock()
+        # per event loop: (loop, asyncio client, answer script), for append_vote_after_async
+        self._aclients: dict[int, tuple[asyncio.AbstractEventLoop, Any, Any]] = {}
 
     def _k(self, survey: str, part: str) -> str:
         return f"{self.prefix}:{{{survey}}}:{part}"
@@ -155,6 +172,54 @@ class RedisStore(Store):
             gap = self.read(survey, after, res.seq - after - 1)
         return res, gap
 
+    @_guard_async
+    async def append_vote_after_async(
+        self,
+        survey: str,
+        data: bytes,
+        *,
+        after: int,
+        ballot: str,
+        voter: str,
+        ballot_expires: float,
+        now: float,
+        rate_limit: int,
+        rate_window_s: int = 60,
+    ) -> tuple[VoteAppend, list[StoredEvent]]:
+        keys, args = self._vote_args(
+            survey, data, after, ballot, voter, ballot_expires, now, rate_limit, rate_window_s
+        )
+        _, script = self._async_client()
+        raw: list[Any] = await script(keys=keys, args=args)
+        res, gap = self._vote_result(raw, survey, data, now, rate_limit, rate_window_s)
+        if gap is None:  # more than the script returns (rare): read them
+            gap = await self.read_async(survey, after, res.seq - after - 1)
+        return res, gap
+
+    async def read_async(
+        self, survey: str, after: int = 0, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """:meth:`read` on this event loop's connection pool."""
+        client, _ = self._async_client()
+        entries = await client.xrange(self._k(survey, "log"), min=f"{after + 1}-0", count=limit)
+        return [StoredEvent(int(eid.split(b"-")[0]), bytes(f[b"e"])) for eid, f in entries]
+
+    def _async_client(self) -> tuple[Any, Any]:
+        """This event loop's asyncio client and answer script (a pool is bound to its loop)."""
+        loop = asyncio.get_running_loop()
+        entry = self._aclients.get(id(loop))
+        if entry is None or entry[0] is not loop:
+            client: Any = redis.asyncio.Redis.from_url(self.url)
+            entry = (loop, client, client.register_script(_script("append_vote.lua")))
+            self._aclients[id(loop)] = entry
+        return entry[1], entry[2]
+
+    async def aclose(self) -> None:
+        """Close the asyncio connections opened on the running event loop."""
+        entry = self._aclients.pop(id(asyncio.get_running_loop()), None)
+        if entry is not None:
+            await entry[1].aclose()
+
     def _vote_call(
         self,
         survey: str,
@@ -167,20 +232,42 @@ class RedisStore(Store):
         rate_limit: int,
         rate_window_s: int,
     ) -> tuple[VoteAppend, list[StoredEvent] | None]:
+        keys, args = self._vote_args(
+            survey, data, after, ballot, voter, ballot_expires, now, rate_limit, rate_window_s
+        )
+        return self._vote_result(
+            self._vote(keys=keys, args=args), survey, data, now, rate_limit, rate_window_s
+        )
+
+    def _vote_args(
+        self,
+        survey: str,
+        data: bytes,
+        after: int,
+        ballot: str,
+        voter: str,
+        ballot_expires: float,
+        now: float,
+        rate_limit: int,
+        rate_window_s: int,
+    ) -> tuple[list[str], list[Any]]:
         win = rate_window(now, rate_window_s)
         rate_ttl = int(((win + 1) * rate_window_s - now) * 1000) + 1000
         # keep the marker an hour past expiry: a replay is refused as expired by then anyway
         marker_ttl = max(int((ballot_expires - now + 3600) * 1000), 1000)
-        res: list[Any] = self._vote(
-            keys=[
-                self._k(survey, "log"),
-                self._k(survey, "seq"),
-                self._k(survey, f"b:{ballot}"),
-                self._k(survey, f"r:{voter}:{win}"),
-                self._k(survey, "stats"),
-            ],
-            args=[data, marker_ttl, rate_limit, rate_ttl, "answers", after],
-        )
+        keys = [
+            self._k(survey, "log"),
+            self._k(survey, "seq"),
+            self._k(survey, f"b:{ballot}"),
+            self._k(survey, f"r:{voter}:{win}"),
+            self._k(survey, "stats"),
+        ]
+        return keys, [data, marker_ttl, rate_limit, rate_ttl, "answers", after]
+
+    @staticmethod
+    def _vote_result(
+        res: list[Any], survey: str, data: bytes, now: float, rate_limit: int, rate_window_s: int
+    ) -> tuple[VoteAppend, list[StoredEvent] | None]:
         code = int(res[0])
         if code == 1:
             raw = res[2] if len(res) > 2 else []
@@ -193,6 +280,7 @@ class RedisStore(Store):
         if code == 0:
             return VoteAppend(int(res[1]), bytes(res[2]), True), []
         if code == -1:
+            win = rate_window(now, rate_window_s)
             raise RateLimited(
                 f"more than {rate_limit} per {rate_window_s} s",
                 retry_after=(win + 1) * rate_window_s - now,
