@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ranker.errors import InvalidInput, RateLimited, SurveyExists, SurveyNotFound
+from ranker.errors import InvalidInput, LimitReached, RateLimited, SurveyExists, SurveyNotFound
 from ranker.storage import Store, StoredEvent, open_store
 from ranker.storage.base import VoteAppend
+from tests.util import run_async
 
 BACKENDS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
 
@@ -106,6 +108,30 @@ def test_rate_hit_primitive(store: Store) -> None:
     assert store.rate_hit("ip:1", 2, 10, 11.0) == 1
 
 
+def test_quota_appends_count_and_refuse_at_the_limit(store: Store) -> None:
+    store.create_survey("s", b"e1")
+    store.create_survey("t", b"e1")
+    assert store.append_quota("s", b"i1", counter="ideas:v", limit=2) == 2
+    store.append("s", b"other")  # plain appends do not count
+    assert store.append_quota("s", b"i2", counter="ideas:v", limit=2) == 4
+    with pytest.raises(LimitReached) as err:
+        store.append_quota("s", b"i3", counter="ideas:v", limit=2)
+    assert err.value.detail["limit"] == 2
+    assert store.head("s") == 4  # the refused append wrote nothing
+    # counters are per counter name and per survey; a raised limit admits more
+    assert store.append_quota("s", b"w1", counter="ideas:w", limit=2) == 5
+    assert store.append_quota("t", b"i1", counter="ideas:v", limit=2) == 2
+    assert store.append_quota("s", b"i3", counter="ideas:v", limit=3) == 6
+    with pytest.raises(LimitReached):
+        store.append_quota("s", b"i4", counter="ideas:v", limit=3)
+    with pytest.raises(LimitReached):
+        store.append_quota("s", b"x", counter="ideas:z", limit=0)
+    with pytest.raises(SurveyNotFound):
+        store.append_quota("nope", b"x", counter="ideas:v", limit=5)
+    assert store.head("nope") == 0
+    assert [e.data for e in store.read("s")] == [b"e1", b"i1", b"other", b"i2", b"w1", b"i3"]
+
+
 def test_snapshots_keep_the_latest(store: Store) -> None:
     assert store.load_snapshot("s") is None
     store.save_snapshot("s", 5, b"five")
@@ -135,8 +161,11 @@ def test_data_survives_reopening(kind: str, tmp_path: Path, request: pytest.Fixt
     with open_store(url) as s:
         s.create_survey("s", b"e1")
         s.append_vote("s", b"v", ballot="b", voter="v", ballot_expires=2e9, now=1.0, rate_limit=0)
+        s.append_quota("s", b"q", counter="ideas:v", limit=1)
     with open_store(url) as s:
-        assert [e.data for e in s.read("s")] == [b"e1", b"v"]
+        assert [e.data for e in s.read("s")] == [b"e1", b"v", b"q"]
+        with pytest.raises(LimitReached):  # quota counters are kept too
+            s.append_quota("s", b"q2", counter="ideas:v", limit=1)
         assert s.append_vote(
             "s", b"w", ballot="b", voter="v", ballot_expires=2e9, now=1.0, rate_limit=0
         ).duplicate
@@ -220,8 +249,6 @@ def test_the_async_vote_append_keeps_the_contract(store: Store) -> None:
     """``append_vote_after_async`` (awaited by the API's answer route) behaves as the blocking
     call: new answer + gap, retry answered from the marker, long gap read back, rate limit,
     unknown survey; nothing half-written."""
-    import asyncio
-
     store.create_survey("s", b"e1")
     store.append("s", b"e2")
 
@@ -265,15 +292,13 @@ def test_the_async_vote_append_keeps_the_contract(store: Store) -> None:
         finally:
             await store.aclose()
 
-    asyncio.run(scenario())
+    run_async(scenario)
     assert store.head("s") == 327
     assert store.head("nope") == 0
 
 
 @pytest.mark.redis
 def test_redis_outage_is_a_store_error_on_the_async_path(tmp_path: Path) -> None:
-    import asyncio
-
     from ranker.errors import StoreError
     from tests.redis_proc import RedisProcess
 
@@ -298,5 +323,5 @@ def test_redis_outage_is_a_store_error_on_the_async_path(tmp_path: Path) -> None
         finally:
             await store.aclose()
 
-    asyncio.run(scenario())
+    run_async(scenario)
     store.close()
