@@ -516,23 +516,24 @@ class RankerService:
             info = proj.voters.get(claims.voter)
             if info is not None and info.voided:
                 raise VoterVoided("this voter was voided by the organiser")
-            if info is not None and info.ideas >= survey.limits.ideas_per_voter:
-                raise LimitReached(
-                    f"at most {survey.limits.ideas_per_voter} ideas per participant",
-                    limit=survey.limits.ideas_per_voter,
-                )
+            quota = survey.limits.ideas_per_voter
+            full = LimitReached(f"at most {quota} ideas per participant", limit=quota)
+            if info is not None and info.ideas >= quota:
+                raise full
             first = len(proj.ideas)
             status: IdeaStatus = "pending" if survey.moderate_ideas else "active"
-            self._append(
-                survey_id,
-                ev.IdeaAdded(
-                    ts=self.clock(),
-                    text=clean,
-                    author="participant",
-                    voter=claims.voter,
-                    status=status,
-                ),
+            event = ev.IdeaAdded(
+                ts=self.clock(), text=clean, author="participant", voter=claims.voter, status=status
             )
+            # the projection's count above is this worker's view; the store's counter is the
+            # atomic one, so the quota holds across workers submitting at the same moment
+            try:
+                seq = self.store.append_quota(
+                    survey_id, ev.encode(event), counter=f"ideas:{claims.voter}", limit=quota
+                )
+            except LimitReached:
+                raise full from None
+            self._applied(proj, seq, event)
             return self._ideas_added_since(proj, first, [clean])[0]
 
     def get_idea(self, survey_id: str, idea_id: int) -> Idea:

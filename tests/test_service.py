@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from ranker import errors as E
 from ranker.domain import Limits
 from ranker.service import RankerService, default_sampler_factory
 from ranker.storage import open_store
-from tests.util import forge
+from tests.util import forge, run_async
 
 
 class Clock:
@@ -480,8 +481,6 @@ def test_concurrent_async_answers_keep_the_projection_equal_to_the_log(
 ) -> None:
     """The API awaits ``answer_async``: many answers in flight on one event loop finish in
     any order, and the projection must end as the log says (nothing lost, nothing twice)."""
-    import asyncio
-
     sid = survey(svc, n=6)
     other = RankerService(svc.store, b"s" * 32, svc.clock, follow=False)  # a second worker
     voters = [svc.issue_voter(sid) for _ in range(8)]
@@ -506,9 +505,35 @@ def test_concurrent_async_answers_keep_the_projection_equal_to_the_log(
         finally:
             await svc.store.aclose()
 
-    receipts = asyncio.run(main())
+    receipts = run_async(main)
     head = svc.store.head(sid)
     assert len({r.seq for r in receipts}) == len(ballots)
     assert svc.projection(sid).seq == head
     assert svc.projection(sid).digest() == svc.rebuild(sid).digest()
     assert svc.results(sid).n_votes == len(ballots) + 1
+
+
+def test_ideas_per_voter_holds_across_workers(svc: RankerService) -> None:
+    """Two workers on one store: worker A checks the quota on its projection, worker B
+    takes the voter's last idea before A appends. The store's counter refuses A's idea."""
+    sid = survey(svc, n=2, limits=Limits(ideas_per_voter=2))
+    worker_b = RankerService(svc.store, b"s" * 32, svc.clock, follow=False)
+    v = svc.issue_voter(sid)
+    svc.submit_idea(sid, v.token, "first idea")
+    real_claims = svc._voter_claims
+
+    def claims_while_b_submits(survey_id: str, token: str) -> Any:
+        worker_b.submit_idea(sid, v.token, "second idea, through worker B")
+        return real_claims(survey_id, token)
+
+    svc._voter_claims = claims_while_b_submits  # type: ignore[method-assign]
+    with pytest.raises(E.LimitReached) as err:
+        svc.submit_idea(sid, v.token, "third idea: one too many")
+    svc._voter_claims = real_claims  # type: ignore[method-assign]
+    assert err.value.detail["limit"] == 2
+    texts = [i.text for i in svc.list_ideas(sid) if i.id >= 2]
+    assert texts == ["first idea", "second idea, through worker B"]
+    assert svc.projection(sid).digest() == svc.rebuild(sid).digest()
+    # another voter has a quota of their own
+    w = worker_b.issue_voter(sid)
+    assert svc.submit_idea(sid, w.token, "their idea").text == "their idea"

@@ -7,6 +7,8 @@ the few operations that must be atomic across processes:
 * :meth:`Store.append_vote` checks and marks the ballot, enforces the per-voter
   rate limit and appends the answer, all or nothing;
 * :meth:`Store.rate_hit` is the same fixed-window counter on its own;
+* :meth:`Store.append_quota` appends only while a per-survey counter (e.g. one
+  participant's ideas) is under its limit, counting the append;
 * :meth:`Store.create_survey` refuses an existing survey id.
 
 Everything else (validation, projections) lives above, in :mod:`ranker.service`.
@@ -110,6 +112,14 @@ class Store(ABC):
         and count the voter's answers in the current window (``rate_limit`` of 0 means no
         limit; over the limit raises :class:`~ranker.errors.RateLimited` and writes nothing);
         append ``data``; mark ``ballot`` used (at least until ``ballot_expires``).
+        """
+
+    @abstractmethod
+    def append_quota(self, survey: str, data: bytes, *, counter: str, limit: int) -> int:
+        """Atomically: if the survey's ``counter`` has reached ``limit`` raise
+        :class:`~ranker.errors.LimitReached` and write nothing; else count one on it and
+        append ``data``. Returns the new sequence number. Counters never expire (a quota,
+        not a rate); :class:`~ranker.errors.SurveyNotFound` for an unknown survey.
         """
 
     @abstractmethod

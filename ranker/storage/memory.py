@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
-from ranker.errors import RateLimited, SurveyExists, SurveyNotFound
+from ranker.errors import LimitReached, RateLimited, SurveyExists, SurveyNotFound
 from ranker.storage.base import Store, StoredEvent, VoteAppend, rate_window
 
 __all__ = ["MemoryStore"]
@@ -22,6 +22,7 @@ class MemoryStore(Store):
         self._rates: dict[str, tuple[int, int]] = defaultdict(lambda: (-1, 0))
         self._snapshots: dict[str, StoredEvent] = {}
         self._organisers: dict[str, bytes] = {}
+        self._quotas: dict[tuple[str, str], int] = {}
 
     def create_survey(self, survey: str, data: bytes) -> int:
         with self._lock:
@@ -39,6 +40,16 @@ class MemoryStore(Store):
     def append(self, survey: str, data: bytes) -> int:
         with self._lock:
             log = self._log(survey)
+            log.append(data)
+            return len(log)
+
+    def append_quota(self, survey: str, data: bytes, *, counter: str, limit: int) -> int:
+        with self._lock:
+            log = self._log(survey)
+            n = self._quotas.get((survey, counter), 0)
+            if n >= limit:
+                raise LimitReached(f"quota {counter!r} is used up ({limit})", limit=limit)
+            self._quotas[(survey, counter)] = n + 1
             log.append(data)
             return len(log)
 

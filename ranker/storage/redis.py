@@ -9,6 +9,7 @@ script touches one slot and runs on Redis Cluster:
 ``rk:{s}:b:<ballot>``      "ballot used" marker holding the answer's seq (TTL)
 ``rk:{s}:r:<voter>:<win>`` answers of a voter in one rate-limit window (TTL)
 ``rk:{s}:stats``           counters (answers, skips) bumped with each answer
+``rk:{s}:q:<counter>``     quota counters of :meth:`RedisStore.append_quota` (no TTL)
 ``rk:{s}:snap``            the latest projection snapshot (``seq``, ``data``)
 ``rk:surveys``             set of survey ids (outside the slot; listing only)
 ``rk:org:<keyhash>``       organiser records
@@ -45,7 +46,7 @@ from typing import Any, TypeVar, cast
 import redis
 import redis.asyncio
 
-from ranker.errors import RateLimited, StoreError, SurveyExists, SurveyNotFound
+from ranker.errors import LimitReached, RateLimited, StoreError, SurveyExists, SurveyNotFound
 from ranker.storage.base import (
     Deliver,
     Following,
@@ -106,6 +107,7 @@ class RedisStore(Store):
         self._vote = self._r.register_script(_script("append_vote.lua"))
         self._rate = self._r.register_script(_script("rate_hit.lua"))
         self._snap = self._r.register_script(_script("save_snapshot.lua"))
+        self._quota = self._r.register_script(_script("append_quota.lua"))
         self._followers: list[RedisFollower] = []
         self._followers_lock = threading.Lock()
         # per event loop: (loop, asyncio client, answer script), for append_vote_after_async
@@ -131,6 +133,24 @@ class RedisStore(Store):
         )
         if seq < 0:
             raise SurveyNotFound(f"no survey {survey!r}")
+        return seq
+
+    @_guard
+    def append_quota(self, survey: str, data: bytes, *, counter: str, limit: int) -> int:
+        seq = int(
+            self._quota(
+                keys=[
+                    self._k(survey, "log"),
+                    self._k(survey, "seq"),
+                    self._k(survey, f"q:{counter}"),
+                ],
+                args=[data, limit],
+            )
+        )
+        if seq == -1:
+            raise SurveyNotFound(f"no survey {survey!r}")
+        if seq == -2:
+            raise LimitReached(f"quota {counter!r} is used up ({limit})", limit=limit)
         return seq
 
     @_guard

@@ -14,7 +14,8 @@ write lock (``busy_timeout``) instead of failing. Durability per
 Schema: ``surveys(id, head)`` holds each log's last sequence number,
 ``events(survey, seq, ballot, data)`` the logs (a unique partial index on
 ``(survey, ballot)`` makes a ballot usable once), ``rates`` the fixed-window
-counters, ``snapshots`` and ``organisers`` the rest.
+counters, ``quotas`` the counters of :meth:`SQLiteStore.append_quota`, ``snapshots``
+and ``organisers`` the rest.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from ranker.errors import InvalidInput, RateLimited, StoreError, SurveyExists, SurveyNotFound
+from ranker.errors import (
+    InvalidInput,
+    LimitReached,
+    RateLimited,
+    StoreError,
+    SurveyExists,
+    SurveyNotFound,
+)
 from ranker.storage.base import Store, StoredEvent, VoteAppend, rate_window
 
 __all__ = ["SQLiteStore"]
@@ -41,6 +49,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_ballot ON events (survey, ballot)
     WHERE ballot IS NOT NULL;
 CREATE TABLE IF NOT EXISTS rates (
     key TEXT PRIMARY KEY, win INTEGER NOT NULL, n INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS quotas (
+    survey TEXT NOT NULL, counter TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (survey, counter)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (
     survey TEXT PRIMARY KEY, seq INTEGER NOT NULL, data BLOB NOT NULL
@@ -161,6 +173,19 @@ class SQLiteStore(Store):
     def append(self, survey: str, data: bytes) -> int:
         with self._tx() as db:
             seq = self._next_seq(db, survey)
+            db.execute("INSERT INTO events VALUES (?, ?, NULL, ?)", (survey, seq, data))
+        return seq
+
+    def append_quota(self, survey: str, data: bytes, *, counter: str, limit: int) -> int:
+        with self._tx() as db:
+            seq = self._next_seq(db, survey)  # first: an unknown survey is reported as such
+            row = db.execute(
+                "INSERT INTO quotas VALUES (?, ?, 1) ON CONFLICT (survey, counter) DO UPDATE "
+                "SET n = n + 1 RETURNING n",
+                (survey, counter),
+            ).fetchone()
+            if int(row[0]) > limit:  # raising rolls the whole transaction back
+                raise LimitReached(f"quota {counter!r} is used up ({limit})", limit=limit)
             db.execute("INSERT INTO events VALUES (?, ?, NULL, ?)", (survey, seq, data))
         return seq
 
