@@ -173,7 +173,7 @@ def _ranker_error(request: Request[Any, Any, Any], exc: RankerError) -> Response
         log.error("store failure on %s: %s", request.url.path, exc.message)
         return problem_response(code, None, instance=request.url.path)
     headers: dict[str, str] = {}
-    if status_of(code) == 429:
+    if code == "rate_limited":  # a used-up quota (limit_reached) does not come back later
         retry = exc.detail.get("retry_after", 60)
         try:
             headers["Retry-After"] = str(max(1, math.ceil(float(retry))))

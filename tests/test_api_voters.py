@@ -197,9 +197,9 @@ def test_submit_idea_moderation_and_limits(api: Api, org: dict[str, str]) -> Non
     assert r.status_code == 201 and r.json()["text"] == "More evening clinics"
     pending = api.client.get(f"/v1/surveys/{sid}/ideas?status=pending", headers=org).json()
     assert [i["text"] for i in pending["ideas"]] == ["More evening clinics"]
-    assert_problem(
-        api.client.post(url, json={"text": "again"}, headers=voter), 429, "limit_reached"
-    )
+    full = api.client.post(url, json={"text": "again"}, headers=voter)
+    assert_problem(full, 429, "limit_reached")
+    assert "retry-after" not in full.headers  # a quota does not come back with time
     assert_problem(
         api.client.post(url, json={"text": "   "}, headers=api.voter(sid)), 400, "text_empty"
     )
@@ -402,3 +402,36 @@ def test_answer_with_next_when_no_pair_is_left(api: Api, org: dict[str, str]) ->
         headers=voter,
     )
     assert r.status_code == 201 and r.json()["next"] is None
+
+
+@pytest.mark.redis
+def test_redis_outage_is_a_503_and_voting_resumes_after_restart(tmp_path: Any) -> None:
+    """The awaited answer path: Redis down -> 503 ``store_error`` (nothing half-written);
+    Redis back with its data -> the same worker answers again on fresh connections."""
+    from tests.redis_proc import RedisProcess
+
+    server = RedisProcess(tmp_path / "r", appendonly=True, appendfsync="always")
+    server.start()
+    try:
+        with make_api(store=server.url) as api:
+            org = api.organiser()
+            sid = api.survey(org)
+            voter = api.voter(sid)
+            first = api.vote(sid, voter)
+            b = api.ballot(sid, voter)
+            url = f"/v1/public/surveys/{sid}/answers"
+            server.kill()
+            down = api.client.post(
+                url, json={"ballot": b["ballot"], "choice": "left"}, headers=voter
+            )
+            assert_problem(down, 503, "store_error")
+            server.start()
+            again = api.client.post(
+                url, json={"ballot": b["ballot"], "choice": "left"}, headers=voter
+            )
+            assert again.status_code == 201, again.text
+            assert again.json()["seq"] == first["seq"] + 1
+            res = api.client.get(f"/v1/surveys/{sid}/results", headers=org).json()
+            assert res["n_votes"] == 2
+    finally:
+        server.stop()

