@@ -258,3 +258,25 @@ def test_module_doctests(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_serving_process_freezes_its_warmed_up_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    monkeypatch.setenv("RANKER_STORE", "memory://")
+    monkeypatch.setenv("RANKER_SECRET", SECRET)
+    app = app_module.factory()
+    assert app_module.settle_heap in app.on_startup
+    assert (
+        app_module.settle_heap
+        not in create_app(Settings(store="memory://", secret=SECRET)).on_startup
+    )  # tests and embedders keep the default GC
+    try:
+        app_module.settle_heap()
+        from algorithms.samplers._kernels import _top_gain
+
+        assert _top_gain.signatures  # the warm-up loaded the sampler's compiled kernel
+        assert gc.get_freeze_count() > 10_000  # Litestar, numpy, numba kernels...
+        assert len(gc.get_objects()) < gc.get_freeze_count() / 10  # little left to scan
+    finally:
+        gc.unfreeze()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -537,3 +538,44 @@ def test_ideas_per_voter_holds_across_workers(svc: RankerService) -> None:
     # another voter has a quota of their own
     w = worker_b.issue_voter(sid)
     assert svc.submit_idea(sid, w.token, "their idea").text == "their idea"
+
+
+def test_snapshot_schedule_thins_out_as_the_log_grows() -> None:
+    from ranker.service import snapshot_due
+
+    due = [s for s in range(1, 100_001) if snapshot_due(s, 1000)]
+    assert due[:3] == [1000, 2000, 3000] and 8000 in due and 9000 not in due
+    assert all(b - a <= a / 4 for a, b in itertools.pairwise(due) if a >= 8000)
+    assert len(due) < 40  # a fixed step would save 100 times
+    assert not any(snapshot_due(s, 0) for s in range(1, 100))
+
+
+def test_automatic_snapshots_are_written_in_the_background_and_never_fail_an_answer(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ranker.service import snapshot_due
+
+    store = open_store("memory://")
+    svc = RankerService(store, b"s" * 32, clock, snapshot_every=4)
+    sid = survey(svc, n=3)
+    v = svc.issue_voter(sid)
+    for _ in range(5):
+        svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "left")
+    svc.close()  # waits for the writer
+    head = store.head(sid)
+    snap = store.load_snapshot(sid)
+    assert snap is not None and snap.seq == max(s for s in range(head + 1) if snapshot_due(s, 4))
+    restored = RankerService(store, b"s" * 32, clock).projection(sid)  # snapshot + tail
+    assert restored.digest() == svc.rebuild(sid).digest()
+
+    def broken(*args: Any) -> None:
+        raise E.StoreError("disk full")
+
+    store.save_snapshot = broken  # type: ignore[method-assign]
+    svc = RankerService(store, b"s" * 32, clock, snapshot_every=4)
+    for _ in range(5):  # crosses a due seq: the failed write must not reach the voter
+        svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "right")
+    assert any(snapshot_due(s, 4) for s in range(head + 1, store.head(sid) + 1))
+    svc.close()
+    assert "not saved" in caplog.text
+    assert store.load_snapshot(sid) == snap
