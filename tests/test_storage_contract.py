@@ -325,3 +325,26 @@ def test_redis_outage_is_a_store_error_on_the_async_path(tmp_path: Path) -> None
 
     run_async(scenario)
     store.close()
+
+
+def test_sqlite_snapshots_do_not_hold_the_logs_write_lock(tmp_path: Path) -> None:
+    """A snapshot write (tens of ms for a large survey) goes to its own file, so answers keep
+    being logged meanwhile; the snapshot file is only a cache."""
+    import sqlite3
+
+    from ranker.storage.sqlite import SQLiteStore
+
+    store = SQLiteStore(f"sqlite:///{tmp_path}/log.db", busy_timeout_ms=50)
+    store.create_survey("s", b"e")
+    store.save_snapshot("s", 1, b"snap")
+    assert (tmp_path / "log.db-snapshots").exists()
+    writer = sqlite3.connect(f"{tmp_path}/log.db-snapshots", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a snapshot being written, as by another worker
+    assert vote(store, "b1", b"answer") == (2, b"answer", False)
+    writer.execute("ROLLBACK")
+    writer.close()
+    store.close()
+    (tmp_path / "log.db-snapshots").unlink()  # lost cache: the log is untouched
+    with open_store(f"sqlite:///{tmp_path}/log.db") as again:
+        assert again.load_snapshot("s") is None
+        assert [e.data for e in again.read("s")] == [b"e", b"answer"]

@@ -14,8 +14,14 @@ write lock (``busy_timeout``) instead of failing. Durability per
 Schema: ``surveys(id, head)`` holds each log's last sequence number,
 ``events(survey, seq, ballot, data)`` the logs (a unique partial index on
 ``(survey, ballot)`` makes a ballot usable once), ``rates`` the fixed-window
-counters, ``quotas`` the counters of :meth:`SQLiteStore.append_quota`, ``snapshots``
-and ``organisers`` the rest.
+counters, ``quotas`` the counters of :meth:`SQLiteStore.append_quota`, ``organisers``
+the rest.
+
+Snapshots live in a second file beside the database, ``<path>-snapshots`` (table
+``snapshots(survey, seq, data)``), with its own connection: writing a snapshot of a large
+survey (~10 MB at 170k answers, ~40 ms) must not hold SQLite's single write lock of the
+log, which every answer needs. The file is a cache: deleting it costs only a full fold of
+the log at the next start.
 """
 
 from __future__ import annotations
@@ -54,11 +60,14 @@ CREATE TABLE IF NOT EXISTS quotas (
     survey TEXT NOT NULL, counter TEXT NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY (survey, counter)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS snapshots (
-    survey TEXT PRIMARY KEY, seq INTEGER NOT NULL, data BLOB NOT NULL
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS organisers (key_hash TEXT PRIMARY KEY, data BLOB NOT NULL)
     WITHOUT ROWID;
+"""
+
+_SNAPSHOT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS snapshots (
+    survey TEXT PRIMARY KEY, seq INTEGER NOT NULL, data BLOB NOT NULL
+) WITHOUT ROWID
 """
 
 _RATE_UPSERT = (
@@ -118,6 +127,20 @@ class SQLiteStore(Store):
                 if stmt.strip():
                     self._db.execute(stmt)
         self._hits = 0
+        # snapshots: their own file, connection and lock (see the module docstring)
+        self._snap_lock = threading.Lock()
+        self._snap_db = self._db
+        if self.path != ":memory:":
+            self._snap_db = sqlite3.connect(
+                f"{self.path}-snapshots",
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=busy_timeout_ms / 1000,
+            )
+            self._snap_db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._snap_db.execute("PRAGMA journal_mode = WAL")
+            self._snap_db.execute("PRAGMA synchronous = NORMAL")
+        self._snap_db.execute(_SNAPSHOT_SCHEMA)
 
     def _checkpoint_loop(self, every_s: float) -> None:
         db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
@@ -255,16 +278,19 @@ class SQLiteStore(Store):
             return self._hit(db, key, limit, window_s, now)
 
     def save_snapshot(self, survey: str, seq: int, data: bytes) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO snapshots VALUES (?, ?, ?) ON CONFLICT (survey) DO UPDATE SET "
-                "seq = excluded.seq, data = excluded.data WHERE excluded.seq >= snapshots.seq",
-                (survey, seq, data),
-            )
+        with self._snap_lock:
+            try:
+                self._snap_db.execute(
+                    "INSERT INTO snapshots VALUES (?, ?, ?) ON CONFLICT (survey) DO UPDATE SET "
+                    "seq = excluded.seq, data = excluded.data WHERE excluded.seq >= snapshots.seq",
+                    (survey, seq, data),
+                )
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"sqlite: {exc}") from exc
 
     def load_snapshot(self, survey: str) -> StoredEvent | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._snap_lock:
+            row = self._snap_db.execute(
                 "SELECT seq, data FROM snapshots WHERE survey = ?", (survey,)
             ).fetchone()
         return None if row is None else StoredEvent(int(row[0]), bytes(row[1]))
@@ -287,3 +313,6 @@ class SQLiteStore(Store):
             self._checkpointer = None
         with self._lock:
             self._db.close()
+        with self._snap_lock:
+            if self._snap_db is not self._db:
+                self._snap_db.close()
