@@ -85,8 +85,8 @@ def check_text(field: str, value: object, max_len: int, *, allow_empty: bool = F
 class Limits(msgspec.Struct, frozen=True, kw_only=True):
     """Per-survey limits. ``0`` for ``answers_per_minute`` disables the rate limit."""
 
-    answers_per_minute: NonNegInt = 120
-    ideas_per_voter: NonNegInt = 10
+    answers_per_minute: Annotated[int, Meta(ge=0, le=100_000)] = 120
+    ideas_per_voter: Annotated[int, Meta(ge=0, le=100_000)] = 10
     idea_max_chars: Annotated[int, Meta(ge=1, le=1000)] = 280
     comment_max_chars: Annotated[int, Meta(ge=1, le=2000)] = 1000
     ballot_ttl_s: Annotated[int, Meta(ge=1, le=7 * 86_400)] = 3600

@@ -103,6 +103,14 @@ def test_survey_validation_errors(api: Api, org: dict[str, str]) -> None:
         f"/v1/surveys/{sid}", json={"limits": {"answers_per_minute": -1}}, headers=org
     )
     assert_problem(r, 400, "validation_error")
+    # found by fuzzing: an integer too large to store was a 500 (and nothing was written)
+    for field in ("answers_per_minute", "ideas_per_voter"):
+        r = api.client.patch(f"/v1/surveys/{sid}", json={"limits": {field: 2**70}}, headers=org)
+        assert_problem(r, 400, "validation_error")
+        r = api.client.post(
+            "/v1/surveys", json={"question": "Q", "limits": {field: 10**19}}, headers=org
+        )
+        assert_problem(r, 400, "validation_error")
 
 
 def test_other_organisers_survey_looks_missing(api: Api, org: dict[str, str]) -> None:
