@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -157,9 +158,9 @@ def test_demo_creates_an_open_survey(
     assert len(svc.list_ideas(sid, "active")) >= 24
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    """``ranker serve`` as a real subprocess on a free port (SQLite in tmp_path)."""
+@contextlib.contextmanager
+def serving(tmp_path: Path, store: str, workers: int = 1) -> Iterator[str]:
+    """``ranker serve`` as a real subprocess on a free port; yields its base URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -167,28 +168,20 @@ def server(tmp_path: Path) -> Iterator[str]:
         "RANKER_ADMIN_TOKEN": "adm",
         "PYTHONPATH": str(ROOT),
         "RANKER_SSE_INTERVAL_S": "0.05",
+        "RANKER_VOTERS_PER_IP_PER_MINUTE": "0",
     }
+    cmd = [sys.executable, "-m", "ranker.cli", "serve", "--port", str(port), "--store", store]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ranker.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--store",
-            f"sqlite:///{tmp_path / 'r.db'}",
-            "--log-level",
-            "warning",
-        ],
+        [*cmd, "--workers", str(workers), "--log-level", "warning"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # the workers too are stopped with the group below
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        for _ in range(600):
             if proc.poll() is not None:
                 raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server died")
             try:
@@ -202,10 +195,17 @@ def server(tmp_path: Path) -> Iterator[str]:
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """``ranker serve`` on SQLite in tmp_path, one worker."""
+    with serving(tmp_path, f"sqlite:///{tmp_path / 'r.db'}") as base:
+        yield base
 
 
 def test_real_server_votes_and_streams(server: str) -> None:
@@ -280,3 +280,96 @@ def test_a_serving_process_freezes_its_warmed_up_heap(monkeypatch: pytest.Monkey
         assert len(gc.get_objects()) < gc.get_freeze_count() / 10  # little left to scan
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def test_two_worker_processes_share_ballots_quotas_and_counts(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """``ranker serve --workers 2``: requests on fresh connections land on either process;
+    what must hold across processes is decided by the store: one answer per ballot, the
+    ideas-per-voter quota, every accepted answer counted once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = (
+        f"sqlite:///{tmp_path / 'w.db'}"
+        if backend == "sqlite"
+        else str(request.getfixturevalue("redis_url"))
+    )
+
+    def call(method: str, url: str, **kw: Any) -> httpx.Response:
+        with httpx.Client(timeout=30) as c:  # a new connection each time: either worker
+            return c.request(method, url, **kw)
+
+    with serving(tmp_path, store, workers=2) as base:
+        key = call(
+            "POST",
+            f"{base}/v1/organisers",
+            json={"name": "o"},
+            headers={"Authorization": "Bearer adm"},
+        ).json()["api_key"]
+        org = {"Authorization": f"Bearer {key}"}
+        sid = call(
+            "POST",
+            f"{base}/v1/surveys",
+            headers=org,
+            json={
+                "question": "Q?",
+                "ideas": [f"idea {i}" for i in range(8)],
+                "open": True,
+                "moderate_ideas": False,
+                "limits": {"ideas_per_voter": 3},
+            },
+        ).json()["id"]
+        pub = f"{base}/v1/public/surveys/{sid}"
+        voter = {"X-Voter-Token": call("POST", f"{pub}/voters").json()["token"]}
+        with ThreadPoolExecutor(8) as pool:
+            ideas = list(
+                pool.map(
+                    lambda i: call(
+                        "POST", f"{pub}/ideas", json={"text": f"mine {i}"}, headers=voter
+                    ),
+                    range(12),
+                )
+            )
+            assert sorted(r.status_code for r in ideas) == [201] * 3 + [429] * 9
+            ballot = call("POST", f"{pub}/ballots", headers=voter).json()["ballot"]
+            same = list(
+                pool.map(
+                    lambda c: call(
+                        "POST",
+                        f"{pub}/answers",
+                        headers=voter,
+                        json={"ballot": ballot, "choice": c},
+                    ),
+                    ["left"] * 6 + ["right"] * 6,
+                )
+            )
+            ok = [r for r in same if r.status_code == 201]
+            assert ok and len({r.json()["seq"] for r in ok}) == 1  # one answer, retries agree
+            assert {r.json()["choice"] for r in ok} == {ok[0].json()["choice"]}
+            assert all(
+                r.status_code == 409 and r.json()["code"] == "ballot_used"
+                for r in same
+                if r.status_code != 201
+            )
+            voters = [
+                {"X-Voter-Token": call("POST", f"{pub}/voters").json()["token"]} for _ in range(6)
+            ]
+
+            def vote_five(v: dict[str, str]) -> int:
+                n = 0
+                for _ in range(5):
+                    b = call("POST", f"{pub}/ballots", headers=v).json()["ballot"]
+                    r = call(
+                        "POST", f"{pub}/answers", headers=v, json={"ballot": b, "choice": "tie"}
+                    )
+                    n += r.status_code == 201
+                return n
+
+            accepted = sum(pool.map(vote_five, voters))
+        assert accepted == 30
+        res = call("GET", f"{base}/v1/surveys/{sid}/results", headers=org).json()
+        assert res["n_votes"] == 31  # 30 + the contested ballot, once
+        listed = call("GET", f"{base}/v1/surveys/{sid}/ideas", headers=org).json()["ideas"]
+        assert sum(i["text"].startswith("mine") for i in listed) == 3
