@@ -348,3 +348,38 @@ def test_sqlite_snapshots_do_not_hold_the_logs_write_lock(tmp_path: Path) -> Non
     with open_store(f"sqlite:///{tmp_path}/log.db") as again:
         assert again.load_snapshot("s") is None
         assert [e.data for e in again.read("s")] == [b"e", b"answer"]
+
+
+@pytest.mark.redis
+def test_a_burst_of_async_answers_shares_a_bounded_redis_pool(redis_url: str) -> None:
+    from ranker.storage.redis import ASYNC_MAX_CONNECTIONS, RedisStore
+
+    store = open_store(redis_url)
+    assert isinstance(store, RedisStore)
+    store.create_survey("burst", b"e")
+
+    async def scenario() -> int:
+        try:
+            out = await asyncio.gather(
+                *(
+                    store.append_vote_after_async(
+                        "burst",
+                        b"a%d" % i,
+                        after=0,
+                        ballot=f"b{i}",
+                        voter=f"v{i}",
+                        ballot_expires=2e9,
+                        now=1.0,
+                        rate_limit=0,
+                    )
+                    for i in range(200)
+                )
+            )
+            assert sorted(r.seq for r, _ in out) == list(range(2, 202))
+            return len(store._r.client_list())  # while the async pool is still open
+        finally:
+            await store.aclose()
+
+    clients = run_async(scenario)
+    store.close()
+    assert clients <= ASYNC_MAX_CONNECTIONS + 2  # the pool, the blocking client, this call

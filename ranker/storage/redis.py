@@ -89,6 +89,10 @@ def _guard_async(fn: F) -> F:
     return cast(F, wrapper)
 
 
+ASYNC_MAX_CONNECTIONS = 32
+"""Connections of one worker's asyncio pool (the answer route): ~2 ms of Redis time per
+answer at most would be needed to keep 32 busy; a larger burst waits for a free one."""
+
 _TIMEOUTS: dict[str, Any] = {"socket_timeout": 5.0, "socket_connect_timeout": 2.0}
 """A Redis that stops answering fails the request (``store_error``, 503) after 5 s instead
 of holding it, and the worker, forever (redis-py's default is no timeout)."""
@@ -234,7 +238,12 @@ class RedisStore(Store):
         loop = asyncio.get_running_loop()
         entry = self._aclients.get(id(loop))
         if entry is None or entry[0] is not loop:
-            client: Any = redis.asyncio.Redis.from_url(self.url, **_TIMEOUTS)
+            # bounded: a burst of answers queues for a connection (up to 5 s) instead of
+            # opening one connection per answer in flight
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, max_connections=ASYNC_MAX_CONNECTIONS, timeout=5.0, **_TIMEOUTS
+            )
+            client: Any = redis.asyncio.Redis.from_pool(pool)  # closing it closes the pool
             entry = (loop, client, client.register_script(_script("append_vote.lua")))
             self._aclients[id(loop)] = entry
         return entry[1], entry[2]
