@@ -33,16 +33,19 @@ from algorithms import MODELS, ModelState, PairwiseModel, Posterior, create_mode
 from algorithms.base import FloatArray
 from algorithms.summaries import score_sd, summarize, votes_to_settle
 from ranker import events as ev
-from ranker.domain import Comment, Flag, Idea, IdeaResult, Survey, TopKEstimate
+from ranker.domain import Comment, Flag, Idea, IdeaResult, IdeaStatus, Survey, TopKEstimate
 from ranker.errors import NoPairAvailable, StoreError
 
 __all__ = [
     "PickedPair",
     "Projection",
+    "ResultsView",
     "SamplerFactory",
     "SamplerLike",
     "VoteRow",
     "VoterInfo",
+    "rank_view",
+    "settle_estimate",
     "subset",
 ]
 
@@ -432,36 +435,34 @@ class Projection:
         statuses: tuple[str, ...] = ("active",),
     ) -> list[IdeaResult]:
         """Ranked ideas with the given statuses, from ``model`` (default: the live one)."""
-        idx = np.array([i.id for i in self.ideas if i.status in statuses], dtype=np.int64)
-        if idx.size == 0:
-            return []
-        summ = summarize(subset(model or self.model, idx, self.n_votes), level)
-        out = []
-        for k in np.argsort(-summ.score, kind="stable").tolist():
-            i = int(idx[k])
-            idea = self.ideas[i]
-            out.append(
-                IdeaResult(
-                    idea=i,
-                    text=idea.text,
-                    status=idea.status,
-                    score=float(summ.score[k]),
-                    low=float(summ.low[k]),
-                    high=float(summ.high[k]),
-                    rank=int(summ.rank[k]),
-                    rank_lo=int(summ.rank_lo[k]),
-                    rank_hi=int(summ.rank_hi[k]),
-                    tier=int(summ.tier[k]),
-                    p_beats_random=float(summ.p_beats_random[k]),
-                    wins=self.wins[i],
-                    losses=self.losses[i],
-                    ties=self.ties[i],
-                    skips=self.skips[i],
-                    shown_left=self.shown_left[i],
-                    shown_right=self.shown_right[i],
-                )
-            )
-        return out
+        return rank_view(self.results_view(statuses), model or self.model, level)
+
+    def results_view(self, statuses: tuple[str, ...] = ("active",)) -> ResultsView:
+        """What :func:`rank_view` needs besides a model, copied: O(ideas), no model work.
+
+        The service takes it (and a copy of the model) under its lock and ranks outside it,
+        so a dashboard's refit and Laplace summaries (~0.1 s at 1,000 ideas) do not hold up
+        the votes arriving meanwhile.
+        """
+        keep = [i for i in self.ideas if i.status in statuses]
+        ids = [i.id for i in keep]
+        return ResultsView(
+            idx=np.array(ids, dtype=np.int64),
+            texts=[i.text for i in keep],
+            statuses=[i.status for i in keep],
+            wins=[self.wins[i] for i in ids],
+            losses=[self.losses[i] for i in ids],
+            ties=[self.ties[i] for i in ids],
+            skips=[self.skips[i] for i in ids],
+            shown_left=[self.shown_left[i] for i in ids],
+            shown_right=[self.shown_right[i] for i in ids],
+            n_votes=self.n_votes,
+        )
+
+    def model_copy(self) -> PairwiseModel:
+        """An independent copy of the live model (exact state round trip; ~1-7 ms for
+        50k-500k answers), for work that must not hold the caller's lock."""
+        return type(self.model).from_state(self.model.state())
 
     def votes_needed(self, k: int, level: float) -> TopKEstimate:
         """Rough count of further answers to separate the top ``k`` active ideas from the rest.
@@ -471,14 +472,67 @@ class Projection:
         1/answers under evenly spread sampling. ``votes_needed`` is ``None`` when the two
         boundary ideas are (numerically) tied, so no finite number can be promised.
         """
-        method = "boundary gap vs its sd, variance ~ 1/answers (algorithms.summaries)"
         idx = np.flatnonzero(self.active_mask()).astype(np.int64)
-        if k < 1 or k >= idx.size:
-            return TopKEstimate(k=k, settled=True, votes_needed=0, method=method)
-        need = votes_to_settle(subset(self.model, idx, self.n_votes), k, level)
-        if need >= 10**12:
-            return TopKEstimate(k=k, settled=False, votes_needed=None, method=method)
-        return TopKEstimate(k=k, settled=need == 0, votes_needed=need, method=method)
+        return settle_estimate(self.model, idx, self.n_votes, k, level)
+
+
+class ResultsView(msgspec.Struct, frozen=True, kw_only=True):
+    """The ideas to rank and their counters, copied out of a projection."""
+
+    idx: NDArray[np.int64]
+    texts: list[str]
+    statuses: list[IdeaStatus]
+    wins: list[int]
+    losses: list[int]
+    ties: list[int]
+    skips: list[int]
+    shown_left: list[int]
+    shown_right: list[int]
+    n_votes: int
+
+
+def rank_view(view: ResultsView, model: PairwiseModel, level: float) -> list[IdeaResult]:
+    """The ranked ideas of ``view`` under ``model`` (scores, intervals, ranks, tiers)."""
+    if view.idx.size == 0:
+        return []
+    summ = summarize(subset(model, view.idx, view.n_votes), level)
+    out = []
+    for k in np.argsort(-summ.score, kind="stable").tolist():
+        out.append(
+            IdeaResult(
+                idea=int(view.idx[k]),
+                text=view.texts[k],
+                status=view.statuses[k],
+                score=float(summ.score[k]),
+                low=float(summ.low[k]),
+                high=float(summ.high[k]),
+                rank=int(summ.rank[k]),
+                rank_lo=int(summ.rank_lo[k]),
+                rank_hi=int(summ.rank_hi[k]),
+                tier=int(summ.tier[k]),
+                p_beats_random=float(summ.p_beats_random[k]),
+                wins=view.wins[k],
+                losses=view.losses[k],
+                ties=view.ties[k],
+                skips=view.skips[k],
+                shown_left=view.shown_left[k],
+                shown_right=view.shown_right[k],
+            )
+        )
+    return out
+
+
+def settle_estimate(
+    model: PairwiseModel, idx: NDArray[np.int64], n_votes: int, k: int, level: float
+) -> TopKEstimate:
+    """:meth:`Projection.votes_needed` on a model and the active ideas ``idx``."""
+    method = "boundary gap vs its sd, variance ~ 1/answers (algorithms.summaries)"
+    if k < 1 or k >= idx.size:
+        return TopKEstimate(k=k, settled=True, votes_needed=0, method=method)
+    need = votes_to_settle(subset(model, idx, n_votes), k, level)
+    if need >= 10**12:
+        return TopKEstimate(k=k, settled=False, votes_needed=None, method=method)
+    return TopKEstimate(k=k, settled=need == 0, votes_needed=need, method=method)
 
 
 class _Subset(PairwiseModel):

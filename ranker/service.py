@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, NamedTuple
 
 import msgspec
+import numpy as np
 
 from ranker import events as ev
 from ranker.domain import (
@@ -72,7 +73,13 @@ from ranker.errors import (
     VoterVoided,
     WrongVoter,
 )
-from ranker.projection import Projection, SamplerFactory, SamplerLike
+from ranker.projection import (
+    Projection,
+    SamplerFactory,
+    SamplerLike,
+    rank_view,
+    settle_estimate,
+)
 from ranker.storage.base import Following, Store, StoredEvent, VoteAppend
 from ranker.tokens import BallotClaims, TokenSigner, VoterClaims, new_id
 
@@ -1002,7 +1009,10 @@ class RankerService:
         """Ranked active ideas (plus retired ones if asked), overall or for one group.
 
         Group results refit a fresh model of the survey's kind on that group's answers.
-        Results are cached per log position, so polling an unchanged survey is cheap.
+        Results are cached per log position, so polling an unchanged survey is cheap. The
+        service lock is held only to copy what the ranking needs (the model's state, the
+        ideas and counters: milliseconds); the refit and the summaries run outside it, so
+        votes keep flowing while a dashboard's ranking is computed.
         """
         level = _check_level(level)
         with self._lock:
@@ -1016,30 +1026,41 @@ class RankerService:
                 hit[1].seq == proj.seq or now - hit[0] < self.results_max_age_s
             ):
                 return hit[1]
-            statuses = ("active", "retired") if include_retired else ("active",)
-            model = None
+            statuses: tuple[IdeaStatus, ...] = (
+                ("active", "retired") if include_retired else ("active",)
+            )
             voters = [v for v in proj.voters.values() if v.answers]
             if group is not None:
                 if group not in survey.groups:
                     raise InvalidInput(f"unknown group {group!r}", field="group")
-                model = self._fit(proj, *proj.rows(group=group))
+                rows: tuple[Any, ...] | None = proj.rows(group=group)
+                model = None
                 voters = [v for v in voters if v.group == group]
-            ideas = proj.results(level, model=model, statuses=statuses)
-            out = Results(
+            else:
+                rows, model = None, proj.model_copy()
+            view = proj.results_view(statuses)
+            seq, n_items = proj.seq, len(proj.ideas)
+            head = dict(
                 survey=survey_id,
                 model=survey.model,
                 level=level,
                 n_votes=_n(proj, group),
                 n_skips=proj.n_skips if group is None else _n_skips(proj, group),
                 n_voters=len(voters),
-                seq=proj.seq,
+                seq=seq,
                 group=group,
-                ideas=ideas,
             )
+        if rows is not None:
+            model = self._fit(survey.model, n_items, *rows)
+        assert model is not None
+        out = Results(**head, ideas=rank_view(view, model, level))  # type: ignore[arg-type]
+        with self._lock:
             if len(self._results) >= 256:
                 self._results.clear()
-            self._results[key] = (now, out)
-            return out
+            old = self._results.get(key)
+            if old is None or old[1].seq <= seq:
+                self._results[key] = (now, out)
+        return out
 
     def my_results(self, survey_id: str, voter_token: str, level: float = 0.95) -> Results:
         """The ranking implied by one voter's own answers."""
@@ -1050,30 +1071,32 @@ class RankerService:
             survey = proj.survey
             assert survey is not None
             rows = proj.rows(voter=claims.voter)
-            model = self._fit(proj, *rows)
-            return Results(
-                survey=survey_id,
-                model=survey.model,
-                level=level,
-                n_votes=int(rows[0].size),
-                n_skips=sum(
-                    1 for s in proj.voters[claims.voter].answers if proj.by_seq[s].y is None
-                )
-                if claims.voter in proj.voters
-                else 0,
-                n_voters=1 if rows[0].size else 0,
-                seq=proj.seq,
-                voter=claims.voter,
-                ideas=proj.results(level, model=model),
+            info = proj.voters.get(claims.voter)
+            n_skips = (
+                0 if info is None else sum(1 for s in info.answers if proj.by_seq[s].y is None)
             )
+            view = proj.results_view()
+            seq, n_items = proj.seq, len(proj.ideas)
+        model = self._fit(survey.model, n_items, *rows)  # outside the lock, as in results()
+        return Results(
+            survey=survey_id,
+            model=survey.model,
+            level=level,
+            n_votes=int(rows[0].size),
+            n_skips=n_skips,
+            n_voters=1 if rows[0].size else 0,
+            seq=seq,
+            voter=claims.voter,
+            ideas=rank_view(view, model, level),
+        )
 
     @staticmethod
-    def _fit(proj: Projection, left: Any, right: Any, y: Any, voter: Any) -> Any:
+    def _fit(name: str, n_items: int, left: Any, right: Any, y: Any, voter: Any) -> Any:
+        """A fresh model of kind ``name`` over ``n_items`` fitted to these answers."""
         from ranker.projection import _default_model
 
-        assert proj.survey is not None
-        model = _default_model(proj.survey.model)
-        model.add_items(len(proj.ideas))
+        model = _default_model(name)
+        model.add_items(n_items)
         if left.size:
             model.fit(left, right, y, voter=voter)
         return model
@@ -1083,8 +1106,11 @@ class RankerService:
         level = _check_level(level)
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise InvalidInput("k must be a positive integer", field="k")
-        with self._lock:
-            return self.projection(survey_id).votes_needed(k, level)
+        with self._lock:  # copy under the lock, estimate outside it (as results())
+            proj = self.projection(survey_id)
+            model, n_votes = proj.model_copy(), proj.n_votes
+            idx = np.flatnonzero(proj.active_mask()).astype(np.int64)
+        return settle_estimate(model, idx, n_votes, k, level)
 
     # -- exports -------------------------------------------------------------------------
     def export_events(self, survey_id: str, after: int = 0) -> Iterator[tuple[int, ev.Event]]:

@@ -579,3 +579,44 @@ def test_automatic_snapshots_are_written_in_the_background_and_never_fail_an_ans
     svc.close()
     assert "not saved" in caplog.text
     assert store.load_snapshot(sid) == snap
+
+
+def test_rankings_are_computed_outside_the_service_lock(
+    svc: RankerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dashboard's ranking (refit + summaries, ~0.1 s at 1,000 ideas) must not hold up
+    votes: while one is being computed, a pick and an answer go through."""
+    import threading
+
+    import ranker.service as service_module
+
+    sid = survey(svc, n=4)
+    v = svc.issue_voter(sid)
+    started, release = threading.Event(), threading.Event()
+    real = service_module.rank_view
+
+    def slow_rank_view(*args: Any) -> Any:
+        started.set()
+        assert release.wait(10)
+        return real(*args)
+
+    monkeypatch.setattr(service_module, "rank_view", slow_rank_view)
+    out: list[Any] = []
+    ranking = threading.Thread(target=lambda: out.append(svc.results(sid)))
+    ranking.start()
+    assert started.wait(10)
+    voted = threading.Event()
+
+    def vote() -> None:
+        svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "left")
+        voted.set()
+
+    threading.Thread(target=vote, daemon=True).start()
+    try:
+        assert voted.wait(5), "the vote waited for the ranking"
+    finally:
+        release.set()
+        ranking.join(10)
+    assert out[0].n_votes == 0  # computed at the log position it started from
+    monkeypatch.setattr(service_module, "rank_view", real)
+    assert svc.results(sid).n_votes == 1  # the log moved: not served from the cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
 from litestar import Request, Response, Router, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
@@ -273,26 +274,28 @@ Level = Annotated[float, QueryParameter(ge=0.5, lt=1.0)]
     summary="My results: the ranking implied by this voter's own answers",
     security=VOTER,
     responses=responses(401, 404),
-    sync_to_thread=False,
 )
-def my_results(
+async def my_results(
     survey_id: FromPath[str], service: Service, voter: CurrentVoter, level: Level = 0.95
 ) -> Response[ResultsOut]:
-    out = results_out(service.my_results(survey_id, voter.token, level))
-    return Response(out, headers=NO_STORE)
+    # a fit and summaries over every idea: on a worker thread, not the event loop
+    r = await anyio.to_thread.run_sync(service.my_results, survey_id, voter.token, level)
+    return Response(results_out(r), headers=NO_STORE)
 
 
 @get(
     "/results",
     summary="Current ranking, if the organiser made it public",
     responses=responses(403, 404),
-    sync_to_thread=False,
 )
-def public_results(survey_id: FromPath[str], service: Service, level: Level = 0.95) -> ResultsOut:
+async def public_results(
+    survey_id: FromPath[str], service: Service, level: Level = 0.95
+) -> ResultsOut:
     survey = service.get_survey(survey_id)
     if not survey.show_results_to_voters:
         raise ApiError("results_hidden")
-    return results_out(service.results(survey_id, level=level))
+    r = await anyio.to_thread.run_sync(lambda: service.results(survey_id, level=level))
+    return results_out(r)
 
 
 def voter_router() -> Router:
