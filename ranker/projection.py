@@ -22,7 +22,7 @@ whole state plus the model's exact :class:`~algorithms.ModelState`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import msgspec
@@ -412,12 +412,14 @@ class Projection:
         keep: set[int] | None = None
         if group is not None:
             keep = {v.index for v in self.voters.values() if v.group == group}
-        if voter is not None:
+        candidates: Iterable[VoteRow] = self.votes
+        if voter is not None:  # one voter's own answers: O(their answers), not O(log)
             info = self.voters.get(voter)
             keep = set() if info is None else {info.index}
+            candidates = [] if info is None else [self.by_seq[q] for q in info.answers]
         rows = [
             r
-            for r in self.votes
+            for r in candidates
             if r.active and r.y is not None and (keep is None or r.voter in keep)
         ]
         return (

@@ -1160,24 +1160,24 @@ class RankerService:
 
     # -- validation helpers -----------------------------------------------------------------
     @staticmethod
-    def _check_model(name: object) -> str:
+    def _check_registered(field: str, name: object, known: Iterable[str]) -> str:
+        """``name`` if it is one of the registry's names, else ``invalid_input`` on ``field``."""
+        names = sorted(known)
+        if not isinstance(name, str) or name not in names:
+            raise InvalidInput(f"unknown {field} {name!r}; known: {', '.join(names)}", field=field)
+        return name
+
+    @classmethod
+    def _check_model(cls, name: object) -> str:
         from algorithms import MODELS
 
-        if not isinstance(name, str) or name not in MODELS:
-            raise InvalidInput(
-                f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}", field="model"
-            )
-        return name
+        return cls._check_registered("model", name, MODELS)
 
-    @staticmethod
-    def _check_sampler(name: object) -> str:
+    @classmethod
+    def _check_sampler(cls, name: object) -> str:
         from algorithms import SAMPLERS
 
-        if not isinstance(name, str) or name not in SAMPLERS:
-            raise InvalidInput(
-                f"unknown sampler {name!r}; known: {', '.join(sorted(SAMPLERS))}", field="sampler"
-            )
-        return name
+        return cls._check_registered("sampler", name, SAMPLERS)
 
     @staticmethod
     def _check_groups(groups: Iterable[str]) -> list[str]:

@@ -620,3 +620,30 @@ def test_rankings_are_computed_outside_the_service_lock(
     assert out[0].n_votes == 0  # computed at the log position it started from
     monkeypatch.setattr(service_module, "rank_view", real)
     assert svc.results(sid).n_votes == 1  # the log moved: not served from the cache
+
+
+def test_a_voters_rows_match_a_scan_of_the_whole_log(svc: RankerService, clock: Clock) -> None:
+    """``Projection.rows(voter=...)`` reads the voter's own answer list; it must select
+    exactly what a scan of every answer would (undone, voided and skipped ones left out)."""
+    import numpy as np
+
+    sid = survey(svc, n=5)
+    vs = [svc.issue_voter(sid) for _ in range(3)]
+    for i in range(12):
+        v = vs[i % 3]
+        choice = ("left", "right", "tie", "skip")[i % 4]
+        kw = {"reason": "same"} if choice == "skip" else {}
+        svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, choice, **kw)
+    svc.undo_last(sid, vs[0].token)
+    svc.void_voter(sid, svc.voter(sid, vs[1].token).id)
+    proj = svc.projection(sid)
+    for v in vs:
+        info = proj.voters[v.id]
+        scan = [r for r in proj.votes if r.active and r.y is not None and r.voter == info.index]
+        left, right, y, voter = proj.rows(voter=v.id)
+        assert left.tolist() == [r.left for r in scan] and y.tolist() == [r.y for r in scan]
+        assert right.tolist() == [r.right for r in scan]
+        assert set(np.unique(voter).tolist()) <= {info.index}
+    assert proj.rows(voter="nobody")[0].size == 0
+    assert svc.my_results(sid, vs[1].token).n_votes == 0  # voided
+    assert svc.my_results(sid, vs[2].token).n_votes == 3  # 4 answers, one a skip
