@@ -75,6 +75,7 @@ from ranker.errors import (
 )
 from ranker.projection import (
     Projection,
+    ResultsView,
     SamplerFactory,
     SamplerLike,
     rank_view,
@@ -95,6 +96,18 @@ _OUTCOMES: dict[str, Literal["left", "right", "tie"]] = {
     "right": "right",
     "tie": "tie",
 }
+
+
+class _RankingJob(NamedTuple):
+    """What :meth:`RankerService.results` copies under the lock before ranking outside it."""
+
+    seq: int
+    survey: Survey
+    rows: tuple[Any, ...] | None  # a group's answers, to fit a model of their own
+    model: Any  # a copy of the live model (no group)
+    view: ResultsView
+    head: dict[str, Any]
+    n_items: int
 
 
 def snapshot_due(seq: int, every: int) -> bool:
@@ -218,6 +231,8 @@ class RankerService:
         self._synced: dict[str, float] = {}
         self.results_max_age_s = results_max_age_s
         self._results: dict[tuple[Any, ...], tuple[float, Results]] = {}
+        # rankings being computed, so concurrent requests for the same one share it
+        self._computing: dict[tuple[Any, ...], tuple[int, threading.Event]] = {}
         self._voter_cache: dict[str, VoterClaims] = {}
         self._lock = threading.RLock()
         self._moved = threading.Condition(self._lock)  # notified when a projection advances
@@ -1009,58 +1024,85 @@ class RankerService:
         """Ranked active ideas (plus retired ones if asked), overall or for one group.
 
         Group results refit a fresh model of the survey's kind on that group's answers.
-        Results are cached per log position, so polling an unchanged survey is cheap. The
-        service lock is held only to copy what the ranking needs (the model's state, the
-        ideas and counters: milliseconds); the refit and the summaries run outside it, so
-        votes keep flowing while a dashboard's ranking is computed.
+        Results are cached per log position, so polling an unchanged survey is cheap, and
+        concurrent requests for a ranking already being computed at the same log position
+        wait for it instead of computing it again. The service lock is held only to copy
+        what the ranking needs (the model's state, the ideas and counters: milliseconds);
+        the refit and the summaries run outside it, so votes keep flowing meanwhile.
         """
         level = _check_level(level)
-        with self._lock:
-            proj = self.projection(survey_id)
-            survey = proj.survey
-            assert survey is not None
-            key = (survey_id, group, level, include_retired)
-            hit = self._results.get(key)
-            now = time.monotonic()
-            if hit is not None and (
-                hit[1].seq == proj.seq or now - hit[0] < self.results_max_age_s
-            ):
-                return hit[1]
-            statuses: tuple[IdeaStatus, ...] = (
-                ("active", "retired") if include_retired else ("active",)
-            )
-            voters = [v for v in proj.voters.values() if v.answers]
-            if group is not None:
-                if group not in survey.groups:
-                    raise InvalidInput(f"unknown group {group!r}", field="group")
-                rows: tuple[Any, ...] | None = proj.rows(group=group)
-                model = None
-                voters = [v for v in voters if v.group == group]
-            else:
-                rows, model = None, proj.model_copy()
-            view = proj.results_view(statuses)
-            seq, n_items = proj.seq, len(proj.ideas)
-            head = dict(
-                survey=survey_id,
-                model=survey.model,
-                level=level,
-                n_votes=_n(proj, group),
-                n_skips=proj.n_skips if group is None else _n_skips(proj, group),
-                n_voters=len(voters),
-                seq=seq,
-                group=group,
-            )
-        if rows is not None:
-            model = self._fit(survey.model, n_items, *rows)
-        assert model is not None
-        out = Results(**head, ideas=rank_view(view, model, level))  # type: ignore[arg-type]
-        with self._lock:
-            if len(self._results) >= 256:
-                self._results.clear()
-            old = self._results.get(key)
-            if old is None or old[1].seq <= seq:
-                self._results[key] = (now, out)
+        key = (survey_id, group, level, include_retired)
+        while True:
+            with self._lock:
+                proj = self.projection(survey_id)
+                survey = proj.survey
+                assert survey is not None
+                hit = self._results.get(key)
+                now = time.monotonic()
+                if hit is not None and (
+                    hit[1].seq == proj.seq or now - hit[0] < self.results_max_age_s
+                ):
+                    return hit[1]
+                flight = self._computing.get(key)
+                if flight is None or flight[0] != proj.seq:
+                    # ours to compute: copy what it needs while the lock is held
+                    job = self._ranking_job(proj, group, level, include_retired)
+                    done = threading.Event()
+                    self._computing[key] = (job.seq, done)
+                    break
+            # the same ranking is being computed by another request: share it
+            flight[1].wait(60)
+        seq, survey = job.seq, job.survey
+        rows, model, view, head, n_items = job.rows, job.model, job.view, job.head, job.n_items
+        out: Results | None = None
+        try:
+            if rows is not None:
+                model = self._fit(survey.model, n_items, *rows)
+            assert model is not None
+            out = Results(**head, ideas=rank_view(view, model, level))
+        finally:
+            with self._lock:
+                if out is not None:
+                    if len(self._results) >= 256:
+                        self._results.clear()
+                    old = self._results.get(key)
+                    if old is None or old[1].seq <= seq:
+                        self._results[key] = (now, out)
+                if self._computing.get(key) == (seq, done):
+                    del self._computing[key]
+                done.set()  # waiters re-check the cache (and compute themselves if it failed)
         return out
+
+    def _ranking_job(
+        self, proj: Projection, group: str | None, level: float, include_retired: bool
+    ) -> _RankingJob:
+        """Copies of what a ranking needs, taken under the lock (see :meth:`results`)."""
+        survey = proj.survey
+        assert survey is not None
+        statuses: tuple[IdeaStatus, ...] = ("active", "retired") if include_retired else ("active",)
+        voters = [v for v in proj.voters.values() if v.answers]
+        rows: tuple[Any, ...] | None = None
+        model: Any = None
+        if group is not None:
+            if group not in survey.groups:
+                raise InvalidInput(f"unknown group {group!r}", field="group")
+            rows = proj.rows(group=group)
+            voters = [v for v in voters if v.group == group]
+        else:
+            model = proj.model_copy()
+        head = {
+            "survey": proj.survey_id,
+            "model": survey.model,
+            "level": level,
+            "n_votes": _n(proj, group),
+            "n_skips": proj.n_skips if group is None else _n_skips(proj, group),
+            "n_voters": len(voters),
+            "seq": proj.seq,
+            "group": group,
+        }
+        return _RankingJob(
+            proj.seq, survey, rows, model, proj.results_view(statuses), head, len(proj.ideas)
+        )
 
     def my_results(self, survey_id: str, voter_token: str, level: float = 0.95) -> Results:
         """The ranking implied by one voter's own answers."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -647,3 +648,39 @@ def test_a_voters_rows_match_a_scan_of_the_whole_log(svc: RankerService, clock: 
     assert proj.rows(voter="nobody")[0].size == 0
     assert svc.my_results(sid, vs[1].token).n_votes == 0  # voided
     assert svc.my_results(sid, vs[2].token).n_votes == 3  # 4 answers, one a skip
+
+
+def test_concurrent_requests_for_one_ranking_share_its_computation(
+    svc: RankerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dashboards polling an unchanged survey at once: one computation, not one each."""
+    import threading
+
+    import ranker.service as service_module
+
+    sid = survey(svc, n=4)
+    v = svc.issue_voter(sid)
+    svc.answer(sid, v.token, svc.next_ballot(sid, v.token).token, "left")
+    calls: list[int] = []
+    started, release = threading.Event(), threading.Event()
+    real = service_module.rank_view
+
+    def slow_rank_view(*args: Any) -> Any:
+        calls.append(1)
+        started.set()
+        assert release.wait(10)
+        return real(*args)
+
+    monkeypatch.setattr(service_module, "rank_view", slow_rank_view)
+    out: list[Any] = []
+    threads = [threading.Thread(target=lambda: out.append(svc.results(sid))) for _ in range(4)]
+    threads[0].start()
+    assert started.wait(10)
+    for t in threads[1:]:
+        t.start()
+    time.sleep(0.2)  # the others are waiting for the first computation
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert len(calls) == 1 and len(out) == 4
+    assert all(r is out[0] for r in out) and out[0].n_votes == 1
