@@ -90,8 +90,8 @@ def _guard_async(fn: F) -> F:
 
 
 ASYNC_MAX_CONNECTIONS = 32
-"""Connections of one worker's asyncio pool (the answer route): ~2 ms of Redis time per
-answer at most would be needed to keep 32 busy; a larger burst waits for a free one."""
+"""Connections of one worker's asyncio pool (the answer route): up to 32 answers in flight at
+once; a larger burst waits (up to 5 s) for a free connection instead of opening more."""
 
 _TIMEOUTS: dict[str, Any] = {"socket_timeout": 5.0, "socket_connect_timeout": 2.0}
 """A Redis that stops answering fails the request (``store_error``, 503) after 5 s instead
