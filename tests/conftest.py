@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.redis_proc import RedisProcess
+from tests.redis_proc import RedisClusterProcesses, RedisProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -44,4 +44,29 @@ def redis_url(redis_server: RedisProcess) -> Iterator[str]:
         yield redis_server.url
     finally:
         client.flushall()
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterProcesses]:
+    """A real three-node Redis Cluster for the whole session (~5 s to form)."""
+    cluster = RedisClusterProcesses(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster: RedisClusterProcesses) -> Iterator[str]:
+    """``redis+cluster://`` URL of the session's cluster, every node flushed."""
+    import redis.cluster
+
+    client = redis.cluster.RedisCluster.from_url(redis_cluster.url.replace("+cluster", ""))
+    client.flushall(target_nodes=redis.cluster.RedisCluster.PRIMARIES)
+    try:
+        yield redis_cluster.url
+    finally:
+        client.flushall(target_nodes=redis.cluster.RedisCluster.PRIMARIES)
         client.close()

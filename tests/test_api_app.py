@@ -282,7 +282,14 @@ def test_a_serving_process_freezes_its_warmed_up_heap(monkeypatch: pytest.Monkey
         gc.unfreeze()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-cluster", marks=pytest.mark.redis),
+    ],
+)
 def test_two_worker_processes_share_ballots_quotas_and_counts(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -291,11 +298,8 @@ def test_two_worker_processes_share_ballots_quotas_and_counts(
     ideas-per-voter quota, every accepted answer counted once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    store = (
-        f"sqlite:///{tmp_path / 'w.db'}"
-        if backend == "sqlite"
-        else str(request.getfixturevalue("redis_url"))
-    )
+    fixture = {"redis": "redis_url", "redis-cluster": "redis_cluster_url"}.get(backend)
+    store = str(request.getfixturevalue(fixture)) if fixture else f"sqlite:///{tmp_path / 'w.db'}"
 
     def call(method: str, url: str, **kw: Any) -> httpx.Response:
         with httpx.Client(timeout=30) as c:  # a new connection each time: either worker

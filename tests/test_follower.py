@@ -25,6 +25,15 @@ SECRET = b"f" * 32
 WAIT = 30.0  # a safety net for a stuck follower, never reached when it works
 
 
+@pytest.fixture(params=["server", "cluster"])
+def redis_url(request: pytest.FixtureRequest, redis_url: str) -> str:
+    """This module's tests run against one redis-server and against a Redis Cluster (where
+    the follower reads each survey's stream on its own node)."""
+    if request.param == "cluster":
+        return str(request.getfixturevalue("redis_cluster_url"))
+    return redis_url
+
+
 def service(url: str, **kw: Any) -> RankerService:
     # A generous lag bound: these tests are about what the follower delivers, not how fast.
     kw.setdefault("follow_max_lag_s", 3600.0)

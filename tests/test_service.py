@@ -51,10 +51,20 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "memory",
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-cluster", marks=pytest.mark.redis),
+    ]
+)
 def svc(clock: Clock, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RankerService]:
     url = {"memory": "memory://", "sqlite": f"sqlite:///{tmp_path}/svc.db"}.get(request.param)
-    store = open_store(url or str(request.getfixturevalue("redis_url")))
+    if url is None:
+        fixture = "redis_cluster_url" if request.param == "redis-cluster" else "redis_url"
+        url = str(request.getfixturevalue(fixture))
+    store = open_store(url)
     # A seeded sampler keeps these tests reproducible (production seeds from the OS).
     yield RankerService(store, b"s" * 32, clock, sampler_factory=default_sampler_factory(seed=0))
     store.close()

@@ -14,7 +14,12 @@ from ranker.storage import Store, StoredEvent, open_store
 from ranker.storage.base import VoteAppend
 from tests.util import run_async
 
-BACKENDS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+BACKENDS = [
+    "memory",
+    "sqlite",
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("redis-cluster", marks=pytest.mark.redis),
+]
 
 
 def _url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
@@ -22,6 +27,8 @@ def _url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
         return "memory://"
     if kind == "sqlite":
         return f"sqlite:///{tmp_path}/contract.db"
+    if kind == "redis-cluster":
+        return str(request.getfixturevalue("redis_cluster_url"))
     return str(request.getfixturevalue("redis_url"))
 
 

@@ -137,8 +137,12 @@ def _check(args: argparse.Namespace) -> str | None:
     if args.workers < 1:
         return f"--workers must be >= 1, got {args.workers}"
     store = args.store or os.environ.get("RANKER_STORE") or DEFAULT_STORE
-    if not store.startswith(("sqlite://", "redis://", "rediss://", "memory://")):
-        return f"--store must be sqlite:///path, redis://host:port/db or memory://, got {store!r}"
+    schemes = ("sqlite://", "redis://", "rediss://", "redis+cluster://", "rediss+cluster://")
+    if not store.startswith((*schemes, "memory://")):
+        return (
+            "--store must be sqlite:///path, redis://host:port/db, redis+cluster://host:port "
+            f"or memory://, got {store!r}"
+        )
     if store.startswith("memory://") and args.workers > 1:
         return "--store memory:// cannot be shared by several workers"
     return None

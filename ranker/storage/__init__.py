@@ -20,7 +20,8 @@ DEFAULT_URL = "sqlite:///ranker.db"
 
 def open_store(url: str = DEFAULT_URL) -> Store:
     """Open a store: ``memory://``, ``sqlite:///relative.db``, ``sqlite:////abs/path.db``
-    (query ``?synchronous=FULL`` for power-loss durability) or ``redis://host:port/db``.
+    (query ``?synchronous=FULL`` for power-loss durability), ``redis://host:port/db`` or
+    ``redis+cluster://host:port`` (a Redis Cluster; any node).
     """
     scheme = urlsplit(url).scheme
     if scheme == "memory":
@@ -30,9 +31,11 @@ def open_store(url: str = DEFAULT_URL) -> Store:
 
         store: Store = SQLiteStore(url)
         return store
-    if scheme in ("redis", "rediss", "unix"):
+    if scheme in ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster"):
         from ranker.storage.redis import RedisStore
 
         rstore: Store = RedisStore(url)
         return rstore
-    raise InvalidInput(f"unknown store URL {url!r}; use memory://, sqlite:///path or redis://")
+    raise InvalidInput(
+        f"unknown store URL {url!r}; use memory://, sqlite:///path, redis:// or redis+cluster://"
+    )

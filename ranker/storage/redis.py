@@ -45,6 +45,7 @@ from typing import Any, TypeVar, cast
 
 import redis
 import redis.asyncio
+import redis.cluster
 
 from ranker.errors import LimitReached, RateLimited, StoreError, SurveyExists, SurveyNotFound
 from ranker.storage.base import (
@@ -63,6 +64,11 @@ __all__ = ["RedisStore"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_REDIS_ERRORS = (redis.RedisError, redis.exceptions.RedisClusterException)
+"""What a Redis call may raise for a server-side or network failure (the cluster client's
+errors about slots and nodes do not derive from ``RedisError``)."""
+
+
 def _guard(fn: F) -> F:
     """Report Redis failures (connection lost, timeouts, script errors) as ``store_error``."""
 
@@ -70,7 +76,7 @@ def _guard(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except redis.RedisError as exc:
+        except _REDIS_ERRORS as exc:
             raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
 
     return cast(F, wrapper)
@@ -83,7 +89,7 @@ def _guard_async(fn: F) -> F:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return await fn(*args, **kwargs)
-        except redis.RedisError as exc:
+        except _REDIS_ERRORS as exc:
             raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
 
     return cast(F, wrapper)
@@ -102,16 +108,36 @@ def _script(name: str) -> str:
     return resources.files("ranker.storage").joinpath(name).read_text(encoding="utf-8")
 
 
+def cluster_url(url: str) -> str | None:
+    """The plain ``redis://`` / ``rediss://`` URL of a ``redis+cluster://`` (or
+    ``rediss+cluster://``) store URL; ``None`` for a single-server URL."""
+    for scheme in ("redis+cluster://", "rediss+cluster://"):
+        if url.startswith(scheme):
+            return scheme.replace("+cluster", "") + url[len(scheme) :]
+    return None
+
+
+def connect(url: str, **options: Any) -> Any:
+    """A blocking client: :class:`redis.cluster.RedisCluster` for a ``+cluster`` URL (any
+    node is a seed; the client finds the others), else :class:`redis.Redis`."""
+    plain = cluster_url(url)
+    if plain is not None:
+        return redis.cluster.RedisCluster.from_url(plain, **options)
+    return redis.Redis.from_url(url, **options)
+
+
 class RedisStore(Store):
-    """A store on one Redis database (``redis://host:port/db``)."""
+    """A store on one Redis database (``redis://host:port/db``) or a Redis Cluster
+    (``redis+cluster://host:port``: every key of a survey is in one slot)."""
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", prefix: str = "rk") -> None:
         self.url = url
         self.prefix = prefix
+        self.cluster = cluster_url(url) is not None
         try:  # redis-py's stubs are loose; options in the URL's query override these
-            self._r: Any = redis.Redis.from_url(url, **_TIMEOUTS)
-        except ValueError as exc:
-            raise StoreError(f"bad redis URL {url!r}: {exc}") from None
+            self._r: Any = connect(url, **_TIMEOUTS)
+        except (ValueError, *_REDIS_ERRORS) as exc:
+            raise StoreError(f"bad redis URL {url!r} or no server: {exc}") from None
         self._append = self._r.register_script(_script("append.lua"))
         self._vote = self._r.register_script(_script("append_vote.lua"))
         self._rate = self._r.register_script(_script("rate_hit.lua"))
@@ -215,6 +241,21 @@ class RedisStore(Store):
         rate_limit: int,
         rate_window_s: int = 60,
     ) -> tuple[VoteAppend, list[StoredEvent]]:
+        if self.cluster:
+            # redis-py's asyncio cluster client broke under concurrent first use in our
+            # tests (a connection's writer was None while it connected); on a cluster the
+            # answer takes the blocking client, as on SQLite
+            return self.append_vote_after(
+                survey,
+                data,
+                after=after,
+                ballot=ballot,
+                voter=voter,
+                ballot_expires=ballot_expires,
+                now=now,
+                rate_limit=rate_limit,
+                rate_window_s=rate_window_s,
+            )
         keys, args = self._vote_args(
             survey, data, after, ballot, voter, ballot_expires, now, rate_limit, rate_window_s
         )
@@ -238,6 +279,8 @@ class RedisStore(Store):
         loop = asyncio.get_running_loop()
         entry = self._aclients.get(id(loop))
         if entry is None or entry[0] is not loop:
+            if self.cluster:  # see append_vote_after_async
+                raise StoreError("the asyncio client is not used on a Redis Cluster")
             # bounded: a burst of answers queues for a connection (up to 5 s) instead of
             # opening one connection per answer in flight
             pool = redis.asyncio.BlockingConnectionPool.from_url(
@@ -375,7 +418,9 @@ class RedisStore(Store):
 
     def follow(self, positions: Positions, deliver: Deliver) -> Following:
         """Start a :class:`RedisFollower` (its own thread and connection)."""
-        f = RedisFollower(self.url, lambda s: self._k(s, "log"), positions, deliver)
+        f = RedisFollower(
+            self.url, lambda s: self._k(s, "log"), positions, deliver, cluster=self.cluster
+        )
         with self._followers_lock:
             self._followers = [x for x in self._followers if x.alive]
             self._followers.append(f)
@@ -412,8 +457,10 @@ class RedisFollower:
         block_ms: int = 30,
         count: int = 500,
         pause_s: float = 0.01,
+        cluster: bool = False,
     ) -> None:
         self.url = url
+        self.cluster = cluster
         self.block_ms = block_ms
         self.pause_s = pause_s
         self.count = count
@@ -438,7 +485,7 @@ class RedisFollower:
             self._thread.join()
 
     def _run(self) -> None:
-        r: Any = redis.Redis.from_url(
+        r: Any = connect(
             self.url, socket_timeout=self.block_ms / 1000 + 5, socket_connect_timeout=2
         )
         backoff = 0.02
@@ -450,7 +497,8 @@ class RedisFollower:
                 except Exception as exc:  # keep following; reads fall back meanwhile
                     self.errors += 1
                     self.last_error = f"{type(exc).__name__}: {exc}"
-                    r.connection_pool.disconnect()
+                    if not self.cluster:  # the cluster client reconnects by itself
+                        r.connection_pool.disconnect()
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 1.0)
                     continue
@@ -466,9 +514,18 @@ class RedisFollower:
             return False
         keys = {self._key(s): s for s in pos}
         sent = time.monotonic()
-        reply = r.xread(
-            {k: f"{pos[s]}-0" for k, s in keys.items()}, count=self.count, block=self.block_ms
-        )
+        if self.cluster:
+            # one XREAD may only name keys of one slot: read each stream without blocking,
+            # then wait a little when nothing came (staleness stays ~pause_s, << max lag)
+            reply: list[Any] = []
+            for k, s in keys.items():
+                reply.extend(r.xread({k: f"{pos[s]}-0"}, count=self.count) or [])
+            if not reply:
+                self._stop.wait(self.pause_s)
+        else:
+            reply = r.xread(
+                {k: f"{pos[s]}-0" for k, s in keys.items()}, count=self.count, block=self.block_ms
+            )
         got: dict[str, list[StoredEvent]] = {}
         for key, entries in reply or []:
             survey = keys[key.decode() if isinstance(key, bytes) else key]
