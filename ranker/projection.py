@@ -410,9 +410,11 @@ class Projection:
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
         """Active non-skip votes (optionally of one group or voter) as arrays."""
         keep: set[int] | None = None
-        if group is not None:
-            keep = {v.index for v in self.voters.values() if v.group == group}
         candidates: Iterable[VoteRow] = self.votes
+        if group is not None:  # the group's voters' own answers, in log order
+            members = [v for v in self.voters.values() if v.group == group]
+            keep = {v.index for v in members}
+            candidates = [self.by_seq[q] for q in sorted(q for v in members for q in v.answers)]
         if voter is not None:  # one voter's own answers: O(their answers), not O(log)
             info = self.voters.get(voter)
             keep = set() if info is None else {info.index}

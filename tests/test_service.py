@@ -638,8 +638,8 @@ def test_a_voters_rows_match_a_scan_of_the_whole_log(svc: RankerService, clock: 
     exactly what a scan of every answer would (undone, voided and skipped ones left out)."""
     import numpy as np
 
-    sid = survey(svc, n=5)
-    vs = [svc.issue_voter(sid) for _ in range(3)]
+    sid = survey(svc, n=5, groups=["g1", "g2"])
+    vs = [svc.issue_voter(sid, group) for group in ("g1", "g2", "g1")]
     for i in range(12):
         v = vs[i % 3]
         choice = ("left", "right", "tie", "skip")[i % 4]
@@ -656,6 +656,14 @@ def test_a_voters_rows_match_a_scan_of_the_whole_log(svc: RankerService, clock: 
         assert right.tolist() == [r.right for r in scan]
         assert set(np.unique(voter).tolist()) <= {info.index}
     assert proj.rows(voter="nobody")[0].size == 0
+    for group in (None, "g1", "g2"):  # a group's rows: its voters' answers in log order
+        keep = {i.index for i in proj.voters.values() if group is None or i.group == group}
+        scan = [r for r in proj.votes if r.active and r.y is not None and r.voter in keep]
+        assert [a.tolist() for a in proj.rows(group=group)[:3]] == [
+            [r.left for r in scan],
+            [r.right for r in scan],
+            [r.y for r in scan],
+        ]
     assert svc.my_results(sid, vs[1].token).n_votes == 0  # voided
     assert svc.my_results(sid, vs[2].token).n_votes == 3  # 4 answers, one a skip
 

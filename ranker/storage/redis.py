@@ -126,6 +126,17 @@ def connect(url: str, **options: Any) -> Any:
     return redis.Redis.from_url(url, **options)
 
 
+def disconnect(client: Any) -> None:
+    """Close a client from :func:`connect` and every socket it opened. A cluster client's
+    ``close`` leaves its per-node pools' connections to the garbage collector."""
+    if isinstance(client, redis.cluster.RedisCluster):
+        nodes: list[Any] = client.get_nodes()  # type: ignore[no-untyped-call]
+        for node in nodes:
+            if node.redis_connection is not None:
+                node.redis_connection.connection_pool.disconnect()
+    client.close()
+
+
 class RedisStore(Store):
     """A store on one Redis database (``redis://host:port/db``) or a Redis Cluster
     (``redis+cluster://host:port``: every key of a survey is in one slot)."""
@@ -432,7 +443,7 @@ class RedisStore(Store):
             followers, self._followers = self._followers, []
         for f in followers:
             f.stop()
-        self._r.close()
+        disconnect(self._r)
 
 
 class RedisFollower:
@@ -505,7 +516,7 @@ class RedisFollower:
                 if busy:  # let a burst accumulate: fewer wake-ups (GIL handovers), batches
                     self._stop.wait(self.pause_s)
         finally:
-            r.close()
+            disconnect(r)
 
     def _once(self, r: Any) -> bool:
         pos = self._positions()
