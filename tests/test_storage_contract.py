@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -390,3 +391,60 @@ def test_a_burst_of_async_answers_shares_a_bounded_redis_pool(redis_url: str) ->
     clients = run_async(scenario)
     store.close()
     assert clients <= ASYNC_MAX_CONNECTIONS + 2  # the pool, the blocking client, this call
+
+
+SPIN = """
+local t = redis.call('TIME')
+local stop = tonumber(t[1]) * 1000000 + tonumber(t[2]) + 300000
+repeat t = redis.call('TIME') until tonumber(t[1]) * 1000000 + tonumber(t[2]) >= stop
+return 1
+"""
+
+
+@pytest.mark.redis
+def test_async_answers_survive_a_script_flush_and_a_cancelled_call(redis_url: str) -> None:
+    """The lean script call: ``NOSCRIPT`` (scripts flushed, e.g. a restarted server) loads
+    the script and answers; an answer cancelled mid-flight leaves no stray reply behind."""
+    import redis as redis_py
+
+    store = open_store(redis_url)
+    store.create_survey("s", b"e")
+    kw: dict[str, Any] = {"voter": "v", "ballot_expires": 2e9, "now": 1.0, "rate_limit": 0}
+
+    async def scenario() -> list[int]:
+        seqs = []
+        try:
+            seqs.append(
+                (await store.append_vote_after_async("s", b"a", after=1, ballot="b1", **kw))[0].seq
+            )
+            redis_py.Redis.from_url(redis_url).script_flush()
+            seqs.append(
+                (await store.append_vote_after_async("s", b"b", after=2, ballot="b2", **kw))[0].seq
+            )
+            # keep the server busy (a script spinning for 0.3 s) so our answer is sent and
+            # then cancelled while its reply is still to come
+            busy = threading.Thread(target=lambda: redis_py.Redis.from_url(redis_url).eval(SPIN, 0))
+            busy.start()
+            await asyncio.sleep(0.05)
+            task = asyncio.ensure_future(
+                store.append_vote_after_async("s", b"c", after=3, ballot="b3", **kw)
+            )
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            busy.join()
+            # the next answers read their own replies (a retry of b3 gets b3's answer if the
+            # cancelled one was applied, else a new one)
+            r3 = (await store.append_vote_after_async("s", b"c", after=3, ballot="b3", **kw))[0]
+            r4 = (await store.append_vote_after_async("s", b"d", after=0, ballot="b4", **kw))[0]
+            assert r3.data == b"c" and r4.data == b"d" and r4.seq == r3.seq + 1
+            seqs += [r3.seq, r4.seq]
+            return seqs
+        finally:
+            await store.aclose()
+
+    seqs = run_async(scenario)
+    assert seqs == [2, 3, 4, 5]
+    assert [e.data for e in store.read("s")] == [b"e", b"a", b"b", b"c", b"d"]
+    store.close()
