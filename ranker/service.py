@@ -351,8 +351,6 @@ class RankerService:
             follower.stop()
         if writer is not None:
             writer.shutdown(wait=True)
-        with self._lock:
-            self._followed.clear()
 
     def _from_snapshot(self, survey_id: str) -> Projection:
         snap = self.store.load_snapshot(survey_id)
@@ -1052,23 +1050,21 @@ class RankerService:
                     break
             # the same ranking is being computed by another request: share it
             flight[1].wait(60)
-        seq, survey = job.seq, job.survey
-        rows, model, view, head, n_items = job.rows, job.model, job.view, job.head, job.n_items
         out: Results | None = None
         try:
-            if rows is not None:
-                model = self._fit(survey.model, n_items, *rows)
-            assert model is not None
-            out = Results(**head, ideas=rank_view(view, model, level))
+            model = job.model
+            if job.rows is not None:
+                model = self._fit(job.survey.model, job.n_items, *job.rows)
+            out = Results(**job.head, ideas=rank_view(job.view, model, level))
         finally:
             with self._lock:
                 if out is not None:
                     if len(self._results) >= 256:
                         self._results.clear()
                     old = self._results.get(key)
-                    if old is None or old[1].seq <= seq:
+                    if old is None or old[1].seq <= job.seq:
                         self._results[key] = (now, out)
-                if self._computing.get(key) == (seq, done):
+                if self._computing.get(key) == (job.seq, done):
                     del self._computing[key]
                 done.set()  # waiters re-check the cache (and compute themselves if it failed)
         return out

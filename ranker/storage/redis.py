@@ -108,6 +108,12 @@ def _script(name: str) -> str:
     return resources.files("ranker.storage").joinpath(name).read_text(encoding="utf-8")
 
 
+def _events(entries: list[Any]) -> list[StoredEvent]:
+    """Log events from stream entries (id ``<seq>-0``, field ``e``), as XRANGE and XREAD
+    return them."""
+    return [StoredEvent(int(eid.split(b"-")[0]), bytes(f[b"e"])) for eid, f in entries]
+
+
 def cluster_url(url: str) -> str | None:
     """The plain ``redis://`` / ``rediss://`` URL of a ``redis+cluster://`` (or
     ``rediss+cluster://``) store URL; ``None`` for a single-server URL."""
@@ -307,7 +313,7 @@ class RedisStore(Store):
         """:meth:`read` on this event loop's connection pool."""
         client, _ = self._async_client()
         entries = await client.xrange(self._k(survey, "log"), min=f"{after + 1}-0", count=limit)
-        return [StoredEvent(int(eid.split(b"-")[0]), bytes(f[b"e"])) for eid, f in entries]
+        return _events(entries)
 
     def _async_client(self) -> tuple[Any, Any]:
         """This event loop's asyncio client and answer script (a pool is bound to its loop)."""
@@ -402,7 +408,7 @@ class RedisStore(Store):
     @_guard
     def read(self, survey: str, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         entries = self._r.xrange(self._k(survey, "log"), min=f"{after + 1}-0", count=limit)
-        return [StoredEvent(int(eid.split(b"-")[0]), bytes(f[b"e"])) for eid, f in entries]
+        return _events(entries)
 
     @_guard
     def head(self, survey: str) -> int:
@@ -564,9 +570,7 @@ class RedisFollower:
         got: dict[str, list[StoredEvent]] = {}
         for key, entries in reply or []:
             survey = keys[key.decode() if isinstance(key, bytes) else key]
-            got[survey] = [
-                StoredEvent(int(eid.split(b"-")[0]), bytes(f[b"e"])) for eid, f in entries
-            ]
+            got[survey] = _events(entries)
         for survey in pos:
             events = got.get(survey, [])
             self._deliver(survey, events, None if len(events) >= self.count else sent)
