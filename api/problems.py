@@ -73,6 +73,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "survey_closed": (409, "Survey is not open"),
     "survey_exists": (409, "Survey already exists"),
     "ballot_used": (409, "Ballot already answered"),
+    "idea_inactive": (409, "Idea no longer shown"),
     "not_enough_ideas": (409, "Not enough active ideas"),
     "no_pair_available": (409, "No pair available"),
     "duplicate_idea": (409, "Idea already exists"),

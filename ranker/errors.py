@@ -20,6 +20,7 @@ __all__ = [
     "BallotNotFound",
     "BallotUsed",
     "Forbidden",
+    "IdeaInactive",
     "IdeaNotFound",
     "IdeasNotAllowed",
     "InvalidInput",
@@ -31,6 +32,7 @@ __all__ = [
     "StoreError",
     "SurveyClosed",
     "SurveyExists",
+    "StaleCheck",
     "SurveyNotFound",
     "TextEmpty",
     "TextTooLong",
@@ -92,6 +94,13 @@ class IdeaNotFound(RankerError):
     """No idea with this id in the survey."""
 
     code = "idea_not_found"
+
+
+class IdeaInactive(RankerError):
+    """An idea on the ballot was retired, rejected or is awaiting moderation since it was
+    shown: the answer is refused (ask for a new pair)."""
+
+    code = "idea_inactive"
 
 
 class BallotNotFound(RankerError):
@@ -188,6 +197,18 @@ class StoreError(RankerError):
     """The storage backend failed or is misconfigured (not the caller's fault)."""
 
     code = "store_error"
+
+
+class StaleCheck(RankerError):
+    """The store refused a conditional append: an event that can change what is accepted
+    (a *gate*: survey status or settings, idea status, a voided voter) was logged after the
+    log position the caller checked its rules at (``detail['gate']``). Nothing was written.
+
+    Internal: the voting core catches it, catches up with the log, checks again and retries;
+    it never reaches a client.
+    """
+
+    code = "stale_check"
 
 
 def _all_errors() -> dict[str, type[RankerError]]:
