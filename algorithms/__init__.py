@@ -16,6 +16,7 @@ from algorithms.bt import BTModel
 from algorithms.crowd_bt import CrowdBT
 from algorithms.elo import Elo
 from algorithms.online import OnlineBT
+from algorithms.registry import Registry, UnknownName
 from algorithms.samplers import (
     SAMPLERS,
     Pair,
@@ -46,9 +47,11 @@ __all__ = [
     "Pair",
     "PairwiseModel",
     "Posterior",
+    "Registry",
     "Sampler",
     "SamplerState",
     "Summary",
+    "UnknownName",
     "as_votes",
     "comparison_intervals",
     "conservative_score",

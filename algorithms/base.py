@@ -1,4 +1,4 @@
-"""The interface every rating model implements, and the model registry.
+"""The interface every rating model implements, and the model registry :data:`MODELS`.
 
 Items are dense integer indices ``0..n-1``. An *outcome* is the score of the
 left item: ``1.0`` left wins, ``0.0`` right wins, ``0.5`` tie. Scores live on the
@@ -9,12 +9,13 @@ natural log-odds scale, so for Bradley-Terry models
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self
 
 import msgspec
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from algorithms.registry import Registry
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -196,26 +197,15 @@ class PairwiseModel(ABC):
         return {"n_items": self.n_items_init}
 
 
-ModelT = TypeVar("ModelT", bound=type[PairwiseModel])
+MODELS: Registry[PairwiseModel] = Registry("model", PairwiseModel)
+"""Every rating model by name; an unknown name raises :class:`~algorithms.registry.UnknownName`."""
 
-MODELS: dict[str, type[PairwiseModel]] = {}
-
-
-def register_model(name: str) -> Callable[[ModelT], ModelT]:
-    """Class decorator adding a model to :data:`MODELS` under ``name``."""
-
-    def deco(cls: ModelT) -> ModelT:
-        if name in MODELS and MODELS[name] is not cls:
-            raise ValueError(f"model name {name!r} is already registered")
-        cls.name = name
-        MODELS[name] = cls
-        return cls
-
-    return deco
+register_model = MODELS.register
+"""Class decorator adding a model to :data:`MODELS`: ``@register_model("bt")``."""
 
 
 def create_model(name: str, **params: Any) -> PairwiseModel:
-    """Create a registered model by name, hyperparameters by keyword.
+    """Create a registered model by name, hyperparameters by keyword (:meth:`Registry.create`).
 
     >>> from algorithms import create_model
     >>> m = create_model("elo", n_items=3)
@@ -223,9 +213,4 @@ def create_model(name: str, **params: Any) -> PairwiseModel:
     >>> bool(m.scores()[0] > m.scores()[1])
     True
     """
-    try:
-        cls = MODELS[name]
-    except KeyError:
-        known = ", ".join(sorted(MODELS))
-        raise ValueError(f"unknown model {name!r}; known models: {known}") from None
-    return cls(**params)
+    return MODELS.create(name, **params)

@@ -23,13 +23,14 @@ from __future__ import annotations
 import json
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable
-from typing import Any, ClassVar, Self, TypeVar
+from collections.abc import Collection, Iterable
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from numpy.typing import NDArray
 
 from algorithms.base import PairwiseModel, Posterior
+from algorithms.registry import Registry
 from algorithms.samplers.types import (
     BoolArray,
     Pair,
@@ -353,44 +354,24 @@ class Sampler(ABC):
         return None
 
 
-SamplerT = TypeVar("SamplerT", bound=type[Sampler])
+SAMPLERS: Registry[Sampler] = Registry("sampler", Sampler)
+"""Every pair sampler by name; an unknown name raises :class:`~algorithms.registry.UnknownName`."""
 
-SAMPLERS: dict[str, type[Sampler]] = {}
-
-
-def register_sampler(name: str) -> Callable[[SamplerT], SamplerT]:
-    """Class decorator adding a sampler to :data:`SAMPLERS` under ``name``."""
-
-    def deco(cls: SamplerT) -> SamplerT:
-        if name in SAMPLERS and SAMPLERS[name] is not cls:
-            raise ValueError(f"sampler name {name!r} is already registered")
-        cls.name = name
-        SAMPLERS[name] = cls
-        return cls
-
-    return deco
+register_sampler = SAMPLERS.register
+"""Class decorator adding a sampler to :data:`SAMPLERS`: ``@register_sampler("random")``."""
 
 
 def create_sampler(name: str, **params: Any) -> Sampler:
-    """Create a registered sampler by name, parameters by keyword.
+    """Create a registered sampler by name, parameters by keyword (:meth:`Registry.create`).
 
     >>> from algorithms import create_sampler
     >>> s = create_sampler("random", seed=0)
     >>> s.name
     'random'
     """
-    try:
-        cls = SAMPLERS[name]
-    except KeyError:
-        known = ", ".join(sorted(SAMPLERS))
-        raise ValueError(f"unknown sampler {name!r}; known samplers: {known}") from None
-    return cls(**params)
+    return SAMPLERS.create(name, **params)
 
 
 def sampler_from_state(state: SamplerState) -> Sampler:
     """Rebuild any registered sampler from its :class:`SamplerState`."""
-    try:
-        cls = SAMPLERS[state.sampler]
-    except KeyError:
-        raise ValueError(f"unknown sampler {state.sampler!r} in state") from None
-    return cls.from_state(state)
+    return SAMPLERS.get_class(state.sampler).from_state(state)
