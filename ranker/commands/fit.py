@@ -44,7 +44,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         ),
     )
     p.add_argument("file", help="CSV file of votes")
-    p.add_argument("--model", default="bt", help="rating model (default: bt); see --list-models")
+    p.add_argument(
+        "--model", default="bt", help=f"rating model: {', '.join(sorted(MODELS))} (default: bt)"
+    )
     p.add_argument(
         "--level", type=float, default=0.95, help="interval level in (0, 1) (default: 0.95)"
     )
@@ -77,9 +79,7 @@ def _parse_params(pairs: list[str]) -> dict[str, Any]:
 
 
 def _build_model(name: str, n_items: int, params: dict[str, Any]) -> PairwiseModel:
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
-    known = [p for p in inspect.signature(MODELS[name]).parameters if p != "n_items"]
+    known = [p for p in inspect.signature(MODELS.get_class(name)).parameters if p != "n_items"]
     unknown = sorted(set(params) - set(known))
     if unknown:
         raise ValueError(

@@ -179,11 +179,9 @@ def run(args: argparse.Namespace) -> int:
         samplers = [s for s in args.samplers.split(",") if s]
         models = [m for m in args.models.split(",") if m]
         for s in samplers:
-            if s not in SAMPLERS:
-                raise ValueError(f"unknown sampler {s!r}; known: {', '.join(sorted(SAMPLERS))}")
+            SAMPLERS.check(s)
         for m in models:
-            if m not in MODELS:
-                raise ValueError(f"unknown model {m!r}; known: {', '.join(sorted(MODELS))}")
+            MODELS.check(m)
         if args.seeds < 1:
             raise ValueError("--seeds must be >= 1")
         if args.replay and args.truth_from:
