@@ -10,9 +10,15 @@ from typing import Any
 
 import pytest
 
-from ranker.errors import InvalidInput, LimitReached, RateLimited, SurveyExists, SurveyNotFound
-from ranker.storage import Store, StoredEvent, open_store
-from ranker.storage.base import VoteAppend
+from ranker.errors import (
+    InvalidInput,
+    LimitReached,
+    RateLimited,
+    StaleCheck,
+    SurveyExists,
+    SurveyNotFound,
+)
+from ranker.storage import Store, StoredEvent, VoteAppend, VoteStored, open_store
 from tests.util import run_async
 
 BACKENDS = [
@@ -47,12 +53,22 @@ def store(store_url: str) -> Iterator[Store]:
         s.close()
 
 
+def answer(
+    data: bytes,
+    ballot: str,
+    *,
+    checked_at: int = 0,
+    voter: str = "v",
+    now: float = 1000.0,
+    limit: int = 0,
+) -> VoteAppend:
+    return VoteAppend(data, ballot, voter, now + 60, now, limit, checked_at)
+
+
 def vote(
     store: Store, ballot: str, data: bytes, *, voter: str = "v", now: float = 1000.0, limit: int = 0
 ) -> tuple[int, bytes, bool]:
-    r = store.append_vote(
-        "s", data, ballot=ballot, voter=voter, ballot_expires=now + 60, now=now, rate_limit=limit
-    )
+    r = store.append_vote("s", answer(data, ballot, voter=voter, now=now, limit=limit))
     return r.seq, r.data, r.duplicate
 
 
@@ -75,9 +91,7 @@ def test_create_twice_and_unknown_survey_are_refused(store: Store) -> None:
     with pytest.raises(SurveyNotFound):
         store.append("other", b"x")
     with pytest.raises(SurveyNotFound):
-        store.append_vote(
-            "other", b"x", ballot="b", voter="v", ballot_expires=2.0, now=1.0, rate_limit=0
-        )
+        store.append_vote("other", answer(b"x", "b"))
     assert store.read("s") == [StoredEvent(1, b"e1")]
 
 
@@ -168,15 +182,17 @@ def test_data_survives_reopening(kind: str, tmp_path: Path, request: pytest.Fixt
     url = _url(kind, tmp_path, request)
     with open_store(url) as s:
         s.create_survey("s", b"e1")
-        s.append_vote("s", b"v", ballot="b", voter="v", ballot_expires=2e9, now=1.0, rate_limit=0)
+        s.append_vote("s", answer(b"v", "b", now=1.0))
         s.append_quota("s", b"q", counter="ideas:v", limit=1)
+        s.append("s", b"g", gate=True)
     with open_store(url) as s:
-        assert [e.data for e in s.read("s")] == [b"e1", b"v", b"q"]
+        assert [e.data for e in s.read("s")] == [b"e1", b"v", b"q", b"g"]
         with pytest.raises(LimitReached):  # quota counters are kept too
             s.append_quota("s", b"q2", counter="ideas:v", limit=1)
-        assert s.append_vote(
-            "s", b"w", ballot="b", voter="v", ballot_expires=2e9, now=1.0, rate_limit=0
-        ).duplicate
+        assert s.append_vote("s", answer(b"w", "b", now=1.0)).duplicate
+        assert s.gate("s") == 4  # and the gate
+        with pytest.raises(StaleCheck):
+            s.append_vote("s", answer(b"w", "b2", now=1.0, checked_at=3))
 
 
 def test_bad_urls_are_refused(tmp_path: Path) -> None:
@@ -220,88 +236,147 @@ def test_sqlite_lock_timeout_is_a_store_error(tmp_path: Path) -> None:
     store.close()
 
 
-def test_append_vote_after_returns_the_events_in_between(store: Store) -> None:
+def test_append_vote_returns_the_events_in_between(store: Store) -> None:
     store.create_survey("s", b"e1")
     store.append("s", b"e2")
     store.append("s", b"e3")
 
-    def after_vote(data: bytes, after: int, ballot: str) -> tuple[VoteAppend, list[StoredEvent]]:
-        return store.append_vote_after(
-            "s",
-            data,
-            after=after,
-            ballot=ballot,
-            voter="v",
-            ballot_expires=1060.0,
-            now=1000.0,
-            rate_limit=0,
-        )
+    def go(data: bytes, checked_at: int, ballot: str) -> VoteStored:
+        return store.append_vote("s", answer(data, ballot, checked_at=checked_at))
 
-    res, gap = after_vote(b"a4", 1, "b1")
-    assert (res.seq, res.duplicate) == (4, False)
-    assert gap == [StoredEvent(2, b"e2"), StoredEvent(3, b"e3")]
-    res, gap = after_vote(b"a5", 4, "b2")
-    assert (res.seq, gap) == (5, [])
+    assert go(b"a4", 1, "b1") == VoteStored(
+        4, b"a4", False, [StoredEvent(2, b"e2"), StoredEvent(3, b"e3")]
+    )
+    assert go(b"a5", 4, "b2") == VoteStored(5, b"a5", False, [])
+    assert go(b"a6", 0, "b6").gap == [
+        StoredEvent(i, d) for i, d in enumerate([b"e1", b"e2", b"e3", b"a4", b"a5"], start=1)
+    ]
     # a retry is answered from the marker and brings no events
-    res, gap = after_vote(b"a4", 0, "b1")
-    assert (res.seq, res.data, res.duplicate, gap) == (4, b"a4", True, [])
+    assert go(b"a4", 0, "b1") == VoteStored(4, b"a4", True, [])
     # a gap longer than one reply carries is read back in full
     for i in range(300):
         store.append("s", b"x%d" % i)
-    res, gap = after_vote(b"a", 5, "b3")
-    assert res.seq == 306 and [g.seq for g in gap] == list(range(6, 306))
-    assert gap[0].data == b"x0" and gap[-1].data == b"x299"
+    res = go(b"a", 6, "b3")
+    assert res.seq == 307 and [g.seq for g in res.gap] == list(range(7, 307))
+    assert res.gap[0].data == b"x0" and res.gap[-1].data == b"x299"
+    # the gap starts at the seq checked at, also right after a gate event
+    store.append("s", b"close", gate=True)
+    store.append("s", b"y")
+    res = go(b"a", 308, "b4")
+    assert (res.seq, res.gap) == (310, [StoredEvent(309, b"y")])
+
+
+def test_gate_reports_the_last_gate_event(store: Store) -> None:
+    assert store.gate("s") == 0
+    store.create_survey("s", b"e1")
+    assert store.gate("s") == 0  # a new survey has no gate event
+    store.append("s", b"e2")
+    vote(store, "b1", b"a3")
+    store.append_quota("s", b"i4", counter="ideas:v", limit=5)
+    assert store.gate("s") == 0  # other writes do not move it
+    assert store.append("s", b"close", gate=True) == 5
+    assert store.gate("s") == 5
+    store.append("s", b"e6")
+    assert store.append("s", b"void", gate=True, checked_at=5) == 7
+    assert store.gate("s") == 7
+    store.create_survey("t", b"e1")
+    assert (store.gate("t"), store.gate("nope")) == (0, 0)  # per survey
+
+
+def test_an_answer_checked_before_a_gate_event_is_refused_and_writes_nothing(
+    store: Store,
+) -> None:
+    store.create_survey("s", b"e1")
+    store.append("s", b"e2")
+    assert store.append("s", b"close", gate=True) == 3
+    stale = answer(b"a", "b1", checked_at=2, limit=1)
+    with pytest.raises(StaleCheck) as err:
+        store.append_vote("s", stale)
+    assert err.value.code == "stale_check"
+    assert err.value.detail == {"gate": 3}
+    assert store.head("s") == 3  # nothing written
+    assert store.read("s", after=3) == []
+    # the ballot is not marked used and the rate limit (1 per window) was not counted: the
+    # retry, checked again at the gate, is a new answer
+    assert store.append_vote("s", stale._replace(checked_at=3)) == VoteStored(4, b"a", False, [])
+    assert store.head("s") == 4
+
+
+def test_a_stale_append_or_quota_append_writes_nothing(store: Store) -> None:
+    store.create_survey("s", b"e1")
+    assert store.append("s", b"retire", gate=True) == 2
+    with pytest.raises(StaleCheck) as err:
+        store.append("s", b"x", checked_at=1)
+    assert err.value.detail == {"gate": 2}
+    with pytest.raises(StaleCheck):  # a gate event checked too early is refused too
+        store.append("s", b"g", gate=True, checked_at=1)
+    with pytest.raises(StaleCheck) as err:
+        store.append_quota("s", b"i", counter="ideas:v", limit=1, checked_at=1)
+    assert err.value.detail == {"gate": 2}
+    assert (store.head("s"), store.gate("s")) == (2, 2)  # nothing written, gate unmoved
+    # checked at (or after) the gate: accepted; the refused quota append was not counted
+    assert store.append("s", b"x", checked_at=2) == 3
+    assert store.append_quota("s", b"i", counter="ideas:v", limit=1, checked_at=3) == 4
+    assert store.append("s", b"y") == 5  # no check asked: the gate does not matter
+    assert [e.data for e in store.read("s")] == [b"e1", b"retire", b"x", b"i", b"y"]
+    # an unknown survey is reported as such, before the gate
+    with pytest.raises(SurveyNotFound):
+        store.append("nope", b"x", checked_at=0)
+    with pytest.raises(SurveyNotFound):
+        store.append_quota("nope", b"x", counter="c", limit=1, checked_at=0)
+    with pytest.raises(SurveyNotFound):
+        store.append_vote("nope", answer(b"x", "b", checked_at=0))
+
+
+def test_a_retried_ballot_gets_its_answer_back_after_the_gate_moved(store: Store) -> None:
+    store.create_survey("s", b"e1")
+    first = store.append_vote("s", answer(b"a", "b1", checked_at=1))
+    assert first == VoteStored(2, b"a", False, [])
+    store.append("s", b"close", gate=True)
+    again = store.append_vote("s", answer(b"a", "b1", checked_at=1))
+    assert again == VoteStored(2, b"a", True, [])
+    assert store.head("s") == 3
 
 
 def test_the_async_vote_append_keeps_the_contract(store: Store) -> None:
-    """``append_vote_after_async`` (awaited by the API's answer route) behaves as the blocking
-    call: new answer + gap, retry answered from the marker, long gap read back, rate limit,
-    unknown survey; nothing half-written."""
+    """``append_vote_async`` (awaited by the API's answer route) behaves as the blocking
+    call: new answer + gap, retry answered from the marker, long gap read back, gate, rate
+    limit, unknown survey; nothing half-written."""
     store.create_survey("s", b"e1")
     store.append("s", b"e2")
 
     async def scenario() -> None:
         def go(data: bytes, after: int, ballot: str, *, survey: str = "s", limit: int = 0) -> Any:
-            return store.append_vote_after_async(
-                survey,
-                data,
-                after=after,
-                ballot=ballot,
-                voter="v",
-                ballot_expires=1060.0,
-                now=1000.0,
-                rate_limit=limit,
-            )
+            vote = answer(data, ballot, checked_at=after, limit=limit)
+            return store.append_vote_async(survey, vote)
 
         try:
-            res, gap = await go(b"a3", 1, "b1")
-            assert (res.seq, res.data, res.duplicate, gap) == (
-                3,
-                b"a3",
-                False,
-                [StoredEvent(2, b"e2")],
-            )
-            res, gap = await go(b"other", 0, "b1")
-            assert (res.seq, res.data, res.duplicate, gap) == (3, b"a3", True, [])
+            assert await go(b"a3", 1, "b1") == VoteStored(3, b"a3", False, [StoredEvent(2, b"e2")])
+            assert await go(b"other", 0, "b1") == VoteStored(3, b"a3", True, [])
             for i in range(300):
                 store.append("s", b"x%d" % i)
-            res, gap = await go(b"a", 3, "b2")
-            assert res.seq == 304 and [g.seq for g in gap] == list(range(4, 304))
-            await go(b"r", 304, "b3", limit=3)  # the window's count: 1 of 3
-            await go(b"r", 0, "c0", limit=3)
-            await go(b"r", 0, "c1", limit=3)  # 3 of 3: seq 307
+            res = await go(b"a", 3, "b2")
+            assert res.seq == 304 and [g.seq for g in res.gap] == list(range(4, 304))
+            assert store.append("s", b"close", gate=True) == 305
+            with pytest.raises(StaleCheck) as err:
+                await go(b"r", 304, "b3", limit=3)
+            assert err.value.detail == {"gate": 305}
+            assert await go(b"a", 1, "b2") == VoteStored(304, b"a", True, [])  # a retry
+            await go(b"r", 305, "b3", limit=3)  # the window's count: 1 of 3
+            await go(b"r", 305, "c0", limit=3)
+            await go(b"r", 305, "c1", limit=3)  # 3 of 3: seq 308
             with pytest.raises(RateLimited):
-                await go(b"r", 0, "c2", limit=3)
+                await go(b"r", 305, "c2", limit=3)
             with pytest.raises(SurveyNotFound):
                 await go(b"z", 0, "b9", survey="nope")
             # concurrent answers on one loop: each gets its own seq, none lost
-            results = await asyncio.gather(*(go(b"p%d" % i, 0, f"p{i}") for i in range(20)))
-            assert sorted(r.seq for r, _ in results) == list(range(308, 328))
+            results = await asyncio.gather(*(go(b"p%d" % i, 305, f"p{i}") for i in range(20)))
+            assert sorted(r.seq for r in results) == list(range(309, 329))
         finally:
             await store.aclose()
 
     run_async(scenario)
-    assert store.head("s") == 327
+    assert store.head("s") == 328
     assert store.head("nope") == 0
 
 
@@ -316,23 +391,58 @@ def test_redis_outage_is_a_store_error_on_the_async_path(tmp_path: Path) -> None
     store.create_survey("s", b"e")
 
     async def scenario() -> None:
-        kw: dict[str, Any] = {
-            "after": 1,
-            "voter": "v",
-            "ballot_expires": 2e9,
-            "now": 1.0,
-            "rate_limit": 0,
-        }
         try:
-            assert (await store.append_vote_after_async("s", b"a", ballot="b1", **kw))[0].seq == 2
+            assert (await store.append_vote_async("s", answer(b"a", "b1", checked_at=1))).seq == 2
             server.kill()
             with pytest.raises(StoreError, match="redis"):
-                await store.append_vote_after_async("s", b"b", ballot="b2", **kw)
+                await store.append_vote_async("s", answer(b"b", "b2", checked_at=1))
         finally:
             await store.aclose()
 
     run_async(scenario)
     store.close()
+
+
+OLD_SQLITE_SCHEMA = """
+CREATE TABLE surveys (id TEXT PRIMARY KEY, head INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE events (
+    survey TEXT NOT NULL, seq INTEGER NOT NULL, ballot TEXT, data BLOB NOT NULL,
+    PRIMARY KEY (survey, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX events_ballot ON events (survey, ballot) WHERE ballot IS NOT NULL;
+CREATE TABLE rates (key TEXT PRIMARY KEY, win INTEGER NOT NULL, n INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE quotas (
+    survey TEXT NOT NULL, counter TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (survey, counter)
+) WITHOUT ROWID;
+CREATE TABLE organisers (key_hash TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+INSERT INTO surveys VALUES ('s', 2);
+INSERT INTO events VALUES ('s', 1, NULL, X'6531'), ('s', 2, 'b1', X'6132');
+"""
+"""A ``ranker.db`` written before the gate column (the schema of the previous release)."""
+
+
+def test_sqlite_opens_a_database_from_before_the_gate(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(OLD_SQLITE_SCHEMA)
+    old.close()
+    url = f"sqlite:///{path}"
+    with open_store(url) as store:
+        assert store.read("s") == [StoredEvent(1, b"e1"), StoredEvent(2, b"a2")]
+        assert store.gate("s") == 0
+        assert store.append_vote("s", answer(b"a2", "b1")) == VoteStored(2, b"a2", True, [])
+        assert store.append("s", b"close", gate=True) == 3
+        with pytest.raises(StaleCheck):
+            store.append_vote("s", answer(b"a", "b2", checked_at=2))
+    with open_store(url) as store:  # reopening a migrated file changes nothing
+        assert (store.head("s"), store.gate("s")) == (3, 3)
+        assert store.append_vote("s", answer(b"a4", "b2", checked_at=3)).seq == 4
+    db = sqlite3.connect(path)
+    cols = [r[1] for r in db.execute("PRAGMA table_info(surveys)")]
+    db.close()
+    assert cols == ["id", "head", "gate"]
 
 
 def test_sqlite_snapshots_do_not_hold_the_logs_write_lock(tmp_path: Path) -> None:
@@ -370,20 +480,11 @@ def test_a_burst_of_async_answers_shares_a_bounded_redis_pool(redis_url: str) ->
         try:
             out = await asyncio.gather(
                 *(
-                    store.append_vote_after_async(
-                        "burst",
-                        b"a%d" % i,
-                        after=0,
-                        ballot=f"b{i}",
-                        voter=f"v{i}",
-                        ballot_expires=2e9,
-                        now=1.0,
-                        rate_limit=0,
-                    )
+                    store.append_vote_async("burst", answer(b"a%d" % i, f"b{i}", voter=f"v{i}"))
                     for i in range(200)
                 )
             )
-            assert sorted(r.seq for r, _ in out) == list(range(2, 202))
+            assert sorted(r.seq for r in out) == list(range(2, 202))
             return len(store._r.client_list())  # while the async pool is still open
         finally:
             await store.aclose()
@@ -409,26 +510,22 @@ def test_async_answers_survive_a_script_flush_and_a_cancelled_call(redis_url: st
 
     store = open_store(redis_url)
     store.create_survey("s", b"e")
-    kw: dict[str, Any] = {"voter": "v", "ballot_expires": 2e9, "now": 1.0, "rate_limit": 0}
+
+    def go(data: bytes, after: int, ballot: str) -> Any:
+        return store.append_vote_async("s", answer(data, ballot, checked_at=after))
 
     async def scenario() -> list[int]:
         seqs = []
         try:
-            seqs.append(
-                (await store.append_vote_after_async("s", b"a", after=1, ballot="b1", **kw))[0].seq
-            )
+            seqs.append((await go(b"a", 1, "b1")).seq)
             redis_py.Redis.from_url(redis_url).script_flush()
-            seqs.append(
-                (await store.append_vote_after_async("s", b"b", after=2, ballot="b2", **kw))[0].seq
-            )
+            seqs.append((await go(b"b", 2, "b2")).seq)
             # keep the server busy (a script spinning for 0.3 s) so our answer is sent and
             # then cancelled while its reply is still to come
             busy = threading.Thread(target=lambda: redis_py.Redis.from_url(redis_url).eval(SPIN, 0))
             busy.start()
             await asyncio.sleep(0.05)
-            task = asyncio.ensure_future(
-                store.append_vote_after_async("s", b"c", after=3, ballot="b3", **kw)
-            )
+            task = asyncio.ensure_future(go(b"c", 3, "b3"))
             await asyncio.sleep(0.05)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -436,8 +533,8 @@ def test_async_answers_survive_a_script_flush_and_a_cancelled_call(redis_url: st
             busy.join()
             # the next answers read their own replies (a retry of b3 gets b3's answer if the
             # cancelled one was applied, else a new one)
-            r3 = (await store.append_vote_after_async("s", b"c", after=3, ballot="b3", **kw))[0]
-            r4 = (await store.append_vote_after_async("s", b"d", after=0, ballot="b4", **kw))[0]
+            r3 = await go(b"c", 3, "b3")
+            r4 = await go(b"d", 0, "b4")
             assert r3.data == b"c" and r4.data == b"d" and r4.seq == r3.seq + 1
             seqs += [r3.seq, r4.seq]
             return seqs

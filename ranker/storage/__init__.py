@@ -10,10 +10,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ranker.errors import InvalidInput
-from ranker.storage.base import Store, StoredEvent, VoteAppend
+from ranker.storage.base import Store, StoredEvent, VoteAppend, VoteStored
 from ranker.storage.memory import MemoryStore
 
-__all__ = ["MemoryStore", "Store", "StoredEvent", "VoteAppend", "open_store"]
+__all__ = ["MemoryStore", "Store", "StoredEvent", "VoteAppend", "VoteStored", "open_store"]
 
 DEFAULT_URL = "sqlite:///ranker.db"
 

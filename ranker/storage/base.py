@@ -4,12 +4,24 @@ A backend stores opaque event bytes (MessagePack, see :mod:`ranker.events`)
 under per-survey sequence numbers ``1, 2, 3, ...`` without gaps, and provides
 the few operations that must be atomic across processes:
 
-* :meth:`Store.append_vote` checks and marks the ballot, enforces the per-voter
-  rate limit and appends the answer, all or nothing;
-* :meth:`Store.rate_hit` is the same fixed-window counter on its own;
+* :meth:`Store.append_vote` checks and marks the ballot, checks the survey's gate,
+  enforces the per-voter rate limit and appends the answer, all or nothing, and
+  returns the events logged between the caller's check and the answer;
+* :meth:`Store.append` appends any other event, optionally only if the gate has not
+  moved (``checked_at``) and optionally moving the gate to it (``gate=True``);
 * :meth:`Store.append_quota` appends only while a per-survey counter (e.g. one
-  participant's ideas) is under its limit, counting the append;
+  participant's ideas) is under its limit, counting the append (and checks the gate);
+* :meth:`Store.rate_hit` is the per-voter fixed-window counter on its own;
 * :meth:`Store.create_survey` refuses an existing survey id.
+
+**The gate.** Each survey has a *gate*: the seq of its last event appended with
+``gate=True``, one that can change what may be accepted (survey closed or settings
+changed, an idea retired, a voter voided; ``0`` until the first). A caller checks
+its rules against its projection at some log position ``checked_at`` and passes that
+position with its write; if a gate event was logged after it, the store raises
+:class:`~ranker.errors.StaleCheck` and writes nothing, so the caller catches up,
+checks again and retries. A refusal is thus decided atomically with the append and
+a refused write never enters the log.
 
 Everything else (validation, projections) lives above, in :mod:`ranker.service`.
 """
@@ -20,6 +32,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import NamedTuple, Protocol
 
+from ranker.errors import StaleCheck
+
 __all__ = [
     "Deliver",
     "Following",
@@ -27,7 +41,9 @@ __all__ = [
     "Store",
     "StoredEvent",
     "VoteAppend",
+    "VoteStored",
     "rate_window",
+    "stale_check",
 ]
 
 
@@ -39,15 +55,30 @@ class StoredEvent(NamedTuple):
 
 
 class VoteAppend(NamedTuple):
+    """One answer to append atomically (see :meth:`Store.append_vote`)."""
+
+    data: bytes  # the encoded VoteCast / VoteSkipped event
+    ballot: str  # the ballot id: usable once
+    voter: str
+    ballot_expires: float  # the "ballot used" marker is kept at least until then
+    now: float
+    rate_limit: int  # answers per voter per window; 0 means no limit
+    checked_at: int  # the log seq the caller checked its rules at; the gap starts after it
+    rate_window_s: int = 60
+
+
+class VoteStored(NamedTuple):
     """Result of :meth:`Store.append_vote`.
 
-    ``duplicate`` is true when the ballot had already been answered: nothing was
-    written and ``seq``/``data`` are those of the original answer.
+    ``gap`` holds the events with ``checked_at < seq' < seq`` (others' writes), in order.
+    ``duplicate`` is true when the ballot had already been answered: nothing was written,
+    ``seq``/``data`` are those of the original answer and ``gap`` is ``[]``.
     """
 
     seq: int
     data: bytes
     duplicate: bool
+    gap: list[StoredEvent]
 
 
 Positions = Callable[[], dict[str, int]]
@@ -75,6 +106,13 @@ def rate_window(now: float, window_s: int) -> int:
     return int(now // window_s)
 
 
+def stale_check(survey: str, gate: int, checked_at: int) -> StaleCheck:
+    """The error for a write checked at ``checked_at`` when the survey's gate is ``gate``."""
+    return StaleCheck(
+        f"survey {survey!r} changed at seq {gate}, after the checked seq {checked_at}", gate=gate
+    )
+
+
 class Store(ABC):
     """Base class of the storage backends (``memory://``, ``sqlite:///``, ``redis://``)."""
 
@@ -89,38 +127,61 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def append(self, survey: str, data: bytes) -> int:
+    def append(
+        self, survey: str, data: bytes, *, gate: bool = False, checked_at: int | None = None
+    ) -> int:
         """Append one event to an existing survey's log; returns its sequence number.
 
-        Raises :class:`~ranker.errors.SurveyNotFound` if the survey does not exist.
+        Atomically: :class:`~ranker.errors.SurveyNotFound` if the survey does not exist;
+        with ``checked_at``, :class:`~ranker.errors.StaleCheck` (``detail['gate']``) if the
+        survey's gate is above it; then append, and with ``gate=True`` move the gate to
+        the new event. Nothing is written when it raises.
         """
 
     @abstractmethod
-    def append_vote(
-        self,
-        survey: str,
-        data: bytes,
-        *,
-        ballot: str,
-        voter: str,
-        ballot_expires: float,
-        now: float,
-        rate_limit: int,
-        rate_window_s: int = 60,
-    ) -> VoteAppend:
-        """Atomically: if ``ballot`` was answered return the original answer; else check
-        and count the voter's answers in the current window (``rate_limit`` of 0 means no
-        limit; over the limit raises :class:`~ranker.errors.RateLimited` and writes nothing);
-        append ``data``; mark ``ballot`` used (at least until ``ballot_expires``).
+    def append_vote(self, survey: str, vote: VoteAppend) -> VoteStored:
+        """Append one answer; atomically, in this order:
+
+        1. ``vote.ballot`` already answered: return the original answer (``duplicate``),
+           whatever the gate (a retried request gets its answer back);
+        2. unknown survey: :class:`~ranker.errors.SurveyNotFound`;
+        3. the survey's gate above ``vote.checked_at``: :class:`~ranker.errors.StaleCheck`
+           (``detail['gate']``; nothing written, the rate limit not counted);
+        4. count the voter's answers in the current window (``rate_limit`` of 0 means no
+           limit); over the limit: :class:`~ranker.errors.RateLimited` (``retry_after``),
+           nothing written;
+        5. append ``vote.data`` and mark the ballot used (at least until
+           ``ballot_expires``).
+
+        The result carries the events between ``checked_at`` and the answer, so a worker
+        whose projection is at ``checked_at`` applies them and its own answer without
+        another read.
+        """
+
+    async def append_vote_async(self, survey: str, vote: VoteAppend) -> VoteStored:
+        """:meth:`append_vote` for an event loop.
+
+        This default calls the blocking method in place: right for a local store (SQLite,
+        memory), whose append costs tens of microseconds of CPU and no network wait. A
+        networked backend (Redis) overrides it so the worker serves other requests meanwhile.
+        """
+        return self.append_vote(survey, vote)
+
+    @abstractmethod
+    def append_quota(
+        self, survey: str, data: bytes, *, counter: str, limit: int, checked_at: int | None = None
+    ) -> int:
+        """Atomically: :class:`~ranker.errors.SurveyNotFound` for an unknown survey; with
+        ``checked_at``, :class:`~ranker.errors.StaleCheck` if the gate is above it; if the
+        survey's ``counter`` has reached ``limit`` raise :class:`~ranker.errors.LimitReached`;
+        else count one on it and append ``data``. Returns the new sequence number; nothing
+        is written when it raises. Counters never expire (a quota, not a rate).
         """
 
     @abstractmethod
-    def append_quota(self, survey: str, data: bytes, *, counter: str, limit: int) -> int:
-        """Atomically: if the survey's ``counter`` has reached ``limit`` raise
-        :class:`~ranker.errors.LimitReached` and write nothing; else count one on it and
-        append ``data``. Returns the new sequence number. Counters never expire (a quota,
-        not a rate); :class:`~ranker.errors.SurveyNotFound` for an unknown survey.
-        """
+    def gate(self, survey: str) -> int:
+        """Seq of the survey's last gate event (``append(..., gate=True)``); ``0`` if none
+        or if the survey does not exist."""
 
     @abstractmethod
     def read(self, survey: str, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
@@ -169,71 +230,6 @@ class Store(ABC):
     @abstractmethod
     def get_organiser(self, key_hash: str) -> bytes | None:
         """The organiser record for this key hash, or ``None``."""
-
-    def append_vote_after(
-        self,
-        survey: str,
-        data: bytes,
-        *,
-        after: int,
-        ballot: str,
-        voter: str,
-        ballot_expires: float,
-        now: float,
-        rate_limit: int,
-        rate_window_s: int = 60,
-    ) -> tuple[VoteAppend, list[StoredEvent]]:
-        """:meth:`append_vote`, plus the events between ``after`` and the new answer.
-
-        A worker whose projection is at ``after`` applies the returned events and then its
-        own answer without another read. Backends may fold this into the append (Redis
-        does: one round trip); this default reads the gap afterwards. Nothing is returned
-        for a duplicate.
-        """
-        res = self.append_vote(
-            survey,
-            data,
-            ballot=ballot,
-            voter=voter,
-            ballot_expires=ballot_expires,
-            now=now,
-            rate_limit=rate_limit,
-            rate_window_s=rate_window_s,
-        )
-        if res.duplicate or res.seq <= after + 1:
-            return res, []
-        return res, self.read(survey, after, res.seq - after - 1)
-
-    async def append_vote_after_async(
-        self,
-        survey: str,
-        data: bytes,
-        *,
-        after: int,
-        ballot: str,
-        voter: str,
-        ballot_expires: float,
-        now: float,
-        rate_limit: int,
-        rate_window_s: int = 60,
-    ) -> tuple[VoteAppend, list[StoredEvent]]:
-        """:meth:`append_vote_after` for an event loop.
-
-        This default calls the blocking method in place: right for a local store (SQLite,
-        memory), whose append costs tens of microseconds of CPU and no network wait. A
-        networked backend (Redis) overrides it so the worker serves other requests meanwhile.
-        """
-        return self.append_vote_after(
-            survey,
-            data,
-            after=after,
-            ballot=ballot,
-            voter=voter,
-            ballot_expires=ballot_expires,
-            now=now,
-            rate_limit=rate_limit,
-            rate_window_s=rate_window_s,
-        )
 
     # -- following ---------------------------------------------------------------------
     def follow(self, positions: Positions, deliver: Deliver) -> Following | None:

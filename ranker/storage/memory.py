@@ -6,7 +6,14 @@ import threading
 from collections import defaultdict
 
 from ranker.errors import LimitReached, RateLimited, SurveyExists, SurveyNotFound
-from ranker.storage.base import Store, StoredEvent, VoteAppend, rate_window
+from ranker.storage.base import (
+    Store,
+    StoredEvent,
+    VoteAppend,
+    VoteStored,
+    rate_window,
+    stale_check,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -23,6 +30,7 @@ class MemoryStore(Store):
         self._snapshots: dict[str, StoredEvent] = {}
         self._organisers: dict[str, bytes] = {}
         self._quotas: dict[tuple[str, str], int] = {}
+        self._gates: dict[str, int] = {}
 
     def create_survey(self, survey: str, data: bytes) -> int:
         with self._lock:
@@ -37,15 +45,28 @@ class MemoryStore(Store):
         except KeyError:
             raise SurveyNotFound(f"no survey {survey!r}") from None
 
-    def append(self, survey: str, data: bytes) -> int:
+    def _check_gate(self, survey: str, checked_at: int | None) -> None:
+        gate = self._gates.get(survey, 0)
+        if checked_at is not None and gate > checked_at:
+            raise stale_check(survey, gate, checked_at)
+
+    def append(
+        self, survey: str, data: bytes, *, gate: bool = False, checked_at: int | None = None
+    ) -> int:
         with self._lock:
             log = self._log(survey)
+            self._check_gate(survey, checked_at)
             log.append(data)
+            if gate:
+                self._gates[survey] = len(log)
             return len(log)
 
-    def append_quota(self, survey: str, data: bytes, *, counter: str, limit: int) -> int:
+    def append_quota(
+        self, survey: str, data: bytes, *, counter: str, limit: int, checked_at: int | None = None
+    ) -> int:
         with self._lock:
             log = self._log(survey)
+            self._check_gate(survey, checked_at)
             n = self._quotas.get((survey, counter), 0)
             if n >= limit:
                 raise LimitReached(f"quota {counter!r} is used up ({limit})", limit=limit)
@@ -64,28 +85,21 @@ class MemoryStore(Store):
         self._rates[key] = (win, n)
         return n
 
-    def append_vote(
-        self,
-        survey: str,
-        data: bytes,
-        *,
-        ballot: str,
-        voter: str,
-        ballot_expires: float,
-        now: float,
-        rate_limit: int,
-        rate_window_s: int = 60,
-    ) -> VoteAppend:
+    def append_vote(self, survey: str, vote: VoteAppend) -> VoteStored:
         with self._lock:
-            log = self._log(survey)
-            old = self._ballots.get((survey, ballot))
+            old = self._ballots.get((survey, vote.ballot))
             if old is not None:
-                return VoteAppend(old, log[old - 1], True)
-            if rate_limit > 0:
-                self._hit(f"{survey}:{voter}", rate_limit, rate_window_s, now)
-            log.append(data)
-            self._ballots[(survey, ballot)] = len(log)
-            return VoteAppend(len(log), data, False)
+                return VoteStored(old, self._logs[survey][old - 1], True, [])
+            log = self._log(survey)
+            self._check_gate(survey, vote.checked_at)
+            if vote.rate_limit > 0:
+                self._hit(f"{survey}:{vote.voter}", vote.rate_limit, vote.rate_window_s, vote.now)
+            log.append(vote.data)
+            seq = len(log)
+            self._ballots[(survey, vote.ballot)] = seq
+            start = max(vote.checked_at, 0)
+            gap = [StoredEvent(i + 1, log[i]) for i in range(start, seq - 1)]
+            return VoteStored(seq, vote.data, False, gap)
 
     def read(self, survey: str, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         with self._lock:
@@ -95,6 +109,9 @@ class MemoryStore(Store):
 
     def head(self, survey: str) -> int:
         return len(self._logs.get(survey, ()))
+
+    def gate(self, survey: str) -> int:
+        return self._gates.get(survey, 0)
 
     def survey_ids(self) -> list[str]:
         with self._lock:

@@ -6,9 +6,9 @@ script touches one slot and runs on Redis Cluster:
 =========================  ====================================================
 ``rk:{s}:log``             the event log, a Stream; entry id ``<seq>-0``, field ``e``
 ``rk:{s}:seq``             the log's head sequence number (exists iff the survey does)
+``rk:{s}:gate``            seq of the survey's last gate event (absent: 0)
 ``rk:{s}:b:<ballot>``      "ballot used" marker holding the answer's seq (TTL)
 ``rk:{s}:r:<voter>:<win>`` answers of a voter in one rate-limit window (TTL)
-``rk:{s}:stats``           counters (answers, skips) bumped with each answer
 ``rk:{s}:q:<counter>``     quota counters of :meth:`RedisStore.append_quota` (no TTL)
 ``rk:{s}:snap``            the latest projection snapshot (``seq``, ``data``)
 ``rk:surveys``             set of survey ids (outside the slot; listing only)
@@ -17,13 +17,13 @@ script touches one slot and runs on Redis Cluster:
 =========================  ====================================================
 
 Accepting an answer is one Lua script (``append_vote.lua``): check the ballot
-marker, count the rate limit, ``INCR`` the head, ``XADD`` the event, set the
-marker, bump the counters. Redis runs a script atomically, and with AOF its
-effects are persisted as one ``MULTI``/``EXEC`` block, so a crash never keeps
-half an answer. Durability is that of the server's ``appendfsync`` setting
-(see ``docs/storage.md``). Given the worker's last applied seq, the script's
-reply also carries the entries logged in between, so the worker applies them and
-its own answer without a second round trip (:meth:`RedisStore.append_vote_after`).
+marker, check the gate, count the rate limit, ``INCR`` the head, ``XADD`` the
+event, set the marker. Redis runs a script atomically, and with AOF its effects
+are persisted as one ``MULTI``/``EXEC`` block, so a crash never keeps half an
+answer. Durability is that of the server's ``appendfsync`` setting (see
+``docs/storage.md``). The script's reply also carries the entries logged between
+the seq the worker checked at and its answer, so the worker applies them and its
+own answer without a second round trip (:meth:`RedisStore.append_vote`).
 
 Workers follow the streams (:meth:`RedisStore.follow`): a daemon thread with its
 own connection issues one ``XREAD BLOCK`` over the streams of every survey the
@@ -55,7 +55,9 @@ from ranker.storage.base import (
     Store,
     StoredEvent,
     VoteAppend,
+    VoteStored,
     rate_window,
+    stale_check,
 )
 
 __all__ = ["RedisStore"]
@@ -186,43 +188,54 @@ class RedisStore(Store):
         self._quota = self._r.register_script(_script("append_quota.lua"))
         self._followers: list[RedisFollower] = []
         self._followers_lock = threading.Lock()
-        # per event loop: (loop, asyncio client, answer script), for append_vote_after_async
+        # per event loop: (loop, asyncio client, answer script), for append_vote_async
         self._aclients: dict[int, tuple[asyncio.AbstractEventLoop, Any, Any]] = {}
 
     def _k(self, survey: str, part: str) -> str:
         return f"{self.prefix}:{{{survey}}}:{part}"
 
+    def _log_keys(self, survey: str) -> list[str]:
+        return [self._k(survey, "log"), self._k(survey, "seq"), self._k(survey, "gate")]
+
     @_guard
     def create_survey(self, survey: str, data: bytes) -> int:
         self._r.sadd(f"{self.prefix}:surveys", survey)
-        seq = int(
-            self._append(keys=[self._k(survey, "log"), self._k(survey, "seq")], args=[data, "1"])
-        )
+        seq = int(self._append(keys=self._log_keys(survey), args=[data, "1", "", "0"]))
         if seq < 0:
             raise SurveyExists(f"survey {survey!r} already exists")
         return seq
 
     @_guard
-    def append(self, survey: str, data: bytes) -> int:
-        seq = int(
-            self._append(keys=[self._k(survey, "log"), self._k(survey, "seq")], args=[data, "0"])
+    def append(
+        self, survey: str, data: bytes, *, gate: bool = False, checked_at: int | None = None
+    ) -> int:
+        checked = "" if checked_at is None else checked_at
+        res = self._append(
+            keys=self._log_keys(survey), args=[data, "0", checked, "1" if gate else "0"]
         )
-        if seq < 0:
+        if isinstance(res, list):
+            raise stale_check(survey, int(res[1]), int(checked))
+        if int(res) < 0:
             raise SurveyNotFound(f"no survey {survey!r}")
-        return seq
+        return int(res)
 
     @_guard
-    def append_quota(self, survey: str, data: bytes, *, counter: str, limit: int) -> int:
-        seq = int(
-            self._quota(
-                keys=[
-                    self._k(survey, "log"),
-                    self._k(survey, "seq"),
-                    self._k(survey, f"q:{counter}"),
-                ],
-                args=[data, limit],
-            )
+    def append_quota(
+        self, survey: str, data: bytes, *, counter: str, limit: int, checked_at: int | None = None
+    ) -> int:
+        checked = "" if checked_at is None else checked_at
+        res = self._quota(
+            keys=[
+                self._k(survey, "log"),
+                self._k(survey, "seq"),
+                self._k(survey, f"q:{counter}"),
+                self._k(survey, "gate"),
+            ],
+            args=[data, limit, checked],
         )
+        if isinstance(res, list):
+            raise stale_check(survey, int(res[1]), int(checked))
+        seq = int(res)
         if seq == -1:
             raise SurveyNotFound(f"no survey {survey!r}")
         if seq == -2:
@@ -230,82 +243,34 @@ class RedisStore(Store):
         return seq
 
     @_guard
-    def append_vote(
-        self,
-        survey: str,
-        data: bytes,
-        *,
-        ballot: str,
-        voter: str,
-        ballot_expires: float,
-        now: float,
-        rate_limit: int,
-        rate_window_s: int = 60,
-    ) -> VoteAppend:
-        res, _ = self._vote_call(
-            survey, data, -1, ballot, voter, ballot_expires, now, rate_limit, rate_window_s
-        )
-        return res
+    def gate(self, survey: str) -> int:
+        v = self._r.get(self._k(survey, "gate"))
+        return 0 if v is None else int(v)
 
     @_guard
-    def append_vote_after(
-        self,
-        survey: str,
-        data: bytes,
-        *,
-        after: int,
-        ballot: str,
-        voter: str,
-        ballot_expires: float,
-        now: float,
-        rate_limit: int,
-        rate_window_s: int = 60,
-    ) -> tuple[VoteAppend, list[StoredEvent]]:
-        res, gap = self._vote_call(
-            survey, data, after, ballot, voter, ballot_expires, now, rate_limit, rate_window_s
-        )
-        if gap is None:  # more than the script returns: read them
-            gap = self.read(survey, after, res.seq - after - 1)
-        return res, gap
+    def append_vote(self, survey: str, vote: VoteAppend) -> VoteStored:
+        keys, args = self._vote_args(survey, vote)
+        res, complete = self._vote_result(self._vote(keys=keys, args=args), survey, vote)
+        if not complete:  # more than the script returns (rare): read them
+            after = max(vote.checked_at, 0)
+            res = res._replace(gap=self.read(survey, after, res.seq - after - 1))
+        return res
 
     @_guard_async
-    async def append_vote_after_async(
-        self,
-        survey: str,
-        data: bytes,
-        *,
-        after: int,
-        ballot: str,
-        voter: str,
-        ballot_expires: float,
-        now: float,
-        rate_limit: int,
-        rate_window_s: int = 60,
-    ) -> tuple[VoteAppend, list[StoredEvent]]:
+    async def append_vote_async(self, survey: str, vote: VoteAppend) -> VoteStored:
         if self.cluster:
             # redis-py's asyncio cluster client broke under concurrent first use in our
             # tests (a connection's writer was None while it connected); on a cluster the
             # answer takes the blocking client, as on SQLite
-            return self.append_vote_after(
-                survey,
-                data,
-                after=after,
-                ballot=ballot,
-                voter=voter,
-                ballot_expires=ballot_expires,
-                now=now,
-                rate_limit=rate_limit,
-                rate_window_s=rate_window_s,
-            )
-        keys, args = self._vote_args(
-            survey, data, after, ballot, voter, ballot_expires, now, rate_limit, rate_window_s
-        )
+            return self.append_vote(survey, vote)
+        keys, args = self._vote_args(survey, vote)
         client, script = self._async_client()
         raw: list[Any] = await _run_script(client, script, keys, args)
-        res, gap = self._vote_result(raw, survey, data, now, rate_limit, rate_window_s)
-        if gap is None:  # more than the script returns (rare): read them
-            gap = await self.read_async(survey, after, res.seq - after - 1)
-        return res, gap
+        res, complete = self._vote_result(raw, survey, vote)
+        if not complete:  # more than the script returns (rare): read them
+            after = max(vote.checked_at, 0)
+            res = res._replace(gap=await self.read_async(survey, after, res.seq - after - 1))
+        return res
 
     async def read_async(
         self, survey: str, after: int = 0, limit: int | None = None
@@ -320,7 +285,7 @@ class RedisStore(Store):
         loop = asyncio.get_running_loop()
         entry = self._aclients.get(id(loop))
         if entry is None or entry[0] is not loop:
-            if self.cluster:  # see append_vote_after_async
+            if self.cluster:  # see append_vote_async
                 raise StoreError("the asyncio client is not used on a Redis Cluster")
             # bounded: a burst of answers queues for a connection (up to 5 s) instead of
             # opening one connection per answer in flight
@@ -338,70 +303,39 @@ class RedisStore(Store):
         if entry is not None:
             await entry[1].aclose()
 
-    def _vote_call(
-        self,
-        survey: str,
-        data: bytes,
-        after: int,
-        ballot: str,
-        voter: str,
-        ballot_expires: float,
-        now: float,
-        rate_limit: int,
-        rate_window_s: int,
-    ) -> tuple[VoteAppend, list[StoredEvent] | None]:
-        keys, args = self._vote_args(
-            survey, data, after, ballot, voter, ballot_expires, now, rate_limit, rate_window_s
-        )
-        return self._vote_result(
-            self._vote(keys=keys, args=args), survey, data, now, rate_limit, rate_window_s
-        )
-
-    def _vote_args(
-        self,
-        survey: str,
-        data: bytes,
-        after: int,
-        ballot: str,
-        voter: str,
-        ballot_expires: float,
-        now: float,
-        rate_limit: int,
-        rate_window_s: int,
-    ) -> tuple[list[str], list[Any]]:
-        win = rate_window(now, rate_window_s)
-        rate_ttl = int(((win + 1) * rate_window_s - now) * 1000) + 1000
+    def _vote_args(self, survey: str, vote: VoteAppend) -> tuple[list[str], list[Any]]:
+        win = rate_window(vote.now, vote.rate_window_s)
+        rate_ttl = int(((win + 1) * vote.rate_window_s - vote.now) * 1000) + 1000
         # keep the marker an hour past expiry: a replay is refused as expired by then anyway
-        marker_ttl = max(int((ballot_expires - now + 3600) * 1000), 1000)
+        marker_ttl = max(int((vote.ballot_expires - vote.now + 3600) * 1000), 1000)
         keys = [
             self._k(survey, "log"),
             self._k(survey, "seq"),
-            self._k(survey, f"b:{ballot}"),
-            self._k(survey, f"r:{voter}:{win}"),
-            self._k(survey, "stats"),
+            self._k(survey, f"b:{vote.ballot}"),
+            self._k(survey, f"r:{vote.voter}:{win}"),
+            self._k(survey, "gate"),
         ]
-        return keys, [data, marker_ttl, rate_limit, rate_ttl, "answers", after]
+        return keys, [vote.data, marker_ttl, vote.rate_limit, rate_ttl, vote.checked_at]
 
     @staticmethod
-    def _vote_result(
-        res: list[Any], survey: str, data: bytes, now: float, rate_limit: int, rate_window_s: int
-    ) -> tuple[VoteAppend, list[StoredEvent] | None]:
+    def _vote_result(res: list[Any], survey: str, vote: VoteAppend) -> tuple[VoteStored, bool]:
+        """The script's reply as a result, and whether its gap is complete (else read it)."""
         code = int(res[0])
         if code == 1:
-            raw = res[2] if len(res) > 2 else []
-            gap = (
-                None
-                if not isinstance(raw, list)
-                else [StoredEvent(int(q), bytes(d)) for q, d in raw]
-            )
-            return VoteAppend(int(res[1]), data, False), gap
+            raw = res[2]
+            if not isinstance(raw, list):
+                return VoteStored(int(res[1]), vote.data, False, []), False
+            gap = [StoredEvent(int(q), bytes(d)) for q, d in raw]
+            return VoteStored(int(res[1]), vote.data, False, gap), True
         if code == 0:
-            return VoteAppend(int(res[1]), bytes(res[2]), True), []
+            return VoteStored(int(res[1]), bytes(res[2]), True, []), True
+        if code == -3:
+            raise stale_check(survey, int(res[1]), vote.checked_at)
         if code == -1:
-            win = rate_window(now, rate_window_s)
+            win = rate_window(vote.now, vote.rate_window_s)
             raise RateLimited(
-                f"more than {rate_limit} per {rate_window_s} s",
-                retry_after=(win + 1) * rate_window_s - now,
+                f"more than {vote.rate_limit} per {vote.rate_window_s} s",
+                retry_after=(win + 1) * vote.rate_window_s - vote.now,
             )
         raise SurveyNotFound(f"no survey {survey!r}")
 
@@ -450,12 +384,6 @@ class RedisStore(Store):
     def get_organiser(self, key_hash: str) -> bytes | None:
         v = self._r.get(f"{self.prefix}:org:{key_hash}")
         return None if v is None else bytes(v)
-
-    @_guard
-    def stats(self, survey: str) -> dict[str, int]:
-        """The counters bumped by the answer script."""
-        raw = self._r.hgetall(self._k(survey, "stats"))
-        return {k.decode(): int(v) for k, v in raw.items()}
 
     def follow(self, positions: Positions, deliver: Deliver) -> Following:
         """Start a :class:`RedisFollower` (its own thread and connection)."""

@@ -11,11 +11,12 @@ write lock (``busy_timeout``) instead of failing. Durability per
 * ``FULL``: the WAL is fsynced at every commit, so a returned commit survives
   power loss too, at the cost of one fsync per answer.
 
-Schema: ``surveys(id, head)`` holds each log's last sequence number,
-``events(survey, seq, ballot, data)`` the logs (a unique partial index on
-``(survey, ballot)`` makes a ballot usable once), ``rates`` the fixed-window
-counters, ``quotas`` the counters of :meth:`SQLiteStore.append_quota`, ``organisers``
-the rest.
+Schema: ``surveys(id, head, gate)`` holds each log's last sequence number and its
+gate (the seq of its last gate event, checked and moved in the append's transaction; a
+database from before the column gets it when opened), ``events(survey, seq, ballot,
+data)`` the logs (a unique partial index on ``(survey, ballot)`` makes a ballot usable
+once), ``rates`` the fixed-window counters, ``quotas`` the counters of
+:meth:`SQLiteStore.append_quota`, ``organisers`` the rest.
 
 Snapshots live in a second file beside the database, ``<path>-snapshots`` (table
 ``snapshots(survey, seq, data)``), with its own connection: writing a snapshot of a large
@@ -41,12 +42,21 @@ from ranker.errors import (
     SurveyExists,
     SurveyNotFound,
 )
-from ranker.storage.base import Store, StoredEvent, VoteAppend, rate_window
+from ranker.storage.base import (
+    Store,
+    StoredEvent,
+    VoteAppend,
+    VoteStored,
+    rate_window,
+    stale_check,
+)
 
 __all__ = ["SQLiteStore"]
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS surveys (id TEXT PRIMARY KEY, head INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS surveys (
+    id TEXT PRIMARY KEY, head INTEGER NOT NULL, gate INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     survey TEXT NOT NULL, seq INTEGER NOT NULL, ballot TEXT, data BLOB NOT NULL,
     PRIMARY KEY (survey, seq)
@@ -126,6 +136,11 @@ class SQLiteStore(Store):
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
                     self._db.execute(stmt)
+            # databases created before the gate: add its column (in this write transaction,
+            # so processes opening the file at once add it once)
+            cols = {str(r[1]) for r in self._db.execute("PRAGMA table_info(surveys)")}
+            if "gate" not in cols:
+                self._db.execute("ALTER TABLE surveys ADD COLUMN gate INTEGER NOT NULL DEFAULT 0")
         self._hits = 0
         # snapshots: their own file, connection and lock (see the module docstring)
         self._snap_lock = threading.Lock()
@@ -185,23 +200,37 @@ class SQLiteStore(Store):
         return 1
 
     @staticmethod
-    def _next_seq(db: sqlite3.Connection, survey: str) -> int:
+    def _next_seq(db: sqlite3.Connection, survey: str) -> tuple[int, int]:
+        """Count one on the survey's head: ``(new seq, gate)``. Raising rolls it back."""
         row = db.execute(
-            "UPDATE surveys SET head = head + 1 WHERE id = ? RETURNING head", (survey,)
+            "UPDATE surveys SET head = head + 1 WHERE id = ? RETURNING head, gate", (survey,)
         ).fetchone()
         if row is None:
             raise SurveyNotFound(f"no survey {survey!r}")
-        return int(row[0])
+        return int(row[0]), int(row[1])
 
-    def append(self, survey: str, data: bytes) -> int:
+    @staticmethod
+    def _check_gate(survey: str, gate: int, checked_at: int | None) -> None:
+        if checked_at is not None and gate > checked_at:
+            raise stale_check(survey, gate, checked_at)
+
+    def append(
+        self, survey: str, data: bytes, *, gate: bool = False, checked_at: int | None = None
+    ) -> int:
         with self._tx() as db:
-            seq = self._next_seq(db, survey)
+            seq, cur = self._next_seq(db, survey)
+            self._check_gate(survey, cur, checked_at)
+            if gate:
+                db.execute("UPDATE surveys SET gate = head WHERE id = ?", (survey,))
             db.execute("INSERT INTO events VALUES (?, ?, NULL, ?)", (survey, seq, data))
         return seq
 
-    def append_quota(self, survey: str, data: bytes, *, counter: str, limit: int) -> int:
+    def append_quota(
+        self, survey: str, data: bytes, *, counter: str, limit: int, checked_at: int | None = None
+    ) -> int:
         with self._tx() as db:
-            seq = self._next_seq(db, survey)  # first: an unknown survey is reported as such
+            seq, cur = self._next_seq(db, survey)  # first: an unknown survey is reported as such
+            self._check_gate(survey, cur, checked_at)
             row = db.execute(
                 "INSERT INTO quotas VALUES (?, ?, 1) ON CONFLICT (survey, counter) DO UPDATE "
                 "SET n = n + 1 RETURNING n",
@@ -224,36 +253,33 @@ class SQLiteStore(Store):
             db.execute("DELETE FROM rates WHERE win < ?", (win - 1,))
         return n
 
-    def append_vote(
-        self,
-        survey: str,
-        data: bytes,
-        *,
-        ballot: str,
-        voter: str,
-        ballot_expires: float,
-        now: float,
-        rate_limit: int,
-        rate_window_s: int = 60,
-    ) -> VoteAppend:
+    def append_vote(self, survey: str, vote: VoteAppend) -> VoteStored:
         try:
             with self._tx() as db:
-                seq = self._next_seq(db, survey)
-                # the unique (survey, ballot) index refuses a used ballot: checked first, so a
-                # retry is answered even when the voter is over the rate limit
-                db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", (survey, seq, ballot, data))
-                if rate_limit > 0:
-                    self._hit(db, f"{survey}:{voter}", rate_limit, rate_window_s, now)
+                seq, cur = self._next_seq(db, survey)
+                # the unique (survey, ballot) index refuses a used ballot: checked before the
+                # gate and the rate limit, so a retry is answered whatever they say
+                db.execute(
+                    "INSERT INTO events VALUES (?, ?, ?, ?)", (survey, seq, vote.ballot, vote.data)
+                )
+                self._check_gate(survey, cur, vote.checked_at)
+                if vote.rate_limit > 0:
+                    key = f"{survey}:{vote.voter}"
+                    self._hit(db, key, vote.rate_limit, vote.rate_window_s, vote.now)
         except sqlite3.IntegrityError:  # rolled back: the ballot was answered before
             with self._lock:
                 old = self._db.execute(
                     "SELECT seq, data FROM events WHERE survey = ? AND ballot = ?",
-                    (survey, ballot),
+                    (survey, vote.ballot),
                 ).fetchone()
             if old is None:  # pragma: no cover - an integrity error of another kind
                 raise
-            return VoteAppend(int(old[0]), bytes(old[1]), True)
-        return VoteAppend(seq, data, False)
+            return VoteStored(int(old[0]), bytes(old[1]), True, [])
+        # the gap is read after the commit: those rows are final, and other writers need
+        # not wait for the read
+        after = max(vote.checked_at, 0)
+        gap = self.read(survey, after, seq - after - 1) if seq - 1 > after else []
+        return VoteStored(seq, vote.data, False, gap)
 
     def read(self, survey: str, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         with self._lock:
@@ -266,6 +292,11 @@ class SQLiteStore(Store):
     def head(self, survey: str) -> int:
         with self._lock:
             row = self._db.execute("SELECT head FROM surveys WHERE id = ?", (survey,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def gate(self, survey: str) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT gate FROM surveys WHERE id = ?", (survey,)).fetchone()
         return 0 if row is None else int(row[0])
 
     def survey_ids(self) -> list[str]:
