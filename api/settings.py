@@ -52,11 +52,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     sse_ping_s: PositiveFloat = 15.0
     sse_max_s: PositiveFloat = 300.0
     """A results stream ends after this long; ``EventSource`` reconnects by itself."""
-    public_url: str = "http://127.0.0.1:8000"
-    """Base URL printed by ``ranker demo`` and used in ``Location`` headers' documentation."""
     docs: bool = True
     """Serve ``/docs`` and ``/schema``."""
-    debug: bool = False
 
     @classmethod
     def load(
