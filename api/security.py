@@ -1,10 +1,11 @@
 """Per-survey CORS, security headers and ``frame-ancestors`` for the embeddable widget.
 
 Voter routes (``/v1/public/surveys/{id}/...``) are called from third-party pages, so CORS is
-answered per survey: only origins on the survey's ``embed_origins`` list (``*`` allows any) get
-``Access-Control-Allow-Origin``. No credentials are ever allowed (voters use a header token, not
-cookies). Every other route gets no CORS headers at all. Body size limits are enforced by Litestar
-(``request_max_body_size``), configured in :mod:`api.app`.
+answered per survey: only origins on the survey's ``embed_origins`` list get
+``Access-Control-Allow-Origin`` (the list holds exact ``http(s)://host[:port]`` origins; the core
+refuses a wildcard when the survey is saved). No credentials are ever allowed (voters use a header
+token, not cookies). Every other route gets no CORS headers at all. Body size limits are enforced
+by Litestar (``request_max_body_size``), configured in :mod:`api.app`.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class OriginCache:
 
     def allows(self, survey_id: str, origin: str) -> bool:
         allowed = self.get(survey_id)
-        return bool(allowed) and ("*" in allowed or origin in allowed)  # type: ignore[operator]
+        return allowed is not None and origin in allowed
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -167,6 +168,6 @@ def frame_ancestors(origins: Sequence[str]) -> str:
     >>> frame_ancestors([])
     "frame-ancestors 'self'"
     """
-    clean = [o for o in origins if o == "*" or o.startswith(("http://", "https://"))]
+    clean = [o for o in origins if o.startswith(("http://", "https://"))]
     clean = [o for o in clean if not any(c in o for c in " ;,'\"\r\n")]
     return "frame-ancestors " + " ".join(["'self'", *clean])

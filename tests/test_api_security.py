@@ -103,6 +103,19 @@ def test_public_errors_still_carry_cors_headers(api: Api) -> None:
     assert r.headers["access-control-allow-origin"] == "https://host.example"
 
 
+def test_a_wildcard_embed_origin_is_refused_so_no_survey_allows_every_site(api: Api) -> None:
+    org = api.organiser()
+    body = {"question": "Which is better?", "ideas": ["a", "b"], "embed_origins": ["*"]}
+    r = api.client.post("/v1/surveys", json=body, headers=org)
+    assert r.status_code == 400 and r.json()["code"] in ("invalid_input", "validation_error")
+    sid = api.survey(org, embed_origins=["https://host.example"])
+    r = api.client.patch(f"/v1/surveys/{sid}", json={"embed_origins": ["*"]}, headers=org)
+    assert r.status_code == 400 and r.json()["code"] in ("invalid_input", "validation_error")
+    r = api.client.get(f"/v1/public/surveys/{sid}", headers={"Origin": "https://other.example"})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+    assert "*" not in api.client.get(f"/w/{sid}").headers["content-security-policy"]
+
+
 def test_security_headers_everywhere(api: Api) -> None:
     for path in ("/health", "/v1/surveys", "/v1/public/surveys/none", "/nowhere"):
         r = api.client.get(path)
