@@ -25,27 +25,21 @@ answer. Durability is that of the server's ``appendfsync`` setting (see
 the seq the worker checked at and its answer, so the worker applies them and its
 own answer without a second round trip (:meth:`RedisStore.append_vote`).
 
-Workers follow the streams (:meth:`RedisStore.follow`): a daemon thread with its
-own connection issues one ``XREAD BLOCK`` over the streams of every survey the
-worker has loaded, hands new entries to the worker, and reports "caught up as of
-T" (T = when that ``XREAD`` was sent), so picks need no catch-up read while the
-follower is healthy. The block is short (30 ms), so a changed set of surveys is
-picked up quickly and an idle survey's T stays within ~60 ms of now.
+Workers follow the streams (:meth:`RedisStore.follow`) with a
+:class:`~ranker.storage.redis_follow.RedisFollower`: a daemon thread with its own
+connection that ``XREAD``s every loaded survey's stream and reports "caught up as
+of T", so picks need no catch-up read while it is healthy. URL parsing, client
+construction and the ``store_error`` guards live in :mod:`ranker.storage.redis_client`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
-import time
-from collections.abc import Callable
-from importlib import resources
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import redis
 import redis.asyncio
-import redis.cluster
 
 from ranker.errors import LimitReached, RateLimited, StoreError, SurveyExists, SurveyNotFound
 from ranker.storage.base import (
@@ -59,90 +53,32 @@ from ranker.storage.base import (
     rate_window,
     stale_check,
 )
+from ranker.storage.redis_client import (
+    REDIS_ERRORS,
+    TIMEOUTS,
+    cluster_url,
+    connect,
+    disconnect,
+    guard,
+    guard_async,
+    load_script,
+    stream_events,
+)
+from ranker.storage.redis_follow import RedisFollower
 
-__all__ = ["RedisStore"]
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-_REDIS_ERRORS = (redis.RedisError, redis.exceptions.RedisClusterException)
-"""What a Redis call may raise for a server-side or network failure (the cluster client's
-errors about slots and nodes do not derive from ``RedisError``)."""
-
-
-def _guard(fn: F) -> F:
-    """Report Redis failures (connection lost, timeouts, script errors) as ``store_error``."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except _REDIS_ERRORS as exc:
-            raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
-
-    return cast(F, wrapper)
-
-
-def _guard_async(fn: F) -> F:
-    """:func:`_guard` for coroutine functions."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await fn(*args, **kwargs)
-        except _REDIS_ERRORS as exc:
-            raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
-
-    return cast(F, wrapper)
+__all__ = [
+    "ASYNC_MAX_CONNECTIONS",
+    "RedisFollower",
+    "RedisStore",
+    "cluster_url",
+    "connect",
+    "disconnect",
+]
 
 
 ASYNC_MAX_CONNECTIONS = 32
 """Connections of one worker's asyncio pool (the answer route): up to 32 answers in flight at
 once; a larger burst waits (up to 5 s) for a free connection instead of opening more."""
-
-_TIMEOUTS: dict[str, Any] = {"socket_timeout": 5.0, "socket_connect_timeout": 2.0}
-"""A Redis that stops answering fails the request (``store_error``, 503) after 5 s instead
-of holding it, and the worker, forever (redis-py's default is no timeout)."""
-
-
-def _script(name: str) -> str:
-    return resources.files("ranker.storage").joinpath(name).read_text(encoding="utf-8")
-
-
-def _events(entries: list[Any]) -> list[StoredEvent]:
-    """Log events from stream entries (id ``<seq>-0``, field ``e``), as XRANGE and XREAD
-    return them."""
-    return [StoredEvent(int(eid.split(b"-")[0]), bytes(f[b"e"])) for eid, f in entries]
-
-
-def cluster_url(url: str) -> str | None:
-    """The plain ``redis://`` / ``rediss://`` URL of a ``redis+cluster://`` (or
-    ``rediss+cluster://``) store URL; ``None`` for a single-server URL."""
-    for scheme in ("redis+cluster://", "rediss+cluster://"):
-        if url.startswith(scheme):
-            return scheme.replace("+cluster", "") + url[len(scheme) :]
-    return None
-
-
-def connect(url: str, **options: Any) -> Any:
-    """A blocking client: :class:`redis.cluster.RedisCluster` for a ``+cluster`` URL (any
-    node is a seed; the client finds the others), else :class:`redis.Redis`."""
-    plain = cluster_url(url)
-    if plain is not None:
-        return redis.cluster.RedisCluster.from_url(plain, **options)
-    return redis.Redis.from_url(url, **options)
-
-
-def disconnect(client: Any) -> None:
-    """Close a client from :func:`connect` and every socket it opened. A cluster client's
-    ``close`` leaves its per-node pools' connections to the garbage collector."""
-    if isinstance(client, redis.cluster.RedisCluster):
-        nodes: list[Any] = client.get_nodes()  # type: ignore[no-untyped-call]
-        for node in nodes:
-            if node.redis_connection is not None:
-                node.redis_connection.connection_pool.disconnect()
-    client.close()
 
 
 async def _run_script(client: Any, script: Any, keys: list[str], args: list[Any]) -> Any:
@@ -178,14 +114,14 @@ class RedisStore(Store):
         self.prefix = prefix
         self.cluster = cluster_url(url) is not None
         try:  # redis-py's stubs are loose; options in the URL's query override these
-            self._r: Any = connect(url, **_TIMEOUTS)
-        except (ValueError, *_REDIS_ERRORS) as exc:
+            self._r: Any = connect(url, **TIMEOUTS)
+        except (ValueError, *REDIS_ERRORS) as exc:
             raise StoreError(f"bad redis URL {url!r} or no server: {exc}") from None
-        self._append = self._r.register_script(_script("append.lua"))
-        self._vote = self._r.register_script(_script("append_vote.lua"))
-        self._rate = self._r.register_script(_script("rate_hit.lua"))
-        self._snap = self._r.register_script(_script("save_snapshot.lua"))
-        self._quota = self._r.register_script(_script("append_quota.lua"))
+        self._append = self._r.register_script(load_script("append.lua"))
+        self._vote = self._r.register_script(load_script("append_vote.lua"))
+        self._rate = self._r.register_script(load_script("rate_hit.lua"))
+        self._snap = self._r.register_script(load_script("save_snapshot.lua"))
+        self._quota = self._r.register_script(load_script("append_quota.lua"))
         self._followers: list[RedisFollower] = []
         self._followers_lock = threading.Lock()
         # per event loop: (loop, asyncio client, answer script), for append_vote_async
@@ -197,7 +133,7 @@ class RedisStore(Store):
     def _log_keys(self, survey: str) -> list[str]:
         return [self._k(survey, "log"), self._k(survey, "seq"), self._k(survey, "gate")]
 
-    @_guard
+    @guard
     def create_survey(self, survey: str, data: bytes) -> int:
         self._r.sadd(f"{self.prefix}:surveys", survey)
         seq = int(self._append(keys=self._log_keys(survey), args=[data, "1", "", "0"]))
@@ -205,7 +141,7 @@ class RedisStore(Store):
             raise SurveyExists(f"survey {survey!r} already exists")
         return seq
 
-    @_guard
+    @guard
     def append(
         self, survey: str, data: bytes, *, gate: bool = False, checked_at: int | None = None
     ) -> int:
@@ -219,7 +155,7 @@ class RedisStore(Store):
             raise SurveyNotFound(f"no survey {survey!r}")
         return int(res)
 
-    @_guard
+    @guard
     def append_quota(
         self, survey: str, data: bytes, *, counter: str, limit: int, checked_at: int | None = None
     ) -> int:
@@ -242,12 +178,12 @@ class RedisStore(Store):
             raise LimitReached(f"quota {counter!r} is used up ({limit})", limit=limit)
         return seq
 
-    @_guard
+    @guard
     def gate(self, survey: str) -> int:
         v = self._r.get(self._k(survey, "gate"))
         return 0 if v is None else int(v)
 
-    @_guard
+    @guard
     def append_vote(self, survey: str, vote: VoteAppend) -> VoteStored:
         keys, args = self._vote_args(survey, vote)
         res, complete = self._vote_result(self._vote(keys=keys, args=args), survey, vote)
@@ -256,7 +192,7 @@ class RedisStore(Store):
             res = res._replace(gap=self.read(survey, after, res.seq - after - 1))
         return res
 
-    @_guard_async
+    @guard_async
     async def append_vote_async(self, survey: str, vote: VoteAppend) -> VoteStored:
         if self.cluster:
             # redis-py's asyncio cluster client broke under concurrent first use in our
@@ -278,7 +214,7 @@ class RedisStore(Store):
         """:meth:`read` on this event loop's connection pool."""
         client, _ = self._async_client()
         entries = await client.xrange(self._k(survey, "log"), min=f"{after + 1}-0", count=limit)
-        return _events(entries)
+        return stream_events(entries)
 
     def _async_client(self) -> tuple[Any, Any]:
         """This event loop's asyncio client and answer script (a pool is bound to its loop)."""
@@ -290,10 +226,10 @@ class RedisStore(Store):
             # bounded: a burst of answers queues for a connection (up to 5 s) instead of
             # opening one connection per answer in flight
             pool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.url, max_connections=ASYNC_MAX_CONNECTIONS, timeout=5.0, **_TIMEOUTS
+                self.url, max_connections=ASYNC_MAX_CONNECTIONS, timeout=5.0, **TIMEOUTS
             )
             client: Any = redis.asyncio.Redis.from_pool(pool)  # closing it closes the pool
-            entry = (loop, client, client.register_script(_script("append_vote.lua")))
+            entry = (loop, client, client.register_script(load_script("append_vote.lua")))
             self._aclients[id(loop)] = entry
         return entry[1], entry[2]
 
@@ -339,22 +275,22 @@ class RedisStore(Store):
             )
         raise SurveyNotFound(f"no survey {survey!r}")
 
-    @_guard
+    @guard
     def read(self, survey: str, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         entries = self._r.xrange(self._k(survey, "log"), min=f"{after + 1}-0", count=limit)
-        return _events(entries)
+        return stream_events(entries)
 
-    @_guard
+    @guard
     def head(self, survey: str) -> int:
         v = self._r.get(self._k(survey, "seq"))
         return 0 if v is None else int(v)
 
-    @_guard
+    @guard
     def survey_ids(self) -> list[str]:
         ids = self._r.smembers(f"{self.prefix}:surveys")
         return sorted(i.decode() for i in ids if self.head(i.decode()) > 0)
 
-    @_guard
+    @guard
     def rate_hit(self, key: str, limit: int, window_s: int, now: float) -> int:
         win = rate_window(now, window_s)
         ttl = int(((win + 1) * window_s - now) * 1000) + 1000
@@ -365,22 +301,22 @@ class RedisStore(Store):
             )
         return int(res)
 
-    @_guard
+    @guard
     def save_snapshot(self, survey: str, seq: int, data: bytes) -> None:
         self._snap(keys=[self._k(survey, "snap")], args=[seq, data])
 
-    @_guard
+    @guard
     def load_snapshot(self, survey: str) -> StoredEvent | None:
         seq, data = self._r.hmget(self._k(survey, "snap"), ["seq", "data"])
         if seq is None or data is None:
             return None
         return StoredEvent(int(seq), bytes(data))
 
-    @_guard
+    @guard
     def put_organiser(self, key_hash: str, data: bytes) -> None:
         self._r.set(f"{self.prefix}:org:{key_hash}", data)
 
-    @_guard
+    @guard
     def get_organiser(self, key_hash: str) -> bytes | None:
         v = self._r.get(f"{self.prefix}:org:{key_hash}")
         return None if v is None else bytes(v)
@@ -402,104 +338,3 @@ class RedisStore(Store):
         for f in followers:
             f.stop()
         disconnect(self._r)
-
-
-class RedisFollower:
-    """A daemon thread following the log streams of the surveys ``positions()`` names.
-
-    Each loop asks ``positions()`` for ``{survey: last applied seq}``, sends one
-    ``XREAD COUNT n BLOCK block_ms STREAMS ...`` for all of them, and calls
-    ``deliver(survey, events, as_of)`` for every survey asked about, with ``as_of`` the
-    ``time.monotonic()`` at which the ``XREAD`` was sent (everything logged before then
-    is in its reply) or ``None`` when the reply was cut at ``count``. On a Redis error it
-    backs off (up to 1 s) and retries with a new connection; ``deliver`` is then not
-    called, so the caller's "caught up as of" ages and it falls back to reading.
-    """
-
-    def __init__(
-        self,
-        url: str,
-        stream_key: Callable[[str], str],
-        positions: Positions,
-        deliver: Deliver,
-        *,
-        block_ms: int = 30,
-        count: int = 500,
-        pause_s: float = 0.01,
-        cluster: bool = False,
-    ) -> None:
-        self.url = url
-        self.cluster = cluster
-        self.block_ms = block_ms
-        self.pause_s = pause_s
-        self.count = count
-        self.errors = 0
-        self.last_error = ""
-        self._key = stream_key
-        self._positions = positions
-        self._deliver = deliver
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ranker-redis-follower", daemon=True)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join()
-
-    def _run(self) -> None:
-        r: Any = connect(
-            self.url, socket_timeout=self.block_ms / 1000 + 5, socket_connect_timeout=2
-        )
-        backoff = 0.02
-        try:
-            while not self._stop.is_set():
-                try:
-                    busy = self._once(r)
-                    backoff = 0.02
-                except Exception as exc:  # keep following; reads fall back meanwhile
-                    self.errors += 1
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    if not self.cluster:  # the cluster client reconnects by itself
-                        r.connection_pool.disconnect()
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, 1.0)
-                    continue
-                if busy:  # let a burst accumulate: fewer wake-ups (GIL handovers), batches
-                    self._stop.wait(self.pause_s)
-        finally:
-            disconnect(r)
-
-    def _once(self, r: Any) -> bool:
-        pos = self._positions()
-        if not pos:
-            self._stop.wait(self.block_ms / 1000)
-            return False
-        keys = {self._key(s): s for s in pos}
-        sent = time.monotonic()
-        if self.cluster:
-            # one XREAD may only name keys of one slot: read each stream without blocking,
-            # then wait a little when nothing came (staleness stays ~pause_s, << max lag)
-            reply: list[Any] = []
-            for k, s in keys.items():
-                reply.extend(r.xread({k: f"{pos[s]}-0"}, count=self.count) or [])
-            if not reply:
-                self._stop.wait(self.pause_s)
-        else:
-            reply = r.xread(
-                {k: f"{pos[s]}-0" for k, s in keys.items()}, count=self.count, block=self.block_ms
-            )
-        got: dict[str, list[StoredEvent]] = {}
-        for key, entries in reply or []:
-            survey = keys[key.decode() if isinstance(key, bytes) else key]
-            got[survey] = _events(entries)
-        for survey in pos:
-            events = got.get(survey, [])
-            self._deliver(survey, events, None if len(events) >= self.count else sent)
-        return bool(got)
