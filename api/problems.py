@@ -39,16 +39,12 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     # 400 bad input
     "validation_error": (400, "Request failed validation"),
     "bad_request": (400, "Bad request"),
-    "ballot_invalid": (400, "Ballot token is invalid"),
     "bad_token": (400, "Token is invalid"),
     "invalid_input": (400, "Invalid input"),
     "ranker_error": (400, "Request refused"),
     "csv_invalid": (400, "CSV could not be read"),
     "text_empty": (400, "Text is empty"),
     "text_too_long": (400, "Text is too long"),
-    "unknown_group": (400, "Unknown participant group"),
-    "unknown_model": (400, "Unknown rating model"),
-    "unknown_sampler": (400, "Unknown pair sampler"),
     # 401 / 403
     "unauthorized": (401, "Organiser key missing or wrong"),
     "voter_token_missing": (401, "Voter token missing"),
@@ -65,7 +61,6 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "idea_not_found": (404, "Idea not found"),
     "voter_not_found": (404, "Voter not found"),
     "ballot_not_found": (404, "Ballot not found"),
-    "organiser_not_found": (404, "Organiser not found"),
     "nothing_to_undo": (404, "Nothing to undo"),
     "method_not_allowed": (405, "Method not allowed"),
     "not_acceptable": (406, "Not acceptable"),
@@ -76,12 +71,9 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "idea_inactive": (409, "Idea no longer shown"),
     "not_enough_ideas": (409, "Not enough active ideas"),
     "no_pair_available": (409, "No pair available"),
-    "duplicate_idea": (409, "Idea already exists"),
-    "invalid_transition": (409, "Status change not allowed"),
     "undo_expired": (409, "Undo window has passed"),
     "conflict": (409, "Conflict"),
     "ballot_expired": (410, "Ballot expired"),
-    "precondition_failed": (412, "Precondition failed"),
     "payload_too_large": (413, "Request body too large"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "rate_limited": (429, "Too many answers"),
@@ -90,7 +82,12 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "not_ready": (503, "Service not ready"),
     "store_error": (503, "Storage unavailable"),
 }
-"""``code -> (HTTP status, title)``. Domain codes not listed map to 400 (and are logged)."""
+"""``code -> (HTTP status, title)``. Domain codes not listed map to 400 (and are logged).
+
+Every code here is produced somewhere: by a domain error of :mod:`ranker.errors` (``ranker_error``
+is their base class's code), by an :class:`ApiError` or ``problem_response`` in ``api/``, or by
+translating a Litestar exception (``_HTTP_CODES``; ``bad_request`` for any other 4xx status).
+"""
 
 
 class FieldError(msgspec.Struct, omit_defaults=True):
@@ -192,7 +189,6 @@ def _api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Probl
 
 
 _HTTP_CODES = {
-    400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
