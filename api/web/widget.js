@@ -20,6 +20,15 @@
   const api = `/v1/public/surveys/${encodeURIComponent(surveyId)}`;
   const CHECKPOINT = clampInt(params.get("thanks"), 1, 1000, 10);
   const REMEMBER = params.get("remember") !== "0";
+  // Answer refusals that mean "this pair is no longer answerable": the widget fetches a fresh one.
+  const STALE_BALLOT = new Set([
+    "bad_token",
+    "ballot_not_found",
+    "ballot_expired",
+    "ballot_used",
+    "wrong_voter",
+    "idea_inactive",
+  ]);
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -398,8 +407,12 @@
       await call("POST", "/answers", body);
     } catch (err) {
       state.busy = false;
-      if (err.code === "ballot_expired" || err.code === "ballot_used" || err.code === "ballot_invalid") {
-        announce("That pair expired. Here is a new one.");
+      if (STALE_BALLOT.has(err.code)) {
+        announce(
+          err.code === "idea_inactive"
+            ? "One of those ideas was withdrawn. Here is a new pair."
+            : "That pair is no longer available. Here is a new one.",
+        );
         return nextPair();
       }
       if (err.code === "rate_limited") {
@@ -467,7 +480,7 @@
       state.busy = false;
       state.undoable = false;
       const text =
-        err.code === "undo_window_passed"
+        err.code === "undo_expired"
           ? "It is too late to undo that answer."
           : err.code === "nothing_to_undo"
             ? "There is nothing to undo."
@@ -596,8 +609,7 @@
         {
           text_too_long: `Your idea is too long (${el.ideaText.maxLength} characters at most).`,
           text_empty: "Please write your idea first.",
-          duplicate_idea: "This idea is already in the survey.",
-          idea_limit: "You have reached the number of ideas you can add.",
+          limit_reached: "No more ideas can be added: the limit has been reached.",
           ideas_not_allowed: "This survey does not accept new ideas.",
         }[err.code] || problemText(err);
       el.ideaError.textContent = text;

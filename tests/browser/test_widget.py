@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import AppServer, HostServer, Survey
@@ -343,6 +345,58 @@ def test_a_closed_survey_says_so_and_reports_an_error_event(
     )
     expect(widget.locator("#rk-message")).to_have_attribute("role", "alert")
     expect(widget.locator("#rk-vote-view")).to_be_hidden()
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        ("bad_token", "That pair is no longer available"),
+        ("idea_inactive", "One of those ideas was withdrawn"),
+    ],
+)
+def test_a_refused_ballot_gets_a_fresh_pair_and_no_error(
+    code: str,
+    said: str,
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS, origins=[host_server.origin])
+    page = new_page()
+    spoiled: list[str] = []
+
+    def spoil_first_answer(route: Any) -> None:
+        if route.request.method != "POST" or spoiled:
+            route.continue_()
+            return
+        spoiled.append(code)
+        if code == "bad_token":  # a forged signature: the real server refuses it
+            body = json.loads(route.request.post_data or "{}")
+            head, mac = body["ballot"].rsplit(".", 1)
+            body["ballot"] = f"{head}.{'B' if mac[0] == 'A' else 'A'}{mac[1:]}"
+            route.continue_(post_data=json.dumps(body))
+        else:  # the core does not refuse a withdrawn idea yet: answer as it will
+            problem = {"type": f"urn:ranker:problem:{code}", "title": "Idea no longer shown"}
+            problem |= {"status": 409, "code": code}
+            route.fulfill(
+                status=409, content_type="application/problem+json", body=json.dumps(problem)
+            )
+
+    page.context.route("**/v1/public/surveys/*/answers", spoil_first_answer)
+    widget = open_embedded(page, host_server, app_server, survey)
+    widget.locator("#rk-left").click()
+    expect(widget.locator("#rk-live")).to_contain_text(said)
+    assert spoiled == [code]
+    expect(widget.locator("#rk-left")).to_be_enabled()
+    expect(widget.locator("#rk-message")).not_to_have_attribute("role", "alert")
+    widget.locator("#rk-left").click()
+    wait_events(page, "vote", 1)
+    expect(widget.locator("#rk-count")).to_have_text("1 vote")
+    assert page.evaluate("window.rankerEvents.filter((e) => e.type === 'error')") == []
+    assert len(page.evaluate("window.rankerEvents.filter((e) => e.type === 'vote')")) == 1
+    assert results(app_server, organiser_key, survey.id)["n_votes"] == 1
 
 
 def test_widget_semantics_for_assistive_technology(
