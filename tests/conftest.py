@@ -11,7 +11,6 @@ from tests.redis_proc import RedisClusterProcesses, RedisProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
-TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
