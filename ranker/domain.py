@@ -1,85 +1,58 @@
-"""Domain types of the voting core: msgspec Structs with reusable constraint aliases.
+"""Domain types of the voting core: msgspec Structs over the rule aliases of :mod:`ranker.rules`.
 
-Constraints are declared once as ``Annotated[..., Meta(...)]`` aliases so the
-API's request bodies and the event log share them; msgspec enforces them when
-decoding. Code that builds values directly (the service) validates text with
-:func:`check_text`, which raises the domain errors ``text_empty`` /
-``text_too_long`` with the field name.
-
->>> check_text("question", "  Which is better?  ", 300)
-'Which is better?'
+The event log, the core's use cases and the API's request and response bodies share these
+types, so each rule is stated once (in :mod:`ranker.rules`) and msgspec enforces it wherever
+a value is decoded.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
-from ranker.errors import InvalidInput, TextEmpty, TextTooLong
+from ranker.rules import (
+    COMMENT_MAX,
+    IDEA_MAX,
+    IDEAS_PER_REQUEST_MAX,
+    Author,
+    Choice,
+    CommentText,
+    DescriptionText,
+    Groups,
+    IdeaId,
+    IdeaStatus,
+    IdeaText,
+    ModelName,
+    Origins,
+    Probability,
+    QuestionText,
+    ResponseMs,
+    SamplerName,
+    SkipReason,
+    SurveyId,
+    SurveyStatus,
+    VoterId,
+)
 
 __all__ = [
     "Answer",
     "AnswerReceipt",
     "Ballot",
-    "Choice",
     "Comment",
     "Flag",
     "Idea",
     "IdeaResult",
-    "IdeaStatus",
     "Limits",
     "Organiser",
     "Results",
-    "SkipReason",
     "Survey",
     "SurveyPatch",
-    "SurveyStatus",
+    "SurveySpec",
     "TopKEstimate",
     "Voter",
-    "check_text",
 ]
-
-# -- constraint aliases ---------------------------------------------------------
-SurveyId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-VoterId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-IdeaId = Annotated[int, Meta(ge=0)]
-ModelName = Annotated[str, Meta(min_length=1, max_length=40)]
-QuestionText = Annotated[str, Meta(min_length=1, max_length=300)]
-DescriptionText = Annotated[str, Meta(max_length=5000)]
-IdeaText = Annotated[str, Meta(min_length=1, max_length=1000)]
-CommentText = Annotated[str, Meta(min_length=1, max_length=2000)]
-GroupName = Annotated[str, Meta(min_length=1, max_length=40)]
-Origin = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^https?://[^/\s]+$")]
-Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
-ResponseMs = Annotated[int, Meta(ge=0, le=86_400_000)]
-PositiveInt = Annotated[int, Meta(ge=1)]
-NonNegInt = Annotated[int, Meta(ge=0)]
-
-SurveyStatus = Literal["draft", "open", "closed"]
-IdeaStatus = Literal["pending", "active", "rejected", "retired"]
-Author = Literal["organiser", "participant"]
-Choice = Literal["left", "right", "tie", "skip"]
-SkipReason = Literal["like_both", "dislike_both", "same", "dont_know", "other"]
-
-
-def check_text(field: str, value: object, max_len: int, *, allow_empty: bool = False) -> str:
-    """Strip ``value`` and check it is a non-empty string of at most ``max_len`` characters."""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be a string", field=field)
-    text = value.strip()
-    if not text and not allow_empty:
-        raise TextEmpty(f"{field} must not be empty", field=field)
-    if len(text) > max_len:
-        raise TextTooLong(
-            f"{field} is {len(text)} characters; the limit is {max_len}",
-            field=field,
-            limit=max_len,
-        )
-    if "\x00" in text:
-        raise InvalidInput(f"{field} must not contain NUL characters", field=field)
-    return text
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,8 +60,8 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
 
     answers_per_minute: Annotated[int, Meta(ge=0, le=100_000)] = 120
     ideas_per_voter: Annotated[int, Meta(ge=0, le=100_000)] = 10
-    idea_max_chars: Annotated[int, Meta(ge=1, le=1000)] = 280
-    comment_max_chars: Annotated[int, Meta(ge=1, le=2000)] = 1000
+    idea_max_chars: Annotated[int, Meta(ge=1, le=IDEA_MAX)] = 280
+    comment_max_chars: Annotated[int, Meta(ge=1, le=COMMENT_MAX)] = 1000
     ballot_ttl_s: Annotated[int, Meta(ge=1, le=7 * 86_400)] = 3600
     undo_window_s: Annotated[int, Meta(ge=0, le=86_400)] = 120
 
@@ -102,14 +75,34 @@ class Survey(msgspec.Struct, frozen=True, kw_only=True):
     description: DescriptionText = ""
     status: SurveyStatus = "draft"
     model: ModelName = "bt"
-    sampler: ModelName = "adaptive"
+    sampler: SamplerName = "adaptive"
     allow_ideas: bool = True
     moderate_ideas: bool = True
-    groups: list[GroupName] = msgspec.field(default_factory=list)
-    embed_origins: list[Origin] = msgspec.field(default_factory=list)
+    groups: Groups = msgspec.field(default_factory=list)
+    embed_origins: Origins = msgspec.field(default_factory=list)
     show_results_to_voters: bool = False
     limits: Limits = msgspec.field(default_factory=Limits)
     created: float = 0.0
+
+
+class SurveySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What an organiser sends to create a survey (``None``: the default model / sampler)."""
+
+    question: QuestionText
+    description: DescriptionText = ""
+    model: ModelName | None = None
+    sampler: SamplerName | None = None
+    allow_ideas: bool = True
+    moderate_ideas: bool = True
+    groups: Groups = msgspec.field(default_factory=list)
+    embed_origins: Origins = msgspec.field(default_factory=list)
+    show_results_to_voters: bool = False
+    limits: Limits | None = None
+    ideas: Annotated[list[IdeaText], Meta(max_length=IDEAS_PER_REQUEST_MAX)] = msgspec.field(
+        default_factory=list
+    )
+    open: bool = False
+    """Open the survey at once (needs no separate ``open`` call)."""
 
 
 class SurveyPatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -118,11 +111,11 @@ class SurveyPatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     question: QuestionText | None = None
     description: DescriptionText | None = None
     model: ModelName | None = None
-    sampler: ModelName | None = None
+    sampler: SamplerName | None = None
     allow_ideas: bool | None = None
     moderate_ideas: bool | None = None
-    groups: list[GroupName] | None = None
-    embed_origins: list[Origin] | None = None
+    groups: Groups | None = None
+    embed_origins: Origins | None = None
     show_results_to_voters: bool | None = None
     limits: Limits | None = None
 
@@ -165,11 +158,16 @@ class Ballot(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Answer(msgspec.Struct, frozen=True, kw_only=True):
-    """A voter's answer to a ballot; ``reason`` only for ``skip``."""
+    """A voter's answer to a ballot; ``reason`` only for ``skip`` (checked on construction and
+    on decoding, so an ``Answer`` in hand is valid)."""
 
     choice: Choice
     reason: SkipReason | None = None
     response_ms: ResponseMs | None = None
+
+    def __post_init__(self) -> None:
+        if self.reason is not None and self.choice != "skip":
+            raise ValueError("reason is only for choice 'skip'")
 
 
 class AnswerReceipt(msgspec.Struct, frozen=True, kw_only=True):

@@ -38,6 +38,7 @@ __all__ = [
     "TextTooLong",
     "Unauthorized",
     "UndoExpired",
+    "VoterNotFound",
     "VoterVoided",
     "WrongVoter",
 ]
@@ -101,6 +102,12 @@ class IdeaInactive(RankerError):
     shown: the answer is refused (ask for a new pair)."""
 
     code = "idea_inactive"
+
+
+class VoterNotFound(RankerError):
+    """No voter with this id has answered in the survey."""
+
+    code = "voter_not_found"
 
 
 class BallotNotFound(RankerError):

@@ -14,20 +14,13 @@ True
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
-from ranker.domain import (
-    Author,
-    IdeaStatus,
-    SkipReason,
-    Survey,
-    SurveyPatch,
-    SurveyStatus,
-)
+from ranker.domain import Survey, SurveyPatch
+from ranker.rules import Author, IdeaStatus, Outcome, SkipReason, SurveyStatus
 
 __all__ = [
+    "GATES",
     "CommentAdded",
     "Event",
     "IdeaAdded",
@@ -102,7 +95,7 @@ class VoteCast(_Base, tag="vote_cast", frozen=True, kw_only=True):
     group: str | None = None
     left: int
     right: int
-    outcome: Literal["left", "right", "tie"]
+    outcome: Outcome
     probability: float | None = None
     response_ms: int | None = None
 
@@ -166,6 +159,12 @@ Event = (
 )
 
 _encoder = msgspec.msgpack.Encoder()
+GATES = (SurveyUpdated, SurveyStatusChanged, IdeaStatusChanged, VoterVoided)
+"""Events that can change what the core accepts (survey status or settings, an idea's status,
+a voided voter). They are appended as the store's *gate*: an answer, idea or comment checked
+against a log position before the latest gate is refused by the store and checked again
+(see :class:`ranker.storage.base.Store`), so no refused request leaves an event behind."""
+
 _decoder: msgspec.msgpack.Decoder[Event] = msgspec.msgpack.Decoder(Event)
 _json_encoder = msgspec.json.Encoder()
 _json_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)

@@ -1,0 +1,170 @@
+"""Every rule about input, declared once: lengths, characters, names, origins, choices.
+
+The limits are constants, the constraints ``Annotated[..., Meta(...)]`` aliases built from
+them. The domain types (:mod:`ranker.domain`), the event log and the API's request bodies
+all use these aliases, so msgspec enforces the same rule wherever a value enters: the API
+decodes a request body once, against these types, and the core trusts typed values.
+
+The few rules a type cannot state are functions here too: :func:`check_text` (strip, then
+check a length that may depend on the survey's own limits), :func:`parse` (convert untyped
+input to a rule type, reporting ``invalid_input`` with the field's name) and
+:func:`registered` (a model or sampler name known to :mod:`algorithms`).
+
+>>> check_text("question", "  Which is better?  ", QUESTION_MAX)
+'Which is better?'
+>>> parse(Choice, "sideways", "choice")
+Traceback (most recent call last):
+...
+ranker.errors.InvalidInput: choice: Invalid enum value 'sideways'
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+from msgspec import Meta
+
+from ranker.errors import InvalidInput, TextEmpty, TextTooLong
+
+__all__ = [
+    "COMMENT_MAX",
+    "DESCRIPTION_MAX",
+    "GROUPS_MAX",
+    "GROUP_MAX",
+    "IDEAS_PER_REQUEST_MAX",
+    "IDEA_MAX",
+    "LEVEL_MAX",
+    "LEVEL_MIN",
+    "NAME_MAX",
+    "ORIGINS_MAX",
+    "ORIGIN_MAX",
+    "QUESTION_MAX",
+    "REASON_MAX",
+    "REGISTRY_NAME_MAX",
+    "TOKEN_MAX",
+    "Author",
+    "Choice",
+    "CommentText",
+    "DescriptionText",
+    "ExportKind",
+    "GroupName",
+    "Groups",
+    "IdeaId",
+    "IdeaStatus",
+    "IdeaText",
+    "Level",
+    "ModelName",
+    "OrganiserName",
+    "Origin",
+    "Origins",
+    "Outcome",
+    "Probability",
+    "QuestionText",
+    "ReasonText",
+    "ResponseMs",
+    "SamplerName",
+    "SkipReason",
+    "SurveyId",
+    "SurveyStatus",
+    "Token",
+    "VoterId",
+    "check_text",
+    "parse",
+    "registered",
+]
+
+# -- limits (characters, items) ------------------------------------------------------------
+NAME_MAX = 200
+"""An organiser's name."""
+QUESTION_MAX = 300
+DESCRIPTION_MAX = 5000
+IDEA_MAX = 1000
+"""Hard cap of an idea's text; each survey sets its own lower ``limits.idea_max_chars``."""
+COMMENT_MAX = 2000
+"""Hard cap of a comment; each survey sets its own ``limits.comment_max_chars``."""
+REASON_MAX = 500
+"""A moderation, flag or void reason."""
+GROUP_MAX = 40
+GROUPS_MAX = 50
+ORIGIN_MAX = 200
+ORIGINS_MAX = 100
+REGISTRY_NAME_MAX = 40
+TOKEN_MAX = 1024
+IDEAS_PER_REQUEST_MAX = 1000
+"""Ideas seeded with one ``create survey`` request."""
+
+# -- constraint aliases ----------------------------------------------------------------------
+_ID = r"^[A-Za-z0-9_-]+$"
+SurveyId = Annotated[str, Meta(min_length=1, max_length=64, pattern=_ID)]
+VoterId = Annotated[str, Meta(min_length=1, max_length=64, pattern=_ID)]
+IdeaId = Annotated[int, Meta(ge=0)]
+OrganiserName = Annotated[str, Meta(min_length=1, max_length=NAME_MAX)]
+QuestionText = Annotated[str, Meta(min_length=1, max_length=QUESTION_MAX)]
+DescriptionText = Annotated[str, Meta(max_length=DESCRIPTION_MAX)]
+IdeaText = Annotated[str, Meta(min_length=1, max_length=IDEA_MAX)]
+CommentText = Annotated[str, Meta(min_length=1, max_length=COMMENT_MAX)]
+ReasonText = Annotated[str, Meta(max_length=REASON_MAX)]
+GroupName = Annotated[str, Meta(min_length=1, max_length=GROUP_MAX)]
+Groups = Annotated[list[GroupName], Meta(max_length=GROUPS_MAX)]
+Origin = Annotated[str, Meta(min_length=1, max_length=ORIGIN_MAX, pattern=r"^https?://[^/\s]+$")]
+Origins = Annotated[list[Origin], Meta(max_length=ORIGINS_MAX)]
+ModelName = Annotated[str, Meta(min_length=1, max_length=REGISTRY_NAME_MAX)]
+SamplerName = Annotated[str, Meta(min_length=1, max_length=REGISTRY_NAME_MAX)]
+Token = Annotated[str, Meta(min_length=1, max_length=TOKEN_MAX)]
+Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
+ResponseMs = Annotated[int, Meta(ge=0, le=86_400_000)]
+LEVEL_MIN, LEVEL_MAX = 0.5, 1.0
+Level = Annotated[float, Meta(ge=LEVEL_MIN, lt=LEVEL_MAX)]
+"""Credibility level of intervals, rank ranges and tiers."""
+
+SurveyStatus = Literal["draft", "open", "closed"]
+IdeaStatus = Literal["pending", "active", "rejected", "retired"]
+Author = Literal["organiser", "participant"]
+Outcome = Literal["left", "right", "tie"]
+Choice = Literal["left", "right", "tie", "skip"]
+SkipReason = Literal["like_both", "dislike_both", "same", "dont_know", "other"]
+ExportKind = Literal["votes", "skips", "ideas", "comments", "flags"]
+
+T = TypeVar("T")
+
+
+def parse(type_: Any, value: object, field: str) -> Any:
+    """``value`` converted to ``type_`` (a rule alias or Struct); ``invalid_input`` naming
+    ``field`` when it breaks the rule."""
+    try:
+        return msgspec.convert(value, type_, strict=True)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"{field}: {exc}", field=field) from None
+
+
+def check_text(field: str, value: object, max_len: int, *, allow_empty: bool = False) -> str:
+    """``value`` stripped, checked to be non-empty (unless allowed), at most ``max_len``
+    characters and free of NUL; raises ``text_empty`` / ``text_too_long`` / ``invalid_input``
+    naming ``field``."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be a string", field=field)
+    text = value.strip()
+    if not text and not allow_empty:
+        raise TextEmpty(f"{field} must not be empty", field=field)
+    if len(text) > max_len:
+        raise TextTooLong(
+            f"{field} is {len(text)} characters; the limit is {max_len}",
+            field=field,
+            limit=max_len,
+        )
+    if "\x00" in text:
+        raise InvalidInput(f"{field} must not contain NUL characters", field=field)
+    return text
+
+
+def registered(kind: Literal["model", "sampler"], name: object) -> str:
+    """``name`` if :mod:`algorithms` registers a ``kind`` of that name, else ``invalid_input``
+    naming the known names (never a quiet switch to another model or sampler)."""
+    from algorithms import MODELS, SAMPLERS
+
+    registry = MODELS if kind == "model" else SAMPLERS
+    if not isinstance(name, str) or name not in registry:
+        known = ", ".join(sorted(registry))
+        raise InvalidInput(f"unknown {kind} {name!r}; known: {known}", field=kind)
+    return name
