@@ -22,62 +22,27 @@ whole state plus the model's exact :class:`~algorithms.ModelState`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Iterable
 
 import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
-from algorithms import MODELS, ModelState, PairwiseModel, Posterior, create_model
-from algorithms.base import FloatArray
-from algorithms.summaries import score_sd, summarize, votes_to_settle
+from algorithms import MODELS, PairwiseModel, create_model
 from ranker import events as ev
-from ranker.domain import Comment, Flag, Idea, IdeaResult, IdeaStatus, Survey, TopKEstimate
+from ranker.domain import Comment, Flag, Idea, Survey
 from ranker.errors import NoPairAvailable, StoreError
+from ranker.ranking import ResultsView
+from ranker.sampling import SamplerFactory, SamplerLike
 
 __all__ = [
-    "PickedPair",
     "Projection",
-    "ResultsView",
-    "SamplerFactory",
-    "SamplerLike",
     "VoteRow",
     "VoterInfo",
-    "rank_view",
-    "settle_estimate",
-    "subset",
+    "new_model",
 ]
 
 _OUTCOME = {"left": 1.0, "right": 0.0, "tie": 0.5}
-
-
-class PickedPair(Protocol):
-    """What a sampler returns: a ``(left, right)`` tuple, ideally with ``.probability``."""
-
-    def __getitem__(self, i: int) -> int: ...
-
-    def __len__(self) -> int: ...
-
-
-class SamplerLike(Protocol):
-    """The part of :class:`algorithms.Sampler` the core uses (pluggable for tests)."""
-
-    def next_pair(
-        self,
-        model: PairwiseModel,
-        voter: int | str | None = None,
-        active: NDArray[np.bool_] | None = None,
-        exclude: Any = None,
-    ) -> Any: ...
-
-    def observe(
-        self, left: int, right: int, outcome: float | None, voter: int | str | None = None
-    ) -> None: ...
-
-
-SamplerFactory = Callable[[str], SamplerLike]
-"""Builds the sampler named in the survey settings."""
 
 
 class VoteRow(msgspec.Struct, array_like=True):
@@ -103,28 +68,13 @@ class VoterInfo(msgspec.Struct):
     ideas: int = 0
 
 
-class _Snapshot(msgspec.Struct, kw_only=True):
-    seq: int
-    survey: Survey
-    ideas: list[Idea]
-    comments: list[Comment]
-    flags: list[Flag]
-    votes: list[VoteRow]
-    voters: list[VoterInfo]
-    model: ModelState
-    version: int = 1
-
-
-_snap_enc = msgspec.msgpack.Encoder()
-_snap_dec = msgspec.msgpack.Decoder(_Snapshot)
-
-
-def _default_model(name: str) -> PairwiseModel:
+def new_model(name: str) -> PairwiseModel:
+    """A fresh model of the registered kind ``name``; a name this version does not register
+    (a log written by another version) is a ``store_error`` naming the known models, never a
+    quiet switch to another model."""
     if name not in MODELS:
-        for fallback in ("bt", "bt-online", "elo"):
-            if fallback in MODELS:
-                name = fallback
-                break
+        known = ", ".join(sorted(MODELS))
+        raise StoreError(f"the survey's model {name!r} is not registered here; known: {known}")
     return create_model(name)
 
 
@@ -150,7 +100,7 @@ class Projection:
         self.shown_right: list[int] = []
         self.n_votes = 0
         self.n_skips = 0
-        self.model: PairwiseModel = _default_model("bt")
+        self.model: PairwiseModel = new_model("bt")
         self.sampler: SamplerLike | None = None
         self._mask: NDArray[np.bool_] | None = None
 
@@ -159,7 +109,12 @@ class Projection:
         """Fold one event; ``seq`` must be the next sequence number."""
         if seq != self.seq + 1:
             raise StoreError(f"log gap in {self.survey_id}: expected {self.seq + 1}, got {seq}")
+        self._fold(seq, event)
+        # last: a reader that sees ``seq`` (without the repository's lock, as the answer path
+        # does) sees every event up to it folded
         self.seq = seq
+
+    def _fold(self, seq: int, event: ev.Event) -> None:
         match event:
             case ev.VoteCast() | ev.VoteSkipped():
                 self._answer(seq, event)
@@ -190,7 +145,7 @@ class Projection:
                 self.flags.append(Flag(idea=i, voter=voter, reason=reason, created=event.ts))
             case ev.SurveyCreated(survey=survey):
                 self.survey = survey
-                self.model = _default_model(survey.model)
+                self.model = new_model(survey.model)
                 self.sampler = self._new_sampler()
             case ev.SurveyUpdated(patch=patch):
                 assert self.survey is not None
@@ -291,7 +246,7 @@ class Projection:
     def _refit(self) -> None:
         """Rebuild model and sampler from the active answers (after undo/void/settings)."""
         assert self.survey is not None
-        model = _default_model(self.survey.model)
+        model = new_model(self.survey.model)
         model.add_items(len(self.ideas))
         rows = [r for r in self.votes if r.active and r.y is not None]
         if rows:
@@ -313,72 +268,19 @@ class Projection:
             if r.active:
                 self.sampler.observe(r.left, r.right, r.y, voter=ids[r.voter])
 
-    # -- snapshots -------------------------------------------------------------------
-    def snapshot(self) -> bytes:
-        """The whole state (with the model's exact state) as MessagePack bytes."""
-        if self.survey is None:
-            raise StoreError("cannot snapshot an empty projection")
-        return _snap_enc.encode(
-            _Snapshot(
-                seq=self.seq,
-                survey=self.survey,
-                ideas=self.ideas,
-                comments=self.comments,
-                flags=self.flags,
-                votes=self.votes,
-                voters=list(self.voters.values()),
-                model=self.model.state(),
-            )
-        )
-
-    @classmethod
-    def from_snapshot(
-        cls, survey_id: str, data: bytes, sampler_factory: SamplerFactory | None
-    ) -> Projection:
-        """Restore a projection saved by :meth:`snapshot` (the sampler is replayed)."""
-        snap = _snap_dec.decode(data)
-        p = cls(survey_id, sampler_factory)
-        p.seq, p.survey = snap.seq, snap.survey
-        p.ideas, p.comments, p.flags, p.votes = snap.ideas, snap.comments, snap.flags, snap.votes
-        p.by_seq = {r.seq: r for r in p.votes}
-        p.voters = {v.id: v for v in snap.voters}
-        n = len(p.ideas)
+    def reindex(self) -> None:
+        """Derive the lookups, counters and sampler from ``votes`` and ``voters`` (after
+        :func:`ranker.snapshots.restore` set them)."""
+        self.by_seq = {r.seq: r for r in self.votes}
+        n = len(self.ideas)
         for name in ("wins", "losses", "ties", "skips", "shown_left", "shown_right"):
-            setattr(p, name, [0] * n)
-        for r in p.votes:
+            setattr(self, name, [0] * n)
+        self.n_votes = self.n_skips = 0
+        for r in self.votes:
             if r.active:
-                p._count(r, 1)
-        p.model = MODELS[snap.model.model].from_state(snap.model)
-        p._replay_sampler()
-        return p
-
-    def digest(self) -> dict[str, Any]:
-        """Everything deterministic about the state (for "rebuilt equals live" checks).
-
-        Model scores are compared separately: a lazily refitting model converges
-        to its optimum only up to the solver's tolerance.
-        """
-        out: dict[str, Any] = msgspec.to_builtins(
-            {
-                "seq": self.seq,
-                "survey": self.survey,
-                "ideas": self.ideas,
-                "comments": self.comments,
-                "flags": self.flags,
-                "votes": self.votes,
-                "voters": list(self.voters.values()),
-                "counts": [
-                    self.wins,
-                    self.losses,
-                    self.ties,
-                    self.skips,
-                    self.shown_left,
-                    self.shown_right,
-                ],
-                "n": [self.n_votes, self.n_skips, self.model.n_items, self.model.n_votes],
-            }
-        )
-        return out
+                self._count(r, 1)
+        self._mask = None
+        self._replay_sampler()
 
     # -- reads -------------------------------------------------------------------------
     def active_mask(self) -> NDArray[np.bool_]:
@@ -431,16 +333,6 @@ class Projection:
             np.array([r.voter for r in rows], dtype=np.int64),
         )
 
-    def results(
-        self,
-        level: float,
-        *,
-        model: PairwiseModel | None = None,
-        statuses: tuple[str, ...] = ("active",),
-    ) -> list[IdeaResult]:
-        """Ranked ideas with the given statuses, from ``model`` (default: the live one)."""
-        return rank_view(self.results_view(statuses), model or self.model, level)
-
     def results_view(self, statuses: tuple[str, ...] = ("active",)) -> ResultsView:
         """What :func:`rank_view` needs besides a model, copied: O(ideas), no model work.
 
@@ -467,126 +359,3 @@ class Projection:
         """An independent copy of the live model (exact state round trip; ~1-7 ms for
         50k-500k answers), for work that must not hold the caller's lock."""
         return type(self.model).from_state(self.model.state())
-
-    def votes_needed(self, k: int, level: float) -> TopKEstimate:
-        """Rough count of further answers to separate the top ``k`` active ideas from the rest.
-
-        :func:`algorithms.summaries.votes_to_settle` on the active ideas: the gap between
-        ranks ``k`` and ``k + 1`` against the sd of that gap, with variances shrinking like
-        1/answers under evenly spread sampling. ``votes_needed`` is ``None`` when the two
-        boundary ideas are (numerically) tied, so no finite number can be promised.
-        """
-        idx = np.flatnonzero(self.active_mask()).astype(np.int64)
-        return settle_estimate(self.model, idx, self.n_votes, k, level)
-
-
-class ResultsView(msgspec.Struct, frozen=True, kw_only=True):
-    """The ideas to rank and their counters, copied out of a projection."""
-
-    idx: NDArray[np.int64]
-    texts: list[str]
-    statuses: list[IdeaStatus]
-    wins: list[int]
-    losses: list[int]
-    ties: list[int]
-    skips: list[int]
-    shown_left: list[int]
-    shown_right: list[int]
-    n_votes: int
-
-
-def rank_view(view: ResultsView, model: PairwiseModel, level: float) -> list[IdeaResult]:
-    """The ranked ideas of ``view`` under ``model`` (scores, intervals, ranks, tiers)."""
-    if view.idx.size == 0:
-        return []
-    summ = summarize(subset(model, view.idx, view.n_votes), level)
-    out = []
-    for k in np.argsort(-summ.score, kind="stable").tolist():
-        out.append(
-            IdeaResult(
-                idea=int(view.idx[k]),
-                text=view.texts[k],
-                status=view.statuses[k],
-                score=float(summ.score[k]),
-                low=float(summ.low[k]),
-                high=float(summ.high[k]),
-                rank=int(summ.rank[k]),
-                rank_lo=int(summ.rank_lo[k]),
-                rank_hi=int(summ.rank_hi[k]),
-                tier=int(summ.tier[k]),
-                p_beats_random=float(summ.p_beats_random[k]),
-                wins=view.wins[k],
-                losses=view.losses[k],
-                ties=view.ties[k],
-                skips=view.skips[k],
-                shown_left=view.shown_left[k],
-                shown_right=view.shown_right[k],
-            )
-        )
-    return out
-
-
-def settle_estimate(
-    model: PairwiseModel, idx: NDArray[np.int64], n_votes: int, k: int, level: float
-) -> TopKEstimate:
-    """:meth:`Projection.votes_needed` on a model and the active ideas ``idx``."""
-    method = "boundary gap vs its sd, variance ~ 1/answers (algorithms.summaries)"
-    if k < 1 or k >= idx.size:
-        return TopKEstimate(k=k, settled=True, votes_needed=0, method=method)
-    need = votes_to_settle(subset(model, idx, n_votes), k, level)
-    if need >= 10**12:
-        return TopKEstimate(k=k, settled=False, votes_needed=None, method=method)
-    return TopKEstimate(k=k, settled=need == 0, votes_needed=need, method=method)
-
-
-class _Subset(PairwiseModel):
-    """Read-only view of ``model`` restricted to the items ``idx`` (e.g. the active ideas),
-    so :func:`algorithms.summaries.summarize` ranks only what is shown."""
-
-    def __init__(self, model: PairwiseModel, idx: NDArray[np.int64], n_votes: int) -> None:
-        super().__init__(int(idx.size))
-        self._model, self._idx, self._n_votes = model, idx, n_votes
-
-    @property
-    def n_items(self) -> int:
-        return int(self._idx.size)
-
-    @property
-    def n_votes(self) -> int:
-        return self._n_votes
-
-    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("a subset view is read-only")
-
-    update = fit = add_items = _read_only
-
-    def scores(self) -> FloatArray:
-        return np.asarray(self._model.scores(), dtype=np.float64)[self._idx]
-
-    def posterior(self) -> Posterior:
-        post = self._model.posterior()
-        return Posterior(np.asarray(post.mean)[self._idx], np.asarray(post.var)[self._idx])
-
-    def intervals(self, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
-        low, high = self._model.intervals(level)
-        return np.asarray(low)[self._idx], np.asarray(high)[self._idx]
-
-    def score_sd(self) -> FloatArray:
-        return np.asarray(score_sd(self._model), dtype=np.float64)[self._idx]
-
-    def sample_scores(self, size: int, seed: int | np.random.Generator | None = None) -> FloatArray:
-        return np.asarray(self._model.sample_scores(size, seed), dtype=np.float64)[:, self._idx]
-
-    def state(self) -> ModelState:
-        raise TypeError("a subset view has no state of its own")
-
-    @classmethod
-    def from_state(cls, state: ModelState) -> _Subset:
-        raise TypeError("a subset view has no state of its own")
-
-
-def subset(model: PairwiseModel, idx: NDArray[np.int64], n_votes: int) -> PairwiseModel:
-    """``model`` itself when ``idx`` is every item, else a read-only view of those items."""
-    if idx.size == model.n_items and np.array_equal(idx, np.arange(model.n_items)):
-        return model
-    return _Subset(model, idx, n_votes)

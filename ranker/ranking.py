@@ -1,0 +1,135 @@
+"""Rankings from a model: the ranked rows of the ideas shown, and the settle estimate.
+
+:func:`rank_view` turns a model and a :class:`ResultsView` (the ideas and their counters,
+copied out of a projection under the repository's lock) into ranked
+:class:`~ranker.domain.IdeaResult` rows; it does the model work (refit, Laplace summaries,
+rank simulation) and so runs outside the lock, in :mod:`ranker.ranking_cache`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from algorithms import ModelState, PairwiseModel, Posterior
+from algorithms.base import FloatArray
+from algorithms.summaries import score_sd, summarize, votes_to_settle
+from ranker.domain import IdeaResult, TopKEstimate
+from ranker.rules import IdeaStatus
+
+__all__ = ["ResultsView", "rank_view", "settle_estimate", "subset"]
+
+
+class ResultsView(msgspec.Struct, frozen=True, kw_only=True):
+    """The ideas to rank and their counters, copied out of a projection."""
+
+    idx: NDArray[np.int64]
+    texts: list[str]
+    statuses: list[IdeaStatus]
+    wins: list[int]
+    losses: list[int]
+    ties: list[int]
+    skips: list[int]
+    shown_left: list[int]
+    shown_right: list[int]
+    n_votes: int
+
+
+def rank_view(view: ResultsView, model: PairwiseModel, level: float) -> list[IdeaResult]:
+    """The ranked ideas of ``view`` under ``model`` (scores, intervals, ranks, tiers)."""
+    if view.idx.size == 0:
+        return []
+    summ = summarize(subset(model, view.idx, view.n_votes), level)
+    out = []
+    for k in np.argsort(-summ.score, kind="stable").tolist():
+        out.append(
+            IdeaResult(
+                idea=int(view.idx[k]),
+                text=view.texts[k],
+                status=view.statuses[k],
+                score=float(summ.score[k]),
+                low=float(summ.low[k]),
+                high=float(summ.high[k]),
+                rank=int(summ.rank[k]),
+                rank_lo=int(summ.rank_lo[k]),
+                rank_hi=int(summ.rank_hi[k]),
+                tier=int(summ.tier[k]),
+                p_beats_random=float(summ.p_beats_random[k]),
+                wins=view.wins[k],
+                losses=view.losses[k],
+                ties=view.ties[k],
+                skips=view.skips[k],
+                shown_left=view.shown_left[k],
+                shown_right=view.shown_right[k],
+            )
+        )
+    return out
+
+
+def settle_estimate(
+    model: PairwiseModel, idx: NDArray[np.int64], n_votes: int, k: int, level: float
+) -> TopKEstimate:
+    """:meth:`Projection.votes_needed` on a model and the active ideas ``idx``."""
+    method = "boundary gap vs its sd, variance ~ 1/answers (algorithms.summaries)"
+    if k < 1 or k >= idx.size:
+        return TopKEstimate(k=k, settled=True, votes_needed=0, method=method)
+    need = votes_to_settle(subset(model, idx, n_votes), k, level)
+    if need >= 10**12:
+        return TopKEstimate(k=k, settled=False, votes_needed=None, method=method)
+    return TopKEstimate(k=k, settled=need == 0, votes_needed=need, method=method)
+
+
+class _Subset(PairwiseModel):
+    """Read-only view of ``model`` restricted to the items ``idx`` (e.g. the active ideas),
+    so :func:`algorithms.summaries.summarize` ranks only what is shown."""
+
+    def __init__(self, model: PairwiseModel, idx: NDArray[np.int64], n_votes: int) -> None:
+        super().__init__(int(idx.size))
+        self._model, self._idx, self._n_votes = model, idx, n_votes
+
+    @property
+    def n_items(self) -> int:
+        return int(self._idx.size)
+
+    @property
+    def n_votes(self) -> int:
+        return self._n_votes
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a subset view is read-only")
+
+    update = fit = add_items = _read_only
+
+    def scores(self) -> FloatArray:
+        return np.asarray(self._model.scores(), dtype=np.float64)[self._idx]
+
+    def posterior(self) -> Posterior:
+        post = self._model.posterior()
+        return Posterior(np.asarray(post.mean)[self._idx], np.asarray(post.var)[self._idx])
+
+    def intervals(self, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
+        low, high = self._model.intervals(level)
+        return np.asarray(low)[self._idx], np.asarray(high)[self._idx]
+
+    def score_sd(self) -> FloatArray:
+        return np.asarray(score_sd(self._model), dtype=np.float64)[self._idx]
+
+    def sample_scores(self, size: int, seed: int | np.random.Generator | None = None) -> FloatArray:
+        return np.asarray(self._model.sample_scores(size, seed), dtype=np.float64)[:, self._idx]
+
+    def state(self) -> ModelState:
+        raise TypeError("a subset view has no state of its own")
+
+    @classmethod
+    def from_state(cls, state: ModelState) -> _Subset:
+        raise TypeError("a subset view has no state of its own")
+
+
+def subset(model: PairwiseModel, idx: NDArray[np.int64], n_votes: int) -> PairwiseModel:
+    """``model`` itself when ``idx`` is every item, else a read-only view of those items."""
+    if idx.size == model.n_items and np.array_equal(idx, np.arange(model.n_items)):
+        return model
+    return _Subset(model, idx, n_votes)

@@ -1,0 +1,82 @@
+"""Samplers as the core uses them: the protocol, and the factory that builds a survey's sampler.
+
+A survey names its sampler (``adaptive`` by default); the projection asks the
+:data:`SamplerFactory` for one when the survey is created or its settings change, and asks it
+for each voter's next pair. Tests plug in their own factory.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from algorithms import PairwiseModel
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_SAMPLER",
+    "PickedPair",
+    "SamplerFactory",
+    "SamplerLike",
+    "default_sampler_factory",
+]
+
+DEFAULT_MODEL = "bt"
+"""The model of a survey created without naming one."""
+DEFAULT_SAMPLER = "adaptive"
+"""The sampler of a survey created without naming one."""
+
+
+class PickedPair(Protocol):
+    """What a sampler returns: a ``(left, right)`` tuple, ideally with ``.probability``."""
+
+    def __getitem__(self, i: int) -> int: ...
+
+    def __len__(self) -> int: ...
+
+
+class SamplerLike(Protocol):
+    """The part of :class:`algorithms.Sampler` the core uses (pluggable for tests)."""
+
+    def next_pair(
+        self,
+        model: PairwiseModel,
+        voter: int | str | None = None,
+        active: NDArray[np.bool_] | None = None,
+        exclude: Any = None,
+    ) -> Any: ...
+
+    def observe(
+        self, left: int, right: int, outcome: float | None, voter: int | str | None = None
+    ) -> None: ...
+
+
+SamplerFactory = Callable[[str], SamplerLike]
+"""Builds the sampler named in the survey settings."""
+
+
+
+
+def default_sampler_factory(seed: int | None = None) -> SamplerFactory:
+    """Samplers from :mod:`algorithms` by name, each with its own seed (from the OS, or
+    ``seed + n`` for the n-th sampler when ``seed`` is given, for repeatable tests).
+
+    An unknown name raises :class:`algorithms.UnknownName` listing the known ones (names are
+    checked when a survey is created or changed, so only a log from another version can
+    name one)."""
+    from algorithms import create_sampler
+
+    rng = secrets.SystemRandom() if seed is None else None
+    counter = [0]
+
+    def make(name: str) -> SamplerLike:
+        counter[0] += 1
+        s = rng.randrange(2**31) if rng is not None else (seed or 0) + counter[0]
+        sampler: SamplerLike = create_sampler(name, seed=s)
+        return sampler
+
+    return make
