@@ -97,22 +97,24 @@ def create_demo(store_url: str, base_url: str) -> str:
     """
     import secrets
 
+    from ranker.domain import SurveySpec
     from ranker.service import RankerService
     from ranker.storage import open_store
 
     store = open_store(store_url)
     try:
-        svc = RankerService(store, secret=secrets.token_bytes(32))
-        org, key = svc.create_organiser("Demo organiser")
-        survey = svc.create_survey(
-            org.id,
-            DEMO_QUESTION,
+        svc = RankerService(store, secret=secrets.token_bytes(32), follow=False)
+        org, key = svc.accounts.create("Demo organiser")
+        spec = SurveySpec(
+            question=DEMO_QUESTION,
             description="A demo survey created by `ranker demo`.",
             groups=["clinician", "patient", "carer"],
             show_results_to_voters=True,
             ideas=DEMO_IDEAS,
-            open_now=True,
+            open=True,
         )
+        survey = svc.surveys.create(org.id, spec)
+        svc.close()
     finally:
         store.close()
     sid = survey.id
