@@ -3,19 +3,16 @@
 ``uvicorn api.app:factory --factory`` (what ``ranker serve`` runs) builds it from
 ``RANKER_*`` environment variables / ``RANKER_CONFIG``.
 
-Routers live in :mod:`api.routes`. :data:`ROUTERS` lists extra routers to mount: a ``Router``
-object, or a module name (mounted if the module exists) whose module defines either
-``web_router(settings, service) -> Router`` or a module-level ``router``. ``api/routes/web.py``
-(widget and dashboard pages) is listed. ``app.state`` carries ``service``, ``settings`` and
-``origins`` (the :class:`~api.security.OriginCache` shared with the per-survey CORS layer,
-:func:`~api.security.edge_middleware`).
+Routers live in :mod:`api.routes`; :data:`ROUTERS` lists extra ones to mount. Every route
+gets what it uses by dependency injection: each use case of the voting core under its name
+(``accounts``, ``surveys``, ``pool``, ``voting``, ``rankings``, ``exports``; aliases in
+:mod:`api.deps`), the ``store``, the ``origins`` cache shared with the per-survey CORS
+layer (:func:`~api.security.edge_middleware`), and the settings the routes read.
 """
 
 from __future__ import annotations
 
 import gc
-import importlib
-import importlib.util
 import logging
 from typing import Any
 
@@ -32,35 +29,20 @@ from api.routes.health import health_router
 from api.routes.organisers import organiser_router
 from api.routes.results import results_router
 from api.routes.voters import voter_router
+from api.routes.web import web_router
 from api.security import OriginCache, edge_middleware
 from api.settings import Settings
+from ranker.domain import Answer, SurveySpec
 from ranker.errors import SurveyNotFound
 from ranker.service import RankerService
 from ranker.storage import open_store
 
 __all__ = ["ROUTERS", "create_app", "factory"]
 
-ROUTERS: list[str | Router] = ["api.routes.web"]
-"""Extra routers (objects or module names) mounted by :func:`create_app`. Append yours here."""
+ROUTERS: list[Router] = []
+"""Extra routers mounted by :func:`create_app`. Append yours here."""
 
 VERSION = "1.0.0"
-
-
-def _extra_routers(settings: Settings, service: RankerService) -> list[Router]:
-    out: list[Router] = []
-    for item in ROUTERS:
-        if isinstance(item, Router):
-            out.append(item)
-            continue
-        try:
-            if importlib.util.find_spec(item) is None:
-                continue
-        except ModuleNotFoundError:  # a parent package is missing
-            continue
-        module = importlib.import_module(item)
-        factory = getattr(module, "web_router", None)
-        out.append(factory(settings, service) if callable(factory) else module.router)
-    return out
 
 
 def create_app(settings: Settings | None = None, service: RankerService | None = None) -> Litestar:
@@ -73,7 +55,7 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
 
     def lookup_origins(survey_id: str) -> list[str] | None:
         try:
-            return list(svc.get_survey(survey_id).embed_origins)
+            return list(svc.surveys.get(survey_id).embed_origins)
         except SurveyNotFound:
             return None
         except Exception:  # a malformed id or a store hiccup: no CORS, the route answers
@@ -90,7 +72,8 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
         organiser_router(settings.max_import_bytes),
         results_router(),
         exports_router(),
-        *_extra_routers(settings, svc),
+        web_router(),
+        *ROUTERS,
     ]
     if settings.docs:
         handlers.append(docs_router())
@@ -118,7 +101,14 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
     app = Litestar(
         route_handlers=handlers,
         dependencies={
-            "service": constant(svc),
+            "accounts": constant(svc.accounts),
+            "surveys": constant(svc.surveys),
+            "pool": constant(svc.ideas),
+            "voting": constant(svc.voting),
+            "rankings": constant(svc.rankings),
+            "exports": constant(svc.exports),
+            "store": constant(svc.store),
+            "origins": constant(origins),
             "tickets": constant(tickets),
             "organiser": Provide(provide_organiser, sync_to_thread=False),
             "admin_token": constant(settings.admin_token),
@@ -138,9 +128,6 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
     # CORS + security headers wrap the whole ASGI handler (where Litestar puts its own CORS
     # middleware), so responses Litestar answers before routing (404, 405) are covered too
     app.asgi_handler = edge_middleware(app.asgi_handler, origins)
-    app.state.service = svc
-    app.state.settings = settings
-    app.state.origins = origins
     return app
 
 
@@ -159,18 +146,17 @@ def settle_heap() -> None:
 
     svc = RankerService(open_store("memory://"), secret=b"warm-up" * 5, follow=False)
     for sampler in ("adaptive", "random"):
-        sid = svc.create_survey(
-            "warm-up",
-            "Warm-up?",
-            ideas=[f"idea {i}" for i in range(6)],
-            open_now=True,
-            sampler=sampler,
-        ).id
-        voter = svc.issue_voter(sid)
+        spec = SurveySpec(
+            question="Warm-up?", ideas=[f"idea {i}" for i in range(6)], open=True, sampler=sampler
+        )
+        sid = svc.surveys.create("warm-up", spec).id
+        voter = svc.voting.issue_voter(sid)
         for i in range(8):
-            ballot = svc.next_ballot(sid, voter.token)
-            svc.answer(sid, voter.token, ballot.token, ("left", "right", "tie")[i % 3])
-        svc.results(sid)
+            ballot = svc.voting.next_ballot(sid, voter)
+            answer = (Answer(choice="left"), Answer(choice="right"), Answer(choice="tie"))[i % 3]
+            svc.voting.answer(sid, voter, ballot.token, answer)
+        svc.rankings.results(sid)
+    svc.close()
     svc.store.close()
     gc.collect()
     gc.freeze()

@@ -21,7 +21,7 @@ from litestar import Request
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import FromPath
 
-from api.deps import Service
+from api.deps import Accounts, Voting
 from api.problems import ApiError
 from ranker.domain import Organiser, Voter
 from ranker.errors import BadToken
@@ -68,16 +68,16 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     return token.strip()
 
 
-def provide_organiser(request: Request[Any, Any, Any], service: Service) -> Organiser:
+def provide_organiser(request: Request[Any, Any, Any], accounts: Accounts) -> Organiser:
     """Dependency: the organiser owning the bearer key (``401 unauthorized`` otherwise)."""
     token = bearer_token(request)
     if token is None:
         raise ApiError("unauthorized", "send Authorization: Bearer <organiser key>")
-    return service.authenticate(token)
+    return accounts.authenticate(token)
 
 
 def provide_voter(
-    request: Request[Any, Any, Any], survey_id: FromPath[str], service: Service
+    request: Request[Any, Any, Any], survey_id: FromPath[str], voting: Voting
 ) -> Voter:
     """Dependency: the voter named by ``X-Voter-Token`` for this survey."""
     token = request.headers.get("x-voter-token")
@@ -86,7 +86,7 @@ def provide_voter(
             "voter_token_missing", "send X-Voter-Token (from POST .../voters) with this request"
         )
     try:
-        return service.voter(survey_id, token)
+        return voting.voter(survey_id, token)
     except BadToken as exc:
         raise ApiError("voter_token_invalid", exc.message) from None
 

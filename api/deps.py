@@ -1,4 +1,9 @@
-"""Names of the injected dependencies (Litestar ``NamedDependency`` aliases), in one place."""
+"""The injected dependencies (Litestar ``NamedDependency`` aliases), in one place.
+
+:func:`api.app.create_app` provides each use case of the voting core under the parameter
+name the alias documents; a route asks for what it uses by annotating a parameter of that
+name, e.g. ``voting: Voting``.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,38 @@ from typing import TypeAlias
 
 from litestar.di import NamedDependency
 
+from ranker import accounts, exports, ideas, results, surveys, voting
 from ranker.domain import Organiser, Voter
-from ranker.service import RankerService
+from ranker.storage.base import Store
 
-__all__ = ["CurrentOrganiser", "CurrentVoter", "Service"]
+__all__ = [
+    "Accounts",
+    "CurrentOrganiser",
+    "CurrentVoter",
+    "Exports",
+    "IdeaPool",
+    "Rankings",
+    "StoreDep",
+    "Surveys",
+    "Voting",
+]
 
-Service: TypeAlias = NamedDependency[RankerService]
-"""The app's :class:`~ranker.service.RankerService`."""
+Accounts: TypeAlias = NamedDependency[accounts.Accounts]
+"""``accounts``: organisers and API keys."""
+Surveys: TypeAlias = NamedDependency[surveys.Surveys]
+"""``surveys``: surveys and settings."""
+IdeaPool: TypeAlias = NamedDependency[ideas.Ideas]
+"""``pool``: ideas, moderation, comments, flags. Not named ``ideas``: Litestar reports a body
+validation error on a field that shares a dependency's name (``SurveySpec.ideas``) as a 500."""
+Voting: TypeAlias = NamedDependency[voting.Voting]
+"""``voting``: voters, ballots, answers, undo, void."""
+Rankings: TypeAlias = NamedDependency[results.Rankings]
+"""``rankings``: rankings, group and personal results, votes needed."""
+Exports: TypeAlias = NamedDependency[exports.Exports]
+"""``exports``: the log and flat rows."""
+StoreDep: TypeAlias = NamedDependency[Store]
+"""``store``: the storage backend (health checks, the results stream's log head)."""
 CurrentOrganiser: TypeAlias = NamedDependency[Organiser]
-"""The organiser authenticated by the bearer key (see :func:`api.auth.provide_organiser`)."""
+"""``organiser``: authenticated by the bearer key (see :func:`api.auth.provide_organiser`)."""
 CurrentVoter: TypeAlias = NamedDependency[Voter]
-"""The voter named by ``X-Voter-Token`` (see :func:`api.auth.provide_voter`)."""
+"""``voter``: named by ``X-Voter-Token`` (see :func:`api.auth.provide_voter`)."""

@@ -9,21 +9,21 @@ appear in the OpenAPI document.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
 
 import msgspec
-from msgspec import Meta
 
-from ranker.domain import (
-    Comment,
-    Flag,
-    Idea,
+from ranker.domain import Answer, Comment, Flag, Idea, Results, Survey, TopKEstimate
+from ranker.rules import (
+    Choice,
+    CommentText,
+    GroupName,
     IdeaStatus,
-    Limits,
-    Results,
+    IdeaText,
+    OrganiserName,
+    ReasonText,
     SkipReason,
-    Survey,
-    TopKEstimate,
+    SurveyStatus,
+    Token,
 )
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
     "RankedIdea",
     "ResultsOut",
     "StreamTicket",
-    "SurveyCreate",
     "SurveyList",
     "UndoOut",
     "VoidIn",
@@ -58,15 +57,6 @@ __all__ = [
     "results_out",
 ]
 
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-Text = Annotated[str, Meta(min_length=1, max_length=5000)]
-ShortText = Annotated[str, Meta(max_length=500)]
-Token = Annotated[str, Meta(min_length=1, max_length=1024)]
-Group = Annotated[str, Meta(min_length=1, max_length=40)]
-OriginStr = Annotated[str, Meta(min_length=1, max_length=200)]
-ResponseMs = Annotated[int, Meta(ge=0, le=86_400_000)]
-
-
 # -- voters ---------------------------------------------------------------------------
 class PublicSurvey(msgspec.Struct, frozen=True, kw_only=True):
     """What the widget needs to show a survey (no owner, no settings beyond display)."""
@@ -74,7 +64,7 @@ class PublicSurvey(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     question: str
     description: str
-    status: Literal["draft", "open", "closed"]
+    status: SurveyStatus
     allow_ideas: bool
     show_results: bool
     groups: list[str]
@@ -83,7 +73,7 @@ class PublicSurvey(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class VoterIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    group: Group | None = None
+    group: GroupName | None = None
 
 
 class VoterOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,12 +97,11 @@ class BallotOut(msgspec.Struct, frozen=True, kw_only=True):
     expires: float
 
 
-class AnswerIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class AnswerIn(Answer, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An :class:`~ranker.domain.Answer` (``choice``; ``reason`` only with ``skip``;
+    ``response_ms``) to the ballot ``ballot``."""
+
     ballot: Token
-    choice: Literal["left", "right", "tie", "skip"]
-    reason: SkipReason | None = None
-    """Only with ``choice: "skip"``."""
-    response_ms: ResponseMs | None = None
     next: bool = False
     """Also return the voter's next ballot (saves the widget one round trip per vote)."""
 
@@ -124,7 +113,7 @@ class AnswerOut(msgspec.Struct, frozen=True, kw_only=True):
     """Log position of the answer (the same for an identical retry)."""
     ballot: str
     """The answered ballot's id."""
-    choice: Literal["left", "right", "tie", "skip"]
+    choice: Choice
     reason: SkipReason | None = None
     left: int
     right: int
@@ -138,15 +127,15 @@ class UndoOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class IdeaIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    text: Text
+    text: IdeaText
 
 
 class CommentIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    text: Text
+    text: CommentText
 
 
 class FlagIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: ShortText = ""
+    reason: ReasonText = ""
 
 
 class PublicComment(msgspec.Struct, frozen=True, kw_only=True):
@@ -162,7 +151,7 @@ class PublicComments(msgspec.Struct, frozen=True, kw_only=True):
 
 # -- organisers -----------------------------------------------------------------------
 class OrganiserIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    name: Name
+    name: OrganiserName
 
 
 class OrganiserOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -170,24 +159,6 @@ class OrganiserOut(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     api_key: str
     """Shown once; only its hash is stored."""
-
-
-class SurveyCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    question: Annotated[str, Meta(min_length=1, max_length=300)]
-    description: Annotated[str, Meta(max_length=5000)] = ""
-    model: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
-    sampler: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
-    allow_ideas: bool = True
-    moderate_ideas: bool = True
-    groups: Annotated[list[Group], Meta(max_length=50)] = msgspec.field(default_factory=list)
-    embed_origins: Annotated[list[OriginStr], Meta(max_length=100)] = msgspec.field(
-        default_factory=list
-    )
-    show_results_to_voters: bool = False
-    limits: Limits | None = None
-    ideas: Annotated[list[Text], Meta(max_length=1000)] = msgspec.field(default_factory=list)
-    open: bool = False
-    """Open the survey at once (needs no separate ``/open`` call)."""
 
 
 class SurveyList(msgspec.Struct, frozen=True, kw_only=True):
@@ -199,10 +170,10 @@ class IdeaList(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class IdeaPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    text: Text | None = None
+    text: IdeaText | None = None
     status: IdeaStatus | None = None
     """``active`` approves (or reinstates), ``rejected`` rejects, ``retired`` retires."""
-    reason: ShortText = ""
+    reason: ReasonText = ""
 
 
 class ImportOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -305,7 +276,7 @@ class GroupResultsOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class VoidIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: ShortText = ""
+    reason: ReasonText = ""
 
 
 class VoidOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -24,6 +24,7 @@ from api.app import create_app
 from api.settings import Settings, SettingsError
 from ranker.cli import main as cli_main
 from ranker.service import RankerService
+from ranker.storage.memory import MemoryStore
 from ranker.storage import open_store
 from tests.api_client import SECRET, assert_problem
 from tests.redis_proc import free_port
@@ -81,20 +82,13 @@ def test_health_and_ready() -> None:
         assert c.get("/ready").json() == {"status": "ready", "store": "memory"}
 
 
-class BrokenStore:
+class BrokenStore(MemoryStore):
     def head(self, survey: str) -> int:
         raise ConnectionError("store down")
 
-    async def aclose(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
 
 def test_ready_is_503_when_the_store_fails() -> None:
-    svc = RankerService(open_store("memory://"), secret=SECRET.encode())
-    svc.store = BrokenStore()  # type: ignore[assignment]
+    svc = RankerService(BrokenStore(), secret=SECRET.encode())
     with TestClient(create_app(Settings(store="memory://", secret=SECRET), service=svc)) as c:
         assert_problem(c.get("/ready"), 503, "not_ready")
 
@@ -107,7 +101,7 @@ def test_routers_hook_mounts_extra_routers(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(
         app_module,
         "ROUTERS",
-        [*app_module.ROUTERS, Router("/", route_handlers=[extra]), "no.such.module"],
+        [*app_module.ROUTERS, Router("/", route_handlers=[extra])],
     )
     svc = RankerService(open_store("memory://"), secret=SECRET.encode())
     with TestClient(create_app(Settings(store="memory://", secret=SECRET), service=svc)) as c:
@@ -152,10 +146,10 @@ def test_demo_creates_an_open_survey(
     sid = out.split("Demo survey ")[1].split(":")[0]
     assert f"http://127.0.0.1:9999/w/{sid}" in out
     svc = RankerService(open_store(url), secret=SECRET.encode())
-    org = svc.authenticate(key)
-    survey = svc.get_survey(sid)
+    org = svc.accounts.authenticate(key)
+    survey = svc.surveys.get(sid)
     assert survey.owner == org.id and survey.status == "open"
-    assert len(svc.list_ideas(sid, "active")) >= 24
+    assert len(svc.ideas.all(sid, "active")) >= 24
 
 
 @contextlib.contextmanager

@@ -89,7 +89,8 @@ def test_survey_validation_errors(api: Api, org: dict[str, str]) -> None:
     r = api.client.post(
         "/v1/surveys", json={"question": "Q", "embed_origins": ["ftp://x"]}, headers=org
     )
-    assert_problem(r, 400, "invalid_input")
+    body = assert_problem(r, 400, "validation_error")
+    assert body["errors"][0]["field"] == "embed_origins[0]"
     r = api.client.post("/v1/surveys", json={"question": ""}, headers=org)
     assert_problem(r, 400, "validation_error")
     r = api.client.post("/v1/surveys", json={"question": "Q", "unknown": 1}, headers=org)

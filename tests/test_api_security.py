@@ -11,6 +11,7 @@ import pytest
 from api.app import create_app
 from api.settings import Settings
 from ranker.service import RankerService
+from ranker.surveys import Surveys
 from ranker.storage import open_store
 from tests.api_client import SECRET, Api, assert_problem, make_api
 
@@ -130,13 +131,14 @@ def test_unknown_route_and_method_are_problems(api: Api) -> None:
     assert_problem(r, 405, "method_not_allowed")
 
 
-class Exploding(RankerService):
-    def get_survey(self, survey_id: str) -> Any:
+class ExplodingSurveys(Surveys):
+    def get(self, survey_id: str) -> Any:
         raise RuntimeError("database password is hunter2")
 
 
 def test_unexpected_error_is_a_bare_500_and_logged(caplog: pytest.LogCaptureFixture) -> None:
-    svc = Exploding(open_store("memory://"), secret=SECRET.encode())
+    svc = RankerService(open_store("memory://"), secret=SECRET.encode())
+    svc.surveys = ExplodingSurveys(svc.repo)
     app = create_app(Settings(store="memory://", secret=SECRET), service=svc)
     from litestar.testing import TestClient
 

@@ -88,7 +88,8 @@ def test_skip_with_reason_and_bad_reason(api: Api, org: dict[str, str]) -> None:
     b = api.ballot(sid, voter)
     url = f"/v1/public/surveys/{sid}/answers"
     bad = {"ballot": b["ballot"], "choice": "left", "reason": "same"}
-    assert_problem(api.client.post(url, json=bad, headers=voter), 400, "invalid_input")
+    body = assert_problem(api.client.post(url, json=bad, headers=voter), 400, "validation_error")
+    assert "only for choice 'skip'" in body["errors"][0]["message"]
     unknown = {"ballot": b["ballot"], "choice": "skip", "reason": "bored"}
     assert_problem(api.client.post(url, json=unknown, headers=voter), 400, "validation_error")
     ok = {"ballot": b["ballot"], "choice": "skip", "reason": "dont_know"}
@@ -399,7 +400,9 @@ def test_answer_with_next_returns_the_following_ballot(api: Api, org: dict[str, 
     assert api.client.get(f"/v1/surveys/{sid}/results", headers=org).json()["n_votes"] == 4
 
 
-def test_answer_with_next_when_no_pair_is_left(api: Api, org: dict[str, str]) -> None:
+def test_answer_on_an_idea_retired_since_the_ballot_is_refused_unlogged(
+    api: Api, org: dict[str, str]
+) -> None:
     sid = api.survey(org, ideas=["one", "two"])
     voter = api.voter(sid)
     ballot = api.ballot(sid, voter)["ballot"]
@@ -409,7 +412,9 @@ def test_answer_with_next_when_no_pair_is_left(api: Api, org: dict[str, str]) ->
         json={"ballot": ballot, "choice": "right", "next": True},
         headers=voter,
     )
-    assert r.status_code == 201 and r.json()["next"] is None
+    assert_problem(r, 409, "idea_inactive")
+    votes = api.client.get(f"/v1/surveys/{sid}/exports/votes?format=ndjson", headers=org)
+    assert votes.status_code == 200 and votes.text == ""
 
 
 @pytest.mark.redis

@@ -14,12 +14,13 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from api.auth import ORGANISER
-from api.deps import CurrentOrganiser, Service
+from api.deps import CurrentOrganiser, Exports, Surveys
 from api.exports import csv_lines, ndjson_lines
 from api.problems import responses
 from api.routes.organisers import owned
 from ranker import events as ev
 from ranker.domain import Comment, Flag, Idea
+from ranker.rules import ExportKind
 
 __all__ = ["COLUMNS", "exports_router"]
 
@@ -65,7 +66,7 @@ class ExportOperation(Operation):
             }
 
 
-Kind = Literal["votes", "skips", "ideas", "comments", "flags"]
+Kind = ExportKind
 Format = Literal["csv", "ndjson"]
 
 
@@ -81,12 +82,13 @@ Format = Literal["csv", "ndjson"]
 def export(
     survey_id: FromPath[str],
     kind: FromPath[Kind],
-    service: Service,
+    surveys: Surveys,
+    exports: Exports,
     organiser: CurrentOrganiser,
     format: FromQuery[Format] = "csv",
 ) -> Stream:
-    owned(service, survey_id, organiser)
-    rows = service.export_rows(survey_id, kind)
+    owned(surveys, survey_id, organiser)
+    rows = exports.rows(survey_id, kind)
     first = next(rows, None)  # surfaces errors before the 200 is sent
 
     columns, defaults = COLUMNS[kind], DEFAULTS[kind]

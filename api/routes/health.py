@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Response, Router, get
 
-from api.deps import Service
+from api.deps import StoreDep
 from api.problems import problem_response, responses
 from api.schemas import HealthOut
 
@@ -26,12 +26,12 @@ def health() -> Response[HealthOut]:
     summary="Readiness: the store answers a round trip",
     responses=responses(503),
 )
-async def ready(service: Service) -> Response[HealthOut]:
+async def ready(store: StoreDep) -> Response[HealthOut]:
     import anyio
 
-    kind = type(service.store).__name__.removesuffix("Store").lower()
+    kind = type(store).__name__.removesuffix("Store").lower()
     try:
-        await anyio.to_thread.run_sync(service.store.head, "__ready__")
+        await anyio.to_thread.run_sync(store.head, "__ready__")
     except Exception:  # any failure of the store means "not ready"
         return problem_response("not_ready", f"the {kind} store does not answer")  # type: ignore[return-value]
     return Response(HealthOut(status="ready", store=kind), headers={"Cache-Control": "no-store"})

@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, PathParameter
 
 from api.auth import ORGANISER, require_admin
 from api.caching import json_with_etag
-from api.deps import CurrentOrganiser, Service
+from api.deps import Accounts, CurrentOrganiser, IdeaPool, Surveys, Voting
 from api.problems import ApiError, responses
 from api.schemas import (
     CommentsOut,
@@ -24,19 +24,19 @@ from api.schemas import (
     ImportOut,
     OrganiserIn,
     OrganiserOut,
-    SurveyCreate,
     SurveyList,
     VoidIn,
     VoidOut,
 )
-from ranker.domain import Idea, IdeaStatus, Organiser, Survey, SurveyPatch
-from ranker.service import RankerService
+from ranker import surveys as core_surveys
+from ranker.domain import Idea, Organiser, Survey, SurveyPatch, SurveySpec
+from ranker.rules import IDEAS_PER_REQUEST_MAX, IdeaStatus
 
 __all__ = ["organiser_router", "parse_ideas_csv"]
 
 NO_STORE = {"Cache-Control": "no-store"}
 IdeaId = Annotated[int, PathParameter(ge=0, le=2**31)]
-MAX_IMPORT_ROWS = 5000
+MAX_IMPORT_ROWS = 5 * IDEAS_PER_REQUEST_MAX
 
 
 @post(
@@ -50,12 +50,12 @@ MAX_IMPORT_ROWS = 5000
 def create_organiser(
     request: Request[Any, Any, Any],
     data: JSONBody[OrganiserIn],
-    service: Service,
+    accounts: Accounts,
     admin_token: NamedDependency[str],
     open_signup: NamedDependency[bool],
 ) -> Response[OrganiserOut]:
     require_admin(request, admin_token, open_signup)
-    org, key = service.create_organiser(data.name)
+    org, key = accounts.create(data.name)
     return Response(
         OrganiserOut(organiser_id=org.id, name=org.name, api_key=key),
         status_code=201,
@@ -64,8 +64,8 @@ def create_organiser(
 
 
 @get("/v1/surveys", summary="My surveys", responses=responses(401), sync_to_thread=False)
-def list_surveys(service: Service, organiser: CurrentOrganiser) -> Response[SurveyList]:
-    return Response(SurveyList(surveys=service.list_surveys(organiser.id)), headers=NO_STORE)
+def list_surveys(surveys: Surveys, organiser: CurrentOrganiser) -> Response[SurveyList]:
+    return Response(SurveyList(surveys=surveys.all(organiser.id)), headers=NO_STORE)
 
 
 @post(
@@ -76,29 +76,15 @@ def list_surveys(service: Service, organiser: CurrentOrganiser) -> Response[Surv
     sync_to_thread=False,
 )
 def create_survey(
-    data: JSONBody[SurveyCreate], service: Service, organiser: CurrentOrganiser
+    data: JSONBody[SurveySpec], surveys: Surveys, organiser: CurrentOrganiser
 ) -> Response[Survey]:
-    s = service.create_survey(
-        organiser.id,
-        data.question,
-        description=data.description,
-        model=data.model,
-        sampler=data.sampler,
-        allow_ideas=data.allow_ideas,
-        moderate_ideas=data.moderate_ideas,
-        groups=data.groups,
-        embed_origins=data.embed_origins,
-        show_results_to_voters=data.show_results_to_voters,
-        limits=data.limits,
-        ideas=data.ideas,
-        open_now=data.open,
-    )
+    s = surveys.create(organiser.id, data)
     return Response(s, status_code=201, headers={"Location": f"/v1/surveys/{s.id}", **NO_STORE})
 
 
-def owned(service: RankerService, survey_id: str, organiser: Organiser) -> Survey:
+def owned(surveys: core_surveys.Surveys, survey_id: str, organiser: Organiser) -> Survey:
     """The survey if this organiser owns it (``404`` otherwise, via ``forbidden``)."""
-    s = service.get_survey(survey_id)
+    s = surveys.get(survey_id)
     if s.owner != organiser.id:
         raise ApiError("survey_not_found", f"no survey {survey_id!r}")
     return s
@@ -113,10 +99,10 @@ def owned(service: RankerService, survey_id: str, organiser: Organiser) -> Surve
 def get_survey(
     request: Request[Any, Any, Any],
     survey_id: FromPath[str],
-    service: Service,
+    surveys: Surveys,
     organiser: CurrentOrganiser,
 ) -> Response[Survey]:
-    return json_with_etag(request, owned(service, survey_id, organiser), "private, no-cache")
+    return json_with_etag(request, owned(surveys, survey_id, organiser), "private, no-cache")
 
 
 @patch(
@@ -128,13 +114,11 @@ def get_survey(
 def update_survey(
     survey_id: FromPath[str],
     data: JSONBody[SurveyPatch],
-    service: Service,
+    surveys: Surveys,
     organiser: CurrentOrganiser,
 ) -> Response[Survey]:
-    owned(service, survey_id, organiser)
-    changes = {f: getattr(data, f) for f in SurveyPatch.__struct_fields__}
-    s = service.update_survey(survey_id, organiser=organiser.id, **changes)
-    return Response(s, headers=NO_STORE)
+    owned(surveys, survey_id, organiser)
+    return Response(surveys.update(survey_id, data, organiser=organiser.id), headers=NO_STORE)
 
 
 @post(
@@ -145,13 +129,12 @@ def update_survey(
     sync_to_thread=False,
 )
 def open_survey(
-    survey_id: FromPath[str], service: Service, organiser: CurrentOrganiser
+    survey_id: FromPath[str], surveys: Surveys, pool: IdeaPool, organiser: CurrentOrganiser
 ) -> Response[Survey]:
-    owned(service, survey_id, organiser)
-    active = service.list_ideas(survey_id, "active")
-    if len(active) < 2:
+    owned(surveys, survey_id, organiser)
+    if len(pool.all(survey_id, "active")) < 2:
         raise ApiError("not_enough_ideas", "a survey needs at least 2 active ideas to open")
-    return Response(service.open_survey(survey_id, organiser=organiser.id), headers=NO_STORE)
+    return Response(surveys.open(survey_id, organiser=organiser.id), headers=NO_STORE)
 
 
 @post(
@@ -162,10 +145,10 @@ def open_survey(
     sync_to_thread=False,
 )
 def close_survey(
-    survey_id: FromPath[str], service: Service, organiser: CurrentOrganiser
+    survey_id: FromPath[str], surveys: Surveys, organiser: CurrentOrganiser
 ) -> Response[Survey]:
-    owned(service, survey_id, organiser)
-    return Response(service.close_survey(survey_id, organiser=organiser.id), headers=NO_STORE)
+    owned(surveys, survey_id, organiser)
+    return Response(surveys.close(survey_id, organiser=organiser.id), headers=NO_STORE)
 
 
 @get(
@@ -176,12 +159,13 @@ def close_survey(
 )
 def list_ideas(
     survey_id: FromPath[str],
-    service: Service,
+    surveys: Surveys,
+    pool: IdeaPool,
     organiser: CurrentOrganiser,
     status: FromQuery[IdeaStatus | None] = None,
 ) -> Response[IdeaList]:
-    owned(service, survey_id, organiser)
-    return Response(IdeaList(ideas=service.list_ideas(survey_id, status)), headers=NO_STORE)
+    owned(surveys, survey_id, organiser)
+    return Response(IdeaList(ideas=pool.all(survey_id, status)), headers=NO_STORE)
 
 
 @post(
@@ -192,10 +176,14 @@ def list_ideas(
     sync_to_thread=False,
 )
 def add_idea(
-    survey_id: FromPath[str], data: JSONBody[IdeaIn], service: Service, organiser: CurrentOrganiser
+    survey_id: FromPath[str],
+    data: JSONBody[IdeaIn],
+    surveys: Surveys,
+    pool: IdeaPool,
+    organiser: CurrentOrganiser,
 ) -> Response[Idea]:
-    owned(service, survey_id, organiser)
-    idea = service.add_idea(survey_id, data.text, organiser=organiser.id)
+    owned(surveys, survey_id, organiser)
+    idea = pool.add(survey_id, data.text, organiser=organiser.id)
     return Response(idea, status_code=201, headers=NO_STORE)
 
 
@@ -245,16 +233,17 @@ def parse_ideas_csv(raw: bytes) -> list[str]:
 async def import_ideas(
     request: Request[Any, Any, Any],
     survey_id: FromPath[str],
-    service: Service,
+    surveys: Surveys,
+    pool: IdeaPool,
     organiser: CurrentOrganiser,
 ) -> Response[ImportOut]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in ("text/csv", "text/plain", "application/csv"):
         raise ApiError("unsupported_media_type", "send the ideas as text/csv")
     raw = await request.body()
-    owned(service, survey_id, organiser)
-    ideas = service.import_ideas(survey_id, parse_ideas_csv(raw), organiser=organiser.id)
-    return Response(ImportOut(added=len(ideas), ideas=ideas), status_code=201, headers=NO_STORE)
+    owned(surveys, survey_id, organiser)
+    added = pool.import_many(survey_id, parse_ideas_csv(raw), organiser=organiser.id)
+    return Response(ImportOut(added=len(added), ideas=added), status_code=201, headers=NO_STORE)
 
 
 @patch(
@@ -267,15 +256,16 @@ def patch_idea(
     survey_id: FromPath[str],
     idea_id: IdeaId,
     data: JSONBody[IdeaPatch],
-    service: Service,
+    surveys: Surveys,
+    pool: IdeaPool,
     organiser: CurrentOrganiser,
 ) -> Response[Idea]:
-    owned(service, survey_id, organiser)
-    idea = service.get_idea(survey_id, idea_id)
+    owned(surveys, survey_id, organiser)
+    idea = pool.get(survey_id, idea_id)
     if data.text is not None:
-        idea = service.edit_idea(survey_id, idea_id, data.text, organiser=organiser.id)
+        idea = pool.edit(survey_id, idea_id, data.text, organiser=organiser.id)
     if data.status is not None:
-        idea = service.set_idea_status(
+        idea = pool.set_status(
             survey_id, idea_id, data.status, reason=data.reason, organiser=organiser.id
         )
     return Response(idea, headers=NO_STORE)
@@ -288,12 +278,10 @@ def patch_idea(
     sync_to_thread=False,
 )
 def comments(
-    survey_id: FromPath[str], service: Service, organiser: CurrentOrganiser
+    survey_id: FromPath[str], surveys: Surveys, pool: IdeaPool, organiser: CurrentOrganiser
 ) -> Response[CommentsOut]:
-    owned(service, survey_id, organiser)
-    out = CommentsOut(
-        comments=service.list_comments(survey_id), flags=service.list_flags(survey_id)
-    )
+    owned(surveys, survey_id, organiser)
+    out = CommentsOut(comments=pool.comments(survey_id), flags=pool.flags(survey_id))
     return Response(out, headers=NO_STORE)
 
 
@@ -307,14 +295,13 @@ def comments(
 def void_voter(
     survey_id: FromPath[str],
     voter_id: FromPath[str],
-    service: Service,
+    surveys: Surveys,
+    voting: Voting,
     organiser: CurrentOrganiser,
     data: JSONBody[VoidIn | None] = None,
 ) -> Response[VoidOut]:
-    owned(service, survey_id, organiser)
-    if voter_id not in service.projection(survey_id).voters:
-        raise ApiError("voter_not_found", f"voter {voter_id!r} has not answered in this survey")
-    n = service.void_voter(
+    owned(surveys, survey_id, organiser)
+    n = voting.void_voter(
         survey_id, voter_id, reason=data.reason if data else "", organiser=organiser.id
     )
     return Response(VoidOut(voter_id=voter_id, voided=n), headers=NO_STORE)

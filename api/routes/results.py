@@ -16,26 +16,30 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from api.auth import ORGANISER, StreamTickets, bearer_token
-from api.deps import CurrentOrganiser, Service
+from api.deps import Accounts, CurrentOrganiser, Rankings, StoreDep, Surveys
 from api.exports import csv_bytes
 from api.problems import ApiError, responses
 from api.routes.organisers import owned
 from api.schemas import GroupResultsOut, ResultsOut, StreamTicket, results_out
+from ranker import results as core_results
 from ranker.domain import IdeaResult
+from ranker.rules import GROUP_MAX, LEVEL_MAX, LEVEL_MIN
 
 __all__ = ["results_router"]
 
 NO_STORE = {"Cache-Control": "no-store"}
-Level = Annotated[float, QueryParameter(ge=0.5, lt=1.0, description="interval level")]
+Level = Annotated[
+    float, QueryParameter(ge=LEVEL_MIN, lt=LEVEL_MAX, description="interval level")
+]
 TopK = Annotated[int, QueryParameter(ge=1, le=1000, description="k of 'settle the top k'")]
-Group = Annotated[str | None, QueryParameter(min_length=1, max_length=40)]
+Group = Annotated[str | None, QueryParameter(min_length=1, max_length=GROUP_MAX)]
 
 
 def _results(
-    service: Service, survey_id: FromPath[str], group: str | None, level: float, top_k: int
+    rankings: core_results.Rankings, survey_id: str, group: str | None, level: float, top_k: int
 ) -> ResultsOut:
-    r = service.results(survey_id, group=group, level=level)
-    need = service.votes_needed(survey_id, k=top_k, level=level) if group is None else None
+    r = rankings.results(survey_id, group=group, level=level)
+    need = rankings.votes_needed(survey_id, k=top_k, level=level) if group is None else None
     return results_out(r, need)
 
 
@@ -46,14 +50,15 @@ def _results(
 )
 async def results(
     survey_id: FromPath[str],
-    service: Service,
+    surveys: Surveys,
+    rankings: Rankings,
     organiser: CurrentOrganiser,
     group: Group = None,
     level: Level = 0.95,
     top_k: TopK = 10,
 ) -> Response[ResultsOut]:
-    owned(service, survey_id, organiser)
-    out = await anyio.to_thread.run_sync(_results, service, survey_id, group, level, top_k)
+    owned(surveys, survey_id, organiser)
+    out = await anyio.to_thread.run_sync(_results, rankings, survey_id, group, level, top_k)
     return Response(out, headers=NO_STORE)
 
 
@@ -68,13 +73,16 @@ RESULT_COLUMNS = list(IdeaResult.__struct_fields__)
 )
 async def results_csv(
     survey_id: FromPath[str],
-    service: Service,
+    surveys: Surveys,
+    rankings: Rankings,
     organiser: CurrentOrganiser,
     group: Group = None,
     level: Level = 0.95,
 ) -> Response[bytes]:
-    owned(service, survey_id, organiser)
-    r = await anyio.to_thread.run_sync(lambda: service.results(survey_id, group=group, level=level))
+    owned(surveys, survey_id, organiser)
+    r = await anyio.to_thread.run_sync(
+        lambda: rankings.results(survey_id, group=group, level=level)
+    )
     rows = [msgspec.structs.asdict(i) for i in results_out(r).ideas]
     return Response(
         csv_bytes(RESULT_COLUMNS, rows),
@@ -92,13 +100,18 @@ async def results_csv(
     responses=responses(401, 404),
 )
 async def group_results(
-    survey_id: FromPath[str], service: Service, organiser: CurrentOrganiser, level: Level = 0.95
+    survey_id: FromPath[str],
+    surveys: Surveys,
+    rankings: Rankings,
+    organiser: CurrentOrganiser,
+    level: Level = 0.95,
 ) -> Response[GroupResultsOut]:
-    survey = owned(service, survey_id, organiser)
+    survey = owned(surveys, survey_id, organiser)
 
     def build() -> dict[str, ResultsOut]:
         return {
-            g: results_out(service.results(survey_id, group=g, level=level)) for g in survey.groups
+            g: results_out(rankings.results(survey_id, group=g, level=level))
+            for g in survey.groups
         }
 
     groups = await anyio.to_thread.run_sync(build)
@@ -114,11 +127,11 @@ async def group_results(
 )
 def stream_ticket(
     survey_id: FromPath[str],
-    service: Service,
+    surveys: Surveys,
     organiser: CurrentOrganiser,
     tickets: NamedDependency[StreamTickets],
 ) -> Response[StreamTicket]:
-    owned(service, survey_id, organiser)
+    owned(surveys, survey_id, organiser)
     ticket, expires = tickets.issue(survey_id, organiser.id)
     return Response(StreamTicket(ticket=ticket, expires=expires), status_code=201, headers=NO_STORE)
 
@@ -136,7 +149,10 @@ def stream_ticket(
 def stream(
     request: Request[Any, Any, Any],
     survey_id: FromPath[str],
-    service: Service,
+    accounts: Accounts,
+    surveys: Surveys,
+    rankings: Rankings,
+    store: StoreDep,
     tickets: NamedDependency[StreamTickets],
     sse_interval_s: NamedDependency[float],
     sse_ping_s: NamedDependency[float],
@@ -145,12 +161,12 @@ def stream(
 ) -> ServerSentEvent:
     key = bearer_token(request)
     if key is not None:
-        owner = service.authenticate(key).id
+        owner = accounts.authenticate(key).id
     elif ticket is not None:
         owner = tickets.check(ticket, survey_id)
     else:
         raise ApiError("unauthorized", "send a Bearer key or ?ticket= from POST .../stream-tickets")
-    survey = service.get_survey(survey_id)
+    survey = surveys.get(survey_id)
     if survey.owner != owner:
         raise ApiError("survey_not_found", f"no survey {survey_id!r}")
     encoder = msgspec.json.Encoder()
@@ -160,9 +176,9 @@ def stream(
         quiet = 0.0
         end = time.monotonic() + sse_max_s
         while time.monotonic() < end:
-            head = await anyio.to_thread.run_sync(service.store.head, survey_id)
+            head = await anyio.to_thread.run_sync(store.head, survey_id)
             if head != last:
-                r = await anyio.to_thread.run_sync(_results, service, survey_id, None, 0.95, 10)
+                r = await anyio.to_thread.run_sync(_results, rankings, survey_id, None, 0.95, 10)
                 last = head
                 quiet = 0.0
                 yield ServerSentEventMessage(

@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from api.auth import VOTER, provide_voter
 from api.caching import json_with_etag
-from api.deps import CurrentVoter, Service
+from api.deps import CurrentVoter, IdeaPool, Rankings, Surveys, Voting
 from api.problems import ApiError, responses
 from api.responses import NoStoreJSON
 from api.schemas import (
@@ -35,17 +35,19 @@ from api.schemas import (
     VoterOut,
     results_out,
 )
+from ranker import surveys as core_surveys
+from ranker import voting as core_voting
 from ranker.domain import Flag, Voter
 from ranker.errors import NoPairAvailable, SurveyClosed, VoterVoided
-from ranker.service import RankerService
+from ranker.rules import LEVEL_MAX, LEVEL_MIN
 
 __all__ = ["voter_router"]
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def public_view(service: RankerService, survey_id: str) -> PublicSurvey:
-    s = service.get_survey(survey_id)
+def public_view(surveys: core_surveys.Surveys, survey_id: str) -> PublicSurvey:
+    s = surveys.get(survey_id)
     return PublicSurvey(
         id=s.id,
         question=s.question,
@@ -66,9 +68,9 @@ def public_view(service: RankerService, survey_id: str) -> PublicSurvey:
     sync_to_thread=False,
 )
 def survey_info(
-    request: Request[Any, Any, Any], survey_id: FromPath[str], service: Service
+    request: Request[Any, Any, Any], survey_id: FromPath[str], surveys: Surveys
 ) -> Response[PublicSurvey]:
-    view = public_view(service, survey_id)
+    view = public_view(surveys, survey_id)
     return json_with_etag(request, view, "public, max-age=30")
 
 
@@ -82,36 +84,24 @@ def survey_info(
 def create_voter(
     request: Request[Any, Any, Any],
     survey_id: FromPath[str],
-    service: Service,
+    surveys: Surveys,
+    voting: Voting,
     voters_per_ip: NamedDependency[int],
     data: JSONBody[VoterIn | None] = None,
 ) -> Response[VoterOut]:
-    survey = service.get_survey(survey_id)
+    survey = surveys.get(survey_id)
     if survey.status != "open":
         raise ApiError("survey_closed", f"survey is {survey.status}")
     if voters_per_ip:
         host = request.client.host if request.client else "unknown"
-        service.rate_limit(f"voters:{host}", voters_per_ip, 60)
-    voter = service.issue_voter(survey_id, data.group if data else None)
+        voting.rate_limit(f"voters:{host}", voters_per_ip, 60)
+    voter = voting.issue_voter(survey_id, data.group if data else None)
     out = VoterOut(voter_id=voter.id, token=voter.token, group=voter.group)
     return Response(out, status_code=201, headers=NO_STORE)
 
 
-def _per_vote_caller(
-    request: Request[Any, Any, Any], survey_id: str
-) -> tuple[RankerService, Voter]:
-    """The service and the ``X-Voter-Token`` voter, for the two per-vote routes.
-
-    The same checks as the ``service``/``voter`` dependencies (:func:`api.auth.provide_voter`),
-    called directly: Litestar's dependency resolution costs about 5 µs per request per
-    dependency, which on ``/ballots`` + ``/answers`` was ~5% of a vote cycle's server time.
-    """
-    service: RankerService = request.app.state.service
-    return service, provide_voter(request, survey_id, service)
-
-
-def _ballot_out(service: RankerService, survey_id: str, voter: Voter) -> BallotOut:
-    ballot = service.next_ballot(survey_id, voter.token)
+def _ballot_out(voting: core_voting.Voting, survey_id: str, voter: Voter) -> BallotOut:
+    ballot = voting.next_ballot(survey_id, voter)
     return BallotOut(
         ballot=ballot.token,
         survey_id=survey_id,
@@ -130,9 +120,8 @@ def _ballot_out(service: RankerService, survey_id: str, voter: Voter) -> BallotO
     response_class=NoStoreJSON,
     sync_to_thread=False,
 )
-def next_ballot(request: Request[Any, Any, Any], survey_id: FromPath[str]) -> BallotOut:
-    service, voter = _per_vote_caller(request, survey_id)
-    return _ballot_out(service, survey_id, voter)
+def next_ballot(survey_id: FromPath[str], voting: Voting, voter: CurrentVoter) -> BallotOut:
+    return _ballot_out(voting, survey_id, voter)
 
 
 @post(
@@ -148,22 +137,14 @@ def next_ballot(request: Request[Any, Any, Any], survey_id: FromPath[str]) -> Ba
     response_class=NoStoreJSON,
 )
 async def answer(
-    request: Request[Any, Any, Any], survey_id: FromPath[str], data: JSONBody[AnswerIn]
+    survey_id: FromPath[str], data: JSONBody[AnswerIn], voting: Voting, voter: CurrentVoter
 ) -> AnswerOut:
-    service, voter = _per_vote_caller(request, survey_id)
     # awaited: on Redis the worker serves other requests while the answer script runs
-    r = await service.answer_async(
-        survey_id,
-        voter.token,
-        data.ballot,
-        data.choice,
-        reason=data.reason,
-        response_ms=data.response_ms,
-    )
+    r = await voting.answer_async(survey_id, voter, data.ballot, data)
     following = None
     if data.next:
         try:
-            following = _ballot_out(service, survey_id, voter)
+            following = _ballot_out(voting, survey_id, voter)
         except (SurveyClosed, NoPairAvailable, VoterVoided):
             following = None  # the answer stands; the widget shows its end state
     return AnswerOut(
@@ -186,8 +167,8 @@ async def answer(
     responses=responses(401, 404, 409),
     sync_to_thread=False,
 )
-def undo(survey_id: FromPath[str], service: Service, voter: CurrentVoter) -> Response[UndoOut]:
-    seq = service.undo_last(survey_id, voter.token)
+def undo(survey_id: FromPath[str], voting: Voting, voter: CurrentVoter) -> Response[UndoOut]:
+    seq = voting.undo_last(survey_id, voter)
     return Response(UndoOut(undone_seq=seq), headers=NO_STORE)
 
 
@@ -200,9 +181,9 @@ def undo(survey_id: FromPath[str], service: Service, voter: CurrentVoter) -> Res
     sync_to_thread=False,
 )
 def submit_idea(
-    survey_id: FromPath[str], service: Service, voter: CurrentVoter, data: JSONBody[IdeaIn]
+    survey_id: FromPath[str], pool: IdeaPool, voter: CurrentVoter, data: JSONBody[IdeaIn]
 ) -> Response[PublicIdea]:
-    idea = service.submit_idea(survey_id, voter.token, data.text)
+    idea = pool.submit(survey_id, voter, data.text)
     return Response(PublicIdea(id=idea.id, text=idea.text), status_code=201, headers=NO_STORE)
 
 
@@ -215,14 +196,14 @@ IdeaId = Annotated[int, PathParameter(ge=0, le=2**31)]
     responses=responses(404),
     sync_to_thread=False,
 )
-def list_comments(survey_id: FromPath[str], idea_id: IdeaId, service: Service) -> PublicComments:
-    idea = service.get_idea(survey_id, idea_id)
+def list_comments(survey_id: FromPath[str], idea_id: IdeaId, pool: IdeaPool) -> PublicComments:
+    idea = pool.get(survey_id, idea_id)
     if idea.status != "active":
         raise ApiError("not_found", "this idea is not public")
     return PublicComments(
         comments=[
             PublicComment(id=c.id, idea_id=c.idea, text=c.text, created=c.created)
-            for c in service.list_comments(survey_id, idea_id)
+            for c in pool.comments(survey_id, idea_id)
         ]
     )
 
@@ -238,11 +219,11 @@ def list_comments(survey_id: FromPath[str], idea_id: IdeaId, service: Service) -
 def add_comment(
     survey_id: FromPath[str],
     idea_id: IdeaId,
-    service: Service,
+    pool: IdeaPool,
     voter: CurrentVoter,
     data: JSONBody[CommentIn],
 ) -> Response[PublicComment]:
-    c = service.add_comment(survey_id, idea_id, data.text, voter_token=voter.token)
+    c = pool.comment(survey_id, idea_id, data.text, voter=voter)
     out = PublicComment(id=c.id, idea_id=c.idea, text=c.text, created=c.created)
     return Response(out, status_code=201, headers=NO_STORE)
 
@@ -258,15 +239,15 @@ def add_comment(
 def flag(
     survey_id: FromPath[str],
     idea_id: IdeaId,
-    service: Service,
+    pool: IdeaPool,
     voter: CurrentVoter,
     data: JSONBody[FlagIn | None] = None,
 ) -> Response[Flag]:
-    f = service.flag_idea(survey_id, idea_id, voter.token, data.reason if data else "")
+    f = pool.flag(survey_id, idea_id, voter, data.reason if data else "")
     return Response(f, status_code=201, headers=NO_STORE)
 
 
-Level = Annotated[float, QueryParameter(ge=0.5, lt=1.0)]
+Level = Annotated[float, QueryParameter(ge=LEVEL_MIN, lt=LEVEL_MAX)]
 
 
 @get(
@@ -276,10 +257,10 @@ Level = Annotated[float, QueryParameter(ge=0.5, lt=1.0)]
     responses=responses(401, 404),
 )
 async def my_results(
-    survey_id: FromPath[str], service: Service, voter: CurrentVoter, level: Level = 0.95
+    survey_id: FromPath[str], rankings: Rankings, voter: CurrentVoter, level: Level = 0.95
 ) -> Response[ResultsOut]:
     # a fit and summaries over every idea: on a worker thread, not the event loop
-    r = await anyio.to_thread.run_sync(service.my_results, survey_id, voter.token, level)
+    r = await anyio.to_thread.run_sync(rankings.my_results, survey_id, voter, level)
     return Response(results_out(r), headers=NO_STORE)
 
 
@@ -289,12 +270,12 @@ async def my_results(
     responses=responses(403, 404),
 )
 async def public_results(
-    survey_id: FromPath[str], service: Service, level: Level = 0.95
+    survey_id: FromPath[str], surveys: Surveys, rankings: Rankings, level: Level = 0.95
 ) -> ResultsOut:
-    survey = service.get_survey(survey_id)
+    survey = surveys.get(survey_id)
     if not survey.show_results_to_voters:
         raise ApiError("results_hidden")
-    r = await anyio.to_thread.run_sync(lambda: service.results(survey_id, level=level))
+    r = await anyio.to_thread.run_sync(lambda: rankings.results(survey_id, level=level))
     return results_out(r)
 
 

@@ -28,20 +28,20 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from litestar import Request, Response, Router, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 
-from api.security import frame_ancestors
+from api.security import OriginCache, frame_ancestors
 
 __all__ = [
     "ASSET_DIR",
     "WIDGET_CSP",
     "Asset",
     "WebAssets",
-    "router",
+    "web_router",
     "widget_csp",
 ]
 
@@ -168,33 +168,19 @@ def _serve(
     )
 
 
-def _assets(state: State) -> WebAssets:
-    assets = state.get("web_assets")
-    if not isinstance(assets, WebAssets):
-        assets = WebAssets()
-        state["web_assets"] = assets
-    return assets
-
-
-def _embed_origins(state: State, survey_id: str) -> frozenset[str] | None:
-    """The survey's allowed embedding origins, or ``None`` if there is no such survey.
-
-    Uses the app's :class:`api.security.OriginCache` (``app.state.origins``), the same cache
-    the per-survey CORS middleware reads, so both agree on the allow-list.
-    """
-    cache = state.get("origins")
-    if cache is None:
-        return None
-    found: frozenset[str] | None = cache.get(survey_id)
-    return found
+Assets: TypeAlias = NamedDependency[WebAssets]
+"""``web_assets``: the files of ``api/web``, read once per router."""
+Origins: TypeAlias = NamedDependency[OriginCache]
+"""``origins``: the app's :class:`api.security.OriginCache`, the same cache the per-survey
+CORS layer reads, so both agree on a survey's allow-list."""
 
 
 @get("/embed.js", include_in_schema=False, sync_to_thread=False)
-def embed_js(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
+def embed_js(request: Request[Any, Any, Any], web_assets: Assets) -> Response[bytes]:
     """The loader script that inserts the widget's iframe into a host page."""
     return _serve(
         request,
-        _assets(state).get("embed.js"),
+        web_assets.get("embed.js"),
         "public, max-age=300",
         {"Cross-Origin-Resource-Policy": "cross-origin", "Access-Control-Allow-Origin": "*"},
     )
@@ -202,35 +188,33 @@ def embed_js(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
 
 @get("/w/{survey_id:str}", include_in_schema=False, sync_to_thread=True)
 def widget_page(
-    request: Request[Any, Any, Any], state: State, survey_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    web_assets: Assets,
+    origins: Origins,
+    survey_id: FromPath[str],
 ) -> Response[bytes]:
     """The voting widget for one survey, frameable only by the survey's allowed sites."""
-    origins = _embed_origins(state, survey_id) if _SURVEY_ID.match(survey_id) else None
-    if origins is None:
-        page = Asset.of(
-            _NOT_FOUND_HTML.replace(b"/web/widget.css", _versioned(state)), _MEDIA_TYPES[".html"]
-        )
+    allowed = origins.get(survey_id) if _SURVEY_ID.match(survey_id) else None
+    if allowed is None:
+        css = f"/web/widget.css?v={web_assets.version('widget.css')}".encode()
+        page = Asset.of(_NOT_FOUND_HTML.replace(b"/web/widget.css", css), _MEDIA_TYPES[".html"])
         return _serve(
             request, page, "no-store", {"Content-Security-Policy": _NOT_FOUND_CSP}, status=404
         )
     return _serve(
         request,
-        _assets(state).get("widget.html"),
+        web_assets.get("widget.html"),
         "no-cache",
-        {"Content-Security-Policy": widget_csp(sorted(origins))},
+        {"Content-Security-Policy": widget_csp(sorted(allowed))},
     )
 
 
-def _versioned(state: State) -> bytes:
-    return f"/web/widget.css?v={_assets(state).version('widget.css')}".encode()
-
-
 @get("/dashboard", include_in_schema=False, sync_to_thread=False)
-def dashboard_page(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
+def dashboard_page(request: Request[Any, Any, Any], web_assets: Assets) -> Response[bytes]:
     """The organiser dashboard (sign in with the organiser key)."""
     return _serve(
         request,
-        _assets(state).get("dashboard.html"),
+        web_assets.get("dashboard.html"),
         "no-cache",
         {"Content-Security-Policy": _DASHBOARD_CSP},
     )
@@ -239,12 +223,12 @@ def dashboard_page(request: Request[Any, Any, Any], state: State) -> Response[by
 @get("/web/{name:str}", include_in_schema=False, sync_to_thread=False)
 def web_asset(
     request: Request[Any, Any, Any],
-    state: State,
+    web_assets: Assets,
     name: FromPath[str],
     v: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """A script or stylesheet of the widget or dashboard; immutable when the URL is versioned."""
-    assets = _assets(state)
+    assets = web_assets
     if name not in _SUBRESOURCES or name not in assets.names():
         return Response(
             content=b'{"title":"Not found","status":404,"code":"not_found"}',
@@ -256,9 +240,14 @@ def web_asset(
     return _serve(request, assets.get(name), cache)
 
 
-router = Router(
-    path="/",
-    route_handlers=[embed_js, widget_page, dashboard_page, web_asset],
-    include_in_schema=False,
-)
-"""Append this to ``api.app.ROUTERS``."""
+def web_router() -> Router:
+    """The widget, loader and dashboard routes (assets read once, when this is called)."""
+    assets = WebAssets()
+    return Router(
+        path="/",
+        route_handlers=[embed_js, widget_page, dashboard_page, web_asset],
+        dependencies={
+            "web_assets": Provide(lambda: assets, use_cache=True, sync_to_thread=False)
+        },
+        include_in_schema=False,
+    )
