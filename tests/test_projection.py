@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from algorithms import create_model
 from ranker import events as ev
-from ranker.domain import Survey
+from ranker.domain import IdeaResult, Survey, TopKEstimate
 from ranker.errors import NoPairAvailable, StoreError
-from ranker.projection import Projection, subset
+from ranker.projection import Projection
+from ranker.ranking import rank_view, settle_estimate, subset
+from ranker.snapshots import digest, encode, restore
 
 
 def make(model: str = "bt", n: int = 4) -> Projection:
@@ -38,6 +40,17 @@ def vote(p: Projection, voter: str, left: int, right: int, outcome: str = "left"
         ),
     )  # type: ignore[arg-type]
     return seq
+
+
+def results(
+    p: Projection, level: float, statuses: tuple[str, ...] = ("active",)
+) -> list[IdeaResult]:
+    return rank_view(p.results_view(statuses), p.model, level)
+
+
+def votes_needed(p: Projection, k: int, level: float) -> TopKEstimate:
+    active = np.flatnonzero(p.active_mask()).astype(np.int64)
+    return settle_estimate(p.model, active, p.n_votes, k, level)
 
 
 def test_gaps_in_the_log_are_refused() -> None:
@@ -110,12 +123,12 @@ def test_snapshot_round_trip_equals_original() -> None:
     for i in range(20):
         vote(p, f"v{i % 3}", i % 4, (i + 1) % 4, ["left", "right", "tie"][i % 3])
     p.apply(p.seq + 1, ev.CommentAdded(ts=0.0, idea=1, voter="v0", text="hi"))
-    q = Projection.from_snapshot("s", p.snapshot(), sampler_factory=None)
-    assert q.digest() == p.digest()
+    q = restore("s", encode(p), sampler_factory=None)
+    assert digest(q) == digest(p)
     np.testing.assert_allclose(q.model.scores(), p.model.scores(), atol=1e-9)
     vote(p, "v9", 0, 3)
     vote(q, "v9", 0, 3)
-    assert q.digest() == p.digest()
+    assert digest(q) == digest(p)
 
 
 def test_results_rank_only_active_ideas() -> None:
@@ -125,20 +138,20 @@ def test_results_rank_only_active_ideas() -> None:
             for b in range(a + 1, 5):
                 vote(p, "v", a, b)  # lower index always wins
     p.apply(p.seq + 1, ev.IdeaStatusChanged(ts=0.0, idea=0, status="retired"))
-    res = p.results(0.95)
+    res = results(p, 0.95)
     assert [r.idea for r in res] == [1, 2, 3, 4]
     assert [r.rank for r in res] == [1, 2, 3, 4]
     assert all(r.rank_lo <= r.rank <= r.rank_hi for r in res)
     assert [r.tier for r in res] == sorted(r.tier for r in res)
     assert res[0].p_beats_random > 0.5 > res[-1].p_beats_random
-    assert p.results(0.95, statuses=("active", "retired"))[0].idea == 0
-    assert p.votes_needed(9, 0.95).votes_needed == 0  # k >= active ideas: nothing to settle
-    assert p.votes_needed(4, 0.95).settled is True
-    before = p.votes_needed(1, 0.95)
+    assert results(p, 0.95, statuses=("active", "retired"))[0].idea == 0
+    assert votes_needed(p, 9, 0.95).votes_needed == 0  # k >= active ideas: nothing to settle
+    assert votes_needed(p, 4, 0.95).settled is True
+    before = votes_needed(p, 1, 0.95)
     assert before.settled is False and before.votes_needed is not None
     for _ in range(60):
         vote(p, "w", 1, 2)
-    after = p.votes_needed(1, 0.95)
+    after = votes_needed(p, 1, 0.95)
     assert after.settled or (after.votes_needed or 0) < before.votes_needed
 
 
@@ -206,14 +219,14 @@ def test_any_log_rebuilds_and_restores_to_the_same_state(steps: list[tuple]) -> 
     half = len(log) // 2
     for i, e in enumerate(log[:half]):
         live.apply(i + 1, e)
-    restored = Projection.from_snapshot("s", live.snapshot(), sampler_factory=None)
+    restored = restore("s", encode(live), sampler_factory=None)
     for i, e in enumerate(log[half:], start=half):
         live.apply(i + 1, e)
         restored.apply(i + 1, e)
     rebuilt = Projection("s", sampler_factory=None)
     for i, e in enumerate(log):
         rebuilt.apply(i + 1, e)
-    assert live.digest() == restored.digest() == rebuilt.digest()
+    assert digest(live) == digest(restored) == digest(rebuilt)
     np.testing.assert_allclose(live.model.scores(), rebuilt.model.scores(), atol=1e-6)
     np.testing.assert_allclose(restored.model.scores(), rebuilt.model.scores(), atol=1e-6)
     assert live.n_votes == sum(1 for r in live.votes if r.active and r.y is not None)
