@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
+from ranker.domain import Answer, SurveySpec, Voter
 from ranker.errors import SurveyClosed
-from ranker.service import RankerService, default_sampler_factory
+from ranker.sampling import default_sampler_factory
+from ranker.service import RankerService
+from ranker.snapshots import encode
 from ranker.storage import open_store
 from ranker.storage.base import StoredEvent
 from tests.redis_proc import RedisProcess
@@ -72,27 +75,26 @@ def worker(redis_url: str) -> Iterator[RankerService]:
     assert followers() == []
 
 
-def open_survey(svc: RankerService) -> tuple[str, str]:
-    sid = svc.create_survey(
-        "org", "Which?", ideas=[f"idea {i}" for i in range(4)], open_now=True
-    ).id
-    return sid, svc.issue_voter(sid).token
+def open_survey(svc: RankerService) -> tuple[str, Voter]:
+    spec = SurveySpec(question="Which?", ideas=[f"idea {i}" for i in range(4)], open=True)
+    sid = svc.surveys.create("org", spec).id
+    return sid, svc.voting.issue_voter(sid)
 
 
 def test_write_by_another_process_reaches_this_worker_without_a_read(
     worker: RankerService, redis_url: str
 ) -> None:
     sid, voter = open_survey(worker)
-    worker.next_ballot(sid, voter)  # the survey is loaded, so followed
-    assert worker.following()
+    worker.voting.next_ballot(sid, voter)  # the survey is loaded, so followed
+    assert worker.repo.following()
     script = (
         "import sys\n"
         "from ranker.service import RankerService\n"
         "from ranker.storage import open_store\n"
         "store = open_store(sys.argv[1])\n"
         "svc = RankerService(store, b'f' * 32, follow=False)\n"
-        "svc.add_idea(sys.argv[2], 'from another process')\n"
-        "svc.close_survey(sys.argv[2])\n"
+        "svc.ideas.add(sys.argv[2], 'from another process')\n"
+        "svc.surveys.close(sys.argv[2])\n"
         "print(store.head(sys.argv[2]))\n"
         "store.close()\n"
     )
@@ -106,11 +108,11 @@ def test_write_by_another_process_reaches_this_worker_without_a_read(
     )
     head = int(out.stdout.strip())
     reads = Reads(worker)
-    assert worker.wait_for(sid, head, WAIT)
-    proj = worker.projection(sid, max_staleness_s=3600)  # no read: recently caught up
+    assert worker.repo.wait_for(sid, head, WAIT)
+    proj = worker.repo.get(sid, max_staleness_s=3600)  # no read: recently caught up
     assert proj.ideas[-1].text == "from another process"
     with pytest.raises(SurveyClosed):
-        worker.next_ballot(sid, voter)
+        worker.voting.next_ballot(sid, voter)
     assert reads.n == 0
 
 
@@ -120,26 +122,26 @@ def test_answers_from_another_worker_are_followed_and_own_answers_applied_at_onc
     sid, voter = open_survey(worker)
     other = service(redis_url, follow=False)
     try:
-        v2 = other.issue_voter(sid).token
-        b = other.next_ballot(sid, v2)
-        seq = other.answer(sid, v2, b.token, "left").seq
+        v2 = other.voting.issue_voter(sid)
+        b = other.voting.next_ballot(sid, v2)
+        seq = other.voting.answer(sid, v2, b.token, Answer(choice="left")).seq
         reads = Reads(worker)
-        assert worker.wait_for(sid, seq, WAIT)
-        mine = worker.next_ballot(sid, voter)
-        receipt = worker.answer(sid, voter, mine.token, "right")
+        assert worker.repo.wait_for(sid, seq, WAIT)
+        mine = worker.voting.next_ballot(sid, voter)
+        receipt = worker.voting.answer(sid, voter, mine.token, Answer(choice="right"))
         # applied from the script's reply, before (or regardless of) the follower
-        proj = worker.projection(sid, max_staleness_s=3600)
+        proj = worker.repo.get(sid, max_staleness_s=3600)
         assert proj.seq >= receipt.seq and proj.by_seq[receipt.seq].active
         assert proj.n_votes == 2
         # never the same pair twice for this voter while fresh pairs remain
         pairs = {frozenset((mine.left, mine.right))}
         for _ in range(4):
-            nb = worker.next_ballot(sid, voter)
+            nb = worker.voting.next_ballot(sid, voter)
             assert frozenset((nb.left, nb.right)) not in pairs
             pairs.add(frozenset((nb.left, nb.right)))
-            worker.answer(sid, voter, nb.token, "tie")
+            worker.voting.answer(sid, voter, nb.token, Answer(choice="tie"))
         assert reads.n == 0
-        assert worker.rebuild(sid).snapshot() == worker.projection(sid).snapshot()
+        assert encode(worker.repo.rebuild(sid)) == encode(worker.repo.get(sid))
     finally:
         shut(other)
 
@@ -148,11 +150,11 @@ def test_answer_applies_others_events_from_the_scripts_reply(redis_url: str) -> 
     a, b = service(redis_url, follow=False), service(redis_url, follow=False)
     try:
         sid, voter = open_survey(a)
-        ballot = a.next_ballot(sid, voter)
-        b.add_idea(sid, "written in between")  # a is now one event behind
+        ballot = a.voting.next_ballot(sid, voter)
+        b.ideas.add(sid, "written in between")  # a is now one event behind
         reads = Reads(a)
-        seq = a.answer(sid, voter, ballot.token, "left").seq
-        proj = a.projection(sid, max_staleness_s=3600)
+        seq = a.voting.answer(sid, voter, ballot.token, Answer(choice="left")).seq
+        proj = a.repo.get(sid, max_staleness_s=3600)
         assert reads.n == 0
         assert proj.seq == seq and proj.ideas[-1].text == "written in between"
     finally:
@@ -161,15 +163,15 @@ def test_answer_applies_others_events_from_the_scripts_reply(redis_url: str) -> 
 
 def test_stopped_follower_falls_back_to_reading(worker: RankerService, redis_url: str) -> None:
     sid, voter = open_survey(worker)
-    worker.next_ballot(sid, voter)
+    worker.voting.next_ballot(sid, voter)
     other = service(redis_url, follow=False)
     try:
         worker.close()  # stops the follower: every pick now reads first
-        assert not worker.following() and followers() == []
-        other.close_survey(sid)
+        assert not worker.repo.following() and followers() == []
+        other.surveys.close(sid)
         reads = Reads(worker)
         with pytest.raises(SurveyClosed):
-            worker.next_ballot(sid, voter)
+            worker.voting.next_ballot(sid, voter)
         assert reads.n == 1
     finally:
         shut(other)
@@ -180,13 +182,13 @@ def test_a_lagging_follower_is_not_trusted_beyond_the_bound(redis_url: str) -> N
     other = service(redis_url, follow=False)
     try:
         sid, voter = open_survey(worker)
-        worker.next_ballot(sid, voter)
-        assert worker._follower is not None
-        worker._follower.stop()  # dies without telling the service
-        other.close_survey(sid)
-        worker._followed[sid] = time.monotonic() - 1.0  # its last "caught up as of": 1 s ago
+        worker.voting.next_ballot(sid, voter)
+        assert worker.repo._follower is not None
+        worker.repo._follower.stop()  # dies without telling the service
+        other.surveys.close(sid)
+        worker.repo._followed[sid] = time.monotonic() - 1.0  # its last "caught up as of": 1 s ago
         with pytest.raises(SurveyClosed):
-            worker.next_ballot(sid, voter)
+            worker.voting.next_ballot(sid, voter)
     finally:
         shut(worker, other)
 
@@ -198,20 +200,20 @@ def test_follower_survives_a_redis_restart(tmp_path: Path) -> None:
         worker = service(server.url)
         try:
             sid, voter = open_survey(worker)
-            worker.next_ballot(sid, voter)
-            assert worker._follower is not None
+            worker.voting.next_ballot(sid, voter)
+            assert worker.repo._follower is not None
             thread_before = followers()
             server.kill()
             server.start()
             other = service(server.url, follow=False)
             try:
-                other.add_idea(sid, "after the restart")
+                other.ideas.add(sid, "after the restart")
                 head = other.store.head(sid)
             finally:
                 shut(other)
-            assert worker.wait_for(sid, head, WAIT)
-            assert worker.projection(sid, 3600).ideas[-1].text == "after the restart"
-            assert worker.following() and followers() == thread_before
+            assert worker.repo.wait_for(sid, head, WAIT)
+            assert worker.repo.get(sid, 3600).ideas[-1].text == "after the restart"
+            assert worker.repo.following() and followers() == thread_before
         finally:
             shut(worker)
     finally:
@@ -222,8 +224,8 @@ def test_follower_survives_a_redis_restart(tmp_path: Path) -> None:
 def test_store_close_stops_the_follower(redis_url: str) -> None:
     svc = service(redis_url)
     sid, voter = open_survey(svc)
-    svc.next_ballot(sid, voter)
+    svc.voting.next_ballot(sid, voter)
     assert len(followers()) == 1
     svc.store.close()
-    assert followers() == [] and not svc.following()
+    assert followers() == [] and not svc.repo.following()
     svc.close()
