@@ -34,8 +34,9 @@ import numpy as np
 
 from benchmarks._common import print_table, write_json
 from ranker import events as ev
-from ranker.domain import Limits
+from ranker.domain import Answer, Limits, SurveySpec
 from ranker.service import RankerService
+from ranker.snapshots import digest
 from ranker.storage import open_store
 
 SECRET = b"crash-test-secret-0123456789abcdef"
@@ -47,15 +48,18 @@ def writer(url: str, survey: str) -> None:
     svc = RankerService(open_store(url), SECRET, snapshot_every=50)
     out = sys.stdout
     n = 0
-    voter = svc.issue_voter(survey)
+    answers = (
+        Answer(choice="left"),
+        Answer(choice="right"),
+        Answer(choice="tie"),
+        Answer(choice="skip", reason="same"),
+    )
+    voter = svc.voting.issue_voter(survey)
     while True:
         if n % 25 == 0:
-            voter = svc.issue_voter(survey)
-        b = svc.next_ballot(survey, voter.token)
-        choice = ("left", "right", "tie", "skip")[n % 4]
-        r = svc.answer(
-            survey, voter.token, b.token, choice, reason="same" if choice == "skip" else None
-        )
+            voter = svc.voting.issue_voter(survey)
+        b = svc.voting.next_ballot(survey, voter)
+        r = svc.voting.answer(survey, voter, b.token, answers[n % 4])
         out.write(f"ack {r.seq} {r.ballot}\n")
         out.flush()
         n += 1
@@ -124,10 +128,10 @@ def audit(
         lost = sum(1 for seq, ballot in acks if logged.get(ballot) != seq)
         fresh = RankerService(store, SECRET)  # starts from the latest snapshot
         snap = store.load_snapshot(survey)
-        rebuilt = fresh.rebuild(survey)
-        restored = fresh.projection(survey)
-        kept = live.projection(survey)
-        same = rebuilt.digest() == restored.digest() == kept.digest()
+        rebuilt = fresh.repo.rebuild(survey)
+        restored = fresh.repo.get(survey)
+        kept = live.repo.get(survey)
+        same = digest(rebuilt) == digest(restored) == digest(kept)
         close = bool(
             np.allclose(rebuilt.model.scores(), restored.model.scores(), atol=1e-6)
             and np.allclose(rebuilt.model.scores(), kept.model.scores(), atol=1e-6)
@@ -163,13 +167,13 @@ def run(backend: str, rounds: int, seed: int, workdir: Path) -> dict[str, Any]:
     errlog = workdir / f"writer-{backend}.log"
     try:
         setup = RankerService(open_store(url), SECRET)
-        survey = setup.create_survey(
-            "crash",
-            "Crash test",
+        spec = SurveySpec(
+            question="Crash test",
             ideas=[f"idea {i}" for i in range(40)],
             limits=Limits(answers_per_minute=0),
-            open_now=True,
-        ).id
+            open=True,
+        )
+        survey = setup.surveys.create("crash", spec).id
         setup.store.close()
         live = RankerService(open_store(url), SECRET)  # a reader kept in step across crashes
         acks: list[tuple[int, str]] = []
@@ -186,12 +190,12 @@ def run(backend: str, rounds: int, seed: int, workdir: Path) -> dict[str, Any]:
                 server_kills += 1
                 _kill(proc)
                 server.start()
-                live.store.close()
-                live.store = open_store(url)
+                live.store.close()  # its connections died with the server: reconnect
+                live.store = live.repo.store = open_store(url)
             else:
                 writer_deaths += not _kill(proc)
             if server is None or r % 2 == 0:
-                live.projection(survey)  # catch up incrementally between crashes
+                live.repo.get(survey)  # catch up incrementally between crashes
         res = audit(url, survey, list(acks), live)
         live.store.close()
         if writer_deaths:

@@ -11,9 +11,11 @@ import pytest
 
 from benchmarks.crash import run
 from ranker import events as ev
-from ranker.domain import Limits
+from ranker.domain import Answer, Limits, SurveySpec
 from ranker.errors import BallotUsed
+from ranker.rules import Choice
 from ranker.service import RankerService
+from ranker.snapshots import digest
 from ranker.storage import open_store
 
 SECRET = b"reliability-secret-0123456789abcdef"
@@ -41,21 +43,22 @@ def test_sigkill_loses_no_acknowledged_answer(backend: str, tmp_path: Path) -> N
 
 
 def _worker(
-    url: str, survey: str, voter: str, shared: list[str], choice: str, barrier: Any, out: Any
+    url: str, survey: str, voter: str, shared: list[str], choice: Choice, barrier: Any, out: Any
 ) -> None:
     svc = RankerService(open_store(url), SECRET)
     results: list[tuple[str, str, int]] = []
-    own = svc.issue_voter(survey)
+    shared_voter = svc.voting.voter(survey, voter)
+    own = svc.voting.issue_voter(survey)
     barrier.wait()
     for i, tok in enumerate(shared):
         try:
-            r = svc.answer(survey, voter, tok, choice)
+            r = svc.voting.answer(survey, shared_voter, tok, Answer(choice=choice))
             results.append(("ok", r.ballot, r.seq))
         except BallotUsed:
             results.append(("used", "", 0))
         if i % 3 == 0:  # interleave answers to fresh ballots of its own voter
-            b = svc.next_ballot(survey, own.token)
-            r = svc.answer(survey, own.token, b.token, "tie")
+            b = svc.voting.next_ballot(survey, own)
+            r = svc.voting.answer(survey, own, b.token, Answer(choice="tie"))
             results.append(("own", r.ballot, r.seq))
     out.put(results)
     svc.store.close()
@@ -72,15 +75,15 @@ def test_two_processes_never_accept_a_ballot_twice(
         else str(request.getfixturevalue("redis_url"))
     )
     svc = RankerService(open_store(url), SECRET)
-    sid = svc.create_survey(
-        "o",
-        "Q",
+    spec = SurveySpec(
+        question="Q",
         ideas=[f"i{k}" for k in range(30)],
-        open_now=True,
+        open=True,
         limits=Limits(answers_per_minute=0),
-    ).id
-    voter = svc.issue_voter(sid)
-    shared = [svc.next_ballot(sid, voter.token).token for _ in range(150)]
+    )
+    sid = svc.surveys.create("o", spec).id
+    voter = svc.voting.issue_voter(sid)
+    shared = [svc.voting.next_ballot(sid, voter).token for _ in range(150)]
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(2), ctx.Queue()
     procs = [
@@ -105,9 +108,9 @@ def test_two_processes_never_accept_a_ballot_twice(
             log[e.ballot] = item.seq
     assert len(log) == len(shared) + len(owns)
     assert all(log[b] == seq for _, b, seq in oks + owns)  # nothing acknowledged was lost
-    proj = svc.projection(sid)
+    proj = svc.repo.get(sid)
     assert proj.n_votes == len(log)
-    assert proj.digest() == svc.rebuild(sid).digest()
+    assert digest(proj) == digest(svc.repo.rebuild(sid))
     svc.store.close()
 
 
