@@ -366,6 +366,7 @@ def test_a_refused_ballot_gets_a_fresh_pair_and_no_error(
     survey = make_survey(IDEAS, origins=[host_server.origin])
     page = new_page()
     spoiled: list[str] = []
+    shown: list[int] = []  # the left idea of the first pair
 
     def spoil_first_answer(route: Any) -> None:
         if route.request.method != "POST" or spoiled:
@@ -377,15 +378,15 @@ def test_a_refused_ballot_gets_a_fresh_pair_and_no_error(
             head, mac = body["ballot"].rsplit(".", 1)
             body["ballot"] = f"{head}.{'B' if mac[0] == 'A' else 'A'}{mac[1:]}"
             route.continue_(post_data=json.dumps(body))
-        else:  # the core does not refuse a withdrawn idea yet: answer as it will
-            problem = {"type": f"urn:ranker:problem:{code}", "title": "Idea no longer shown"}
-            problem |= {"status": 409, "code": code}
-            route.fulfill(
-                status=409, content_type="application/problem+json", body=json.dumps(problem)
-            )
+        else:  # the organiser retires an idea of the pair before the answer arrives
+            with app_server.client(organiser_key) as c:
+                r = c.patch(f"/v1/surveys/{survey.id}/ideas/{shown[0]}", json={"status": "retired"})
+                assert r.status_code == 200, r.text
+            route.continue_()
 
     page.context.route("**/v1/public/surveys/*/answers", spoil_first_answer)
     widget = open_embedded(page, host_server, app_server, survey)
+    shown.append(survey.ideas[widget.locator("#rk-left-text").text_content()])
     widget.locator("#rk-left").click()
     expect(widget.locator("#rk-live")).to_contain_text(said)
     assert spoiled == [code]
@@ -397,6 +398,8 @@ def test_a_refused_ballot_gets_a_fresh_pair_and_no_error(
     assert page.evaluate("window.rankerEvents.filter((e) => e.type === 'error')") == []
     assert len(page.evaluate("window.rankerEvents.filter((e) => e.type === 'vote')")) == 1
     assert results(app_server, organiser_key, survey.id)["n_votes"] == 1
+    # the refused answer was never logged
+    assert len(export_rows(app_server, organiser_key, survey.id, "votes")) == 1
 
 
 def test_widget_semantics_for_assistive_technology(
