@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import print_table, write_json
+from ranker.domain import Answer, SurveySpec
 from ranker.service import RankerService
 from ranker.storage import open_store
 
@@ -59,30 +60,32 @@ def cycles(
     """Run ``n_answers`` ballot+answer cycles; returns answers/s and per-step µs."""
     store = open_store(url)
     svc = RankerService(store, SECRET, max_staleness_s=staleness, follow=follow)
-    sid = svc.create_survey(
-        "bench", "Which is better?", ideas=[f"idea {i}" for i in range(n_ideas)], sampler=sampler
-    ).id
-    svc.open_survey(sid)
+    spec = SurveySpec(
+        question="Which is better?", ideas=[f"idea {i}" for i in range(n_ideas)], sampler=sampler
+    )
+    sid = svc.surveys.create("bench", spec).id
+    svc.surveys.open(sid)
+    answers = [Answer(choice=c) for c in ("left", "right", "left", "tie")]
     warm = 200
     t_ballot = t_answer = 0.0
-    voter = svc.issue_voter(sid)
+    voter = svc.voting.issue_voter(sid)
     clock = time.perf_counter
     cpu0 = 0.0
     for i in range(warm + n_answers):
         if i == warm:
             cpu0 = time.process_time()
         if i % 20 == 0:
-            voter = svc.issue_voter(sid)
+            voter = svc.voting.issue_voter(sid)
         t0 = clock()
-        b = svc.next_ballot(sid, voter.token)
+        b = svc.voting.next_ballot(sid, voter)
         t1 = clock()
-        svc.answer(sid, voter.token, b.token, ("left", "right", "left", "tie")[i % 4])
+        svc.voting.answer(sid, voter, b.token, answers[i % 4])
         t2 = clock()
         if i >= warm:
             t_ballot += t1 - t0
             t_answer += t2 - t1
     cpu = time.process_time() - cpu0
-    assert svc.projection(sid).n_votes == warm + n_answers
+    assert svc.repo.get(sid).n_votes == warm + n_answers
     svc.close()
     store.close()
     total = t_ballot + t_answer
