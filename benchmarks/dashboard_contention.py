@@ -4,7 +4,7 @@ One process, the in-memory store, a survey of ``--ideas`` ideas that already hol
 answers (default sampler ``adaptive``, model ``bt``). The main thread votes (pick + answer) at a
 fixed ``--rate`` for ``--duration`` seconds and records each vote's latency from its scheduled
 time (open loop: a stall delays every vote due during it, as requests queue at a server). In
-the second measurement a poller thread asks for the full ranking (``RankerService.results`` +
+the second measurement a poller thread asks for the full ranking (``svc.rankings.results`` +
 ``votes_needed``, what the dashboard's results call does) every ``--poll`` seconds meanwhile.
 The first measurement, with no poller, is the baseline of the same run.
 
@@ -22,32 +22,38 @@ from typing import Any
 import numpy as np
 
 from benchmarks._common import print_table, write_json
-from ranker.domain import Limits
+from ranker.domain import Answer, Limits, SurveySpec, Voter
+from ranker.rules import Choice
 from ranker.service import RankerService
 from ranker.storage import open_store
 
 
-def build(ideas: int, votes: int, voters: int) -> tuple[RankerService, str, list[str]]:
+def vote(svc: RankerService, sid: str, voter: Voter, choice: Choice) -> None:
+    ballot = svc.voting.next_ballot(sid, voter)
+    svc.voting.answer(sid, voter, ballot.token, Answer(choice=choice))
+
+
+def build(ideas: int, votes: int, voters: int) -> tuple[RankerService, str, list[Voter]]:
     svc = RankerService(open_store("memory://"), b"bench" * 8, snapshot_every=0)
-    sid = svc.create_survey(
-        "bench",
-        "Which?",
+    spec = SurveySpec(
+        question="Which?",
         ideas=[f"idea {i}" for i in range(ideas)],
-        open_now=True,
+        open=True,
         limits=Limits(answers_per_minute=0),  # one process votes as fast as it can
-    ).id
-    tokens = [svc.issue_voter(sid).token for _ in range(voters)]
+    )
+    sid = svc.surveys.create("bench", spec).id
+    people = [svc.voting.issue_voter(sid) for _ in range(voters)]
+    choices: tuple[Choice, ...] = ("left", "right", "tie")
     for i in range(votes):
-        t = tokens[i % voters]
-        svc.answer(sid, t, svc.next_ballot(sid, t).token, ("left", "right", "tie")[i % 3])
-    svc.results(sid)  # a first fit, as a running survey would have
-    return svc, sid, tokens
+        vote(svc, sid, people[i % voters], choices[i % 3])
+    svc.rankings.results(sid)  # a first fit, as a running survey would have
+    return svc, sid, people
 
 
 def measure(
     svc: RankerService,
     sid: str,
-    tokens: list[str],
+    people: list[Voter],
     duration: float,
     rate: float,
     poll: float | None,
@@ -58,8 +64,8 @@ def measure(
     def poller() -> None:
         while not stop.is_set():
             t0 = time.perf_counter()
-            svc.results(sid)
-            svc.votes_needed(sid)
+            svc.rankings.results(sid)
+            svc.rankings.votes_needed(sid)
             polls.append(time.perf_counter() - t0)
             stop.wait(poll or 0.0)
 
@@ -73,8 +79,7 @@ def measure(
         wait = due - time.perf_counter()
         if wait > 0:
             time.sleep(wait)
-        t = tokens[i % len(tokens)]
-        svc.answer(sid, t, svc.next_ballot(sid, t).token, "left" if i % 2 else "right")
+        vote(svc, sid, people[i % len(people)], "left" if i % 2 else "right")
         lat.append(time.perf_counter() - due)
     stop.set()
     if th is not None:
@@ -102,12 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    svc, sid, tokens = build(args.ideas, args.votes, args.voters)
+    svc, sid, people = build(args.ideas, args.votes, args.voters)
     print(f"built {args.ideas} ideas / {args.votes} answers in {time.perf_counter() - t0:.1f} s")
     rows = [
-        measure(svc, sid, tokens, args.duration, args.rate, None),
-        measure(svc, sid, tokens, args.duration, args.rate, args.poll),
+        measure(svc, sid, people, args.duration, args.rate, None),
+        measure(svc, sid, people, args.duration, args.rate, args.poll),
     ]
+    svc.close()
     rows[1]["p99_vs_baseline"] = rows[1]["vote_p99_ms"] / rows[0]["vote_p99_ms"]
     print_table(rows)
     write_json("dashboard_contention", {"settings": vars(args), "rows": rows}, args.out)
