@@ -57,6 +57,7 @@ __all__ = [
     "results_out",
 ]
 
+
 # -- voters ---------------------------------------------------------------------------
 class PublicSurvey(msgspec.Struct, frozen=True, kw_only=True):
     """What the widget needs to show a survey (no owner, no settings beyond display)."""

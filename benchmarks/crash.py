@@ -191,7 +191,7 @@ def run(backend: str, rounds: int, seed: int, workdir: Path) -> dict[str, Any]:
                 _kill(proc)
                 server.start()
                 live.store.close()  # its connections died with the server: reconnect
-                live.store = live.repo.store = open_store(url)
+                live.repo.store = open_store(url)
             else:
                 writer_deaths += not _kill(proc)
             if server is None or r % 2 == 0:

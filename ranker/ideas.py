@@ -178,9 +178,7 @@ class Ideas:
             try:
                 proj, _ = self.repo.write(survey_id, decide, quota=(f"ideas:{voter.id}", limit))
             except LimitReached:
-                raise LimitReached(
-                    f"at most {limit} ideas per participant", limit=limit
-                ) from None
+                raise LimitReached(f"at most {limit} ideas per participant", limit=limit) from None
             return _added(proj, first, [clean])[0]
 
     def comment(

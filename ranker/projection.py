@@ -5,7 +5,7 @@ model's online ``update`` (``bt`` refits lazily when scores are read), the
 sampler's ``observe`` and a few counters. Undo and "void a voter" refit the
 model from the remaining answers, so scores are exactly as if the removed
 answers never happened. Applying the same log always gives the same state
-(:meth:`Projection.digest`); snapshots (:meth:`Projection.snapshot`) store the
+(:func:`ranker.snapshots.digest`); snapshots (:mod:`ranker.snapshots`) store the
 whole state plus the model's exact :class:`~algorithms.ModelState`.
 
 >>> from ranker import events as ev
@@ -206,7 +206,7 @@ class Projection:
         row = VoteRow(seq, info.index, left, right, y, event.ts, is_open and not info.voided)
         self.votes.append(row)
         self.by_seq[seq] = row
-        if not row.active:  # raced with "close survey" or "void voter": logged, never counted
+        if not row.active:  # only in logs of versions that appended before refusing
             return
         info.answers.append(seq)
         self._count(row, 1)

@@ -71,6 +71,7 @@ class RankingCache(Generic[R]):
         self._dirty: set[str] = set()
         self._wake = threading.Event()
         self._stop = False
+        self._stopped = threading.Event()  # set by close(): ends the refresher's pause at once
         self._thread: threading.Thread | None = None
         repo.listen(self._moved)
 
@@ -127,7 +128,8 @@ class RankingCache(Generic[R]):
             self._wake.wait()
             if self._stop:
                 return
-            time.sleep(self.refresh_s)  # let a burst of votes land first
+            if self._stopped.wait(self.refresh_s):  # let a burst of votes land first
+                return
             with self._lock:
                 self._wake.clear()
                 dirty, self._dirty = self._dirty, set()
@@ -144,6 +146,7 @@ class RankingCache(Generic[R]):
     def close(self) -> None:
         """Stop the background refresh (idempotent)."""
         self._stop = True
+        self._stopped.set()
         self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None:

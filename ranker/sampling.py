@@ -59,8 +59,6 @@ SamplerFactory = Callable[[str], SamplerLike]
 """Builds the sampler named in the survey settings."""
 
 
-
-
 def default_sampler_factory(seed: int | None = None) -> SamplerFactory:
     """Samplers from :mod:`algorithms` by name, each with its own seed (from the OS, or
     ``seed + n`` for the n-th sampler when ``seed`` is given, for repeatable tests).

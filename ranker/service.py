@@ -84,7 +84,6 @@ class RankerService:
         follow: bool = True,
         follow_max_lag_s: float = 0.1,
     ) -> None:
-        self.store = store
         self.clock = clock
         self.signer = TokenSigner(secret)
         self.repo = ProjectionRepository(
@@ -101,6 +100,11 @@ class RankerService:
         self.voting = Voting(self.repo, self.signer, clock, max_staleness_s=max_staleness_s)
         self.rankings = Rankings(self.repo, self.cache)
         self.exports = Exports(self.repo)
+
+    @property
+    def store(self) -> Store:
+        """The store every use case writes to (one object: swap it on ``repo`` if you must)."""
+        return self.repo.store
 
     def close(self) -> None:
         """Stop the background threads (follower, ranking refresh) and finish pending

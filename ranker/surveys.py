@@ -28,9 +28,7 @@ from ranker.tokens import new_id
 
 __all__ = ["Surveys", "check_owner", "clean_settings"]
 
-_FIELD_TYPES: dict[str, Any] = {
-    f.name: f.type for f in msgspec.structs.fields(SurveyPatch)
-}
+_FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in msgspec.structs.fields(SurveyPatch)}
 
 
 def _groups(groups: list[str]) -> list[str]:
@@ -118,9 +116,7 @@ class Surveys:
             out = [s for s in out if s.owner == organiser]
         return sorted(out, key=lambda s: (s.created, s.id))
 
-    def update(
-        self, survey_id: str, patch: SurveyPatch, *, organiser: str | None = None
-    ) -> Survey:
+    def update(self, survey_id: str, patch: SurveyPatch, *, organiser: str | None = None) -> Survey:
         """Change the settings ``patch`` sets (``None`` fields are unchanged)."""
         clean = clean_settings({f: getattr(patch, f) for f in _FIELD_TYPES})
 

@@ -102,11 +102,15 @@ class Voting:
         max_staleness_s: float = 0.0,
     ) -> None:
         self.repo = repo
-        self.store: Store = repo.store
         self.signer = signer
         self.clock = clock
         self.max_staleness_s = max_staleness_s
         self._voters: dict[str, VoterClaims] = {}
+
+    @property
+    def store(self) -> Store:
+        """The repository's store."""
+        return self.repo.store
 
     # -- voters ------------------------------------------------------------------------
     def issue_voter(self, survey_id: str, group: str | None = None) -> Voter:
@@ -212,9 +216,7 @@ class Voting:
             return self._finish(survey_id, p, stored)
         raise StoreError(f"survey {survey_id}: settings kept changing; try again")
 
-    def _prepare(
-        self, survey_id: str, voter: Voter, ballot_token: str, answer: Answer
-    ) -> _Pending:
+    def _prepare(self, survey_id: str, voter: Voter, ballot_token: str, answer: Answer) -> _Pending:
         """Every check that needs no write, and the store call to make."""
         proj = self.repo.loaded(survey_id)  # an unknown survey is reported before the tokens
         b = self.signer.verify_ballot(ballot_token)

@@ -24,8 +24,8 @@ from api.app import create_app
 from api.settings import Settings, SettingsError
 from ranker.cli import main as cli_main
 from ranker.service import RankerService
-from ranker.storage.memory import MemoryStore
 from ranker.storage import open_store
+from ranker.storage.memory import MemoryStore
 from tests.api_client import SECRET, assert_problem
 from tests.redis_proc import free_port
 

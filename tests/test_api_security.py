@@ -11,8 +11,8 @@ import pytest
 from api.app import create_app
 from api.settings import Settings
 from ranker.service import RankerService
-from ranker.surveys import Surveys
 from ranker.storage import open_store
+from ranker.surveys import Surveys
 from tests.api_client import SECRET, Api, assert_problem, make_api
 
 

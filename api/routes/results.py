@@ -28,9 +28,7 @@ from ranker.rules import GROUP_MAX, LEVEL_MAX, LEVEL_MIN
 __all__ = ["results_router"]
 
 NO_STORE = {"Cache-Control": "no-store"}
-Level = Annotated[
-    float, QueryParameter(ge=LEVEL_MIN, lt=LEVEL_MAX, description="interval level")
-]
+Level = Annotated[float, QueryParameter(ge=LEVEL_MIN, lt=LEVEL_MAX, description="interval level")]
 TopK = Annotated[int, QueryParameter(ge=1, le=1000, description="k of 'settle the top k'")]
 Group = Annotated[str | None, QueryParameter(min_length=1, max_length=GROUP_MAX)]
 
@@ -110,8 +108,7 @@ async def group_results(
 
     def build() -> dict[str, ResultsOut]:
         return {
-            g: results_out(rankings.results(survey_id, group=g, level=level))
-            for g in survey.groups
+            g: results_out(rankings.results(survey_id, group=g, level=level)) for g in survey.groups
         }
 
     groups = await anyio.to_thread.run_sync(build)

@@ -246,8 +246,6 @@ def web_router() -> Router:
     return Router(
         path="/",
         route_handlers=[embed_js, widget_page, dashboard_page, web_asset],
-        dependencies={
-            "web_assets": Provide(lambda: assets, use_cache=True, sync_to_thread=False)
-        },
+        dependencies={"web_assets": Provide(lambda: assets, use_cache=True, sync_to_thread=False)},
         include_in_schema=False,
     )
