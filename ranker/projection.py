@@ -28,7 +28,7 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
-from algorithms import MODELS, PairwiseModel, create_model
+from algorithms import MODELS, PairwiseModel, UnknownName, create_model
 from ranker import events as ev
 from ranker.domain import Comment, Flag, Idea, Survey
 from ranker.errors import NoPairAvailable, StoreError
@@ -72,10 +72,10 @@ def new_model(name: str) -> PairwiseModel:
     """A fresh model of the registered kind ``name``; a name this version does not register
     (a log written by another version) is a ``store_error`` naming the known models, never a
     quiet switch to another model."""
-    if name not in MODELS:
-        known = ", ".join(sorted(MODELS))
-        raise StoreError(f"the survey's model {name!r} is not registered here; known: {known}")
-    return create_model(name)
+    try:
+        return create_model(MODELS.check(name))
+    except UnknownName as exc:
+        raise StoreError(f"the survey's {exc}") from None
 
 
 class Projection:
@@ -167,7 +167,10 @@ class Projection:
     def _new_sampler(self) -> SamplerLike | None:
         if self.sampler_factory is None or self.survey is None:
             return None
-        return self.sampler_factory(self.survey.sampler)
+        try:
+            return self.sampler_factory(self.survey.sampler)
+        except UnknownName as exc:  # a log written by another version
+            raise StoreError(f"the survey's {exc}") from None
 
     def _voter(self, voter: str, group: str | None) -> VoterInfo:
         info = self.voters.get(voter)

@@ -161,10 +161,9 @@ def check_text(field: str, value: object, max_len: int, *, allow_empty: bool = F
 def registered(kind: Literal["model", "sampler"], name: object) -> str:
     """``name`` if :mod:`algorithms` registers a ``kind`` of that name, else ``invalid_input``
     naming the known names (never a quiet switch to another model or sampler)."""
-    from algorithms import MODELS, SAMPLERS
+    from algorithms import MODELS, SAMPLERS, UnknownName
 
-    registry = MODELS if kind == "model" else SAMPLERS
-    if not isinstance(name, str) or name not in registry:
-        known = ", ".join(sorted(registry))
-        raise InvalidInput(f"unknown {kind} {name!r}; known: {known}", field=kind)
-    return name
+    try:
+        return (MODELS if kind == "model" else SAMPLERS).check(name)
+    except UnknownName as exc:
+        raise InvalidInput(str(exc), field=kind) from None
