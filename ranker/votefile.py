@@ -101,7 +101,7 @@ def read_votes(path: str | Path) -> VoteTable:
 
 
 def parse_votes(text: str | Iterable[str], source: str = "<input>") -> VoteTable:
-    """Parse a CSV document (a string, or lines) with its header row into a :class:`VoteTable`.
+    r"""Parse a CSV document (a string, or lines) with its header row into a :class:`VoteTable`.
 
     >>> t = parse_votes("winner,loser\nA,B\nB,C\n")
     >>> t.items, t.left.tolist(), t.outcome.tolist()
