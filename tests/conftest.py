@@ -9,6 +9,8 @@ import pytest
 
 from tests.redis_proc import RedisClusterProcesses, RedisProcess
 
+pytest_plugins = ["tests.core_fixtures"]  # svc, workers, clock: the core use-case tests
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
