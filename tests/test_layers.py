@@ -54,3 +54,26 @@ def test_checker_sees_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import ranker.cli\nfrom api import app\n")
     assert {"ranker", "api"} <= imported_roots(bad)
+
+
+MAX_LINES = 400
+
+
+@pytest.mark.parametrize("layer", ["api", "ranker"])
+def test_modules_fit_in_one_sitting(layer: str) -> None:
+    """House style: a module of the product core or the API reads in one sitting."""
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in modules(layer)
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}, f"modules over {MAX_LINES} lines (split them by concern): {long}"
+
+
+def test_one_store_call_for_a_vote() -> None:
+    """The vote append is one typed call (``VoteAppend``), not keyword lists repeated per
+    backend: no backend defines the old keyword signature."""
+    for p in (ROOT / "ranker" / "storage").glob("*.py"):
+        text = p.read_text()
+        assert "append_vote_after" not in text, p
+        assert "ballot_expires: float,\n        now: float," not in text, p
