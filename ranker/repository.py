@@ -101,7 +101,6 @@ class ProjectionRepository:
         self.follow = follow
         self.follow_max_lag_s = follow_max_lag_s
         self.lock = threading.RLock()
-        self._moved = threading.Condition(self.lock)
         self._projections: dict[str, Projection] = {}
         self._synced: dict[str, float] = {}  # survey -> when last caught up by reading
         self._followed: dict[str, float] = {}  # survey -> follower's "caught up as of"
@@ -231,7 +230,6 @@ class ProjectionRepository:
         self._listeners.append(listener)
 
     def _notify(self, survey_id: str) -> None:
-        self._moved.notify_all()
         for listener in self._listeners:
             listener(survey_id)
 
@@ -283,20 +281,6 @@ class ProjectionRepository:
                 and as_of > self._followed.get(survey_id, -1e18)
             ):
                 self._followed[survey_id] = as_of
-
-    def following(self) -> bool:
-        """Whether a background follower is running."""
-        f = self._follower
-        return f is not None and f.alive
-
-    def wait_for(self, survey_id: str, seq: int, timeout: float) -> bool:
-        """Block until the loaded projection has applied ``seq`` (delivered by the follower or
-        any read); ``False`` on timeout. No read is made."""
-        with self._moved:
-            return self._moved.wait_for(
-                lambda: (p := self._projections.get(survey_id)) is not None and p.seq >= seq,
-                timeout,
-            )
 
     def close(self) -> None:
         """Stop the follower and finish pending snapshot writes (the store stays open).

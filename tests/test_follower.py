@@ -20,6 +20,7 @@ from ranker.snapshots import encode
 from ranker.storage import open_store
 from ranker.storage.base import StoredEvent
 from tests.redis_proc import RedisProcess
+from tests.util import following, wait_applied
 
 pytestmark = pytest.mark.redis
 
@@ -86,7 +87,7 @@ def test_write_by_another_process_reaches_this_worker_without_a_read(
 ) -> None:
     sid, voter = open_survey(worker)
     worker.voting.next_ballot(sid, voter)  # the survey is loaded, so followed
-    assert worker.repo.following()
+    assert following(worker.repo)
     script = (
         "import sys\n"
         "from ranker.service import RankerService\n"
@@ -108,7 +109,7 @@ def test_write_by_another_process_reaches_this_worker_without_a_read(
     )
     head = int(out.stdout.strip())
     reads = Reads(worker)
-    assert worker.repo.wait_for(sid, head, WAIT)
+    assert wait_applied(worker.repo, sid, head, WAIT)
     proj = worker.repo.get(sid, max_staleness_s=3600)  # no read: recently caught up
     assert proj.ideas[-1].text == "from another process"
     with pytest.raises(SurveyClosed):
@@ -126,7 +127,7 @@ def test_answers_from_another_worker_are_followed_and_own_answers_applied_at_onc
         b = other.voting.next_ballot(sid, v2)
         seq = other.voting.answer(sid, v2, b.token, Answer(choice="left")).seq
         reads = Reads(worker)
-        assert worker.repo.wait_for(sid, seq, WAIT)
+        assert wait_applied(worker.repo, sid, seq, WAIT)
         mine = worker.voting.next_ballot(sid, voter)
         receipt = worker.voting.answer(sid, voter, mine.token, Answer(choice="right"))
         # applied from the script's reply, before (or regardless of) the follower
@@ -167,7 +168,7 @@ def test_stopped_follower_falls_back_to_reading(worker: RankerService, redis_url
     other = service(redis_url, follow=False)
     try:
         worker.close()  # stops the follower: every pick now reads first
-        assert not worker.repo.following() and followers() == []
+        assert not following(worker.repo) and followers() == []
         other.surveys.close(sid)
         reads = Reads(worker)
         with pytest.raises(SurveyClosed):
@@ -211,9 +212,9 @@ def test_follower_survives_a_redis_restart(tmp_path: Path) -> None:
                 head = other.store.head(sid)
             finally:
                 shut(other)
-            assert worker.repo.wait_for(sid, head, WAIT)
+            assert wait_applied(worker.repo, sid, head, WAIT)
             assert worker.repo.get(sid, 3600).ideas[-1].text == "after the restart"
-            assert worker.repo.following() and followers() == thread_before
+            assert following(worker.repo) and followers() == thread_before
         finally:
             shut(worker)
     finally:
@@ -227,5 +228,5 @@ def test_store_close_stops_the_follower(redis_url: str) -> None:
     svc.voting.next_ballot(sid, voter)
     assert len(followers()) == 1
     svc.store.close()
-    assert followers() == [] and not svc.repo.following()
+    assert followers() == [] and not following(svc.repo)
     svc.close()

@@ -21,6 +21,7 @@ from ranker.repository import snapshot_due
 from ranker.service import RankerService
 from ranker.snapshots import digest, encode, restore
 from tests.core_fixtures import Interleaved, Workers, memory_only, survey, vote
+from tests.util import wait_applied
 
 
 def test_two_workers_on_one_store_see_each_others_writes(
@@ -172,15 +173,15 @@ def test_a_write_gives_up_when_the_gate_keeps_moving(workers: Workers) -> None:
     assert "added" not in [e.text for _, e in a.exports.events(sid) if isinstance(e, ev.IdeaAdded)]
 
 
-def test_listeners_and_wait_for_see_the_projection_move(svc: RankerService) -> None:
+def test_listeners_see_the_projection_move(svc: RankerService) -> None:
     sid = survey(svc)
     moved: list[str] = []
     svc.repo.listen(moved.append)
     head = svc.store.head(sid)
-    assert svc.repo.wait_for(sid, head, timeout=0)
-    assert not svc.repo.wait_for(sid, head + 1, timeout=0.01)
+    assert wait_applied(svc.repo, sid, head, 0)
+    assert not wait_applied(svc.repo, sid, head + 1, 0.01)
     vote(svc, sid, svc.voting.issue_voter(sid))
-    assert svc.repo.wait_for(sid, head + 1, timeout=0)
+    assert wait_applied(svc.repo, sid, head + 1, 0)
     assert sid in moved
 
 

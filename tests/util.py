@@ -41,3 +41,24 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     if errors:
         raise errors[0]
     return out[0]
+
+
+def following(repo: Any) -> bool:
+    """Whether the repository's background follower is running."""
+    f = repo._follower
+    return f is not None and bool(f.alive)
+
+
+def wait_applied(repo: Any, survey_id: str, seq: int, timeout: float) -> bool:
+    """Wait until the repository's loaded projection of ``survey_id`` has applied ``seq``
+    (delivered by the follower or any read; no read is made here); ``False`` on timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        proj = repo._projections.get(survey_id)
+        if proj is not None and proj.seq >= seq:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.002)
