@@ -22,7 +22,14 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from algorithms.base import FloatArray, ModelState, PairwiseModel, Posterior, as_votes
+from algorithms.base import (
+    FloatArray,
+    ModelState,
+    PairwiseModel,
+    Posterior,
+    VoteContext,
+    as_votes,
+)
 
 __all__ = [
     "LAMBDA2",
@@ -207,6 +214,7 @@ class GaussianItemModel(PairwiseModel):
         right: ArrayLike,
         outcome: ArrayLike,
         voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
     ) -> None:
         """Absorb one vote (plain ints/float) or a batch (arrays), in order.
 
@@ -233,6 +241,7 @@ class GaussianItemModel(PairwiseModel):
         right: ArrayLike,
         outcome: ArrayLike,
         voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
     ) -> Self:
         """Forget all votes, keep the items, and :meth:`update` with the batch in order.
 

@@ -9,7 +9,7 @@ natural log-odds scale, so for Bradley-Terry models
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 import msgspec
 import numpy as np
@@ -27,6 +27,7 @@ __all__ = [
     "ModelState",
     "PairwiseModel",
     "Posterior",
+    "VoteContext",
     "as_votes",
     "create_model",
     "register_model",
@@ -56,6 +57,20 @@ class Posterior(msgspec.Struct, frozen=True):
 
     mean: FloatArray
     var: FloatArray
+
+
+class VoteContext(NamedTuple):
+    """Facts about each vote beyond the pair and the voter, for the models that use them.
+
+    Each field is ``None`` or an array with one entry per vote of the batch (a scalar for a
+    single vote). A model names the fields it reads in :attr:`PairwiseModel.uses`; callers
+    may pass the others or leave them out.
+    """
+
+    time: ArrayLike | None = None
+    """When each vote was cast, in any increasing unit (seconds since the epoch, days...)."""
+    group: ArrayLike | None = None
+    """The voter's participant group per vote, as a dense index (``-1``: no group)."""
 
 
 def as_votes(
@@ -112,6 +127,9 @@ class PairwiseModel(ABC):
     """
 
     name: ClassVar[str] = ""
+    uses: ClassVar[frozenset[str]] = frozenset()
+    """What the model reads beyond the pair and the outcome: ``"voter"`` and the
+    :class:`VoteContext` fields (``"time"``, ``"group"``). Others ignore them."""
 
     def __init__(self, n_items: int = 0) -> None:
         self.n_items_init = n_items
@@ -134,6 +152,7 @@ class PairwiseModel(ABC):
         right: ArrayLike,
         outcome: ArrayLike,
         voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
     ) -> None:
         """Absorb one vote (scalars) or a batch (arrays), in order."""
 
@@ -144,6 +163,7 @@ class PairwiseModel(ABC):
         right: ArrayLike,
         outcome: ArrayLike,
         voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
     ) -> Self:
         """Forget all votes and fit from scratch on this batch; returns ``self``."""
 

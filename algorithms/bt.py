@@ -35,6 +35,7 @@ from algorithms.base import (
     ModelState,
     PairwiseModel,
     Posterior,
+    VoteContext,
     as_votes,
     register_model,
 )
@@ -231,6 +232,7 @@ class BTModel(BTUncertainty, PairwiseModel):
         right: ArrayLike,
         outcome: ArrayLike,
         voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
     ) -> None:
         """Absorb one vote (scalars, the cheap path) or a batch (arrays), in order."""
         if type(left) is int and type(right) is int and type(outcome) is float and self._ready:
@@ -329,6 +331,7 @@ class BTModel(BTUncertainty, PairwiseModel):
         right: ArrayLike,
         outcome: ArrayLike,
         voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
     ) -> Self:
         """Forget all votes and fit from scratch (cold start); ``voter`` is ignored."""
         if not self._ready:

@@ -35,7 +35,7 @@ from algorithms._gauss import (
     unpack_array,
     voter_array,
 )
-from algorithms.base import FloatArray, IntArray, as_votes, register_model
+from algorithms.base import FloatArray, IntArray, VoteContext, as_votes, register_model
 
 __all__ = ["CrowdBT"]
 
@@ -105,6 +105,8 @@ class CrowdBT(GaussianItemModel):
     >>> bool(r["troll"] < 10 / 11 < r[7])
     True
     """
+
+    uses = frozenset({"voter"})
 
     fit_order_invariant: ClassVar[bool] = True
 
@@ -233,6 +235,7 @@ class CrowdBT(GaussianItemModel):
         right: ArrayLike,
         outcome: ArrayLike,
         voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
     ) -> Self:
         """Fit from scratch: joint MAP of scores and reliabilities; vote order does not matter.
 
