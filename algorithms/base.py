@@ -201,6 +201,18 @@ class PairwiseModel(ABC):
         p = 1.0 / (1.0 + np.exp(-(s[ii] - s[jj])))
         return float(p) if p.ndim == 0 else p
 
+    def predict(
+        self,
+        left: ArrayLike,
+        right: ArrayLike,
+        voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
+    ) -> FloatArray:
+        """``P(left beats right | the vote is decisive)`` for each vote of a batch, using all
+        the model knows about a vote (side, voter, time, group): what held-out evaluation
+        scores (:mod:`algorithms.evaluate`). The default is :meth:`prob`."""
+        return np.atleast_1d(np.asarray(self.prob(left, right), dtype=np.float64))
+
     def sample_scores(self, size: int, seed: int | np.random.Generator | None = None) -> FloatArray:
         """Draw ``size`` joint samples of all scores from the (approximate) posterior.
 

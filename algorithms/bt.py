@@ -469,6 +469,17 @@ class BTModel(BTUncertainty, PairwiseModel):
         tot = ew + el + et
         return ew / tot, et / tot, el / tot
 
+    def predict(
+        self,
+        left: ArrayLike,
+        right: ArrayLike,
+        voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
+    ) -> FloatArray:
+        """``P(left wins | decisive)``, with the side advantage when it is estimated."""
+        pw, _, pl = self.outcome_probs(np.atleast_1d(left), np.atleast_1d(right))
+        return np.asarray(pw / (pw + pl), dtype=np.float64)
+
     # -- state ---------------------------------------------------------------------
     def state(self) -> ModelState:
         self._ensure()
