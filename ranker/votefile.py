@@ -6,9 +6,18 @@ Two layouts are understood, chosen by the header row:
 * ``left,right,outcome[,...]``: ``outcome`` is ``left``, ``right`` or ``tie``
   (also accepted: ``1``, ``0``, ``0.5``, ``draw``, ``l``, ``r``, ``t``).
 
-An optional ``voter`` column names the judge. Any other column is ignored. Item
-names are strings; they get dense indices in order of first appearance. A bad row
-raises :class:`VoteFileError` whose message names the file and the row.
+Optional columns:
+
+* ``voter``: the judge's id;
+* ``timestamp``: when the vote was cast, an ISO 8601 date or date-time (``2014-11-06``,
+  ``2014-11-06T10:30:00Z``; no time zone means UTC), read as days since 1970-01-01;
+* ``group``: the voter's participant group (an empty cell means no group).
+
+Any other column is ignored. Item names are strings; they get dense indices in order of
+first appearance (voters and groups likewise). In a ``left,right,outcome`` file the sides
+mean something (home and away, say: :attr:`VoteTable.side_meaningful`); in a
+``winner,loser`` file they do not. A bad row raises :class:`VoteFileError` whose message
+names the file and the row.
 """
 
 from __future__ import annotations
@@ -17,10 +26,13 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+
+from algorithms.base import VoteContext
 
 __all__ = ["VoteFileError", "VoteTable", "parse_votes", "read_votes"]
 
@@ -46,7 +58,10 @@ class VoteFileError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class VoteTable:
-    """Votes as dense arrays plus the names behind the indices."""
+    """Votes as dense arrays plus the names behind the indices.
+
+    The optional columns are ``None`` when the file does not have them.
+    """
 
     items: list[str]
     left: NDArray[np.int64]
@@ -54,6 +69,14 @@ class VoteTable:
     outcome: NDArray[np.float64]
     voter: NDArray[np.int64] | None
     voter_names: list[str] | None
+    time: NDArray[np.float64] | None = None
+    """When each vote was cast, in days since 1970-01-01 UTC (the ``timestamp`` column)."""
+    group: NDArray[np.int64] | None = None
+    """Participant group per vote as an index into :attr:`group_names` (``-1``: none)."""
+    group_names: list[str] | None = None
+    side_meaningful: bool = True
+    """Whether left and right mean something (``left,right,outcome`` files, e.g. home and
+    away); ``False`` for ``winner,loser`` files, whose left is always the winner."""
 
     @property
     def n_items(self) -> int:
@@ -62,6 +85,12 @@ class VoteTable:
     @property
     def n_votes(self) -> int:
         return int(self.left.shape[0])
+
+    def context(self) -> VoteContext | None:
+        """The per-vote time and group for the models that read them (``None`` if neither)."""
+        if self.time is None and self.group is None:
+            return None
+        return VoteContext(time=self.time, group=self.group)
 
     def counts(self) -> dict[str, NDArray[np.int64]]:
         """Per-item ``wins``, ``losses``, ``ties`` and ``comparisons``."""
@@ -79,6 +108,20 @@ class VoteTable:
             "ties": ties.astype(np.int64),
             "comparisons": comparisons.astype(np.int64),
         }
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _days(raw: str) -> float:
+    """An ISO 8601 date or date-time as days since 1970-01-01 UTC (naive means UTC)."""
+    text = raw.strip()
+    if text[-1:] in ("z", "Z"):
+        text = text[:-1] + "+00:00"
+    when = datetime.fromisoformat(text)  # ValueError for anything else
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - _EPOCH).total_seconds() / 86400.0
 
 
 def read_votes(path: str | Path) -> VoteTable:
@@ -104,8 +147,11 @@ def parse_votes(text: str | Iterable[str], source: str = "<input>") -> VoteTable
     r"""Parse a CSV document (a string, or lines) with its header row into a :class:`VoteTable`.
 
     >>> t = parse_votes("winner,loser\nA,B\nB,C\n")
-    >>> t.items, t.left.tolist(), t.outcome.tolist()
-    (['A', 'B', 'C'], [0, 1], [1.0, 1.0])
+    >>> t.items, t.left.tolist(), t.outcome.tolist(), t.side_meaningful
+    (['A', 'B', 'C'], [0, 1], [1.0, 1.0], False)
+    >>> t = parse_votes("left,right,outcome,timestamp\nA,B,tie,1970-01-03T12:00:00Z\n")
+    >>> t.outcome.tolist(), t.time.tolist(), t.side_meaningful
+    ([0.5], [2.5], True)
     """
     rows = csv.reader(io.StringIO(text, newline="") if isinstance(text, str) else text)
     try:
@@ -126,7 +172,9 @@ def parse_votes(text: str | Iterable[str], source: str = "<input>") -> VoteTable
             f"got {','.join(header)!r}"
         )
     v = col.get("voter")
-    needed = max(x for x in (a, b, o, v) if x is not None) + 1
+    ts = col.get("timestamp")
+    g = col.get("group")
+    needed = max(x for x in (a, b, o, v, ts, g) if x is not None) + 1
 
     index: dict[str, int] = {}
     voters: dict[str, int] = {}
@@ -134,6 +182,9 @@ def parse_votes(text: str | Iterable[str], source: str = "<input>") -> VoteTable
     right: list[int] = []
     outcome: list[float] = []
     voter: list[int] = []
+    groups: dict[str, int] = {}
+    group: list[int] = []
+    times: list[float] = []
     try:
         for row in rows:
             rowno = rows.line_num
@@ -164,6 +215,17 @@ def parse_votes(text: str | Iterable[str], source: str = "<input>") -> VoteTable
             if v is not None:
                 name = row[v].strip()
                 voter.append(voters.setdefault(name, len(voters)))
+            if ts is not None:
+                try:
+                    times.append(_days(row[ts]))
+                except ValueError:
+                    raise VoteFileError(
+                        f"{source}: row {rowno}: timestamp must be an ISO 8601 date or "
+                        f"date-time such as 2014-11-06 or 2014-11-06T10:30:00Z; got {row[ts]!r}"
+                    ) from None
+            if g is not None:
+                label = row[g].strip()
+                group.append(groups.setdefault(label, len(groups)) if label else -1)
     except csv.Error as exc:
         raise VoteFileError(f"{source}: row {rows.line_num}: {exc}") from None
     if not left:
@@ -175,4 +237,8 @@ def parse_votes(text: str | Iterable[str], source: str = "<input>") -> VoteTable
         outcome=np.asarray(outcome, dtype=np.float64),
         voter=np.asarray(voter, dtype=np.int64) if v is not None else None,
         voter_names=list(voters) if v is not None else None,
+        time=np.asarray(times, dtype=np.float64) if ts is not None else None,
+        group=np.asarray(group, dtype=np.int64) if g is not None else None,
+        group_names=list(groups) if g is not None else None,
+        side_meaningful=o is not None,
     )

@@ -82,3 +82,54 @@ def test_reads_every_shared_data_set(shared_data: Path) -> None:
     potato = read_votes(shared_data / "potato_weight_visual.csv")
     assert (potato.n_items, potato.n_votes) == (20, 2280)
     assert potato.voter_names is not None and len(potato.voter_names) == 12
+
+
+def test_side_meaning_follows_the_layout() -> None:
+    assert parse_votes("left,right,outcome\nA,B,left\n").side_meaningful is True
+    assert parse_votes("winner,loser\nA,B\n").side_meaningful is False
+
+
+def test_timestamps_become_days_since_the_epoch_in_utc() -> None:
+    text = (
+        "winner,loser,timestamp\n"
+        "A,B,1970-01-02\n"
+        "B,C,1970-01-02T12:00:00Z\n"
+        "C,A,1970-01-03T02:00:00+02:00\n"
+        "A,C,1970-01-01T06:00:00\n"
+    )
+    t = parse_votes(text)
+    assert t.time is not None
+    np.testing.assert_allclose(t.time, [1.0, 1.5, 2.0, 0.25])
+    ctx = t.context()
+    assert ctx is not None and ctx.time is t.time and ctx.group is None
+
+
+def test_groups_get_dense_indices_and_an_empty_cell_means_no_group() -> None:
+    t = parse_votes("left,right,outcome,group\nA,B,left,patient\nB,C,tie,\nA,C,right,carer\n")
+    assert t.group is not None and t.group.tolist() == [0, -1, 1]
+    assert t.group_names == ["patient", "carer"]
+    assert t.time is None
+
+
+def test_files_without_the_optional_columns_have_no_context() -> None:
+    t = parse_votes("winner,loser,voter\nA,B,v\n")
+    assert t.time is None and t.group is None and t.group_names is None
+    assert t.context() is None
+
+
+@pytest.mark.parametrize("stamp", ["06/11/2014", "yesterday", ""])
+def test_a_bad_timestamp_is_a_one_line_error_naming_the_row(stamp: str) -> None:
+    with pytest.raises(VoteFileError) as info:
+        parse_votes(f"winner,loser,timestamp\nA,B,2014-11-06\nB,C,{stamp}\n", source="v.csv")
+    msg = str(info.value)
+    assert msg.startswith("v.csv: row 3: timestamp must be an ISO 8601 date")
+    assert "\n" not in msg
+
+
+def test_shared_files_with_dates_and_sides(shared_data: Path) -> None:
+    faces = read_votes(shared_data / "physical_strength_faces.csv")
+    assert faces.time is not None and faces.side_meaningful is False
+    assert np.all(np.diff(faces.time) >= 0)  # rows are in date order
+    assert faces.time.max() - faces.time.min() == 40.0  # 2014-11-06 to 2014-12-16
+    hockey = read_votes(shared_data / "ncaa_icehockey_2009_10.csv")
+    assert hockey.side_meaningful is True and hockey.time is not None
