@@ -4,8 +4,8 @@ Each side is a git revision (``HEAD``, a commit, a tag) checked out in a tempora
 optionally with a patch applied (``REV+PATCH.diff``), or ``.`` for the working tree as it is.
 The benchmark (``python -m benchmarks.NAME ARGS``) runs in each side's own tree, alternating
 A, B, A, B, ... so that the machine's drift and neighbours' load fall on both sides alike.
-Rows are matched by their text fields (target, mode, backend, ...); for each numeric metric
-the table shows the median of each side and the ratio B / A.
+Rows are matched by position and labelled by their text fields and parameters; for each
+numeric metric the table shows the median of each side and the ratio B / A.
 
 Run: ``python -m benchmarks.ab A B [--runs 2] [--metrics m1,m2] -- NAME [ARGS...]``, e.g.
 ``python -m benchmarks.ab 2130ecf . --runs 2 --metrics cycles_per_s,vs_ceiling -- http_load``.
@@ -55,10 +55,6 @@ def run_once(tree: Path, name: str, args: list[str], out_dir: Path) -> list[dict
     return rows
 
 
-def key_of(row: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, str(v)) for k, v in row.items() if isinstance(v, str)))
-
-
 def numeric(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -68,19 +64,34 @@ def compare(
     b_runs: list[list[dict[str, Any]]],
     metrics: list[str] | None,
 ) -> list[dict[str, Any]]:
-    """One row per (matched row, metric): medians of each side and B / A."""
+    """One row per (benchmark row, metric): medians of each side and B / A.
+
+    Rows are matched by position (a benchmark prints its rows in a fixed order); a row is
+    labelled by its text fields and by the numbers that are the same in every run of both
+    sides (its parameters, e.g. ``ideas`` or ``staleness_s``), which are not compared.
+    """
     out: list[dict[str, Any]] = []
-    first = a_runs[0]
-    for row in first:
-        key = key_of(row)
-        names = metrics or [k for k, v in row.items() if numeric(v)]
+    runs = a_runs + b_runs
+    for pos, row in enumerate(a_runs[0]):
+        same = [r[pos] for r in runs if pos < len(r)]
+        if len(same) != len(runs) or any(
+            {k: v for k, v in r.items() if isinstance(v, str)}
+            != {k: v for k, v in row.items() if isinstance(v, str)}
+            for r in same
+        ):
+            raise SystemExit(f"row {pos} differs between runs: cannot match them")
+        params = {k: v for k, v in row.items() if numeric(v) and all(r.get(k) == v for r in same)}
+        label = " / ".join(
+            [str(v) for v in row.values() if isinstance(v, str)]
+            + [f"{k}={v}" for k, v in params.items()]
+        )
+        names = metrics or [k for k, v in row.items() if numeric(v) and k not in params]
         for m in names:
-            a = [r[m] for run in a_runs for r in run if key_of(r) == key and numeric(r.get(m))]
-            b = [r[m] for run in b_runs for r in run if key_of(r) == key and numeric(r.get(m))]
+            a = [r[pos][m] for r in a_runs if numeric(r[pos].get(m))]
+            b = [r[pos][m] for r in b_runs if numeric(r[pos].get(m))]
             if not a or not b:
                 continue
             ma, mb = statistics.median(a), statistics.median(b)
-            label = " / ".join(v for _, v in key)
             out.append(
                 {
                     "row": label,
