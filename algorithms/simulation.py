@@ -27,6 +27,7 @@ from algorithms.samplers import create_sampler
 __all__ = [
     "GUIDES",
     "METRICS",
+    "PERCENTILES",
     "TRUTHS",
     "Curve",
     "Replay",
@@ -43,6 +44,8 @@ TRUTHS = ("bt", "thurstone")
 GUIDES = {"bt": "bt-online"}
 """Model whose posterior the sampler reads, when it differs from the evaluated model."""
 METRICS = ("kendall_tau", "spearman", "top_k_recall", "coverage", "log_loss")
+PERCENTILES = (10.0, 50.0, 90.0)
+"""Percentiles over seeds that reports show: a median line and a 10-90 % band."""
 LAMBDA = math.sqrt(math.pi / 8.0)
 
 
@@ -376,7 +379,8 @@ def votes_to_target(curve: Curve, metric: str, target: float) -> float:
 
 
 def band(curves: Sequence[Curve], metric: str) -> tuple[list[float], NDArray[np.float64]]:
-    """Checkpoints and the ``(3, k)`` array of 10th, 50th, 90th percentiles over ``curves``."""
+    """Checkpoints and the ``(3, k)`` array of the :data:`PERCENTILES` (10th, 50th, 90th)
+    over ``curves``, up to the shortest curve's last checkpoint."""
     k = min(len(c.votes_per_item) for c in curves)
     ys = np.array([c.metrics[metric][:k] for c in curves])
-    return curves[0].votes_per_item[:k], np.percentile(ys, [10, 50, 90], axis=0)
+    return curves[0].votes_per_item[:k], np.percentile(ys, PERCENTILES, axis=0)

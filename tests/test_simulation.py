@@ -11,10 +11,12 @@ import pytest
 from algorithms import create_model
 from algorithms.simulation import (
     GUIDES,
+    PERCENTILES,
     Curve,
     Replay,
     SimConfig,
     Voters,
+    band,
     make_truth,
     metrics_at,
     run_grid,
@@ -109,6 +111,20 @@ def test_votes_to_target_interpolates_and_handles_never_and_log_loss() -> None:
     assert votes_to_target(c, "kendall_tau", 0.4) == 1.0
     assert math.isinf(votes_to_target(c, "kendall_tau", 0.95))
     assert votes_to_target(c, "log_loss", 0.55) == pytest.approx(2.5)
+
+
+def test_band_is_the_median_and_10_90_percentiles_up_to_the_shortest_curve() -> None:
+    def curve(seed: int, taus: list[float]) -> Curve:
+        xs = [float(k + 1) for k in range(len(taus))]
+        return Curve(sampler="s", model="m", seed=seed, votes_per_item=xs, metrics={"t": taus})
+
+    curves = [curve(0, [0.1, 0.5, 0.9]), curve(1, [0.2, 0.6]), curve(2, [0.3, 0.4, 0.0])]
+    xs, q = band(curves, "t")
+    assert PERCENTILES == (10.0, 50.0, 90.0)
+    assert xs == [1.0, 2.0]  # a run stopped early (stop_when) ends the band
+    assert q[1].tolist() == pytest.approx([0.2, 0.5])
+    assert q[0].tolist() == pytest.approx([0.12, 0.42])
+    assert q[2].tolist() == pytest.approx([0.28, 0.58])
 
 
 def test_run_one_is_deterministic_and_well_formed() -> None:
