@@ -28,7 +28,7 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
-from algorithms import MODELS, PairwiseModel, UnknownName, create_model
+from algorithms import MODELS, PairwiseModel, UnknownName, VoteContext, create_model
 from ranker import events as ev
 from ranker.domain import Comment, Flag, Idea, Survey
 from ranker.errors import NoPairAvailable, StoreError
@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 _OUTCOME = {"left": 1.0, "right": 0.0, "tie": 0.5}
+_CONTEXT = frozenset({"time", "group"})
 
 
 class VoteRow(msgspec.Struct, array_like=True):
@@ -214,10 +215,27 @@ class Projection:
         info.answers.append(seq)
         self._count(row, 1)
         if y is not None:
-            self.model.update(left, right, y, voter=info.index)
+            ctx = None
+            if self.model.uses & _CONTEXT:
+                ctx = VoteContext(time=event.ts / 86_400.0, group=self._group_index(info.group))
+            self.model.update(left, right, y, voter=info.index, context=ctx)
         if self.sampler is not None:
             # A skip (y is None) blocks the pair for this voter but is no evidence.
             self.sampler.observe(left, right, y, voter=event.voter)
+
+    def _group_index(self, group: str | None) -> int:
+        """A group's index in the survey's groups (-1: none or no longer listed)."""
+        groups = self.survey.groups if self.survey is not None else []
+        return groups.index(group) if group is not None and group in groups else -1
+
+    def _context(self, rows: list[VoteRow]) -> VoteContext:
+        """What a time- or group-aware model reads about ``rows``: when each was cast (days
+        since the epoch) and its voter's group index."""
+        group = {v.index: self._group_index(v.group) for v in self.voters.values()}
+        return VoteContext(
+            time=np.array([r.ts / 86_400.0 for r in rows], dtype=np.float64),
+            group=np.array([group[r.voter] for r in rows], dtype=np.int64),
+        )
 
     def _count(self, row: VoteRow, d: int) -> None:
         left, right, y = row.left, row.right, row.y
@@ -258,6 +276,7 @@ class Projection:
                 np.array([r.right for r in rows], dtype=np.int64),
                 np.array([r.y for r in rows], dtype=np.float64),
                 voter=np.array([r.voter for r in rows], dtype=np.int64),
+                context=self._context(rows) if model.uses & _CONTEXT else None,
             )
         self.model = model
         self._replay_sampler()

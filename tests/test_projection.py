@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+import msgspec
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from algorithms import create_model
+from algorithms import MODELS, BTModel, create_model
 from ranker import events as ev
 from ranker.domain import IdeaResult, Survey, TopKEstimate
 from ranker.errors import NoPairAvailable, StoreError
@@ -256,3 +257,48 @@ def test_a_skip_blocks_the_pair_for_that_voter_but_is_no_evidence_for_the_sample
     assert sampler.seen["b"] == {(0, 1)}  # but not shown to this voter again while avoidable
     vote(p, "b", 2, 0, "left")
     assert sampler.counts.tolist() == [1, 0, 1]  # a real answer does count
+
+
+class _ContextProbe(BTModel):
+    """A ``bt`` that records the vote context it is given (time- and group-aware models
+    read it)."""
+
+    uses = frozenset({"time", "group"})
+    seen: ClassVar[list[Any]] = []
+
+    def update(self, *args: Any, context: Any = None, **kw: Any) -> None:
+        type(self).seen.append(("update", context))
+        super().update(*args, **kw)
+
+    def fit(self, *args: Any, context: Any = None, **kw: Any) -> Any:
+        type(self).seen.append(("fit", context))
+        return super().fit(*args, **kw)
+
+
+def test_time_and_group_reach_models_that_use_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(MODELS, "ctx-probe", _ContextProbe)
+    _ContextProbe.seen = []
+    p = Projection("s", sampler_factory=None)
+    survey = Survey(id="s", owner="o", question="Q?", model="ctx-probe", status="open")
+    p.apply(1, ev.SurveyCreated(ts=0.0, survey=msgspec.structs.replace(survey, groups=["a", "b"])))
+    for i in range(3):
+        p.apply(p.seq + 1, ev.IdeaAdded(ts=0.0, text=f"idea {i}"))
+    cast = [("v1", "b", 86_400.0), ("v2", None, 2 * 86_400.0)]
+    for voter, group, ts in cast:
+        p.apply(
+            p.seq + 1,
+            ev.VoteCast(
+                ts=ts, ballot=voter, voter=voter, group=group, left=0, right=1, outcome="left"
+            ),
+        )
+    (_, first), (_, second) = _ContextProbe.seen
+    assert (first.time, first.group) == (1.0, 1) and (second.time, second.group) == (2.0, -1)
+    p.apply(p.seq + 1, ev.VoterVoided(ts=3 * 86_400.0, voter="v1"))  # refits what remains
+    kind, ctx = _ContextProbe.seen[-1]
+    assert kind == "fit" and ctx.time.tolist() == [2.0] and ctx.group.tolist() == [-1]
+
+
+def test_models_without_context_are_not_given_one() -> None:
+    p = make("bt")
+    vote(p, "v", 0, 1)
+    assert p.model.uses == frozenset() and p.model.n_votes == 1
