@@ -233,10 +233,27 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Pro
     return problem_response("internal_error", instance=request.url.path)
 
 
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Problem]:
+    """msgspec gives up on JSON nested deeper than the interpreter's recursion limit (a 2 KB
+    body of ``[[[[...`` does it): that is the client's malformed body, not a server error.
+    Any other recursion error is a bug and answers 500."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "decode_json":
+            return problem_response(
+                "validation_error",
+                "the JSON body is nested too deeply",
+                instance=request.url.path,
+            )
+        tb = tb.tb_next
+    return _unexpected(request, exc)
+
+
 exception_handlers: dict[type[Exception], Any] = {
     RankerError: _ranker_error,
     ApiError: _api_error,
     HTTPException: _http_error,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }
 

@@ -196,3 +196,25 @@ def test_edge_layer_covers_preflight_unknown_routes_and_keeps_a_routes_own_csp(a
     csp = page.headers.get_list("content-security-policy")
     assert len(csp) == 1 and "https://host.example" in csp[0]
     assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_json_nested_deeper_than_the_decoder_goes_is_a_400_on_every_write(api: Api) -> None:
+    """A 2 KB body of ``[[[[...]]]]`` made msgspec give up with a RecursionError, which
+    every POST/PATCH answered with a 500 (no key needed): it is the client's bad body."""
+    org = api.organiser()
+    sid = api.survey(org)
+    voter = api.voter(sid)
+    deep = b"[" * 1000 + b"]" * 1000
+    doc = api.client.get("/schema/openapi.json").json()
+    writes = [
+        (method.upper(), path)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if method in ("post", "patch") and "requestBody" in op
+    ]
+    assert len(writes) >= 8, writes
+    for method, path in writes:
+        headers = {"content-type": "application/json", **org, **voter}
+        r = api.client.request(method, fill(path, sid), content=deep, headers=headers)
+        assert r.status_code == 400, (method, path, r.status_code, r.text)
+        assert r.json()["code"] in ("validation_error", "unsupported_media_type"), r.text
