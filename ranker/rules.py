@@ -20,6 +20,7 @@ ranker.errors.InvalidInput: choice: Invalid enum value 'sideways'
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -69,6 +70,7 @@ __all__ = [
     "SurveyStatus",
     "Token",
     "VoterId",
+    "check_origins",
     "check_text",
     "parse",
     "registered",
@@ -108,6 +110,7 @@ ReasonText = Annotated[str, Meta(max_length=REASON_MAX)]
 GroupName = Annotated[str, Meta(min_length=1, max_length=GROUP_MAX)]
 Groups = Annotated[list[GroupName], Meta(max_length=GROUPS_MAX)]
 Origin = Annotated[str, Meta(min_length=1, max_length=ORIGIN_MAX, pattern=r"^https?://[^/\s]+$")]
+"""The shape of an origin; :func:`check_origins` applies the exact rule with a readable error."""
 Origins = Annotated[list[Origin], Meta(max_length=ORIGINS_MAX)]
 ModelName = Annotated[str, Meta(min_length=1, max_length=REGISTRY_NAME_MAX)]
 SamplerName = Annotated[str, Meta(min_length=1, max_length=REGISTRY_NAME_MAX)]
@@ -156,6 +159,36 @@ def check_text(field: str, value: object, max_len: int, *, allow_empty: bool = F
     if "\x00" in text:
         raise InvalidInput(f"{field} must not contain NUL characters", field=field)
     return text
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = r"(?::(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}))?"
+_ORIGIN = re.compile(rf"https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\]){_PORT}")
+
+
+def check_origins(origins: list[str]) -> list[str]:
+    """Origins a survey may be embedded on: exactly ``http(s)://host[:port]`` (a host name,
+    an IPv4 address or a bracketed IPv6 address; port 1-65535), each listed once. No path,
+    no wildcard (``https://*`` would let any site frame the widget), no separator that could
+    smuggle another directive into the Content-Security-Policy (``;``, ``,``, quotes).
+
+    >>> check_origins(["https://clinic.example", "http://localhost:8000"])
+    ['https://clinic.example', 'http://localhost:8000']
+    >>> check_origins(["https://a.example;script-src"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ranker.errors.InvalidInput: embed_origins[0]: 'https://a.example;script-src' is not an origin...
+    """
+    for i, o in enumerate(origins):
+        if not _ORIGIN.fullmatch(o):
+            raise InvalidInput(
+                f"embed_origins[{i}]: {o!r} is not an origin: http(s)://host[:port], nothing "
+                "else (no path, wildcard, separator or quote; port 1-65535)",
+                field="embed_origins",
+            )
+    if len(set(origins)) != len(origins):
+        raise InvalidInput("embed_origins must be distinct", field="embed_origins")
+    return origins
 
 
 def registered(kind: Literal["model", "sampler"], name: object) -> str:

@@ -22,7 +22,15 @@ from ranker.domain import Survey, SurveyPatch, SurveySpec
 from ranker.errors import Forbidden, InvalidInput
 from ranker.projection import Projection
 from ranker.repository import ProjectionRepository
-from ranker.rules import DESCRIPTION_MAX, GROUP_MAX, QUESTION_MAX, check_text, parse, registered
+from ranker.rules import (
+    DESCRIPTION_MAX,
+    GROUP_MAX,
+    QUESTION_MAX,
+    check_origins,
+    check_text,
+    parse,
+    registered,
+)
 from ranker.sampling import DEFAULT_MODEL, DEFAULT_SAMPLER
 from ranker.tokens import new_id
 
@@ -44,6 +52,7 @@ _EXTRA: dict[str, Callable[[Any], Any]] = {
     "model": lambda v: registered("model", v),
     "sampler": lambda v: registered("sampler", v),
     "groups": _groups,
+    "embed_origins": check_origins,
 }
 """Rules a type cannot state, applied after the field's type (see :func:`clean_settings`)."""
 

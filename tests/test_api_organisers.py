@@ -339,3 +339,34 @@ def _stream_checks(api: Api, org: dict[str, str]) -> None:
     assert with_key.status_code == 200 and "event: results" in with_key.text
     api.clock.advance(120)
     assert_problem(api.client.get(f"{url}?ticket={ticket}"), 401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://a.example;script-src",  # would add a directive to the widget's CSP
+        "https://a.example,*",
+        "https://a.example'",
+        "https://a.example:99999",
+        "https://*",  # would let any HTTPS site frame the widget
+        "https://*.example.org",  # subdomain patterns are not supported
+        "https://a.example/path",
+    ],
+)
+def test_embed_origins_must_be_exact_origins(api: Api, org: dict[str, str], origin: str) -> None:
+    for method, url in (("POST", "/v1/surveys"), ("PATCH", f"/v1/surveys/{api.survey(org)}")):
+        r = api.client.request(
+            method, url, json={"question": "Q", "embed_origins": [origin]}, headers=org
+        )
+        body = r.json()
+        assert r.status_code == 400, body
+        assert body["code"] in ("invalid_input", "validation_error"), body
+        assert "embed_origins" in str(body.get("errors") or body.get("detail")), body
+
+
+def test_exact_origins_with_ports_and_ipv6_are_accepted(api: Api, org: dict[str, str]) -> None:
+    origins = ["https://clinic.example", "http://localhost:8000", "http://[::1]:8080"]
+    r = api.client.post(
+        "/v1/surveys", json={"question": "Q", "embed_origins": origins}, headers=org
+    )
+    assert r.status_code == 201 and r.json()["embed_origins"] == origins
