@@ -1,9 +1,11 @@
 """Exports: the raw event log, and flat rows (votes, skips, ideas, comments, flags) for CSV
-and NDJSON downloads."""
+and NDJSON downloads. Times in rows (``ts``, ``created``) are ISO 8601 UTC strings with
+milliseconds (``2026-12-01T11:03:48.123Z``), what spreadsheets and pandas read as dates."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, get_args
 
 import msgspec
@@ -12,9 +14,27 @@ from ranker import events as ev
 from ranker.repository import ProjectionRepository
 from ranker.rules import ExportKind, parse
 
-__all__ = ["EXPORT_KINDS", "Exports"]
+__all__ = ["EXPORT_KINDS", "Exports", "iso_time"]
 
 EXPORT_KINDS: tuple[str, ...] = get_args(ExportKind)
+_TIMES = ("ts", "created")
+
+
+def iso_time(ts: float) -> str:
+    """Seconds since the epoch as ISO 8601 UTC with milliseconds.
+
+    >>> iso_time(0.25)
+    '1970-01-01T00:00:00.250Z'
+    """
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def _row(value: Any) -> dict[str, Any]:
+    row: dict[str, Any] = msgspec.to_builtins(value)
+    for k in _TIMES:
+        if isinstance(row.get(k), float | int):
+            row[k] = iso_time(row[k])
+    return row
 
 
 class Exports:
@@ -53,14 +73,14 @@ class Exports:
         if kind in ("ideas", "comments", "flags"):
             items = {"ideas": ideas, "comments": comments, "flags": flags}[kind]
             for item in items:
-                yield msgspec.to_builtins(item)
+                yield _row(item)
             return
         want = ev.VoteCast if kind == "votes" else ev.VoteSkipped
         for seq, e in self.events(survey_id):
             if seq > upto:
                 break
             if isinstance(e, want):
-                row: dict[str, Any] = {"seq": seq, **msgspec.to_builtins(e)}
+                row = {"seq": seq, **_row(e)}
                 row.pop("type", None)
                 row["valid"] = valid.get(seq, False)
                 yield row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import get_args
 
 import pytest
@@ -87,3 +88,21 @@ def test_a_bad_kind_or_survey_is_refused_before_the_first_row(svc: RankerService
         svc.exports.rows("nope", "votes")
     with pytest.raises(E.SurveyNotFound):
         next(svc.exports.events("nope"))
+
+
+def test_times_in_rows_are_iso_8601_utc(svc: RankerService) -> None:
+    sid = survey(svc)
+    vote(svc, sid, svc.voting.issue_voter(sid))
+    for kind in ("votes", "ideas"):
+        row = next(svc.exports.rows(sid, kind))
+        stamp = row["ts"] if kind == "votes" else row["created"]
+        assert isinstance(stamp, str) and stamp.endswith("Z") and "T" in stamp, row
+        assert datetime.fromisoformat(stamp).timestamp() == pytest.approx(svc.clock(), abs=1e-3)
+
+
+def test_csv_guards_text_people_typed_never_identifiers() -> None:
+    from api.exports import csv_bytes
+
+    rows = [{"voter": "-9x1X5iAwIY9ejLU", "ballot": "+abc", "text": "=HYPERLINK(1)", "seq": 3}]
+    lines = csv_bytes(["voter", "ballot", "text", "seq"], rows).decode().splitlines()
+    assert lines[1] == "-9x1X5iAwIY9ejLU,+abc,'=HYPERLINK(1),3"
