@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import signal
+import threading
+import time
 from typing import Any
 
 from litestar import Litestar, Router
@@ -162,9 +166,32 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def exit_with_parent(interval_s: float = 0.5) -> threading.Thread:
+    """Stop this worker (SIGTERM to itself: a graceful shutdown) when its parent dies.
+
+    uvicorn's supervisor restarts workers but does not take them down if it is itself killed
+    (SIGKILL, OOM): they kept serving the port, and a restart failed with "Address already in
+    use". ``ranker serve --workers N`` sets ``RANKER_EXIT_WITH_PARENT``; the worker then
+    watches its parent id, which changes when the parent dies (the orphan is re-parented).
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        logging.getLogger("api").warning("the server's master process died: stopping")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="ranker-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def factory() -> Litestar:
     """Entry point for ``uvicorn api.app:factory --factory`` (settings from the environment)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = create_app(Settings.load())
     app.on_startup.append(settle_heap)  # a serving process only: tests keep the default GC
+    if os.environ.get("RANKER_EXIT_WITH_PARENT") == "1":
+        exit_with_parent()
     return app

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-__all__ = ["Settings", "SettingsError"]
+__all__ = ["MIN_SECRET_BYTES", "Settings", "SettingsError"]
 
 PositiveInt = Annotated[int, Meta(ge=1)]
 PositiveFloat = Annotated[float, Meta(gt=0)]
@@ -29,6 +29,10 @@ PositiveFloat = Annotated[float, Meta(gt=0)]
 
 class SettingsError(ValueError):
     """A setting is missing, unknown or out of range; the message names it."""
+
+
+MIN_SECRET_BYTES = 16
+"""Shortest HMAC key accepted (the token signer's own floor)."""
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -86,7 +90,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     def secret_bytes(self) -> bytes:
         """The HMAC key; creates ``secret_file`` with a fresh 256-bit key on first use."""
         if self.secret:
-            return self.secret.encode()
+            key = self.secret.encode()
+            if len(key) < MIN_SECRET_BYTES:
+                raise SettingsError(
+                    f"RANKER_SECRET (setting 'secret') must be at least {MIN_SECRET_BYTES} bytes; "
+                    f"it has {len(key)} (or leave it empty to have one generated in "
+                    "secret_file)"
+                )
+            return key
         path = Path(self.secret_file)
         if path.exists():
             value = path.read_text().strip()

@@ -371,3 +371,81 @@ def test_two_worker_processes_share_ballots_quotas_and_counts(
         assert res["n_votes"] == 31  # 30 + the contested ballot, once
         listed = call("GET", f"{base}/v1/surveys/{sid}/ideas", headers=org).json()["ideas"]
         assert sum(i["text"].startswith("mine") for i in listed) == 3
+
+
+def test_a_short_secret_is_one_clear_line_and_exit_2_even_with_workers(tmp_path: Path) -> None:
+    env = {**os.environ, "RANKER_SECRET": "short", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "ranker.cli", "serve", "--port", str(free_port())]
+    r = subprocess.run(
+        [*cmd, "--workers", "2", "--store", f"sqlite:///{tmp_path / 'r.db'}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "RANKER_SECRET" in lines[0] and "16 bytes" in lines[0], lines
+    assert "Traceback" not in r.stderr
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+def test_workers_stop_when_their_master_is_killed(tmp_path: Path) -> None:
+    """SIGKILL of the ``--workers 2`` master used to leave both workers serving the port."""
+    with serving(tmp_path, f"sqlite:///{tmp_path / 'r.db'}", workers=2) as base:
+        master = next(
+            p.pid
+            for p in psutil_like_processes()
+            if f"--port {base.rsplit(':', 1)[1]}" in p.cmdline
+        )
+        workers = [c for c in _children(master) if "spawn_main" in _cmdline(c)]
+        assert len(workers) == 2, workers
+        try:
+            os.kill(master, signal.SIGKILL)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and any(_alive(w) for w in workers):
+                time.sleep(0.1)
+            assert not any(_alive(w) for w in workers)
+            with pytest.raises(httpx.HTTPError):
+                httpx.get(f"{base}/health", timeout=1)
+        finally:
+            for w in workers:  # never leave a worker behind, whatever the outcome
+                if _alive(w):
+                    os.kill(w, signal.SIGKILL)
+
+
+class _Proc:
+    def __init__(self, pid: int, cmdline: str) -> None:
+        self.pid, self.cmdline = pid, cmdline
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def psutil_like_processes() -> list[_Proc]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            out.append(_Proc(int(entry.name), _cmdline(int(entry.name))))
+    return out

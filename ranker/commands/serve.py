@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -177,6 +178,13 @@ def run_serve(args: argparse.Namespace) -> int:
         print(text, flush=True)
         if getattr(args, "no_serve", False):
             return 0
+    # the settings are the API's (ranker does not import api): check them in a child process,
+    # so a bad one stops here, once, before uvicorn starts (and would restart) any worker
+    checked = subprocess.run([sys.executable, "-m", "api.preflight"], check=False)
+    if checked.returncode != 0:
+        return 2
+    if args.workers > 1:
+        os.environ["RANKER_EXIT_WITH_PARENT"] = "1"  # workers stop if the master is killed
     import uvicorn
 
     uvicorn.run(
