@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 #: Prior strengths (``lambda``) tried by the oracle on each test fold (then refined locally).
-ORACLE_GRID: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1e-3, 1e3, 13))
+ORACLE_GRID: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1e-4, 1e3, 15))
 
 _EPS = 1e-15
 _BINS = 10
