@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -81,6 +82,22 @@ def _label(path: Path, table: VoteTable) -> str:
     if table.side_meaningful:
         extra.append("sides")
     return path.stem + (f" ({', '.join(extra)})" if extra else "")
+
+
+def revision() -> str | None:
+    """``git describe --always --dirty`` of the checkout (``-dirty``: uncommitted changes)."""
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
 
 
 def _verdict(ok: bool) -> str:
@@ -148,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print(
         f"\nHeld-out log loss relative to oracle-tuned plain bt ({folds}-fold CV, seed "
-        f"{args.seed}, decisive test votes; below 1 beats the oracle)"
+        f"{args.seed}, decisive test votes; below 1 beats the oracle; revision {revision()})"
         + (" -- QUICK run, not comparable" if args.quick else "")
         + "\n"
     )
@@ -194,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     write_json(
         "model_quality",
         {
+            "revision": revision(),
             "folds": folds,
             "seed": args.seed,
             "quick": args.quick,
