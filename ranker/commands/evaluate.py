@@ -209,7 +209,9 @@ def plot_reliability(ev: Evaluation, path: Path, title: str) -> Path:
         cal = ev.models[name].calibration
         ok = cal.count > 0
         label = f"{name} (calibration error {cal.error:.3f})"
-        ax.plot(cal.predicted[ok], cal.observed[ok], marker="o", markersize=4, label=label)
+        (line,) = ax.plot(cal.predicted[ok], cal.observed[ok], linewidth=1.2, label=label)
+        size = 8.0 + 120.0 * cal.count[ok] / max(int(cal.count.max()), 1)
+        ax.scatter(cal.predicted[ok], cal.observed[ok], s=size, color=line.get_color(), zorder=3)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_aspect("equal")
@@ -237,7 +239,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plots:
         title = (
             f"Reliability of held-out predictions: {source}\n"
-            f"{ev.folds}-fold cross-validation, {ev.n_test} decisive votes"
+            f"{ev.folds}-fold cross-validation, {ev.n_test} decisive votes "
+            "(marker area ∝ votes in the bin)"
         )
         try:
             path = plot_reliability(ev, Path(args.plots) / f"{Path(args.file).stem}.png", title)
