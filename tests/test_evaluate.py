@@ -266,3 +266,23 @@ class Short(BTModel):
         context: VoteContext | None = None,
     ) -> FloatArray:
         return super().predict(left, right)[1:]
+
+
+def test_docs_example_and_doctests_run(capsys: pytest.CaptureFixture[str]) -> None:
+    import doctest
+    import re
+    from pathlib import Path
+
+    import algorithms.evaluate
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "models.md").read_text()
+    start = text.index("## Evaluating models")
+    end = text.find("\n## ", start + 1)
+    blocks = re.findall(r"```python\n(.*?)```", text[start : end if end > 0 else None], re.S)
+    assert blocks
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(block, namespace)
+    assert capsys.readouterr().out.startswith("bt ")
+    result = doctest.testmod(algorithms.evaluate)
+    assert result.attempted > 0 and result.failed == 0
