@@ -36,6 +36,7 @@ from algorithms.summaries import (
     tiers,
     votes_to_settle,
 )
+from algorithms.time_bt import TimeBT
 
 __all__ = [
     "MODELS",
@@ -52,6 +53,7 @@ __all__ = [
     "Sampler",
     "SamplerState",
     "Summary",
+    "TimeBT",
     "UnknownName",
     "VoteContext",
     "as_votes",

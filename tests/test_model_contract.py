@@ -193,7 +193,9 @@ def test_add_items_keeps_old_scores_and_adds_prior_items(name: str) -> None:
     m = fitted(name)
     before, var_before = m.scores(), m.posterior().var.copy()
     m.add_items(3)
-    prior_var = create_model(name, n_items=1).posterior().var[0]
+    # models that learn their prior strength add items at the learnt prior (1 / lambda)
+    learnt = getattr(m, "fitted_prior_strength", None)
+    prior_var = 1.0 / learnt if learnt else create_model(name, n_items=1).posterior().var[0]
     assert m.n_items == N + 3
     np.testing.assert_allclose(m.scores()[:N], before, atol=1e-9)
     np.testing.assert_array_equal(m.posterior().var[:N], var_before)

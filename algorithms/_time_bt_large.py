@@ -1,0 +1,143 @@
+"""``time-bt`` for many items: Newton-CG on the block-tridiagonal Hessian, never factorised.
+
+Above :data:`algorithms._time_bt_fit.EXACT_ITEMS` items the dense ``n x n`` blocks of the exact
+path cost too much (``T n^3`` per Newton step). Here the Newton system is solved by conjugate
+gradients with Hessian-vector products by gather/scatter over the votes (:class:`_HessOp` of
+``bt``) plus the random-walk prior, preconditioned by
+
+* each item's own time chain, exactly: a tridiagonal system per item (the vote curvature on the
+  diagonal, ``-kappa`` beside it), solved for all items at once by one vectorised Thomas sweep
+  over the buckets;
+* plus a coarse correction on the per-bucket constant vectors (the common level of each bucket,
+  which the votes do not see: ``H (1_b) = Q (1_b)`` exactly), a ``T x T`` tridiagonal solve.
+
+Variances of the latest scores: each item's chain on its own (``1 / last pivot`` of the Thomas
+sweep) with the common level's contribution replaced by its exact value, as ``bt``'s large path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from algorithms._bt_fit import _HessOp, scatter
+from algorithms._time_bt_fit import Hyper, _evaluate, _prior, _Setup
+from algorithms.base import FloatArray
+
+__all__ = ["approx_latest_var", "newton_cg"]
+
+
+class _Precond:
+    """Per-item tridiagonal chains plus the per-bucket level (coarse) correction."""
+
+    def __init__(self, st: _Setup, hy: Hyper, kap: FloatArray, s: FloatArray, w: FloatArray):
+        n, T, p = st.n, st.T, st.p
+        e = p.edges
+        _, _, pdiag = _prior(s, st, hy, kap)
+        diag = (scatter(e.left, w, n * T) + scatter(e.right, w, n * T)).reshape(T, n) + pdiag
+        piv = np.empty((T, n))
+        piv[0] = diag[0]
+        for b in range(1, T):
+            piv[b] = diag[b] - kap[b - 1] ** 2 / piv[b - 1]
+        self.n, self.T, self.kap, self.piv = n, T, kap, piv
+        # coarse: Z' Q Z with Z the per-bucket indicators (T x T, tridiagonal)
+        coarse = np.diag(hy.lam * np.bincount(st.anchor, minlength=T).astype(np.float64))
+        if T > 1:
+            idx = np.arange(T - 1)
+            coarse[idx, idx] += n * kap
+            coarse[idx + 1, idx + 1] += n * kap
+            coarse[idx, idx + 1] -= n * kap
+            coarse[idx + 1, idx] -= n * kap
+        self.coarse_inv = np.linalg.inv(coarse)
+        k = st.extras
+        self.extra_diag = np.ones(k)
+        if p.side:
+            self.extra_diag[0] = float(w.sum()) + p.lam_extra
+        if p.davidson:
+            self.extra_diag[-1] = 1.0  # replaced by the caller (needs htt)
+
+    def chain_solve(self, r: FloatArray) -> FloatArray:
+        kap, piv, T = self.kap, self.piv, self.T
+        y = r.copy()
+        for b in range(1, T):
+            y[b] += kap[b - 1] * y[b - 1] / piv[b - 1]
+        x = np.empty_like(y)
+        x[T - 1] = y[T - 1] / piv[T - 1]
+        for b in range(T - 2, -1, -1):
+            x[b] = (y[b] + kap[b] * x[b + 1]) / piv[b]
+        return x
+
+    def __call__(self, r: FloatArray) -> FloatArray:
+        n, T = self.n, self.T
+        rs = r[: n * T].reshape(T, n)
+        z = self.chain_solve(rs)
+        z += (self.coarse_inv @ rs.sum(axis=1))[:, None]
+        return np.concatenate([z.ravel(), r[n * T :] / self.extra_diag])
+
+
+def _cg(
+    matvec: object, precond: _Precond, b: FloatArray, rtol: float, maxiter: int = 500
+) -> FloatArray:
+    mv = matvec  # callable: FloatArray -> FloatArray
+    x = np.zeros_like(b)
+    r = b.copy()
+    z = precond(r)
+    d = z.copy()
+    rz = float(r @ z)
+    stop = rtol * float(np.linalg.norm(b))
+    for _ in range(maxiter):
+        if float(np.linalg.norm(r)) <= stop:
+            break
+        hd = mv(d)  # type: ignore[operator]
+        alpha = rz / float(d @ hd)
+        x += alpha * d
+        r -= alpha * hd
+        z = precond(r)
+        rz_new = float(r @ z)
+        d = z + (rz_new / rz) * d
+        rz = rz_new
+    return x
+
+
+def newton_cg(
+    st: _Setup, hy: Hyper, x0: FloatArray, step_tol: float = 1e-6, max_iter: int = 60
+) -> tuple[FloatArray, _Precond]:
+    """Damped inexact Newton-CG; returns the MAP and the preconditioner built there."""
+    n, T = st.n, st.T
+    kap = hy.kappa(st.gaps) if T > 1 else np.zeros(0)
+    x = x0.copy()
+    f, g, ev = _evaluate(st, hy, kap, x)
+    g0 = max(float(np.linalg.norm(g)), 1e-300)
+    for _ in range(max_iter):
+        gnorm = float(np.linalg.norm(g))
+        op = _HessOp(st.p, ev)
+        pre = _Precond(st, hy, kap, x[: n * T].reshape(T, n), ev.w)
+        if st.p.davidson:
+            pre.extra_diag[-1] = op.diag[-1]
+
+        def matvec(v: FloatArray, op: _HessOp = op) -> FloatArray:
+            out = op(v)
+            out[: n * T] += _prior(v[: n * T].reshape(T, n), st, hy, kap)[1].ravel()
+            return out
+
+        step = _cg(matvec, pre, -g, max(min(0.03, math.sqrt(gnorm / g0), gnorm), 1e-12))
+        if float(np.max(np.abs(step), initial=0.0)) <= step_tol:
+            return x + step, pre
+        dec = -float(g @ step)
+        t = 1.0
+        while True:
+            xn = x + t * step
+            fn, gn, evn = _evaluate(st, hy, kap, xn)
+            if fn <= f - 1e-4 * t * dec or t < 1e-10:
+                break
+            t *= 0.5
+        x, f, g, ev = xn, fn, gn, evn
+    return x, _Precond(st, hy, kap, x[: n * T].reshape(T, n), ev.w)
+
+
+def approx_latest_var(pre: _Precond) -> FloatArray:
+    """Approximate Laplace variances of the latest scores: each item's chain alone, with the
+    common level's contribution (about ``mean / n``) replaced by its exact value."""
+    v = 1.0 / pre.piv[-1]
+    return np.asarray(v + pre.coarse_inv[-1, -1] - v.mean() / pre.n, dtype=np.float64)
