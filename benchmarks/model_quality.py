@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         results[stem] = {"voters": voters[stem], **ev.to_dict()}
 
     avg = {m: float(np.mean([rel[f][m] for f in rel])) for m in names}
-    best_per_file = {f: min(names, key=lambda m, f=f: rel[f][m]) for f in rel}
+    best_per_file = {f: min(names, key=rel[f].__getitem__) for f in rel}
     best_avg = float(np.mean([rel[f][best_per_file[f]] for f in rel]))
     avg_row: dict[str, Any] = {"file": "average"}
     avg_row.update({m: round(avg[m], 3) for m in names})
