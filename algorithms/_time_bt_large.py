@@ -22,19 +22,19 @@ import math
 import numpy as np
 
 from algorithms._bt_fit import _HessOp, scatter
-from algorithms._time_bt_fit import Hyper, _evaluate, _prior, _Setup
+from algorithms._time_bt_fit import Hyper, Setup, evaluate, prior_terms
 from algorithms.base import FloatArray
 
-__all__ = ["approx_latest_var", "newton_cg"]
+__all__ = ["Precond", "approx_latest_var", "newton_cg"]
 
 
-class _Precond:
+class Precond:
     """Per-item tridiagonal chains plus the per-bucket level (coarse) correction."""
 
-    def __init__(self, st: _Setup, hy: Hyper, kap: FloatArray, s: FloatArray, w: FloatArray):
+    def __init__(self, st: Setup, hy: Hyper, kap: FloatArray, s: FloatArray, w: FloatArray):
         n, T, p = st.n, st.T, st.p
         e = p.edges
-        _, _, pdiag = _prior(s, st, hy, kap)
+        _, _, pdiag = prior_terms(s, st, hy, kap)
         diag = (scatter(e.left, w, n * T) + scatter(e.right, w, n * T)).reshape(T, n) + pdiag
         piv = np.empty((T, n))
         piv[0] = diag[0]
@@ -77,7 +77,7 @@ class _Precond:
 
 
 def _cg(
-    matvec: object, precond: _Precond, b: FloatArray, rtol: float, maxiter: int = 500
+    matvec: object, precond: Precond, b: FloatArray, rtol: float, maxiter: int = 500
 ) -> FloatArray:
     mv = matvec  # callable: FloatArray -> FloatArray
     x = np.zeros_like(b)
@@ -101,24 +101,24 @@ def _cg(
 
 
 def newton_cg(
-    st: _Setup, hy: Hyper, x0: FloatArray, step_tol: float = 1e-6, max_iter: int = 60
-) -> tuple[FloatArray, _Precond]:
+    st: Setup, hy: Hyper, x0: FloatArray, step_tol: float = 1e-6, max_iter: int = 60
+) -> tuple[FloatArray, Precond]:
     """Damped inexact Newton-CG; returns the MAP and the preconditioner built there."""
     n, T = st.n, st.T
     kap = hy.kappa(st.gaps) if T > 1 else np.zeros(0)
     x = x0.copy()
-    f, g, ev = _evaluate(st, hy, kap, x)
+    f, g, ev = evaluate(st, hy, kap, x)
     g0 = max(float(np.linalg.norm(g)), 1e-300)
     for _ in range(max_iter):
         gnorm = float(np.linalg.norm(g))
         op = _HessOp(st.p, ev)
-        pre = _Precond(st, hy, kap, x[: n * T].reshape(T, n), ev.w)
+        pre = Precond(st, hy, kap, x[: n * T].reshape(T, n), ev.w)
         if st.p.davidson:
             pre.extra_diag[-1] = op.diag[-1]
 
         def matvec(v: FloatArray, op: _HessOp = op) -> FloatArray:
             out = op(v)
-            out[: n * T] += _prior(v[: n * T].reshape(T, n), st, hy, kap)[1].ravel()
+            out[: n * T] += prior_terms(v[: n * T].reshape(T, n), st, hy, kap)[1].ravel()
             return out
 
         step = _cg(matvec, pre, -g, max(min(0.03, math.sqrt(gnorm / g0), gnorm), 1e-12))
@@ -128,15 +128,15 @@ def newton_cg(
         t = 1.0
         while True:
             xn = x + t * step
-            fn, gn, evn = _evaluate(st, hy, kap, xn)
+            fn, gn, evn = evaluate(st, hy, kap, xn)
             if fn <= f - 1e-4 * t * dec or t < 1e-10:
                 break
             t *= 0.5
         x, f, g, ev = xn, fn, gn, evn
-    return x, _Precond(st, hy, kap, x[: n * T].reshape(T, n), ev.w)
+    return x, Precond(st, hy, kap, x[: n * T].reshape(T, n), ev.w)
 
 
-def approx_latest_var(pre: _Precond) -> FloatArray:
+def approx_latest_var(pre: Precond) -> FloatArray:
     """Approximate Laplace variances of the latest scores: each item's chain alone, with the
     common level's contribution (about ``mean / n``) replaced by its exact value."""
     v = 1.0 / pre.piv[-1]

@@ -21,9 +21,9 @@ from numpy.typing import ArrayLike
 
 from algorithms._bt_fit import edge_step, scatter
 from algorithms._gauss import check_int, pack_array, unpack_array, z_value
-from algorithms._time_bt_fit import (
+from algorithms._time_bt_fit import EXACT_ITEMS
+from algorithms._time_bt_search import (
     DEFAULT_PRIOR_STRENGTH,
-    EXACT_ITEMS,
     FitResult,
     fit_time_bt,
     latest_posterior,

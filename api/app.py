@@ -26,6 +26,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from api.auth import SECURITY_COMPONENTS, StreamTickets, provide_organiser
+from api.openapi import StrictStructSchemaPlugin
 from api.problems import exception_handlers
 from api.routes.docs import docs_router
 from api.routes.exports import exports_router
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
         },
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         openapi_config=openapi,
+        plugins=[StrictStructSchemaPlugin()],  # additionalProperties: false where it holds
         request_max_body_size=settings.max_body_bytes,
         on_shutdown=[on_shutdown],
         debug=False,

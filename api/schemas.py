@@ -12,7 +12,18 @@ import math
 
 import msgspec
 
-from ranker.domain import Answer, Comment, Flag, Idea, Results, Survey, TopKEstimate
+from ranker.domain import (
+    Answer,
+    Comment,
+    Flag,
+    Idea,
+    Limits,
+    Results,
+    Survey,
+    SurveyPatch,
+    SurveySpec,
+    TopKEstimate,
+)
 from ranker.rules import (
     Choice,
     CommentText,
@@ -39,6 +50,7 @@ __all__ = [
     "IdeaList",
     "IdeaPatch",
     "ImportOut",
+    "LimitsIn",
     "OrganiserIn",
     "OrganiserOut",
     "PublicComment",
@@ -49,6 +61,8 @@ __all__ = [
     "ResultsOut",
     "StreamTicket",
     "SurveyList",
+    "SurveyPatchIn",
+    "SurveySpecIn",
     "UndoOut",
     "VoidIn",
     "VoidOut",
@@ -164,6 +178,25 @@ class OrganiserOut(msgspec.Struct, frozen=True, kw_only=True):
 
 class SurveyList(msgspec.Struct, frozen=True, kw_only=True):
     surveys: list[Survey]
+
+
+class LimitsIn(Limits, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """:class:`~ranker.domain.Limits` as a request sends them: an unknown limit (a typo such as
+    ``answer_per_minute``) is refused, not silently dropped. The domain type stays lenient, as
+    the event log needs (a newer version's limit must not break an older reader)."""
+
+
+class SurveySpecIn(SurveySpec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A new survey (:class:`~ranker.domain.SurveySpec`), strict down to its ``limits``."""
+
+    limits: LimitsIn | None = None
+
+
+class SurveyPatchIn(SurveyPatch, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Settings to change (:class:`~ranker.domain.SurveyPatch`, an event-log type that must stay
+    lenient); as a request body an unknown field, here or in ``limits``, is refused."""
+
+    limits: LimitsIn | None = None
 
 
 class IdeaList(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,11 +14,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "PUBLIC_PREFIX",
     "OriginCache",
+    "allowed_methods",
     "edge_middleware",
     "frame_ancestors",
 ]
@@ -97,19 +99,53 @@ def _with_security_headers(headers: Any) -> list[tuple[bytes, bytes]]:
     return hdrs
 
 
+def allowed_methods(scope: Scope) -> bytes | None:
+    """The ``Allow`` value of the route ``scope`` was routed to: every method of its path.
+
+    Litestar's automatic ``OPTIONS`` answer lists the methods of the path's *first* handler
+    only (``/v1/surveys`` answered ``GET, OPTIONS``, without ``POST``): when a second handler
+    joins a path, the route is rebuilt but keeps the first route's ``OPTIONS`` handler, whose
+    ``Allow`` is that first route's. The app's routes know the whole set.
+    """
+    app, template = scope.get("app"), scope.get("path_template")
+    for route in getattr(app, "routes", ()):
+        if isinstance(route, HTTPRoute) and route.path_format == template:
+            return ", ".join(sorted(route.methods)).encode("ascii")
+    return None
+
+
+def _with_allow(scope: Scope, send: Send) -> Send:
+    """``send`` with the ``Allow`` header of a successful ``OPTIONS`` answer corrected."""
+
+    async def send_allow(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] < 300:
+            hdrs = list(message.get("headers", ()))
+            allow = allowed_methods(scope)
+            if allow is not None and any(k.lower() == b"allow" for k, _ in hdrs):
+                hdrs = [(k, v) for k, v in hdrs if k.lower() != b"allow"]
+                hdrs.append((b"allow", allow))
+                message["headers"] = hdrs
+        await send(message)
+
+    return send_allow
+
+
 def edge_middleware(app: ASGIApp, origins: OriginCache) -> ASGIApp:
     """The outermost HTTP layer: per-survey CORS and the security headers, in one ``send``.
 
     It wraps the whole app (as Litestar's own ``CORSMiddleware`` does), so 404/405 answered
     before any route get the security headers too, and errors of public routes carry CORS.
     One wrapper instead of a route middleware plus a ``before_send`` hook: each layer costs a
-    closure and an extra coroutine hop per message on every request.
+    closure and an extra coroutine hop per message on every request. ``OPTIONS`` (rare) gets
+    one more, correcting ``Allow`` (:func:`allowed_methods`).
     """
 
     async def edge(scope: Scope, receive: Receive, send: Send) -> None:
         if str(scope["type"]) != "http":
             await app(scope, receive, send)
             return
+        if scope.get("method") == "OPTIONS":
+            send = _with_allow(scope, send)
         survey = _survey_of(scope["path"])
         origin = _header(scope, b"origin") if survey is not None else None
         if origin is None:

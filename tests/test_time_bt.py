@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import algorithms._time_bt_fit as fit_mod
+import algorithms._time_bt_search as search_mod
 import algorithms.time_bt
 from algorithms import ModelState, VoteContext, create_model
 from algorithms._time_bt_fit import make_buckets
@@ -182,7 +183,7 @@ def test_many_items_newton_cg_matches_the_exact_path(monkeypatch: pytest.MonkeyP
     ctx = VoteContext(time=day)
     params = {"prior_strength": 1.0, "drift": 0.2, "side_advantage": True, "bucket_width": 3.0}
     exact = create_model("time-bt", n_items=30, **params).fit(left, right, out, context=ctx)
-    monkeypatch.setattr(fit_mod, "EXACT_ITEMS", 10)
+    monkeypatch.setattr(search_mod, "EXACT_ITEMS", 10)
     monkeypatch.setattr(algorithms.time_bt, "EXACT_ITEMS", 10)
     large = create_model("time-bt", n_items=30, **params).fit(left, right, out, context=ctx)
     np.testing.assert_allclose(large.trajectories, exact.trajectories, atol=1e-6)

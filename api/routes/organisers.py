@@ -15,6 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, PathParameter
 from api.auth import ORGANISER, require_admin
 from api.caching import json_with_etag
 from api.deps import Accounts, CurrentOrganiser, IdeaPool, Surveys, Voting
+from api.openapi import CSV_MEDIA_TYPES, CsvBody, OptionalBody
 from api.problems import ApiError, responses
 from api.schemas import (
     CommentsOut,
@@ -25,11 +26,13 @@ from api.schemas import (
     OrganiserIn,
     OrganiserOut,
     SurveyList,
+    SurveyPatchIn,
+    SurveySpecIn,
     VoidIn,
     VoidOut,
 )
 from ranker import surveys as core_surveys
-from ranker.domain import Idea, Organiser, Survey, SurveyPatch, SurveySpec
+from ranker.domain import Idea, Organiser, Survey
 from ranker.rules import IDEAS_PER_REQUEST_MAX, IdeaStatus
 
 __all__ = ["organiser_router", "parse_ideas_csv"]
@@ -76,7 +79,7 @@ def list_surveys(surveys: Surveys, organiser: CurrentOrganiser) -> Response[Surv
     sync_to_thread=False,
 )
 def create_survey(
-    data: JSONBody[SurveySpec], surveys: Surveys, organiser: CurrentOrganiser
+    data: JSONBody[SurveySpecIn], surveys: Surveys, organiser: CurrentOrganiser
 ) -> Response[Survey]:
     s = surveys.create(organiser.id, data)
     return Response(s, status_code=201, headers={"Location": f"/v1/surveys/{s.id}", **NO_STORE})
@@ -113,7 +116,7 @@ def get_survey(
 )
 def update_survey(
     survey_id: FromPath[str],
-    data: JSONBody[SurveyPatch],
+    data: JSONBody[SurveyPatchIn],
     surveys: Surveys,
     organiser: CurrentOrganiser,
 ) -> Response[Survey]:
@@ -229,6 +232,7 @@ def parse_ideas_csv(raw: bytes) -> list[str]:
     "first column. All rows are validated before any idea is added.",
     status_code=201,
     responses=responses(401, 404, 415),
+    operation_class=CsvBody,
 )
 async def import_ideas(
     request: Request[Any, Any, Any],
@@ -238,7 +242,7 @@ async def import_ideas(
     organiser: CurrentOrganiser,
 ) -> Response[ImportOut]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype not in ("text/csv", "text/plain", "application/csv"):
+    if ctype not in CSV_MEDIA_TYPES:
         raise ApiError("unsupported_media_type", "send the ideas as text/csv")
     raw = await request.body()
     owned(surveys, survey_id, organiser)
@@ -290,6 +294,7 @@ def comments(
     summary="Void every answer of a voter (and refuse their future ones)",
     status_code=200,
     responses=responses(401, 404),
+    operation_class=OptionalBody,
     sync_to_thread=False,
 )
 def void_voter(

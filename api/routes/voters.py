@@ -16,6 +16,7 @@ from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from api.auth import VOTER, provide_voter
 from api.caching import json_with_etag
 from api.deps import CurrentVoter, IdeaPool, Rankings, Surveys, Voting
+from api.openapi import OptionalBody
 from api.problems import ApiError, responses
 from api.responses import NoStoreJSON
 from api.schemas import (
@@ -78,6 +79,7 @@ def survey_info(
     "/voters",
     summary="Get a voter id and token",
     status_code=201,
+    operation_class=OptionalBody,
     responses=responses(404, 409, 429),
     sync_to_thread=False,
 )
@@ -232,6 +234,7 @@ def add_comment(
     "/ideas/{idea_id:int}/flags",
     summary="Flag an idea as inappropriate",
     status_code=201,
+    operation_class=OptionalBody,
     security=VOTER,
     responses=responses(401, 404),
     sync_to_thread=False,
