@@ -59,6 +59,8 @@ class BallotClaims(msgspec.Struct, array_like=True, frozen=True):
     probability: float | None
     issued: float
     expires: float
+    cast: int = -1
+    """The voter's answers when the ballot was issued (for the open-ballot bound; -1: none)."""
 
 
 def _b64(data: bytes) -> str:

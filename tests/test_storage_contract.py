@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ranker.errors import (
+    BallotExpired,
     InvalidInput,
     LimitReached,
     RateLimited,
@@ -545,3 +546,28 @@ def test_async_answers_survive_a_script_flush_and_a_cancelled_call(redis_url: st
     assert seqs == [2, 3, 4, 5]
     assert [e.data for e in store.read("s")] == [b"e", b"a", b"b", b"c", b"d"]
     store.close()
+
+
+def test_a_voter_holds_at_most_open_ballots_answerable_ballots(store: Store) -> None:
+    """Ballots issued when the voter had answered ``k`` times stay answerable for their
+    next ``open_ballots`` answers: a harvested stack dies as the voter answers."""
+    store.create_survey("s", b"e1")
+    head = store.head("s")
+
+    def stacked(ballot: str, voter: str = "v") -> VoteAppend:
+        # every ballot of the stack was issued before the voter's first answer
+        return answer(b"a-" + ballot.encode(), ballot, voter=voter)._replace(
+            cast_before=0, open_ballots=3
+        )
+
+    for k in range(3):
+        assert not store.append_vote("s", stacked(f"b{k}")).duplicate
+    with pytest.raises(BallotExpired, match="replaced"):
+        store.append_vote("s", stacked("b3"))
+    assert store.head("s") == head + 3  # the refused one wrote nothing
+    assert store.append_vote("s", stacked("b0")).duplicate  # a retry still gets its answer
+    assert not store.append_vote("s", stacked("w0", voter="w")).duplicate  # per voter
+    fresh = answer(b"fresh", "b9")._replace(cast_before=3, open_ballots=3)
+    assert not store.append_vote("s", fresh).duplicate  # issued after those answers: fine
+    unchecked = answer(b"old-style", "b10")  # cast_before -1: no bound (older workers)
+    assert not store.append_vote("s", unchecked).duplicate

@@ -32,7 +32,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import NamedTuple, Protocol
 
-from ranker.errors import StaleCheck
+from ranker.errors import BallotExpired, StaleCheck
 
 __all__ = [
     "Deliver",
@@ -42,7 +42,9 @@ __all__ = [
     "StoredEvent",
     "VoteAppend",
     "VoteStored",
+    "open_ballot_ok",
     "rate_window",
+    "replaced",
     "stale_check",
 ]
 
@@ -65,6 +67,8 @@ class VoteAppend(NamedTuple):
     rate_limit: int  # answers per voter per window; 0 means no limit
     checked_at: int  # the log seq the caller checked its rules at; the gap starts after it
     rate_window_s: int = 60
+    cast_before: int = -1  # the voter's answers when the ballot was issued (-1: not checked)
+    open_ballots: int = 0  # a ballot is answerable for this many answers of its voter (0: any)
 
 
 class VoteStored(NamedTuple):
@@ -113,6 +117,21 @@ def stale_check(survey: str, gate: int, checked_at: int) -> StaleCheck:
     )
 
 
+def replaced(vote: VoteAppend) -> BallotExpired:
+    """The error for a ballot whose voter has since answered ``open_ballots`` others."""
+    return BallotExpired(
+        f"this ballot was replaced by newer ones (a voter holds at most {vote.open_ballots} "
+        "unanswered ballots); ask for a new pair"
+    )
+
+
+def open_ballot_ok(vote: VoteAppend, cast: int) -> bool:
+    """Whether ``vote``'s ballot is still answerable when its voter has ``cast`` answers."""
+    if vote.open_ballots <= 0 or vote.cast_before < 0:
+        return True
+    return cast < vote.cast_before + vote.open_ballots
+
+
 class Store(ABC):
     """Base class of the storage backends (``memory://``, ``sqlite:///``, ``redis://``)."""
 
@@ -147,11 +166,16 @@ class Store(ABC):
         2. unknown survey: :class:`~ranker.errors.SurveyNotFound`;
         3. the survey's gate above ``vote.checked_at``: :class:`~ranker.errors.StaleCheck`
            (``detail['gate']``; nothing written, the rate limit not counted);
-        4. count the voter's answers in the current window (``rate_limit`` of 0 means no
+        4. with ``open_ballots > 0`` and ``cast_before >= 0``: the voter has appended
+           ``cast_before + open_ballots`` answers or more since the ballot was issued's count
+           (the store counts every answer of each voter): :func:`replaced` (a
+           ``ballot_expired``), nothing written. A voter holds at most ``open_ballots``
+           answerable ballots: a stack of harvested ballots dies as the voter answers;
+        5. count the voter's answers in the current window (``rate_limit`` of 0 means no
            limit); over the limit: :class:`~ranker.errors.RateLimited` (``retry_after``),
            nothing written;
-        5. append ``vote.data`` and mark the ballot used (at least until
-           ``ballot_expires``).
+        6. append ``vote.data``, mark the ballot used (at least until ``ballot_expires``)
+           and count one answer of the voter.
 
         The result carries the events between ``checked_at`` and the answer, so a worker
         whose projection is at ``checked_at`` applies them and its own answer without

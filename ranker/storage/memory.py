@@ -11,7 +11,9 @@ from ranker.storage.base import (
     StoredEvent,
     VoteAppend,
     VoteStored,
+    open_ballot_ok,
     rate_window,
+    replaced,
     stale_check,
 )
 
@@ -31,6 +33,7 @@ class MemoryStore(Store):
         self._organisers: dict[str, bytes] = {}
         self._quotas: dict[tuple[str, str], int] = {}
         self._gates: dict[str, int] = {}
+        self._cast: dict[tuple[str, str], int] = {}  # answers appended per (survey, voter)
 
     def create_survey(self, survey: str, data: bytes) -> int:
         with self._lock:
@@ -92,11 +95,15 @@ class MemoryStore(Store):
                 return VoteStored(old, self._logs[survey][old - 1], True, [])
             log = self._log(survey)
             self._check_gate(survey, vote.checked_at)
+            cast = self._cast.get((survey, vote.voter), 0)
+            if not open_ballot_ok(vote, cast):
+                raise replaced(vote)
             if vote.rate_limit > 0:
                 self._hit(f"{survey}:{vote.voter}", vote.rate_limit, vote.rate_window_s, vote.now)
             log.append(vote.data)
             seq = len(log)
             self._ballots[(survey, vote.ballot)] = seq
+            self._cast[(survey, vote.voter)] = cast + 1
             start = max(vote.checked_at, 0)
             gap = [StoredEvent(i + 1, log[i]) for i in range(start, seq - 1)]
             return VoteStored(seq, vote.data, False, gap)

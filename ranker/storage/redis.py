@@ -10,6 +10,7 @@ script touches one slot and runs on Redis Cluster:
 ``rk:{s}:b:<ballot>``      "ballot used" marker holding the answer's seq (TTL)
 ``rk:{s}:r:<voter>:<win>`` answers of a voter in one rate-limit window (TTL)
 ``rk:{s}:q:<counter>``     quota counters of :meth:`RedisStore.append_quota` (no TTL)
+``rk:{s}:n:<voter>``       the voter's answers so far, for the open-ballot bound (no TTL)
 ``rk:{s}:snap``            the latest projection snapshot (``seq``, ``data``)
 ``rk:surveys``             set of survey ids (outside the slot; listing only)
 ``rk:org:<keyhash>``       organiser records
@@ -51,6 +52,7 @@ from ranker.storage.base import (
     VoteAppend,
     VoteStored,
     rate_window,
+    replaced,
     stale_check,
 )
 from ranker.storage.redis_client import (
@@ -250,8 +252,10 @@ class RedisStore(Store):
             self._k(survey, f"b:{vote.ballot}"),
             self._k(survey, f"r:{vote.voter}:{win}"),
             self._k(survey, "gate"),
+            self._k(survey, f"n:{vote.voter}"),
         ]
-        return keys, [vote.data, marker_ttl, vote.rate_limit, rate_ttl, vote.checked_at]
+        args = [vote.data, marker_ttl, vote.rate_limit, rate_ttl, vote.checked_at]
+        return keys, [*args, vote.cast_before, vote.open_ballots]
 
     @staticmethod
     def _vote_result(res: list[Any], survey: str, vote: VoteAppend) -> tuple[VoteStored, bool]:
@@ -267,6 +271,8 @@ class RedisStore(Store):
             return VoteStored(int(res[1]), bytes(res[2]), True, []), True
         if code == -3:
             raise stale_check(survey, int(res[1]), vote.checked_at)
+        if code == -4:
+            raise replaced(vote)
         if code == -1:
             win = rate_window(vote.now, vote.rate_window_s)
             raise RateLimited(

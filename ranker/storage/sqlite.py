@@ -16,7 +16,8 @@ gate (the seq of its last gate event, checked and moved in the append's transact
 database from before the column gets it when opened), ``events(survey, seq, ballot,
 data)`` the logs (a unique partial index on ``(survey, ballot)`` makes a ballot usable
 once), ``rates`` the fixed-window counters, ``quotas`` the counters of
-:meth:`SQLiteStore.append_quota`, ``organisers`` the rest.
+:meth:`SQLiteStore.append_quota` and each voter's answer count (``cast:<voter>``, for the
+open-ballot bound of :meth:`Store.append_vote`), ``organisers`` the rest.
 
 Snapshots live in a second file beside the database, ``<path>-snapshots`` (table
 ``snapshots(survey, seq, data)``), with its own connection: writing a snapshot of a large
@@ -47,7 +48,9 @@ from ranker.storage.base import (
     StoredEvent,
     VoteAppend,
     VoteStored,
+    open_ballot_ok,
     rate_window,
+    replaced,
     stale_check,
 )
 
@@ -79,6 +82,12 @@ CREATE TABLE IF NOT EXISTS snapshots (
     survey TEXT PRIMARY KEY, seq INTEGER NOT NULL, data BLOB NOT NULL
 ) WITHOUT ROWID
 """
+
+_COUNT_UP = (
+    "INSERT INTO quotas VALUES (?, ?, 1) ON CONFLICT (survey, counter) DO UPDATE "
+    "SET n = n + 1 RETURNING n"
+)
+"""Count one on a survey's counter (ideas per voter, answers per voter); returns the count."""
 
 _RATE_UPSERT = (
     "INSERT INTO rates (key, win, n) VALUES (?, ?, 1) ON CONFLICT (key) DO UPDATE SET "
@@ -231,11 +240,7 @@ class SQLiteStore(Store):
         with self._tx() as db:
             seq, cur = self._next_seq(db, survey)  # first: an unknown survey is reported as such
             self._check_gate(survey, cur, checked_at)
-            row = db.execute(
-                "INSERT INTO quotas VALUES (?, ?, 1) ON CONFLICT (survey, counter) DO UPDATE "
-                "SET n = n + 1 RETURNING n",
-                (survey, counter),
-            ).fetchone()
+            row = db.execute(_COUNT_UP, (survey, counter)).fetchone()
             if int(row[0]) > limit:  # raising rolls the whole transaction back
                 raise LimitReached(f"quota {counter!r} is used up ({limit})", limit=limit)
             db.execute("INSERT INTO events VALUES (?, ?, NULL, ?)", (survey, seq, data))
@@ -263,6 +268,10 @@ class SQLiteStore(Store):
                     "INSERT INTO events VALUES (?, ?, ?, ?)", (survey, seq, vote.ballot, vote.data)
                 )
                 self._check_gate(survey, cur, vote.checked_at)
+                # the voter's answers so far (counted with this one; a refusal rolls it back)
+                cast = int(db.execute(_COUNT_UP, (survey, f"cast:{vote.voter}")).fetchone()[0])
+                if not open_ballot_ok(vote, cast - 1):
+                    raise replaced(vote)
                 if vote.rate_limit > 0:
                     key = f"{survey}:{vote.voter}"
                     self._hit(db, key, vote.rate_limit, vote.rate_window_s, vote.now)
