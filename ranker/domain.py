@@ -24,12 +24,15 @@ from ranker.rules import (
     IdeaId,
     IdeaStatus,
     IdeaText,
+    IdentityMode,
+    Issuer,
     ModelName,
     Origins,
     Probability,
     QuestionText,
     ResponseMs,
     SamplerName,
+    SiteKeys,
     SkipReason,
     SurveyId,
     SurveyStatus,
@@ -44,6 +47,7 @@ __all__ = [
     "Flag",
     "Idea",
     "IdeaResult",
+    "Identity",
     "Limits",
     "Organiser",
     "Results",
@@ -64,6 +68,37 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     comment_max_chars: Annotated[int, Meta(ge=1, le=COMMENT_MAX)] = 1000
     ballot_ttl_s: Annotated[int, Meta(ge=1, le=7 * 86_400)] = 3600
     undo_window_s: Annotated[int, Meta(ge=0, le=86_400)] = 120
+    open_ballots_per_voter: Annotated[int, Meta(ge=1, le=1000)] = 3
+    """A ballot stays answerable for this many answers of its voter: a stack of ballots
+    collected without answering cannot be answered in bulk (the oldest die first)."""
+
+
+class Identity(msgspec.Struct, frozen=True, kw_only=True):
+    """Who may become a voter of a survey, from open to strict (``docs/user-guide.md``, "Who may
+    vote"; checked by :mod:`ranker.identity`).
+
+    ``anonymous``: anyone; a client address (an IPv4 address, an IPv6 /64) gets
+    ``free_per_10min`` and ``free_per_day`` new voters without work, and past either budget each
+    new voter from it first solves a proof of work, so a school behind one address is slowed,
+    never locked out. ``proof_of_work``: every new voter solves one. ``site``: only users of
+    the embedding site, who bring a token the site signed with a key whose public half is in
+    ``site_keys``; one voter per site user, whatever the device.
+    """
+
+    mode: IdentityMode = "anonymous"
+    free_per_10min: Annotated[int, Meta(ge=0, le=100_000)] = 20
+    """``anonymous``: new voters per client address per 10 minutes that need no work."""
+    free_per_day: Annotated[int, Meta(ge=0, le=1_000_000)] = 100
+    """``anonymous``: new voters per client address per day that need no work."""
+    work: Annotated[int, Meta(ge=1, le=1_000_000)] = 4000
+    """Proof-of-work difficulty: the key derivations (PBKDF2-SHA-256, 1,000 iterations each) a
+    new voter's browser computes on average; ~1 s of one desktop core at 4000."""
+    site_keys: SiteKeys = msgspec.field(default_factory=list)
+    """``site``: PEM public keys (EC P-256/P-384, Ed25519 or RSA >= 2048 bits) of the site."""
+    site_issuer: Issuer | None = None
+    """``site``: the ``iss`` every site token must carry (``None``: not checked)."""
+    site_token_max_age_s: Annotated[int, Meta(ge=30, le=86_400)] = 3600
+    """``site``: the longest lifetime (``exp - iat``) and age a site token may have."""
 
 
 class Survey(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,6 +118,7 @@ class Survey(msgspec.Struct, frozen=True, kw_only=True):
     show_results_to_voters: bool = False
     limits: Limits = msgspec.field(default_factory=Limits)
     created: float = 0.0
+    identity: Identity = msgspec.field(default_factory=Identity)
 
 
 class SurveySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -98,6 +134,7 @@ class SurveySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     embed_origins: Origins = msgspec.field(default_factory=list)
     show_results_to_voters: bool = False
     limits: Limits | None = None
+    identity: Identity | None = None
     ideas: Annotated[list[IdeaText], Meta(max_length=IDEAS_PER_REQUEST_MAX)] = msgspec.field(
         default_factory=list
     )
@@ -118,6 +155,7 @@ class SurveyPatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     embed_origins: Origins | None = None
     show_results_to_voters: bool | None = None
     limits: Limits | None = None
+    identity: Identity | None = None
 
 
 class Idea(msgspec.Struct, frozen=True, kw_only=True):

@@ -28,8 +28,12 @@ __all__ = [
     "NoPairAvailable",
     "NothingToUndo",
     "RankerError",
+    "ProofInvalid",
+    "ProofRequired",
     "RateLimited",
     "StaleCheck",
+    "SiteTokenInvalid",
+    "SiteTokenRequired",
     "StoreError",
     "SurveyClosed",
     "SurveyExists",
@@ -198,6 +202,32 @@ class Forbidden(RankerError):
     """The organiser does not own this survey."""
 
     code = "forbidden"
+class ProofRequired(RankerError):
+    """A new voter must first solve a proof of work: the survey asks it of everyone, or this
+    client address used up its free new voters (ask for a challenge, solve it, send it)."""
+
+    code = "proof_required"
+
+
+class ProofInvalid(RankerError):
+    """The proof of work is malformed, does not verify, has expired or names another survey."""
+
+    code = "proof_invalid"
+
+
+class SiteTokenRequired(RankerError):
+    """The survey takes voters only from its embedding site: send the token the site signed."""
+
+    code = "site_token_required"
+
+
+class SiteTokenInvalid(RankerError):
+    """The site token is malformed, its signature does not verify with the survey's site keys,
+    or its audience, issuer or times are wrong."""
+
+    code = "site_token_invalid"
+
+
 
 
 class StoreError(RankerError):

@@ -22,7 +22,7 @@ whole state plus the model's exact :class:`~algorithms.ModelState`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 
 import msgspec
 import numpy as np
@@ -67,6 +67,7 @@ class VoterInfo(msgspec.Struct):
     answers: list[int] = msgspec.field(default_factory=list)
     voided: bool = False
     ideas: int = 0
+    cast: int = 0  # answers ever appended (active or not): the store counts the same
 
 
 def new_model(name: str) -> PairwiseModel:
@@ -203,6 +204,7 @@ class Projection:
         n = len(self.ideas)
         left, right = event.left, event.right
         info = self._voter(event.voter, event.group)
+        info.cast += 1
         if not (0 <= left < n and 0 <= right < n and left != right):
             return  # cannot happen through the service; ignore rather than corrupt
         y = _OUTCOME[event.outcome] if isinstance(event, ev.VoteCast) else None
@@ -212,8 +214,15 @@ class Projection:
         self.by_seq[seq] = row
         if not row.active:  # only in logs of versions that appended before refusing
             return
+        # one voice per voter and pair: a later answer supersedes the earlier one
+        earlier = self._on_pair(info, left, right)
+        if earlier is not None:
+            self._deactivate(earlier, info)
         info.answers.append(seq)
         self._count(row, 1)
+        if earlier is not None and earlier.y is not None:
+            self._refit()  # the model and sampler drop the earlier vote and hold this one
+            return
         if y is not None:
             ctx = None
             if self.model.uses & _CONTEXT:
@@ -222,6 +231,15 @@ class Projection:
         if self.sampler is not None:
             # A skip (y is None) blocks the pair for this voter but is no evidence.
             self.sampler.observe(left, right, y, voter=event.voter)
+
+    def _on_pair(self, info: VoterInfo, a: int, b: int) -> VoteRow | None:
+        """The voter's counted answer on the pair ``{a, b}``, if any (newest first: O(the
+        voter's answers), which the per-voter rate limit keeps small)."""
+        for q in reversed(info.answers):
+            r = self.by_seq[q]
+            if (r.left == a and r.right == b) or (r.left == b and r.right == a):
+                return r
+        return None
 
     def _group_index(self, group: str | None) -> int:
         """A group's index in the survey's groups (-1: none or no longer listed)."""
@@ -311,8 +329,11 @@ class Projection:
             self._mask = np.array([i.status == "active" for i in self.ideas], dtype=np.bool_)
         return self._mask
 
-    def pick(self, voter: str) -> tuple[int, int, float | None]:
-        """The sampler's next pair for ``voter``: ``(left, right, probability)``.
+    def pick(
+        self, voter: str, exclude: Collection[tuple[int, int]] | None = None
+    ) -> tuple[int, int, float | None]:
+        """The sampler's next pair for ``voter``: ``(left, right, probability)``, avoiding
+        the pairs in ``exclude`` (the voter's open ballots) while any other pair is left.
 
         ``probability`` is the sampler's probability of choosing this pair, or ``None`` when
         the sampler does not know it (never guessed: it is used for reweighting).
@@ -323,37 +344,17 @@ class Projection:
             raise NoPairAvailable(f"survey has {m} active idea(s); at least 2 are needed")
         if self.sampler is None:
             raise StoreError("no sampler configured")
-        pair = self.sampler.next_pair(
-            self.model, voter=voter, active=None if m == len(mask) else mask
-        )
+        active = None if m == len(mask) else mask
+        try:
+            pair = self.sampler.next_pair(self.model, voter=voter, active=active, exclude=exclude)
+        except ValueError:
+            if not exclude:
+                raise
+            # every pair is held already (a tiny survey): repeat one; an answer on a pair
+            # supersedes the voter's earlier one, so it still counts once
+            pair = self.sampler.next_pair(self.model, voter=voter, active=active)
         prob = getattr(pair, "probability", None)
         return int(pair[0]), int(pair[1]), None if prob is None else float(prob)
-
-    def rows(
-        self, *, group: str | None = None, voter: str | None = None
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
-        """Active non-skip votes (optionally of one group or voter) as arrays."""
-        keep: set[int] | None = None
-        candidates: Iterable[VoteRow] = self.votes
-        if group is not None:  # the group's voters' own answers, in log order
-            members = [v for v in self.voters.values() if v.group == group]
-            keep = {v.index for v in members}
-            candidates = [self.by_seq[q] for q in sorted(q for v in members for q in v.answers)]
-        if voter is not None:  # one voter's own answers: O(their answers), not O(log)
-            info = self.voters.get(voter)
-            keep = set() if info is None else {info.index}
-            candidates = [] if info is None else [self.by_seq[q] for q in info.answers]
-        rows = [
-            r
-            for r in candidates
-            if r.active and r.y is not None and (keep is None or r.voter in keep)
-        ]
-        return (
-            np.array([r.left for r in rows], dtype=np.int64),
-            np.array([r.right for r in rows], dtype=np.int64),
-            np.array([r.y for r in rows], dtype=np.float64),
-            np.array([r.voter for r in rows], dtype=np.int64),
-        )
 
     def results_view(self, statuses: tuple[str, ...] = ("active",)) -> ResultsView:
         """What :func:`rank_view` needs besides a model, copied: O(ideas), no model work.

@@ -8,21 +8,22 @@ summaries, rank simulation) runs outside it, at most once per log position.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from algorithms import PairwiseModel
 from ranker.domain import Results, TopKEstimate, Voter
 from ranker.errors import InvalidInput
-from ranker.projection import Projection, new_model
+from ranker.projection import Projection, VoteRow, new_model
 from ranker.ranking import rank_view, settle_estimate
 from ranker.ranking_cache import RankingCache
 from ranker.repository import ProjectionRepository
 from ranker.rules import IdeaStatus, Level, parse
 
-__all__ = ["Rankings"]
+__all__ = ["Rankings", "answer_rows", "fit_fresh"]
 
 Rows = tuple[Any, Any, Any, Any]
 
@@ -36,6 +37,31 @@ def fit_fresh(name: str, n_items: int, rows: Rows) -> PairwiseModel:
     if left.size:
         model.fit(left, right, y, voter=voter)
     return model
+
+
+def answer_rows(
+    proj: Projection, *, group: str | None = None, voter: str | None = None
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+    """Active non-skip votes (optionally of one group or voter) as arrays."""
+    keep: set[int] | None = None
+    candidates: Iterable[VoteRow] = proj.votes
+    if group is not None:  # the group's voters' own answers, in log order
+        members = [v for v in proj.voters.values() if v.group == group]
+        keep = {v.index for v in members}
+        candidates = [proj.by_seq[q] for q in sorted(q for v in members for q in v.answers)]
+    if voter is not None:  # one voter's own answers: O(their answers), not O(log)
+        info = proj.voters.get(voter)
+        keep = set() if info is None else {info.index}
+        candidates = [] if info is None else [proj.by_seq[q] for q in info.answers]
+    rows = [
+        r for r in candidates if r.active and r.y is not None and (keep is None or r.voter in keep)
+    ]
+    return (
+        np.array([r.left for r in rows], dtype=np.int64),
+        np.array([r.right for r in rows], dtype=np.int64),
+        np.array([r.y for r in rows], dtype=np.float64),
+        np.array([r.voter for r in rows], dtype=np.int64),
+    )
 
 
 def _group_counts(proj: Projection, group: str) -> tuple[int, int, int]:
@@ -79,7 +105,7 @@ class Rankings:
             else:
                 if group not in survey.groups:
                     raise InvalidInput(f"unknown group {group!r}", field="group")
-                rows, n_items = proj.rows(group=group), len(proj.ideas)
+                rows, n_items = answer_rows(proj, group=group), len(proj.ideas)
                 counts = _group_counts(proj, group)
                 fit = lambda: fit_fresh(survey.model, n_items, rows)  # noqa: E731
             seq = proj.seq
@@ -108,7 +134,7 @@ class Rankings:
             proj = self.repo.get(survey_id)
             survey = proj.survey
             assert survey is not None
-            rows = proj.rows(voter=voter.id)
+            rows = answer_rows(proj, voter=voter.id)
             info = proj.voters.get(voter.id)
             answers = [] if info is None else info.answers
             n_skips = sum(1 for s in answers if proj.by_seq[s].y is None)

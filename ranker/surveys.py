@@ -20,6 +20,7 @@ import msgspec
 from ranker import events as ev
 from ranker.domain import Survey, SurveyPatch, SurveySpec
 from ranker.errors import Forbidden, InvalidInput
+from ranker.identity import check_identity
 from ranker.projection import Projection
 from ranker.repository import ProjectionRepository
 from ranker.rules import (
@@ -56,6 +57,7 @@ _EXTRA: dict[str, Callable[[Any], Any]] = {
 }
 """Rules a type cannot state, applied after the field's type (see :func:`clean_settings`)."""
 
+    "identity": check_identity,
 
 def clean_settings(changes: dict[str, Any]) -> dict[str, Any]:
     """Settings (names of :class:`SurveyPatch` fields; ``None`` values dropped) converted to

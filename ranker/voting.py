@@ -51,6 +51,7 @@ from ranker.errors import (
     WrongVoter,
 )
 from ranker.ideas import check_participant
+from ranker.identity import FREE, Admission, check_admission
 from ranker.projection import Projection
 from ranker.repository import ProjectionRepository
 from ranker.rules import REASON_MAX, check_text
@@ -106,6 +107,7 @@ class Voting:
         self.clock = clock
         self.max_staleness_s = max_staleness_s
         self._voters: dict[str, VoterClaims] = {}
+        self._open: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
 
     @property
     def store(self) -> Store:
@@ -113,14 +115,21 @@ class Voting:
         return self.repo.store
 
     # -- voters ------------------------------------------------------------------------
-    def issue_voter(self, survey_id: str, group: str | None = None) -> Voter:
-        """A new anonymous voter with a signed token (nothing is written to the log)."""
+    def issue_voter(
+        self, survey_id: str, group: str | None = None, admission: Admission = FREE
+    ) -> Voter:
+        """A voter with a signed token (nothing is written to the log): a new anonymous one,
+        or the one a proof of work or a site token names (``admission``, made by
+        :meth:`ranker.identity.Identities.admit`; it must suit the survey's identity mode).
+        A site token's group, if it names one, is the voter's group."""
         survey = self.repo.get(survey_id).survey
         assert survey is not None
+        check_admission(survey, admission)
+        group = admission.group or group
         if group is not None and group not in survey.groups:
             allowed = ", ".join(survey.groups) or "none defined"
             raise InvalidInput(f"unknown group {group!r}; groups: {allowed}", field="group")
-        vid = new_id(12)
+        vid = admission.voter or new_id(12)
         token = self.signer.sign_voter(
             VoterClaims(survey=survey_id, voter=vid, group=group, issued=self.clock())
         )
@@ -155,9 +164,13 @@ class Voting:
         with self.repo.lock:
             proj = self.repo.get(survey_id, self.max_staleness_s, followed=True)
             check_participant(proj, voter)
-            left, right, prob = proj.pick(voter.id)
-            texts = (proj.ideas[left].text, proj.ideas[right].text)
             assert proj.survey is not None
+            info = proj.voters.get(voter.id)
+            cast = 0 if info is None else info.cast
+            held = self._held(survey_id, voter.id, cast, proj.survey.limits.open_ballots_per_voter)
+            left, right, prob = proj.pick(voter.id, exclude=[(a, b) for a, b, _ in held])
+            held.append((left, right, cast))
+            texts = (proj.ideas[left].text, proj.ideas[right].text)
             ttl = proj.survey.limits.ballot_ttl_s
         now = self.clock()
         c = BallotClaims(
@@ -170,6 +183,7 @@ class Voting:
             probability=prob,
             issued=now,
             expires=now + ttl,
+            cast=cast,
         )
         return Ballot(
             id=c.id,
@@ -185,6 +199,20 @@ class Voting:
             left_text=texts[0],
             right_text=texts[1],
         )
+
+    def _held(
+        self, survey_id: str, voter: str, cast: int, limit: int
+    ) -> list[tuple[int, int, int]]:
+        """The pairs of the ballots this worker issued to the voter that are still answerable
+        (issued fewer than ``limit`` answers ago), as ``(left, right, cast at issue)``: the
+        sampler avoids them, so one voter never holds two open ballots on one pair here. (A
+        ballot from another worker may repeat a pair; an answer on a pair supersedes the
+        voter's earlier one, so it counts once either way.)"""
+        if len(self._open) >= _VOTER_CACHE:
+            self._open.clear()
+        held = self._open.setdefault((survey_id, voter), [])
+        held[:] = [h for h in held if cast < h[2] + limit][-limit:]
+        return held
 
     # -- answers ---------------------------------------------------------------------------
     def answer(
@@ -270,6 +298,8 @@ class Voting:
             now=now,
             rate_limit=proj.survey.limits.answers_per_minute,
             checked_at=checked_at,
+            cast_before=b.cast,
+            open_ballots=proj.survey.limits.open_ballots_per_voter,
         )
         return _Pending(b, event, vote)
 

@@ -79,7 +79,8 @@ def test_two_processes_never_accept_a_ballot_twice(
         question="Q",
         ideas=[f"i{k}" for k in range(30)],
         open=True,
-        limits=Limits(answers_per_minute=0),
+        # a voter may hold 1000 open ballots here: this test is about single use alone
+        limits=Limits(answers_per_minute=0, open_ballots_per_voter=1000),
     )
     sid = svc.surveys.create("o", spec).id
     voter = svc.voting.issue_voter(sid)

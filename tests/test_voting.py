@@ -386,3 +386,64 @@ def test_concurrent_async_answers_keep_the_projection_equal_to_the_log(
     assert svc.repo.get(sid).seq == svc.store.head(sid)
     assert digest(svc.repo.get(sid)) == digest(svc.repo.rebuild(sid))
     assert svc.rankings.results(sid).n_votes == len(ballots) + 1
+
+
+# -- one voice per voter and pair ------------------------------------------------------
+def test_a_later_answer_on_a_pair_supersedes_the_earlier_one(svc: RankerService) -> None:
+    sid = survey(svc, n=2)  # one pair only
+    v = svc.voting.issue_voter(sid)
+    first = vote(svc, sid, v, "left")
+    second = vote(svc, sid, v, "right")
+    proj = svc.repo.get(sid)
+    assert proj.n_votes == 1 and sum(proj.wins) == 1 and sum(proj.shown_left) == 1
+    kept = proj.by_seq[second.seq]
+    winner = kept.right if second.choice == "right" else kept.left
+    assert proj.wins[winner] == 1
+    rows = {r["seq"]: r["valid"] for r in svc.exports.rows(sid, "votes")}
+    assert rows == {first.seq: False, second.seq: True}  # the log keeps both
+    model = svc.rankings.results(sid)
+    assert model.n_votes == 1
+    assert digest(proj) == digest(svc.repo.rebuild(sid))
+
+
+def test_votes_of_one_voter_on_other_pairs_all_count(svc: RankerService) -> None:
+    sid = survey(svc, n=4)
+    v = svc.voting.issue_voter(sid)
+    receipts = [vote(svc, sid, v) for _ in range(6)]  # 6 pairs of 4 ideas, all fresh
+    assert len({frozenset((r.left, r.right)) for r in receipts}) == 6
+    assert svc.repo.get(sid).n_votes == 6
+
+
+def test_harvested_ballots_cannot_be_answered_in_bulk(svc: RankerService) -> None:
+    """One voter asked for 40 ballots without answering and answered them all: each was
+    accepted, all on the same pair. Now the voter's open ballots are distinct pairs and at
+    most ``open_ballots_per_voter`` (3) of a stack can be answered."""
+    sid = survey(svc, n=8, limits=Limits(answers_per_minute=0))
+    v = svc.voting.issue_voter(sid)
+    stack = [svc.voting.next_ballot(sid, v) for _ in range(40)]
+    assert len({frozenset((b.left, b.right)) for b in stack[-3:]}) == 3
+    accepted, refused = 0, 0
+    for b in stack:
+        try:
+            svc.voting.answer(sid, v, b.token, Answer(choice="left"))
+            accepted += 1
+        except E.BallotExpired:
+            refused += 1
+    assert (accepted, refused) == (3, 37)
+    assert svc.repo.get(sid).n_votes == 3
+
+
+def test_the_open_ballot_bound_holds_across_workers(svc: RankerService, workers: Workers) -> None:
+    sid = survey(svc, n=8, limits=Limits(answers_per_minute=0))
+    other = workers.open(follow=False)
+    v = svc.voting.issue_voter(sid)
+    stack = [w.voting.next_ballot(sid, v) for w in (svc, other) for _ in range(3)]
+    accepted = 0
+    for k, b in enumerate(stack):
+        worker = (svc, other)[k % 2]
+        try:
+            worker.voting.answer(sid, v, b.token, Answer(choice="left"))
+            accepted += 1
+        except E.BallotExpired:
+            pass
+    assert accepted == 3  # the store counts the voter's answers for every worker
