@@ -1,5 +1,5 @@
-"""Numerical core of ``time-bt``: time buckets, the MAP problem and its block-tridiagonal
-Newton solver with the Laplace evidence.
+"""Numerical core of ``time-bt``: time buckets, the MAP problem, and the block-tridiagonal
+factorisation of its Hessian behind the Laplace evidence and the posterior covariance.
 
 Parameters: the scores ``S[b, i]`` of item ``i`` in time bucket ``b`` (flattened bucket-major,
 node ``b * n + i``), then the optional left-side advantage ``h`` and Davidson ``tau``. The votes
@@ -11,8 +11,10 @@ couples bucket ``b`` only with ``b - 1`` and ``b + 1``, through a multiple of th
 the Hessian of the nodes is block-tridiagonal with ``n x n`` blocks (the comparison graph of one
 bucket on the diagonal, ``-kappa_b I`` beside it). It is factorised block by block (the
 information form of the Kalman filter, :mod:`algorithms._time_bt_kernels`): ``T`` dense
-``n x n`` factorisations, never a matrix of size ``n T``. The choice of the hyperparameters is
-in :mod:`algorithms._time_bt_search`; ``docs/models.md`` has the maths and the measurements.
+``n x n`` factorisations, never a matrix of size ``n T``. The MAP itself is found by Newton-CG
+(:mod:`algorithms._time_bt_large`), which needs no factorisation; the choice of the
+hyperparameters is in :mod:`algorithms._time_bt_search`; ``docs/models.md`` has the maths and
+the measurements.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ __all__ = [
     "log_evidence",
     "make_buckets",
     "make_setup",
-    "newton",
     "prior_terms",
     "start_point",
 ]
@@ -50,7 +51,8 @@ VOTES_PER_ITEM_BUCKET = 0.5
 MIN_BUCKET_VOTES = 10
 MAX_BUCKETS = 100
 FLOP_BUDGET = 4e8
-#: Up to this many items the exact path (dense ``n x n`` blocks); above it Newton-CG.
+#: Up to this many items the exact path (evidence and covariance from dense ``n x n`` blocks);
+#: above, held-out votes choose the hyperparameters and the variances are approximate.
 EXACT_ITEMS = 200
 #: Prior precision of ``h`` and ``tau`` (as in ``bt``).
 LAM_EXTRA = 1e-2
@@ -240,48 +242,6 @@ def factor(st: Setup, hy: Hyper, kap: FloatArray, x: FloatArray, ev: _Eval) -> F
         fac.border_v, fac.border_m = v, mm
         fac.logdet += float(np.linalg.slogdet(mm)[1])
     return fac
-
-
-def newton_step(st: Setup, fac: Factor, grad: FloatArray) -> FloatArray:
-    """The Newton step ``-H^-1 grad`` from a factorisation."""
-    n, T = st.n, st.T
-    gs = grad[: n * T].reshape(T, n, 1)
-    u = fac.solve_a(gs)[:, :, 0]
-    if fac.border_v is None or fac.border_m is None:
-        return -u.ravel()
-    v = fac.border_v
-    ge = grad[n * T :]
-    de = np.linalg.solve(fac.border_m, -ge + np.einsum("bik,bi->k", v, u))
-    ds = -u - np.einsum("bik,k->bi", v, de)
-    return np.concatenate([ds.ravel(), de])
-
-
-def newton(
-    st: Setup, hy: Hyper, x0: FloatArray, step_tol: float = 1e-6, max_iter: int = 60
-) -> tuple[FloatArray, float, Factor]:
-    """Damped Newton with Armijo backtracking; returns the MAP, ``F`` there and the last
-    factorisation (at the MAP, or one step of at most ``step_tol`` before it)."""
-    kap = hy.kappa(st.gaps) if st.T > 1 else np.zeros(0)
-    x = x0.copy()
-    f, g, ev = evaluate(st, hy, kap, x)
-    fac = factor(st, hy, kap, x, ev)
-    for _ in range(max_iter):
-        step = newton_step(st, fac, g)
-        if float(np.max(np.abs(step), initial=0.0)) <= step_tol:
-            x = x + step
-            f, g, ev = evaluate(st, hy, kap, x)
-            return x, f, fac
-        dec = -float(g @ step)
-        t = 1.0
-        while True:
-            xn = x + t * step
-            fn, gn, evn = evaluate(st, hy, kap, xn)
-            if fn <= f - 1e-4 * t * dec or t < 1e-10:
-                break
-            t *= 0.5
-        x, f, g, ev = xn, fn, gn, evn
-        fac = factor(st, hy, kap, x, ev)
-    return x, f, fac
 
 
 def log_evidence(st: Setup, hy: Hyper, f: float, fac: Factor) -> float:

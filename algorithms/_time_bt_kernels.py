@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 __all__ = ["block_factor", "block_solve"]
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator,unused-ignore]
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})  # type: ignore[untyped-decorator,unused-ignore]
 def _block_factor(
     blocks: NDArray[np.float64], kap: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], float, int]:
@@ -88,7 +88,7 @@ def block_factor(
     return sinv, float(logdet)
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator,unused-ignore]
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})  # type: ignore[untyped-decorator,unused-ignore]
 def _block_solve(
     sinv: NDArray[np.float64], kap: NDArray[np.float64], r: NDArray[np.float64]
 ) -> NDArray[np.float64]:

@@ -1,7 +1,8 @@
-"""``time-bt`` for many items: Newton-CG on the block-tridiagonal Hessian, never factorised.
+"""``time-bt``'s MAP: Newton-CG on the block-tridiagonal Hessian, never factorised.
 
-Above :data:`algorithms._time_bt_fit.EXACT_ITEMS` items the dense ``n x n`` blocks of the exact
-path cost too much (``T n^3`` per Newton step). Here the Newton system is solved by conjugate
+Factorising the Hessian costs ``T n^3`` (dense ``n x n`` blocks); that is paid once per
+hyperparameter point for the evidence on the exact path, and never above
+:data:`algorithms._time_bt_fit.EXACT_ITEMS` items. Every Newton step is solved by conjugate
 gradients with Hessian-vector products by gather/scatter over the votes (:class:`_HessOp` of
 ``bt``) plus the random-walk prior, preconditioned by
 
@@ -11,8 +12,9 @@ gradients with Hessian-vector products by gather/scatter over the votes (:class:
 * plus a coarse correction on the per-bucket constant vectors (the common level of each bucket,
   which the votes do not see: ``H (1_b) = Q (1_b)`` exactly), a ``T x T`` tridiagonal solve.
 
-Variances of the latest scores: each item's chain on its own (``1 / last pivot`` of the Thomas
-sweep) with the common level's contribution replaced by its exact value, as ``bt``'s large path.
+Above ``EXACT_ITEMS``, variances of the latest scores: each item's chain on its own (``1 / last
+pivot`` of the Thomas sweep) with the common level's contribution replaced by its exact value,
+as ``bt``'s large path.
 """
 
 from __future__ import annotations

@@ -30,7 +30,6 @@ from algorithms._time_bt_fit import (
     log_evidence,
     make_buckets,
     make_setup,
-    newton,
     start_point,
 )
 from algorithms._time_bt_large import Precond, approx_latest_var, newton_cg
@@ -118,9 +117,12 @@ class FitResult:
 
 
 def _solve_at(st: Setup, hy: Hyper, x0: FloatArray) -> tuple[FloatArray, float]:
-    """The MAP and its log evidence."""
-    x, f, fac = newton(st, hy, x0)
-    return x, log_evidence(st, hy, f, fac)
+    """The MAP (Newton-CG, cheaper than factorising at every Newton step) and its log
+    evidence (one block factorisation at the MAP)."""
+    x, _ = newton_cg(st, hy, x0)
+    kap = hy.kappa(st.gaps) if st.T > 1 else np.zeros(0)
+    f, _, ev = evaluate(st, hy, kap, x)
+    return x, log_evidence(st, hy, f, factor(st, hy, kap, x, ev))
 
 
 @dataclass(frozen=True)

@@ -390,6 +390,12 @@ class TimeBT(PairwiseModel):
         return self._fit.h
 
     @property
+    def tie_param(self) -> float:
+        """Davidson ``nu`` (0 when no ties were seen or ``ties="half"``)."""
+        self._ensure_fit()
+        return math.exp(self._fit.tau) if math.isfinite(self._fit.tau) else 0.0
+
+    @property
     def bucket_times(self) -> FloatArray:
         """Representative time of each bucket (the mean time of its votes)."""
         self._ensure_fit()

@@ -177,7 +177,9 @@ def test_the_automatic_bucket_count_keeps_the_exact_path_affordable() -> None:
     assert make_buckets(t, 500, None, exact=False).count == fit_mod.MAX_BUCKETS
 
 
-def test_many_items_newton_cg_matches_the_exact_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_items_approximate_variances_and_held_out_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     left, right, out, day, _ = drifting(7, n=30, m=3000)
     out[::11] = 0.5
     ctx = VoteContext(time=day)
@@ -201,6 +203,49 @@ def test_many_items_newton_cg_matches_the_exact_path(monkeypatch: pytest.MonkeyP
     )
     assert shuffled.fitted_drift == pytest.approx(auto.fitted_drift, rel=1e-9)
     np.testing.assert_allclose(shuffled.scores(), auto.scores(), atol=1e-6)
+
+
+def test_block_factorisation_matches_the_dense_hessian() -> None:
+    """log |H| and the latest bucket's covariance against a finite-difference dense Hessian."""
+    left, right, out, day, _ = drifting(10, n=4, steps=5, m=120)
+    out[::7] = 0.5
+    b = make_buckets(day, 4, None)
+    st = fit_mod.make_setup(left, right, out, 4, b, True, True)
+    hy = fit_mod.Hyper(0.7, 0.5)
+    kap = hy.kappa(st.gaps)
+    x = fit_mod.start_point(st, 0.7) + np.random.default_rng(0).normal(0, 0.3, st.p.size)
+    _, _, ev = fit_mod.evaluate(st, hy, kap, x)
+    fac = fit_mod.factor(st, hy, kap, x, ev)
+    eps = 1e-5
+    cols = []
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = eps
+        gp = fit_mod.evaluate(st, hy, kap, x + e)[1]
+        gm = fit_mod.evaluate(st, hy, kap, x - e)[1]
+        cols.append((gp - gm) / (2 * eps))
+    dense = np.array(cols)
+    dense = 0.5 * (dense + dense.T)
+    assert fac.logdet == pytest.approx(np.linalg.slogdet(dense)[1], abs=1e-5)
+    n, T = 4, st.T
+    cov = np.linalg.inv(dense)[(T - 1) * n : T * n, (T - 1) * n : T * n]
+    vl = fac.border_v[-1] if fac.border_v is not None else None
+    assert vl is not None and fac.border_m is not None
+    latest = fac.sinv[-1] + vl @ np.linalg.solve(fac.border_m, vl.T)
+    np.testing.assert_allclose(latest, cov, rtol=1e-5, atol=1e-8)
+
+
+def test_the_map_is_a_stationary_point() -> None:
+    left, right, out, day, _ = drifting(11, n=8, m=600)
+    out[::5] = 0.5
+    m = create_model("time-bt", n_items=8, side_advantage=True, drift=0.2, prior_strength=1.0)
+    m.fit(left, right, out, context=VoteContext(time=day))
+    b = make_buckets(day, 8, None)
+    st = fit_mod.make_setup(left, right, out, 8, b, True, True)
+    hy = fit_mod.Hyper(1.0, 0.2**2 * float(b.times[-1] - b.times[0]))
+    x = np.r_[m.trajectories.ravel(), m.side_effect, np.log(m.tie_param)]
+    grad = fit_mod.evaluate(st, hy, hy.kappa(st.gaps), x)[1]
+    assert np.max(np.abs(grad)) < 1e-6
 
 
 # -- state, reads and parameters --------------------------------------------------------------
