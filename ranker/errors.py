@@ -27,13 +27,13 @@ __all__ = [
     "LimitReached",
     "NoPairAvailable",
     "NothingToUndo",
-    "RankerError",
     "ProofInvalid",
     "ProofRequired",
+    "RankerError",
     "RateLimited",
-    "StaleCheck",
     "SiteTokenInvalid",
     "SiteTokenRequired",
+    "StaleCheck",
     "StoreError",
     "SurveyClosed",
     "SurveyExists",
@@ -192,16 +192,6 @@ class LimitReached(RankerError):
     code = "limit_reached"
 
 
-class Unauthorized(RankerError):
-    """No or an unknown organiser API key."""
-
-    code = "unauthorized"
-
-
-class Forbidden(RankerError):
-    """The organiser does not own this survey."""
-
-    code = "forbidden"
 class ProofRequired(RankerError):
     """A new voter must first solve a proof of work: the survey asks it of everyone, or this
     client address used up its free new voters (ask for a challenge, solve it, send it)."""
@@ -228,6 +218,16 @@ class SiteTokenInvalid(RankerError):
     code = "site_token_invalid"
 
 
+class Unauthorized(RankerError):
+    """No or an unknown organiser API key."""
+
+    code = "unauthorized"
+
+
+class Forbidden(RankerError):
+    """The organiser does not own this survey."""
+
+    code = "forbidden"
 
 
 class StoreError(RankerError):

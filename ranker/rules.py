@@ -43,6 +43,9 @@ __all__ = [
     "QUESTION_MAX",
     "REASON_MAX",
     "REGISTRY_NAME_MAX",
+    "SITE_KEYS_MAX",
+    "SITE_KEY_MAX",
+    "SITE_TOKEN_MAX",
     "TOKEN_MAX",
     "Author",
     "Choice",
@@ -54,6 +57,8 @@ __all__ = [
     "IdeaId",
     "IdeaStatus",
     "IdeaText",
+    "IdentityMode",
+    "Issuer",
     "Level",
     "ModelName",
     "OrganiserName",
@@ -65,11 +70,15 @@ __all__ = [
     "ReasonText",
     "ResponseMs",
     "SamplerName",
+    "SiteKey",
+    "SiteKeys",
+    "SiteToken",
     "SkipReason",
     "SurveyId",
     "SurveyStatus",
     "Token",
     "VoterId",
+    "WorkProof",
     "check_origins",
     "check_text",
     "parse",
@@ -95,6 +104,12 @@ REGISTRY_NAME_MAX = 40
 TOKEN_MAX = 1024
 IDEAS_PER_REQUEST_MAX = 1000
 """Ideas seeded with one ``create survey`` request."""
+SITE_KEY_MAX = 4096
+"""A PEM public key of the embedding site (an RSA-4096 key is ~800 characters)."""
+SITE_KEYS_MAX = 3
+"""Public keys a survey accepts site tokens from at once (room to rotate a key)."""
+SITE_TOKEN_MAX = 4096
+"""A site token (a JWT); an RS256 token with a few claims is ~600 characters."""
 
 # -- constraint aliases ----------------------------------------------------------------------
 _ID = r"^[A-Za-z0-9_-]+$"
@@ -115,6 +130,13 @@ Origins = Annotated[list[Origin], Meta(max_length=ORIGINS_MAX)]
 ModelName = Annotated[str, Meta(min_length=1, max_length=REGISTRY_NAME_MAX)]
 SamplerName = Annotated[str, Meta(min_length=1, max_length=REGISTRY_NAME_MAX)]
 Token = Annotated[str, Meta(min_length=1, max_length=TOKEN_MAX)]
+WorkProof = Annotated[str, Meta(min_length=1, max_length=2 * TOKEN_MAX)]
+"""A solved proof-of-work challenge: base64 of the ALTCHA payload (challenge and solution)."""
+SiteToken = Annotated[str, Meta(min_length=1, max_length=SITE_TOKEN_MAX)]
+"""A JWT signed by the embedding site, naming its user (see :mod:`ranker.identity`)."""
+SiteKey = Annotated[str, Meta(min_length=1, max_length=SITE_KEY_MAX)]
+SiteKeys = Annotated[list[SiteKey], Meta(max_length=SITE_KEYS_MAX)]
+Issuer = Annotated[str, Meta(min_length=1, max_length=ORIGIN_MAX)]
 Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
 ResponseMs = Annotated[int, Meta(ge=0, le=86_400_000)]
 LEVEL_MIN, LEVEL_MAX = 0.5, 1.0
@@ -128,6 +150,9 @@ Outcome = Literal["left", "right", "tie"]
 Choice = Literal["left", "right", "tie", "skip"]
 SkipReason = Literal["like_both", "dislike_both", "same", "dont_know", "other"]
 ExportKind = Literal["votes", "skips", "ideas", "comments", "flags"]
+IdentityMode = Literal["anonymous", "proof_of_work", "site"]
+"""Who may become a voter: anyone (a free budget per client address, then proof of work),
+anyone who solves a proof of work, or only users the embedding site vouches for."""
 
 T = TypeVar("T")
 

@@ -7,6 +7,7 @@ Each use case is a module of its own, small enough to read in one sitting:
 ``service.surveys``    :class:`~ranker.surveys.Surveys`: surveys and their settings
 ``service.ideas``      :class:`~ranker.ideas.Ideas`: ideas, moderation, comments, flags
 ``service.voting``     :class:`~ranker.voting.Voting`: voters, ballots, answers, undo, void
+``service.identities`` :class:`~ranker.identity.Identities`: who may become a voter
 ``service.rankings``   :class:`~ranker.results.Rankings`: rankings, groups, "my results"
 ``service.exports``    :class:`~ranker.exports.Exports`: the log and flat rows
 =====================  ==================================================================
@@ -32,6 +33,7 @@ from ranker.accounts import Accounts
 from ranker.domain import Results
 from ranker.exports import Exports
 from ranker.ideas import Ideas
+from ranker.identity import Identities
 from ranker.ranking_cache import RankingCache
 from ranker.repository import ProjectionRepository
 from ranker.results import Rankings
@@ -98,6 +100,7 @@ class RankerService:
         self.surveys = Surveys(self.repo, clock)
         self.ideas = Ideas(self.repo, clock)
         self.voting = Voting(self.repo, self.signer, clock, max_staleness_s=max_staleness_s)
+        self.identities = Identities(store, secret, clock)
         self.rankings = Rankings(self.repo, self.cache)
         self.exports = Exports(self.repo)
 

@@ -54,10 +54,10 @@ _EXTRA: dict[str, Callable[[Any], Any]] = {
     "sampler": lambda v: registered("sampler", v),
     "groups": _groups,
     "embed_origins": check_origins,
+    "identity": check_identity,
 }
 """Rules a type cannot state, applied after the field's type (see :func:`clean_settings`)."""
 
-    "identity": check_identity,
 
 def clean_settings(changes: dict[str, Any]) -> dict[str, Any]:
     """Settings (names of :class:`SurveyPatch` fields; ``None`` values dropped) converted to
