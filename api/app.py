@@ -5,9 +5,9 @@
 
 Routers live in :mod:`api.routes`; :data:`ROUTERS` lists extra ones to mount. Every route
 gets what it uses by dependency injection: each use case of the voting core under its name
-(``accounts``, ``surveys``, ``pool``, ``voting``, ``rankings``, ``exports``; aliases in
-:mod:`api.deps`), the ``store``, the ``origins`` cache shared with the per-survey CORS
-layer (:func:`~api.security.edge_middleware`), and the settings the routes read.
+(``accounts``, ``surveys``, ``pool``, ``voting``, ``identities``, ``rankings``, ``exports``;
+aliases in :mod:`api.deps`), the ``store``, the ``origins`` cache shared with the per-survey
+CORS layer (:func:`~api.security.edge_middleware`), and the settings the routes read.
 """
 
 from __future__ import annotations
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
             "surveys": constant(svc.surveys),
             "pool": constant(svc.ideas),
             "voting": constant(svc.voting),
+            "identities": constant(svc.identities),
             "rankings": constant(svc.rankings),
             "exports": constant(svc.exports),
             "store": constant(svc.store),

@@ -11,7 +11,7 @@ from typing import TypeAlias
 
 from litestar.di import NamedDependency
 
-from ranker import accounts, exports, ideas, results, surveys, voting
+from ranker import accounts, exports, ideas, identity, results, surveys, voting
 from ranker.domain import Organiser, Voter
 from ranker.storage.base import Store
 
@@ -21,6 +21,7 @@ __all__ = [
     "CurrentVoter",
     "Exports",
     "IdeaPool",
+    "Identities",
     "Rankings",
     "StoreDep",
     "Surveys",
@@ -36,6 +37,8 @@ IdeaPool: TypeAlias = NamedDependency[ideas.Ideas]
 validation error on a field that shares a dependency's name (``SurveySpec.ideas``) as a 500."""
 Voting: TypeAlias = NamedDependency[voting.Voting]
 """``voting``: voters, ballots, answers, undo, void."""
+Identities: TypeAlias = NamedDependency[identity.Identities]
+"""``identities``: who may become a voter (free budgets, proof of work, site tokens)."""
 Rankings: TypeAlias = NamedDependency[results.Rankings]
 """``rankings``: rankings, group and personal results, votes needed."""
 Exports: TypeAlias = NamedDependency[exports.Exports]

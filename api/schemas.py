@@ -17,6 +17,7 @@ from ranker.domain import (
     Comment,
     Flag,
     Idea,
+    Identity,
     Limits,
     Results,
     Survey,
@@ -30,11 +31,14 @@ from ranker.rules import (
     GroupName,
     IdeaStatus,
     IdeaText,
+    IdentityMode,
     OrganiserName,
     ReasonText,
+    SiteToken,
     SkipReason,
     SurveyStatus,
     Token,
+    WorkProof,
 )
 
 __all__ = [
@@ -49,6 +53,7 @@ __all__ = [
     "IdeaIn",
     "IdeaList",
     "IdeaPatch",
+    "IdentityIn",
     "ImportOut",
     "LimitsIn",
     "OrganiserIn",
@@ -85,10 +90,21 @@ class PublicSurvey(msgspec.Struct, frozen=True, kw_only=True):
     groups: list[str]
     idea_max_chars: int
     comment_max_chars: int
+    identity: IdentityMode = "anonymous"
+    """Who may become a voter: ``anonymous`` (a proof of work past a free budget per address),
+    ``proof_of_work`` (always) or ``site`` (a token from the embedding site)."""
 
 
 class VoterIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A new voter's request; what it must carry depends on the survey's identity mode."""
+
     group: GroupName | None = None
+    proof: WorkProof | None = None
+    """A solved challenge of ``GET .../voters/challenge``: base64 of the ALTCHA payload
+    (``{"challenge": ..., "solution": {"counter", "derivedKey"}}``). Needed in
+    ``proof_of_work`` mode, and in ``anonymous`` mode once ``proof_required`` was answered."""
+    site_token: SiteToken | None = None
+    """``site`` mode: the JWT the embedding site signed for its signed-in user."""
 
 
 class VoterOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -186,10 +202,16 @@ class LimitsIn(Limits, frozen=True, kw_only=True, forbid_unknown_fields=True):
     the event log needs (a newer version's limit must not break an older reader)."""
 
 
+class IdentityIn(Identity, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """:class:`~ranker.domain.Identity` as a request sends it: a misspelt setting (``mdoe``)
+    is refused rather than leaving the survey open to anyone."""
+
+
 class SurveySpecIn(SurveySpec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A new survey (:class:`~ranker.domain.SurveySpec`), strict down to its ``limits``."""
 
     limits: LimitsIn | None = None
+    identity: IdentityIn | None = None
 
 
 class SurveyPatchIn(SurveyPatch, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -197,6 +219,7 @@ class SurveyPatchIn(SurveyPatch, frozen=True, kw_only=True, forbid_unknown_field
     lenient); as a request body an unknown field, here or in ``limits``, is refused."""
 
     limits: LimitsIn | None = None
+    identity: IdentityIn | None = None
 
 
 class IdeaList(msgspec.Struct, frozen=True, kw_only=True):

@@ -448,3 +448,132 @@ def test_redis_outage_is_a_503_and_voting_resumes_after_restart(tmp_path: Any) -
             assert res["n_votes"] == 2
     finally:
         server.stop()
+
+
+# -- who may vote (the survey's identity mode) ---------------------------------------------------
+def _solve(api: Api, sid: str) -> str:
+    import msgspec
+
+    from ranker.proof_of_work import Challenge, solve
+
+    r = api.client.get(f"/v1/public/surveys/{sid}/voters/challenge")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    return solve(msgspec.convert(r.json(), Challenge))
+
+
+def test_proof_of_work_mode_takes_a_solved_challenge(api: Api, org: dict[str, str]) -> None:
+    sid = api.survey(org, identity={"mode": "proof_of_work", "work": 20})
+    assert api.client.get(f"/v1/public/surveys/{sid}").json()["identity"] == "proof_of_work"
+    voters = f"/v1/public/surveys/{sid}/voters"
+    assert_problem(api.client.post(voters), 403, "proof_required")
+    proof = _solve(api, sid)
+    r = api.client.post(voters, json={"proof": proof})
+    assert r.status_code == 201, r.text
+    again = api.client.post(voters, json={"proof": proof})  # a replay buys no new voter
+    assert again.status_code == 201 and again.json()["voter_id"] == r.json()["voter_id"]
+    api.vote(sid, {"X-Voter-Token": r.json()["token"]})
+    other = api.survey(org, identity={"mode": "proof_of_work", "work": 20})
+    body = assert_problem(
+        api.client.post(f"/v1/public/surveys/{other}/voters", json={"proof": proof}),
+        400,
+        "proof_invalid",
+    )
+    assert "another survey" in body["detail"]
+    assert_problem(api.client.post(voters, json={"proof": "bm9wZQ=="}), 400, "proof_invalid")
+    api.clock.advance(601)
+    assert_problem(api.client.post(voters, json={"proof": proof}), 400, "proof_invalid")
+
+
+def test_anonymous_mode_asks_a_busy_address_for_work_instead_of_refusing(
+    api: Api, org: dict[str, str]
+) -> None:
+    sid = api.survey(org, identity={"free_per_10min": 2})
+    voters = f"/v1/public/surveys/{sid}/voters"
+    api.voter(sid)
+    api.voter(sid)
+    body = assert_problem(api.client.post(voters), 403, "proof_required")
+    assert "proof of work" in body["detail"]
+    r = api.client.post(voters, json={"proof": _solve(api, sid)})
+    assert r.status_code == 201 and r.json()["voter_id"].startswith("w")
+    api.voter(api.survey(org))  # another survey: its own budget
+    api.clock.advance(600)
+    api.voter(sid)  # a new 10 minutes
+
+
+def test_challenges_need_an_open_survey(api: Api, org: dict[str, str]) -> None:
+    draft = api.survey(org, open=False)
+    assert_problem(
+        api.client.get(f"/v1/public/surveys/{draft}/voters/challenge"), 409, "survey_closed"
+    )
+    assert_problem(
+        api.client.get("/v1/public/surveys/nope/voters/challenge"), 404, "survey_not_found"
+    )
+
+
+def test_site_mode_takes_the_token_the_site_signed(api: Api, org: dict[str, str]) -> None:
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    identity = {"mode": "site", "site_keys": [public], "site_issuer": "https://host.example"}
+    sid = api.survey(org, identity=identity, groups=["staff", "patient"])
+    survey = api.client.get(f"/v1/surveys/{sid}", headers=org).json()
+    assert survey["identity"]["site_keys"] == [public]  # public: fine to show and export
+    voters = f"/v1/public/surveys/{sid}/voters"
+
+    def token(sub: str, **extra: object) -> str:
+        now = int(api.clock())
+        claims = {"sub": sub, "aud": sid, "iss": "https://host.example", "iat": now}
+        return jwt.encode({**claims, "exp": now + 300, **extra}, key, algorithm="ES256")
+
+    assert_problem(api.client.post(voters), 403, "site_token_required")
+    a = api.client.post(voters, json={"site_token": token("alice")})
+    assert a.status_code == 201, a.text
+    api.clock.advance(100)  # alice on another device, later: the same voter
+    a2 = api.client.post(voters, json={"site_token": token("alice", group="staff")})
+    assert a2.json()["voter_id"] == a.json()["voter_id"] and a2.json()["group"] == "staff"
+    b = api.client.post(voters, json={"site_token": token("bob")})
+    assert b.json()["voter_id"] != a.json()["voter_id"]
+    expired = token("alice", exp=int(api.clock()) - 60)
+    body = assert_problem(
+        api.client.post(voters, json={"site_token": expired}), 401, "site_token_invalid"
+    )
+    assert "expired" in body["detail"]
+    assert_problem(api.client.post(voters, json={"site_token": "x.y.z"}), 401, "site_token_invalid")
+    assert_problem(api.client.post(voters, json={"proof": "bm9wZQ=="}), 403, "site_token_required")
+
+
+def test_identity_settings_are_checked(api: Api, org: dict[str, str]) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    sid = api.survey(org)
+    url = f"/v1/surveys/{sid}"
+    private = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    r = api.client.patch(url, json={"identity": {"site_keys": [private]}}, headers=org)
+    body = assert_problem(r, 400, "invalid_input")
+    assert "private key" in body["detail"] and "PRIVATE" not in body["detail"]
+    r = api.client.patch(url, json={"identity": {"mode": "site"}}, headers=org)
+    assert_problem(r, 400, "invalid_input")
+    r = api.client.patch(url, json={"identity": {"mdoe": "site"}}, headers=org)
+    assert_problem(r, 400, "validation_error")
+    r = api.client.patch(url, json={"identity": {"mode": "proof_of_work", "work": 0}}, headers=org)
+    assert_problem(r, 400, "validation_error")
+    r = api.client.patch(url, json={"identity": {"mode": "proof_of_work"}}, headers=org)
+    assert r.status_code == 200 and r.json()["identity"]["mode"] == "proof_of_work"
+    assert r.json()["identity"]["work"] == 4000
+    assert api.client.get(f"/v1/public/surveys/{sid}").json()["identity"] == "proof_of_work"

@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from api.auth import VOTER, provide_voter
 from api.caching import json_with_etag
-from api.deps import CurrentVoter, IdeaPool, Rankings, Surveys, Voting
+from api.deps import CurrentVoter, IdeaPool, Identities, Rankings, Surveys, Voting
 from api.openapi import OptionalBody
 from api.problems import ApiError, responses
 from api.responses import NoStoreJSON
@@ -40,6 +40,8 @@ from ranker import surveys as core_surveys
 from ranker import voting as core_voting
 from ranker.domain import Flag, Voter
 from ranker.errors import NoPairAvailable, SurveyClosed, VoterVoided
+from ranker.identity import client_key
+from ranker.proof_of_work import Challenge
 from ranker.rules import LEVEL_MAX, LEVEL_MIN
 
 __all__ = ["voter_router"]
@@ -59,6 +61,7 @@ def public_view(surveys: core_surveys.Surveys, survey_id: str) -> PublicSurvey:
         groups=list(s.groups),
         idea_max_chars=s.limits.idea_max_chars,
         comment_max_chars=s.limits.comment_max_chars,
+        identity=s.identity.mode,
     )
 
 
@@ -75,12 +78,21 @@ def survey_info(
     return json_with_etag(request, view, "public, max-age=30")
 
 
+def _client(request: Request[Any, Any, Any]) -> str:
+    return client_key(request.client.host if request.client else None)
+
+
 @post(
     "/voters",
     summary="Get a voter id and token",
+    description="What a new voter must bring depends on the survey's `identity` mode (see "
+    "`GET .../` and docs/user-guide.md, *Who may vote*). `anonymous`: nothing, until the "
+    "client address has used up its free new voters (`403 proof_required`): then a `proof`. "
+    "`proof_of_work`: always a `proof` (a solved `GET .../voters/challenge`). `site`: the "
+    "`site_token` the embedding site signed; the same site user always gets the same voter.",
     status_code=201,
     operation_class=OptionalBody,
-    responses=responses(404, 409, 429),
+    responses=responses(401, 403, 404, 409, 429),
     sync_to_thread=False,
 )
 def create_voter(
@@ -88,18 +100,47 @@ def create_voter(
     survey_id: FromPath[str],
     surveys: Surveys,
     voting: Voting,
+    identities: Identities,
     voters_per_ip: NamedDependency[int],
     data: JSONBody[VoterIn | None] = None,
 ) -> Response[VoterOut]:
     survey = surveys.get(survey_id)
     if survey.status != "open":
         raise ApiError("survey_closed", f"survey is {survey.status}")
-    if voters_per_ip:
-        host = request.client.host if request.client else "unknown"
-        voting.rate_limit(f"voters:{host}", voters_per_ip, 60)
-    voter = voting.issue_voter(survey_id, data.group if data else None)
+    client = _client(request)
+    if voters_per_ip:  # the server-wide flood guard, whatever the survey's mode
+        voting.rate_limit(f"voters:{client}", voters_per_ip, 60)
+    body = data or VoterIn()
+    admission = identities.admit(survey, client, proof=body.proof, site_token=body.site_token)
+    voter = voting.issue_voter(survey_id, body.group, admission)
     out = VoterOut(voter_id=voter.id, token=voter.token, group=voter.group)
     return Response(out, status_code=201, headers=NO_STORE)
+
+
+@get(
+    "/voters/challenge",
+    summary="A proof-of-work challenge for one new voter",
+    description="An HMAC-signed ALTCHA challenge (PBKDF2/SHA-256) for this survey, valid 10 "
+    "minutes: find the counter whose derived key starts with `keyPrefix`, then send "
+    "base64(JSON `{challenge, solution: {counter, derivedKey}}`) as `proof` to "
+    "`POST .../voters`. The widget does this in Web Workers while the question shows.",
+    responses=responses(404, 409, 429),
+    sync_to_thread=False,
+)
+def voter_challenge(
+    request: Request[Any, Any, Any],
+    survey_id: FromPath[str],
+    surveys: Surveys,
+    voting: Voting,
+    identities: Identities,
+    voters_per_ip: NamedDependency[int],
+) -> Response[Challenge]:
+    survey = surveys.get(survey_id)
+    if survey.status != "open":
+        raise ApiError("survey_closed", f"survey is {survey.status}")
+    if voters_per_ip:  # issuing costs one key derivation: the same flood guard
+        voting.rate_limit(f"challenges:{_client(request)}", voters_per_ip, 60)
+    return Response(identities.challenge(survey), headers=NO_STORE)
 
 
 def _ballot_out(voting: core_voting.Voting, survey_id: str, voter: Voter) -> BallotOut:
@@ -288,6 +329,7 @@ def voter_router() -> Router:
         route_handlers=[
             survey_info,
             create_voter,
+            voter_challenge,
             next_ballot,
             answer,
             undo,

@@ -14,9 +14,11 @@ with a content hash:
     allow-list can change. An unknown survey gets a 404 page that nobody may frame.
 ``GET /dashboard``
     The organiser dashboard; ``frame-ancestors 'none'`` (no click-jacking of organiser actions).
-``GET /web/{name}``
-    The page's scripts and styles. The HTML pages reference them as ``/web/NAME?v=HASH``; a request
-    carrying the current hash is ``immutable`` for a year, any other gets ``no-cache``.
+``GET /web/{name}``, ``GET /web/vendor/{name}``
+    The page's scripts and styles, and the third-party files vendored in ``api/web/vendor/``
+    (the ALTCHA proof-of-work worker and its licence; see the README there). The HTML pages
+    reference them as ``/web/NAME?v=HASH``; a request carrying the current hash is ``immutable``
+    for a year, any other gets ``no-cache``.
 
 Every response carries a strong ``ETag`` and answers ``If-None-Match`` with ``304``.
 """
@@ -51,15 +53,19 @@ _MEDIA_TYPES = {
     ".html": "text/html",
     ".js": "text/javascript",
     ".css": "text/css",
+    ".txt": "text/plain; charset=utf-8",
 }
-_SUBRESOURCES = ("widget.js", "widget.css", "dashboard.js", "dashboard.css")
+_VENDOR = ("vendor/altcha-pbkdf2.js", "vendor/altcha-LICENSE.txt")
+_SUBRESOURCES = ("widget.js", "widget.css", "dashboard.js", "dashboard.css", *_VENDOR)
 _SURVEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 WIDGET_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'"
+    "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; "
+    "form-action 'none'"
 )
-"""The widget page's CSP without its ``frame-ancestors`` directive."""
+"""The widget page's CSP without its ``frame-ancestors`` directive (``worker-src 'self'``: the
+proof-of-work solver runs in Web Workers started from this origin's vendored script)."""
 _DASHBOARD_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
@@ -102,10 +108,11 @@ class WebAssets:
     def __init__(self, root: Path = ASSET_DIR) -> None:
         self.root = root
         self._assets: dict[str, Asset] = {}
-        for path in sorted(root.iterdir()):
+        for path in sorted([*root.iterdir(), *(root / "vendor").glob("*")]):
             media = _MEDIA_TYPES.get(path.suffix)
-            if media is not None and path.is_file():
-                self._assets[path.name] = Asset.of(path.read_bytes(), media)
+            name = path.relative_to(root).as_posix()
+            if media is not None and path.is_file() and (path.parent == root or name in _VENDOR):
+                self._assets[name] = Asset.of(path.read_bytes(), media)
         missing = [
             n for n in ("widget.html", "dashboard.html", "embed.js") if n not in self._assets
         ]
@@ -228,7 +235,23 @@ def web_asset(
     v: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """A script or stylesheet of the widget or dashboard; immutable when the URL is versioned."""
-    assets = web_assets
+    return _subresource(request, web_assets, name, v)
+
+
+@get("/web/vendor/{name:str}", include_in_schema=False, sync_to_thread=False)
+def vendor_asset(
+    request: Request[Any, Any, Any],
+    web_assets: Assets,
+    name: FromPath[str],
+    v: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """A vendored third-party file (``api/web/vendor/``); immutable when the URL is versioned."""
+    return _subresource(request, web_assets, f"vendor/{name}", v)
+
+
+def _subresource(
+    request: Request[Any, Any, Any], assets: WebAssets, name: str, v: str | None
+) -> Response[bytes]:
     if name not in _SUBRESOURCES or name not in assets.names():
         return Response(
             content=b'{"title":"Not found","status":404,"code":"not_found"}',
@@ -245,7 +268,7 @@ def web_router() -> Router:
     assets = WebAssets()
     return Router(
         path="/",
-        route_handlers=[embed_js, widget_page, dashboard_page, web_asset],
+        route_handlers=[embed_js, widget_page, dashboard_page, web_asset, vendor_asset],
         dependencies={"web_assets": Provide(lambda: assets, use_cache=True, sync_to_thread=False)},
         include_in_schema=False,
     )

@@ -9,6 +9,15 @@
  * (do not keep the anonymous voter token in this page's localStorage; by default the loader keeps
  * it there when the browser denies storage to the cross-site iframe, so returning visitors resume).
  *
+ * Surveys that take voters from the embedding site only (identity mode "site") need a token the site
+ * signed for its signed-in user (a JWT; see docs/user-guide.md "Who may vote" and examples/site_identity):
+ *   data-site-token="eyJ..."          the token itself (the page may update the attribute; it is read
+ *                                     each time the widget asks), or
+ *   data-site-token-url="/ranker-token"  a URL of this page's own origin that answers the token (as
+ *                                     text or {"token": "..."}), fetched with the page's cookies
+ *                                     when the widget asks, so a long-open page gets a fresh one.
+ * The token goes only to the widget's origin, by postMessage; never into a URL.
+ *
  * The widget reports to the page with DOM events on the iframe that bubble to document:
  *   document.addEventListener("ranker:vote", (e) => console.log(e.detail));
  * Types: ranker:ready, ranker:resize, ranker:vote, ranker:skip, ranker:undo, ranker:idea,
@@ -68,7 +77,36 @@
     if (target) target.appendChild(iframe);
     else script.parentNode.insertBefore(iframe, script.nextSibling);
 
-    registry.frames[frameId] = { iframe: iframe, origin: origin, survey: survey, remember: remember };
+    registry.frames[frameId] = { iframe: iframe, origin: origin, survey: survey, remember: remember, script: script };
+  }
+
+  /** The site's token for its signed-in user (null: none): from data-site-token-url (this page's own
+   * origin only, with its cookies) or data-site-token. */
+  function siteToken(script) {
+    var ok = function (t) {
+      return typeof t === "string" && t.length > 0 && t.length <= 4096 ? t : null;
+    };
+    var url = script.getAttribute("data-site-token-url");
+    if (!url) return Promise.resolve(ok(script.getAttribute("data-site-token")));
+    var u;
+    try {
+      u = new URL(url, window.location.href);
+    } catch (_) {
+      return Promise.resolve(null);
+    }
+    if (u.origin !== window.location.origin) return Promise.resolve(null);
+    return fetch(u.toString(), { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json, text/plain" } })
+      .then(function (r) {
+        return r.ok ? r.text() : "";
+      })
+      .then(function (text) {
+        var t = (text || "").trim();
+        if (t.charAt(0) === "{") t = JSON.parse(t).token;
+        return ok(t);
+      })
+      .catch(function () {
+        return null;
+      });
   }
 
   function onMessage(event) {
@@ -91,6 +129,13 @@
         token = null;
       }
       entry.iframe.contentWindow.postMessage({ ranker: PROTOCOL, type: "voter", frame: data.frame, token: token }, entry.origin);
+    }
+    if (data.type === "sitetoken") {
+      // The widget asks who is signed in here; the answer goes to the widget's origin only.
+      siteToken(entry.script).then(function (token) {
+        entry.iframe.contentWindow.postMessage({ ranker: PROTOCOL, type: "sitetoken", frame: data.frame, token: token }, entry.origin);
+      });
+      return;
     }
     if (data.type === "voter") {
       // The widget could not store its token itself; keep it here. Not re-dispatched to the page.

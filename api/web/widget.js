@@ -7,6 +7,16 @@
  * Events for the host page: window.parent.postMessage({ranker: 1, type, survey, frame, ...}, hostOrigin)
  * with type in ready | resize | vote | skip | undo | idea | error. They are only ever posted to the
  * origin of the page that frames the widget (browser-reported ancestor origin), never to "*".
+ *
+ * Who may vote (the survey's `identity`, docs/user-guide.md "Who may vote"):
+ * - anonymous: a new voter costs nothing until the server answers proof_required (this address made
+ *   many voters lately); then, as in proof_of_work mode, the browser solves a proof of work first;
+ * - proof_of_work: the ALTCHA challenge of GET .../voters/challenge is solved by the vendored ALTCHA
+ *   worker (/web/vendor/altcha-pbkdf2.js, WebCrypto PBKDF2), one worker per core, while the question
+ *   shows; the proof goes with POST .../voters;
+ * - site: the embed loader hands over the token the host site signed for its signed-in user
+ *   (message type "sitetoken", from and to the two known origins only); the voter token is then
+ *   never stored, so the next person on a shared device cannot vote as this one.
  */
 (() => {
   "use strict";
@@ -20,6 +30,9 @@
   const api = `/v1/public/surveys/${encodeURIComponent(surveyId)}`;
   const CHECKPOINT = clampInt(params.get("thanks"), 1, 1000, 10);
   const REMEMBER = params.get("remember") !== "0";
+  const POW_WORKER = "/web/vendor/altcha-pbkdf2.js";
+  const POW_WORKERS_MAX = 4;
+  const POW_TIMEOUT_MS = 120000;
   // Answer refusals that mean "this pair is no longer answerable": the widget fetches a fresh one.
   const STALE_BALLOT = new Set([
     "bad_token",
@@ -83,6 +96,7 @@
   const state = {
     survey: null,
     token: null,
+    proof: null, // a proof of work being solved (a Promise of the proof string)
     group: params.get("group") || null,
     ballot: null,
     shownAt: 0,
@@ -281,6 +295,13 @@
         return "This survey does not have enough ideas yet. Please come back later.";
       case "rate_limited":
         return "You are voting very fast. Please wait a moment, then try again.";
+      case "site_token_required":
+        return "Please sign in on this site to vote.";
+      case "site_token_invalid":
+        return "Your sign-in could not be confirmed. Reload the page, then try again.";
+      case "proof_failed":
+      case "proof_invalid":
+        return "Your browser could not finish its quick check. Please try again.";
       case "network_error":
         return "Could not reach the server. Check your connection and try again.";
       default:
@@ -343,12 +364,95 @@
     });
   }
 
+  function identityMode() {
+    return (state.survey && state.survey.identity) || "anonymous";
+  }
+
+  /** Solve one proof-of-work challenge in Web Workers; resolves to the `proof` string. */
+  async function solveProof() {
+    const challenge = await call("GET", "/voters/challenge", undefined, false);
+    const n = Math.max(1, Math.min(POW_WORKERS_MAX, navigator.hardwareConcurrency || 2));
+    const workers = [];
+    try {
+      const solution = await new Promise((resolve, reject) => {
+        let left = n;
+        const failed = () => {
+          left -= 1;
+          if (left === 0) reject(new ApiError(0, { code: "proof_failed", detail: "proof of work failed" }));
+        };
+        for (let i = 0; i < n; i++) {
+          const w = new Worker(POW_WORKER);
+          workers.push(w);
+          w.onmessage = (event) => {
+            const d = event.data;
+            if (d && Number.isInteger(d.counter) && typeof d.derivedKey === "string") resolve(d);
+            else failed(); // null: this worker's share held no solution (or it timed out)
+          };
+          w.onerror = failed;
+          // each worker tries every n-th counter, as the ALTCHA widget splits the search
+          w.postMessage({ type: "work", challenge, counterStart: i, counterStep: n, counterMode: "uint32", timeout: POW_TIMEOUT_MS });
+        }
+      });
+      const payload = { challenge, solution: { counter: solution.counter, derivedKey: solution.derivedKey, time: solution.time } };
+      return btoa(JSON.stringify(payload));
+    } finally {
+      for (const w of workers) w.terminate();
+    }
+  }
+
+  /** The proof for the next new voter: the one started early, or a new one. Used once. */
+  function takeProof() {
+    const p = state.proof || solveProof();
+    state.proof = null;
+    return p;
+  }
+
+  /** Ask the embed loader for the token the host site signed for its user (null: none). */
+  function siteTokenFromHost() {
+    if (!HOST || HOST === "null" || !frameId) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = window.setTimeout(() => finish(null), 10000); // no loader, or no answer
+      function finish(token) {
+        window.clearTimeout(timer);
+        window.removeEventListener("message", onMessage);
+        resolve(token);
+      }
+      function onMessage(event) {
+        const d = event.data;
+        if (event.source !== window.parent || event.origin !== HOST) return;
+        if (!d || d.ranker !== PROTOCOL || d.type !== "sitetoken" || d.frame !== frameId) return;
+        finish(typeof d.token === "string" && d.token.length > 0 && d.token.length <= 4096 ? d.token : null);
+      }
+      window.addEventListener("message", onMessage);
+      emit("sitetoken", {});
+    });
+  }
+
   async function ensureVoter() {
     if (state.token) return;
+    const mode = identityMode();
     const body = state.group ? { group: state.group } : {};
-    const voter = await call("POST", "/voters", body, false);
+    if (mode === "site") {
+      const siteToken = await siteTokenFromHost();
+      if (!siteToken) throw new ApiError(403, { code: "site_token_required" });
+      body.site_token = siteToken;
+    } else if (mode === "proof_of_work") {
+      setMessage("One moment: your browser is doing a quick check…");
+      body.proof = await takeProof();
+    }
+    let voter;
+    try {
+      voter = await call("POST", "/voters", body, false);
+    } catch (err) {
+      // past the free budget of this address, or a proof that came too late: one (new) proof
+      const again = (err.code === "proof_required" && !body.proof) || (err.code === "proof_invalid" && body.proof);
+      if (!again) throw err;
+      setMessage("One moment: your browser is doing a quick check…");
+      body.proof = await takeProof();
+      voter = await call("POST", "/voters", body, false);
+    }
     state.token = voter.token;
-    saveToken(voter.token);
+    if (mode !== "site") saveToken(voter.token);
   }
 
   /* ---------------------------------------------------------------- pairs and answers */
@@ -793,8 +897,16 @@
       el.ideaText.maxLength = survey.idea_max_chars;
       el.ideaMax.textContent = String(survey.idea_max_chars);
     }
-    state.token = loadToken();
-    const fromHost = state.token ? null : tokenFromHost(); // listen before announcing "ready"
+    const mode = identityMode();
+    if (mode === "site") {
+      // one voter per site user: always ask the site who is signed in, never reuse a stored token
+      const status = document.querySelector(".rk-status span:last-child");
+      if (status) status.textContent = "Your account on this site · no cookies";
+      saveToken(null);
+    } else {
+      state.token = loadToken();
+    }
+    const fromHost = state.token || mode === "site" ? null : tokenFromHost(); // before "ready"
     emit("ready", { status: survey.status, question: survey.question });
     if (fromHost) state.token = await fromHost;
     if (state.token) {
@@ -813,6 +925,10 @@
     if (survey.status !== "open") {
       fail(new ApiError(409, { code: "survey_closed" }));
       return;
+    }
+    if (!state.token && mode === "proof_of_work") {
+      state.proof = solveProof(); // start now: it runs while the participant reads (or picks a group)
+      state.proof.catch(() => {}); // a failure is reported when the proof is awaited
     }
     const groups = Array.isArray(survey.groups) ? survey.groups : [];
     if (!state.token && !state.group && groups.length > 0) {
