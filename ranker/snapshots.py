@@ -22,6 +22,7 @@ from ranker.domain import Comment, Flag, Idea, Survey
 from ranker.errors import StoreError
 from ranker.projection import Projection, VoterInfo, VoteRow
 from ranker.sampling import SamplerFactory
+from ranker.signals import VoterSignals
 
 __all__ = ["digest", "encode", "restore"]
 
@@ -36,6 +37,7 @@ class _Snapshot(msgspec.Struct, kw_only=True):
     voters: list[VoterInfo]
     model: ModelState
     version: int = 1
+    signals: dict[int, VoterSignals] = msgspec.field(default_factory=dict)
 
 
 _snap_enc = msgspec.msgpack.Encoder()
@@ -56,6 +58,7 @@ def encode(p: Projection) -> bytes:
             votes=p.votes,
             voters=list(p.voters.values()),
             model=p.model.state(),
+            signals=p.signals.by_voter,
         )
     )
 
@@ -68,6 +71,7 @@ def restore(survey_id: str, data: bytes, sampler_factory: SamplerFactory | None)
     p.ideas, p.comments, p.flags, p.votes = snap.ideas, snap.comments, snap.flags, snap.votes
     p.voters = {v.id: v for v in snap.voters}
     p.model = MODELS[snap.model.model].from_state(snap.model)
+    p.signals.by_voter = dict(snap.signals)
     p.reindex()
     return p
 
