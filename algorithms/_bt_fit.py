@@ -17,6 +17,7 @@ fractional outcome ``y`` (``ties="half"`` counts a tie as half a win each).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -131,6 +132,7 @@ class _Eval:
     w: FloatArray  # per-edge d^2 f / dd^2
     k: FloatArray | None  # per-edge d^2 f / dd dtau
     htt: float  # sum of d^2 f / dtau^2
+    fd: FloatArray  # per-edge df / dd (its sum is df / dh)
 
 
 def objective(p: Problem, x: FloatArray, need_value: bool = True) -> _Eval:
@@ -205,7 +207,7 @@ def objective(p: Problem, x: FloatArray, need_value: bool = True) -> _Eval:
     if p.davidson:
         grad[-1] = gt + p.lam_extra * tau
         val += 0.5 * p.lam_extra * tau * tau
-    return _Eval(val, grad, w, k, htt)
+    return _Eval(val, grad, w, k, htt, fd)
 
 
 def _coupling(p: Problem, ev: _Eval) -> tuple[FloatArray | None, FloatArray | None]:
@@ -321,8 +323,18 @@ def _solve(p: Problem, ev: _Eval, g: FloatArray, rtol: float) -> FloatArray:
     return pcg(_HessOp(p, ev), -g, rtol)
 
 
+#: ``retune(p, x, ev, size)`` of :func:`newton`: called after every accepted step (``size``
+#: its largest component, ``ev`` the evaluation at ``x`` or one tiny step before it); returns
+#: the problem with new hyperparameters, or ``None`` to keep ``p``.
+Retune = Callable[[Problem, FloatArray, _Eval, float], Problem | None]
+
+
 def newton(
-    p: Problem, x0: FloatArray, step_tol: float = 1e-4, max_iter: int = 100
+    p: Problem,
+    x0: FloatArray,
+    step_tol: float = 1e-4,
+    max_iter: int = 100,
+    retune: Retune | None = None,
 ) -> tuple[FloatArray, int, _Eval]:
     """Damped Newton (Cholesky for small problems, inexact Newton-CG for large).
 
@@ -335,6 +347,12 @@ def newton(
     about a quarter of it); otherwise Armijo backtracking on the objective value.
     Returns the minimiser, the number of Newton iterations and the last evaluation
     (at the minimiser, or one step of size <= ``step_tol`` before it).
+
+    ``retune`` may change the prior precision ``lam`` between steps (the empirical Bayes
+    search of :mod:`algorithms._bt_auto`): the gradient is moved to the new ``lam`` (the
+    vote terms and their curvature do not depend on it) and the iteration goes on; it stops
+    only after a step <= ``step_tol`` that ``retune`` leaves alone. The caller's hook knows
+    the final problem.
     """
     x = np.array(x0, dtype=np.float64, copy=True)
     ev = objective(p, x, need_value=False)
@@ -342,13 +360,22 @@ def newton(
     for it in range(1, max_iter + 1):
         gnorm = _norm(ev.grad)
         if gnorm == 0.0:
-            return x, it - 1, ev
+            q = retune(p, x, ev, 0.0) if retune is not None else None
+            if q is None:
+                return x, it - 1, ev
+            p = _moved(p, q, x, ev)
+            continue
         rtol = min(0.03, np.sqrt(gnorm / g0), gnorm)
         step = _solve(p, ev, ev.grad, max(rtol, 1e-12))
         size = float(np.max(np.abs(step)))
         if size <= step_tol:
             x += step
-            return x, it, ev
+            q = retune(p, x, ev, size) if retune is not None else None
+            if q is None:
+                return x, it, ev
+            p = q
+            ev = objective(p, x, need_value=False)
+            continue
         big_step = size > 1.0
         xn = x + step
         evn = objective(p, xn, need_value=False)
@@ -364,7 +391,20 @@ def newton(
                 t *= 0.5
                 xn = x + t * step
         x, ev = xn, evn
+        if retune is not None:
+            q = retune(p, x, ev, size)
+            if q is not None:
+                p = _moved(p, q, x, ev)
     return x, max_iter, ev
+
+
+def _moved(p: Problem, q: Problem, x: FloatArray, ev: _Eval) -> Problem:
+    """Move ``ev`` (gradient, value) from the prior precision of ``p`` to that of ``q``."""
+    s = x[: p.n_items]
+    dlam = q.lam - p.lam
+    ev.grad[: p.n_items] += dlam * s
+    ev.value += 0.5 * dlam * _dot(s, s)
+    return q
 
 
 def edge_step(d: FloatArray, y: FloatArray, tau: float) -> tuple[FloatArray, FloatArray]:

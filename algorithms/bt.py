@@ -1,10 +1,12 @@
-"""Bradley-Terry with a Gaussian prior (MAP), Davidson ties and an optional side advantage.
+"""Bradley-Terry with a Gaussian prior (MAP), Davidson ties and a side advantage.
 
 ``P(i beats j | not a tie) = 1 / (1 + exp(-(s_i - s_j)))``; see ``docs/models.md`` for the
-maths. Votes are kept in growable buffers; every read (``scores``, ``intervals``, ``prob``,
+maths. By default the prior strength is learnt from the votes (empirical Bayes) and the
+left-side advantage is kept only when the votes support it (:mod:`algorithms._bt_auto`).
+Votes are kept in growable buffers; every read (``scores``, ``intervals``, ``prob``,
 ``sample_scores``) first refits, warm-started, when votes arrived since the last fit.
 Between refits :meth:`BTModel.posterior` moves with each vote by one diagonal Newton
-(Gaussian) step per item, in pure-Python scalar maths for single votes.
+(Gaussian) step per item (:mod:`algorithms._bt_votes`).
 """
 
 from __future__ import annotations
@@ -18,23 +20,22 @@ import scipy.linalg
 import scipy.special
 from numpy.typing import ArrayLike
 
+from algorithms._bt_auto import AUTO, LAM_BASE, STEP_TOL, BTAdaptive, is_auto
 from algorithms._bt_fit import (
     Edges,
     Problem,
     aggregate,
-    edge_step,
     initial_scores,
     laplace_var,
     newton,
-    scatter,
 )
 from algorithms._bt_uncertainty import BTUncertainty
+from algorithms._bt_votes import BTVotes
 from algorithms.base import (
     FloatArray,
     IntArray,
     ModelState,
     PairwiseModel,
-    Posterior,
     VoteContext,
     as_votes,
     register_model,
@@ -42,9 +43,9 @@ from algorithms.base import (
 
 __all__ = ["DEFAULT_PRIOR_STRENGTH", "BTModel"]
 
-#: Default prior precision lambda (scores ~ N(0, 1/lambda)); chosen by
-#: ``python -m benchmarks.prior_strength`` (see ``docs/models.md``).
-DEFAULT_PRIOR_STRENGTH = 0.5
+#: The base prior precision: what ``prior_strength="auto"`` starts from before the first
+#: vote and the mode of its hyperprior; a sensible fixed value for models that take one.
+DEFAULT_PRIOR_STRENGTH = LAM_BASE
 
 _TIES = ("davidson", "half")
 
@@ -63,7 +64,7 @@ def _i64(value: Any) -> IntArray:
 
 
 @register_model("bt")
-class BTModel(BTUncertainty, PairwiseModel):
+class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
     """Bradley-Terry MAP with a Gaussian prior ``N(0, 1/prior_strength)`` on each score.
 
     Parameters
@@ -71,14 +72,20 @@ class BTModel(BTUncertainty, PairwiseModel):
     n_items
         Number of items to start with (more can be added with :meth:`add_items`).
     prior_strength
-        Prior precision ``lambda > 0``. The default was chosen by cross-validation on
-        real and synthetic data (``benchmarks/prior_strength.py``).
+        Prior precision ``lambda > 0``, or ``"auto"`` (default): learnt from the votes by
+        maximising the Laplace evidence under a weak hyperprior centred on 0.5, within
+        ``[0.01, 100]``, and re-estimated when the votes have grown by 10%
+        (``fitted_prior_strength`` is the value in use; see ``docs/models.md``).
     ties
         ``"davidson"`` (default): a tie has probability ``nu sqrt(pi_i pi_j) / (pi_i +
         pi_j + nu sqrt(pi_i pi_j))`` with ``log nu`` estimated, once ties exist.
         ``"half"``: a tie counts as half a win for each side (Chatbot Arena).
     side_advantage
-        Estimate a left-side advantage ``h``: ``P(left wins)`` uses ``s_l + h - s_r``.
+        ``True``: estimate a left-side advantage ``h``; ``P(left wins)`` uses
+        ``s_l + h - s_r``. ``False``: ``h = 0``. ``"auto"`` (default): keep ``h`` only when
+        a score test finds it at least 3 standard errors from 0 and the votes tell it apart
+        from the scores (items seen on both sides); ``fitted_side_advantage`` says whether
+        it is in use. Decided, like ``prior_strength``, when the votes have grown by 10%.
     exact_max
         Up to this many items, Laplace variances use the exact inverse Hessian.
     n_boot
@@ -93,16 +100,12 @@ class BTModel(BTUncertainty, PairwiseModel):
     [0, 1, 2]
     """
 
-    _left: IntArray
-    _right: IntArray
-    _out: FloatArray
-
     def __init__(
         self,
         n_items: int = 0,
-        prior_strength: float = DEFAULT_PRIOR_STRENGTH,
+        prior_strength: float | str = AUTO,
         ties: str = "davidson",
-        side_advantage: bool = False,
+        side_advantage: bool | str = AUTO,
         exact_max: int = 2000,
         n_boot: int = 200,
     ) -> None:
@@ -132,16 +135,17 @@ class BTModel(BTUncertainty, PairwiseModel):
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise ValueError(f"n_items must be an integer >= 0, got {n!r}")
         lam = self.prior_strength
-        if (
+        if not is_auto(lam) and (
             isinstance(lam, bool)
             or not isinstance(lam, int | float | np.integer | np.floating)
             or not (0.0 < float(lam) < math.inf)
         ):
-            raise ValueError(f"prior_strength must be a finite number > 0, got {lam!r}")
+            raise ValueError(f'prior_strength must be "auto" or a finite number > 0, got {lam!r}')
         if self.ties not in _TIES:
             raise ValueError(f"ties must be one of {_TIES}, got {self.ties!r}")
-        if not isinstance(self.side_advantage, bool):
-            raise ValueError(f"side_advantage must be True or False, got {self.side_advantage!r}")
+        side = self.side_advantage
+        if not (isinstance(side, bool | np.bool_) or is_auto(side)):
+            raise ValueError(f'side_advantage must be True, False or "auto", got {side!r}')
         if not isinstance(self.exact_max, int | np.integer) or self.exact_max < 0:
             raise ValueError(f"exact_max must be an integer >= 0, got {self.exact_max!r}")
         if not isinstance(self.n_boot, int | np.integer) or self.n_boot < 2:
@@ -149,7 +153,9 @@ class BTModel(BTUncertainty, PairwiseModel):
 
     def _init_state(self, n: int) -> None:
         self._validate()
-        self._lam = float(self.prior_strength)
+        self._lam = LAM_BASE if is_auto(self.prior_strength) else float(self.prior_strength)
+        self._side = not is_auto(self.side_advantage) and bool(self.side_advantage)
+        self._m_est = 0  # votes at the last estimate of lam / the side decision
         self._n = n
         self._m = 0
         self._n_ties = 0
@@ -167,38 +173,6 @@ class BTModel(BTUncertainty, PairwiseModel):
     def _ensure(self) -> None:
         if not self._ready:
             self._init_state(int(self.n_items_init))
-
-    def _alloc_votes(self, cap: int) -> None:
-        left: IntArray = np.zeros(cap, dtype=np.int64)
-        right: IntArray = np.zeros(cap, dtype=np.int64)
-        out: FloatArray = np.zeros(cap, dtype=np.float64)
-        if hasattr(self, "_left"):
-            m = self._m
-            left[:m] = self._left[:m]
-            right[:m] = self._right[:m]
-            out[:m] = self._out[:m]
-        self._left, self._right, self._out = left, right, out
-        self._lmv: Any = left.data
-        self._rmv: Any = right.data
-        self._omv: Any = out.data
-
-    def _bind_views(self) -> None:
-        self._mmv: Any = self._mean.data
-        self._vmv: Any = self._var.data
-
-    # memoryviews cannot be pickled: drop them and rebind (copy.deepcopy, pickle)
-    _VIEWS = ("_lmv", "_rmv", "_omv", "_mmv", "_vmv")
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in self._VIEWS}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        if self._ready:
-            self._lmv = self._left.data
-            self._rmv = self._right.data
-            self._omv = self._out.data
-            self._bind_views()
 
     # -- interface ---------------------------------------------------------------
     @property
@@ -252,79 +226,6 @@ class BTModel(BTUncertainty, PairwiseModel):
         self._append(li, ri, yy)
         self._batch_step(li, ri, yy)
 
-    def _update_one(self, i: int, j: int, y: float) -> None:
-        n = self._n
-        if not (0 <= i < n and 0 <= j < n):
-            raise ValueError(f"item index out of range for n_items={n}: left={i}, right={j}")
-        if i == j:
-            raise ValueError("an item cannot be compared with itself (left == right)")
-        if not (0.0 <= y <= 1.0):
-            raise ValueError("outcome must be in [0, 1]: 1 left wins, 0 right wins, 0.5 tie")
-        m = self._m
-        if m == len(self._lmv):
-            self._alloc_votes(max(16, 2 * m))
-        self._lmv[m] = i
-        self._rmv[m] = j
-        self._omv[m] = y
-        self._m = m + 1
-        if y == 0.5:
-            self._n_ties += 1
-        # one diagonal Newton step on the Gaussian view
-        mean = self._mmv
-        var = self._vmv
-        d = mean[i] - mean[j] + self._h
-        tau = self._tau
-        if tau == -math.inf:
-            if d >= 0.0:
-                p = 1.0 / (1.0 + math.exp(-d))
-            else:
-                e = math.exp(d)
-                p = e / (1.0 + e)
-            g = y - p
-            w = p * (1.0 - p)
-        else:
-            a = 0.5 * d
-            big = max(abs(a), tau)
-            ew = math.exp(a - big)
-            el = math.exp(-a - big)
-            tot = ew + el + math.exp(tau - big)
-            pw = ew / tot
-            pl = el / tot
-            mm = pw - pl
-            g = 0.5 * ((2.0 * y - 1.0) - mm)
-            w = 0.25 * (pw + pl - mm * mm)
-        vi = 1.0 / (1.0 / var[i] + w)
-        vj = 1.0 / (1.0 / var[j] + w)
-        var[i] = vi
-        var[j] = vj
-        mean[i] += vi * g
-        mean[j] -= vj * g
-
-    def _append(self, li: IntArray, ri: IntArray, yy: FloatArray) -> None:
-        m, k = self._m, li.shape[0]
-        if m + k > len(self._lmv):
-            cap = max(16, len(self._lmv))
-            while cap < m + k:
-                cap *= 2
-            self._alloc_votes(cap)
-        self._left[m : m + k] = li
-        self._right[m : m + k] = ri
-        self._out[m : m + k] = yy
-        self._m = m + k
-        self._n_ties += int(np.count_nonzero(yy == 0.5))
-
-    def _batch_step(self, li: IntArray, ri: IntArray, yy: FloatArray) -> None:
-        """Vectorised diagonal Newton step of the Gaussian view over a whole batch."""
-        if li.size == 0:
-            return
-        n = self._n
-        d = self._mean[li] - self._mean[ri] + self._h
-        g, w = edge_step(d, yy, self._tau)
-        grad = scatter(li, g, n) - scatter(ri, g, n)
-        curv = scatter(li, w, n) + scatter(ri, w, n)
-        self._var[:] = 1.0 / (1.0 / self._var + curv)
-        self._mean += self._var * grad
-
     def fit(
         self,
         left: ArrayLike,
@@ -351,17 +252,22 @@ class BTModel(BTUncertainty, PairwiseModel):
     def _davidson_active(self) -> bool:
         return self.ties == "davidson" and self._n_ties > 0
 
-    def _problem(self, weight: FloatArray | None = None) -> Problem:
+    def _problem(
+        self, weight: FloatArray | None = None, side: bool | None = None, lam: float | None = None
+    ) -> Problem:
+        """The MAP problem of the votes, with the fitted ``lam`` and side unless given."""
         m = self._m
+        side = self._side if side is None else side
         edges: Edges = aggregate(
             self._left[:m],
             self._right[:m],
             self._out[:m],
             self._n,
             weight=weight,
-            ordered=self.side_advantage,
+            ordered=side,
         )
-        return Problem(edges, self._n, self._lam, self.side_advantage, self._davidson_active())
+        lam = self._lam if lam is None else lam
+        return Problem(edges, self._n, lam, side, self._davidson_active())
 
     def _x(self, p: Problem) -> FloatArray:
         # warm start: the Gaussian view, i.e. the last MAP moved by one diagonal Newton
@@ -378,16 +284,24 @@ class BTModel(BTUncertainty, PairwiseModel):
         return np.concatenate(parts)
 
     def _refit(self) -> None:
-        p = self._problem()
-        x, _, ev = newton(p, self._x(p))
+        var: FloatArray | None = None
+        if self._adaptive and self._due():
+            p, x, ev, var = self._estimate()
+            self._lam, self._side, self._m_est = p.lam, p.side, self._m
+        else:
+            p = self._problem()
+            x, _, ev = newton(p, self._x(p), step_tol=STEP_TOL)
         self._set_x(p, x)
         self._n_fit = self._m
         self._cache = {}
         # re-sync the Gaussian view to the MAP and the Laplace variance diagonal (exact
-        # for small n; above, the O(votes) approximation without the component search)
+        # for small n; above, the O(votes) approximation without the component search,
+        # or the search's own, moved to the final lam, when lam was just learnt)
         self._mean[:] = self._s
         if self._n <= min(self.exact_max, 300):
             self._var[:] = self._laplace_var(p)
+        elif var is not None:
+            self._var[:] = var
         else:
             self._var[:] = laplace_var(p, x, 0, ev=ev, components=False)
 
@@ -431,7 +345,7 @@ class BTModel(BTUncertainty, PairwiseModel):
 
     @property
     def side_effect(self) -> float:
-        """Estimated left-side advantage ``h`` (0 unless ``side_advantage=True``)."""
+        """Estimated left-side advantage ``h`` (0 when the side advantage is not in use)."""
         self._ensure_fit()
         return self._h
 
@@ -440,14 +354,6 @@ class BTModel(BTUncertainty, PairwiseModel):
         """Davidson ``nu`` (0 when no ties were seen or ``ties="half"``)."""
         self._ensure_fit()
         return math.exp(self._tau) if math.isfinite(self._tau) else 0.0
-
-    def posterior(self) -> Posterior:
-        self._ensure()
-        mean = self._mean.view()
-        var = self._var.view()
-        mean.flags.writeable = False
-        var.flags.writeable = False
-        return Posterior(mean=mean, var=var)
 
     def outcome_probs(
         self, left: ArrayLike, right: ArrayLike
@@ -494,6 +400,9 @@ class BTModel(BTUncertainty, PairwiseModel):
             "h": self._h,
             "tau": self._tau if math.isfinite(self._tau) else None,
             "n_fit": self._n_fit,
+            "lam": self._lam,
+            "side": self._side,
+            "m_est": self._m_est,
             "mean": self._mean.astype("<f8").tobytes(),
             "var": self._var.astype("<f8").tobytes(),
         }
@@ -513,6 +422,10 @@ class BTModel(BTUncertainty, PairwiseModel):
         model._h = float(d["h"])
         model._tau = -math.inf if d["tau"] is None else float(d["tau"])
         model._n_fit = int(d["n_fit"])
+        # states written before prior_strength/side_advantage could be "auto" lack these
+        model._lam = float(d.get("lam", model._lam))
+        model._side = bool(d.get("side", model._side))
+        model._m_est = int(d.get("m_est", 0))
         model._mean[:] = _f64(d["mean"])
         model._var[:] = _f64(d["var"])
         return model

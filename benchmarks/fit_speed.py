@@ -3,12 +3,16 @@
 ``python -m benchmarks.fit_speed [--quick]``
 
 Synthetic BT data, scores ~ N(0, 1), uniformly random pairs, at (n=100, 10k votes),
-(1k, 100k) and (10k, 1M). For each size: our cold fit (median and minimum of 7), our warm
-refit after 1% new votes (median and minimum of 7: ``update`` with the new batch, then the
-lazy refit in ``scores()``), and choix's exact MAP fitters with the same L2 penalty
-(``alpha = lambda / 2``), each run once; the fastest choix method that reaches our
-penalised log-likelihood (within 1e-3 nats) is the baseline of the speed-up. choix is
-skipped where it would take over 2 minutes. Then ``bt``, ``bt-online`` and ``elo``
+(1k, 100k) and (10k, 1M). For each size and for two settings of ``bt``, the default
+(``prior_strength="auto"``, ``side_advantage="auto"``) and the old fixed default
+(``prior_strength=0.5``, no side advantage), run back to back: the cold fit (median and
+minimum of 7), the warm refit after 1% new votes (median and minimum of 7: ``update`` with
+the new batch, then the lazy refit in ``scores()``), and for the default the refit after
+10% new votes, which re-estimates ``lambda`` and the side decision. Then choix's exact MAP
+fitters with the L2 penalty of the default's learnt ``lambda`` (``alpha = lambda / 2``),
+each run once; the fastest choix method that reaches our penalised log-likelihood (within
+1e-3 nats) is the baseline of the speed-up. choix is skipped where it would take over 2
+minutes. Then ``bt``, ``bt-online`` and ``elo``
 sequential ``update`` over 1M votes, one vote after another in a Python loop as the service
 applies them. ``--quick`` skips choix and uses 100k votes for the sequential rows.
 """
@@ -28,12 +32,16 @@ import numpy as np
 import scipy.stats
 
 from algorithms import MODELS, create_model
-from algorithms.bt import DEFAULT_PRIOR_STRENGTH, BTModel
+from algorithms.bt import BTModel
 from benchmarks._common import print_table, write_json
 
 SIZES = [(100, 10_000), (1_000, 100_000), (10_000, 1_000_000)]
 CHOIX_LIMIT_S = 120.0
-LAM = DEFAULT_PRIOR_STRENGTH
+#: The settings compared: the default, and the fixed prior of before issue 14.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "bt": {},
+    "bt λ=0.5 no side": {"prior_strength": 0.5, "side_advantage": False},
+}
 
 
 def make_votes(n: int, m: int, seed: int, s: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
@@ -46,11 +54,13 @@ def make_votes(n: int, m: int, seed: int, s: np.ndarray | None = None) -> tuple[
     return s, left, right, y
 
 
-def pen_loglik(s: np.ndarray, left: np.ndarray, right: np.ndarray, y: np.ndarray) -> float:
+def pen_loglik(
+    s: np.ndarray, left: np.ndarray, right: np.ndarray, y: np.ndarray, lam: float
+) -> float:
     """sum of log P(outcome) - lam/2 |s|^2 (the log posterior up to a constant)."""
     d = s[left] - s[right]
     ll = -(y * np.logaddexp(0.0, -d) + (1.0 - y) * np.logaddexp(0.0, d)).sum()
-    return float(ll - 0.5 * LAM * float(s @ s))
+    return float(ll - 0.5 * lam * float(s @ s))
 
 
 def tau(a: np.ndarray, b: np.ndarray) -> float:
@@ -74,15 +84,17 @@ def warm_refit_time(
     times = []
     for _ in range(repeat):
         m = copy.deepcopy(model)
-        m.update(*new)
+        m.update(new[0], new[1], new[2])
         t0 = time.perf_counter()
         m.scores()
         times.append(time.perf_counter() - t0)
     return statistics.median(times), min(times)
 
 
-def choix_methods(n: int, pairs: list[tuple[int, int]]) -> dict[str, Callable[[], np.ndarray]]:
-    alpha = LAM / 2.0  # choix penalty alpha * |s|^2 == our prior lam / 2 * |s|^2
+def choix_methods(
+    n: int, pairs: list[tuple[int, int]], lam: float
+) -> dict[str, Callable[[], np.ndarray]]:
+    alpha = lam / 2.0  # choix penalty alpha * |s|^2 == our prior lam / 2 * |s|^2
     return {
         "choix opt_pairwise Newton-CG": lambda: choix.opt_pairwise(n, pairs, alpha=alpha),
         "choix opt_pairwise BFGS": lambda: choix.opt_pairwise(n, pairs, alpha=alpha, method="BFGS"),
@@ -97,31 +109,54 @@ def fit_rows(n: int, m: int, quick: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     repeat = 3 if quick else 7
     BTModel(n_items=n).fit(left, right, y)  # warm up imports and caches
-    t_cold, t_cold_min, model = timed(lambda: BTModel(n_items=n).fit(left, right, y), repeat)
-    ours = model.scores()
-    ll_ours = pen_loglik(ours, left, right, y)
-    rows.append(
-        {
-            "size": size,
-            "what": "bt cold fit",
-            "seconds": t_cold,
-            "min s": t_cold_min,
-            "pen. loglik": ll_ours,
-            "tau vs truth": tau(ours, s),
-        }
-    )
     k = m // 100
     _, nl, nr, ny = make_votes(n, k, seed=n + 1, s=s)
-    t_warm, t_warm_min = warm_refit_time(model, (nl, nr, ny), repeat)
-    rows.append(
-        {
-            "size": size,
-            "what": f"bt warm refit (+{k} votes)",
-            "seconds": t_warm,
-            "min s": t_warm_min,
-            "note": "update(batch) then the lazy refit in scores()",
-        }
-    )
+    _, gl, gr, gy = make_votes(n, m // 10, seed=n + 2, s=s)
+    model, t_default = BTModel(n_items=n), 1.0
+    for label, params in VARIANTS.items():
+
+        def cold(params: dict[str, Any] = params) -> BTModel:
+            return BTModel(n_items=n, **params).fit(left, right, y)
+
+        t_cold, t_cold_min, fitted = timed(cold, repeat)
+        ours = fitted.scores()
+        lam = fitted.fitted_prior_strength
+        rows.append(
+            {
+                "size": size,
+                "what": f"{label} cold fit",
+                "seconds": t_cold,
+                "min s": t_cold_min,
+                "λ": lam,
+                "pen. loglik": pen_loglik(ours, left, right, y, lam),
+                "tau vs truth": tau(ours, s),
+            }
+        )
+        t_warm, t_warm_min = warm_refit_time(fitted, (nl, nr, ny), repeat)
+        rows.append(
+            {
+                "size": size,
+                "what": f"{label} warm refit (+{k} votes)",
+                "seconds": t_warm,
+                "min s": t_warm_min,
+                "note": "update(batch) then the lazy refit in scores()",
+            }
+        )
+        if not params:
+            model, t_default = fitted, t_cold
+            t_est, t_est_min = warm_refit_time(fitted, (gl, gr, gy), repeat)
+            rows.append(
+                {
+                    "size": size,
+                    "what": f"{label} refit re-estimating λ (+{m // 10} votes)",
+                    "seconds": t_est,
+                    "min s": t_est_min,
+                    "note": "votes grew by 10%: λ and the side decision re-estimated",
+                }
+            )
+    lam = model.fitted_prior_strength
+    ours = model.scores()
+    ll_ours = pen_loglik(ours, left, right, y, lam)
     budget_ok = n * m <= 1_000 * 100_000  # choix loops over votes in Python; 10k/1M > 2 min
     if quick or not budget_ok:
         rows.append(
@@ -139,7 +174,7 @@ def fit_rows(n: int, m: int, quick: bool) -> list[dict[str, Any]]:
         for a, b, o in zip(left, right, y, strict=True)
     ]
     best: tuple[float, str] | None = None
-    for name, fn in choix_methods(n, pairs).items():
+    for name, fn in choix_methods(n, pairs, lam).items():
         t0 = time.perf_counter()
         try:
             est = fn()
@@ -147,7 +182,7 @@ def fit_rows(n: int, m: int, quick: bool) -> list[dict[str, Any]]:
             rows.append({"size": size, "what": name, "note": f"failed: {exc}"})
             continue
         t = time.perf_counter() - t0
-        ll = pen_loglik(est, left, right, y)
+        ll = pen_loglik(est, left, right, y, lam)
         reaches = ll >= ll_ours - 1e-3
         rows.append(
             {
@@ -169,7 +204,7 @@ def fit_rows(n: int, m: int, quick: bool) -> list[dict[str, Any]]:
             {
                 "size": size,
                 "what": "speed-up: fastest exact choix / bt cold",
-                "ratio": best[0] / t_cold,
+                "ratio": best[0] / t_default,
                 "note": best[1],
             }
         )
@@ -223,13 +258,14 @@ def main() -> None:
         "min s",
         "votes/s",
         "ratio",
+        "λ",
         "pen. loglik",
         "Δ loglik vs bt",
         "tau vs truth",
         "note",
     ]
     load_end = os.getloadavg()
-    print(f"\nbt fit speed (prior_strength={LAM}), synthetic BT data, scores ~ N(0,1)")
+    print("\nbt fit speed, synthetic BT data, scores ~ N(0,1)")
     print(
         f"1-min load average {load_start[0]:.1f} at start, {load_end[0]:.1f} at end "
         f"({os.cpu_count()} CPUs); seconds = median, min s = fastest run\n"
@@ -238,7 +274,7 @@ def main() -> None:
     write_json(
         "fit_speed",
         {
-            "prior_strength": LAM,
+            "variants": VARIANTS,
             "loadavg_start": load_start,
             "loadavg_end": load_end,
             "rows": rows,

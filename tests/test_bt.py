@@ -15,6 +15,7 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import algorithms._bt_auto as bt_auto
 import algorithms._bt_fit as bt_fit
 from algorithms import MODELS, BTModel, create_model
 from algorithms.base import ModelState
@@ -69,7 +70,8 @@ def test_same_optimum_as_choix(lam: float) -> None:
     left[0], right[0], y[0] = 11, 0, 0.0  # make sure nothing special happens at the ends
     data = [(a, b) if o == 1.0 else (b, a) for a, b, o in zip(left, right, y, strict=True)]
     ref = choix.opt_pairwise(12, data, alpha=lam / 2.0, tol=1e-12)
-    model = create_model("bt", n_items=12, prior_strength=lam).fit(left, right, y)
+    model = create_model("bt", n_items=12, prior_strength=lam, side_advantage=False)
+    model.fit(left, right, y)
     assert np.max(np.abs(model.scores() - ref)) < 1e-6
 
 
@@ -92,15 +94,16 @@ def test_cg_path_matches_dense_path(
 
 
 def test_warm_refit_equals_cold_fit_and_updates_equal_fit() -> None:
+    # a fixed prior: the Newton solver alone (with "auto", see the re-estimation test)
     s = np.random.default_rng(1).standard_normal(25)
     left, right, y = bt_votes(s, 800, seed=2)
-    cold = BTModel(n_items=25).fit(left, right, y).scores()
-    warm = BTModel(n_items=25).fit(left[:600], right[:600], y[:600])
+    cold = BTModel(n_items=25, prior_strength=0.5).fit(left, right, y).scores()
+    warm = BTModel(n_items=25, prior_strength=0.5).fit(left[:600], right[:600], y[:600])
     before = warm.scores()
     warm.update(left[600:], right[600:], y[600:])
     assert not np.allclose(warm.posterior().mean, before)  # the view moved before any refit
     assert np.max(np.abs(warm.scores() - cold)) < 1e-8
-    one_by_one = BTModel(n_items=25)
+    one_by_one = BTModel(n_items=25, prior_strength=0.5)
     for a, b, o in zip(left.tolist(), right.tolist(), y.tolist(), strict=True):
         one_by_one.update(a, b, o)
     assert one_by_one.n_votes == 800
@@ -149,10 +152,11 @@ def test_map_is_a_stationary_point_for_any_votes(
 def test_posterior_moves_per_vote_and_resyncs_on_refit() -> None:
     model = BTModel(n_items=4)
     post = model.posterior()
-    assert np.allclose(post.var, 1.0 / model.prior_strength)
+    lam = model.fitted_prior_strength  # before any vote: no refit
+    assert np.allclose(post.var, 1.0 / lam)
     model.update(0, 1, 1.0)
     assert post.mean[0] > 0 > post.mean[1]  # the same read-only views moved
-    assert post.var[0] < 1.0 / model.prior_strength
+    assert post.var[0] < 1.0 / lam
     assert post.mean[2] == 0.0
     with pytest.raises(ValueError):
         post.mean[0] = 1.0
@@ -186,14 +190,15 @@ def test_no_ties_means_no_tie_parameter_and_half_counts_a_tie_as_half() -> None:
     left, right, y = bt_votes(s, 200, seed=8)
     assert BTModel(n_items=8).fit(left, right, y).tie_param == 0.0
     y[:40] = 0.5
-    half = BTModel(n_items=8, ties="half", prior_strength=0.5).fit(left, right, y)
+    half = BTModel(n_items=8, ties="half", prior_strength=0.5, side_advantage=False)
+    half.fit(left, right, y)
     assert half.tie_param == 0.0
     # a tie as half a win each == every tie as one win and one loss, every vote doubled
     tie = y == 0.5
     l2 = np.concatenate([left[~tie], left[~tie], left[tie], left[tie]])
     r2 = np.concatenate([right[~tie], right[~tie], right[tie], right[tie]])
     y2 = np.concatenate([y[~tie], y[~tie], np.ones(tie.sum()), np.zeros(tie.sum())])
-    doubled = BTModel(n_items=8, prior_strength=1.0).fit(l2, r2, y2)
+    doubled = BTModel(n_items=8, prior_strength=1.0, side_advantage=False).fit(l2, r2, y2)
     assert np.max(np.abs(half.scores() - doubled.scores())) < 1e-8
 
 
@@ -202,7 +207,167 @@ def test_side_advantage_recovers_h() -> None:
     left, right, y = bt_votes(s, 5000, seed=10, h=0.5)
     model = BTModel(n_items=30, side_advantage=True).fit(left, right, y)
     assert model.side_effect == pytest.approx(0.5, abs=0.1)
-    assert BTModel(n_items=30).fit(left, right, y).side_effect == 0.0
+    assert BTModel(n_items=30, side_advantage=False).fit(left, right, y).side_effect == 0.0
+
+
+# -- adaptive prior strength and side advantage ------------------------------------------
+def laplace_evidence(model: BTModel, lam: float) -> float:
+    """log p(y | lam) by the Laplace approximation, plus the log Gamma hyperprior of "auto"."""
+    params = {**model.get_params(), "prior_strength": lam}
+    params["side_advantage"] = model.fitted_side_advantage
+    m = BTModel(**params).fit(
+        model._left[: model.n_votes], model._right[: model.n_votes], model._out[: model.n_votes]
+    )
+    p = m._problem()
+    ev = bt_fit.objective(p, m._full_x(p))
+    _, logdet = np.linalg.slogdet(bt_fit.dense_hessian(p, ev))
+    k, base = bt_auto.HYPER_ITEMS, bt_auto.LAM_BASE
+    return float(
+        -ev.value
+        + 0.5 * p.n_items * np.log(lam)
+        - 0.5 * logdet
+        + 0.5 * k * np.log(lam)
+        - 0.5 * k * lam / base
+    )
+
+
+def test_auto_prior_strength_is_the_evidence_fixed_point_near_its_maximum() -> None:
+    s = np.random.default_rng(30).standard_normal(25)
+    left, right, y = bt_votes(s, 500, seed=31)
+    model = BTModel(n_items=25).fit(left, right, y)
+    lam = model.fitted_prior_strength
+    # MacKay's condition: lam (|s|^2 + k / base) = n - lam tr(H^-1)_ss + k
+    k, base = bt_auto.HYPER_ITEMS, bt_auto.LAM_BASE
+    fit = model.scores()
+    gamma = 25 - lam * float(np.sum(model.score_sd() ** 2))
+    assert lam * (fit @ fit + k / base) == pytest.approx(gamma + k, rel=1e-6)
+    # ... which is (up to the neglected change of H with s) where the evidence peaks
+    grid = lam * np.exp(np.linspace(-1.0, 1.0, 21))
+    best = grid[int(np.argmax([laplace_evidence(model, g) for g in grid]))]
+    assert abs(np.log(best / lam)) <= 0.15
+    assert laplace_evidence(model, lam) >= laplace_evidence(model, 0.5 * lam)
+    assert laplace_evidence(model, lam) >= laplace_evidence(model, 2.0 * lam)
+
+
+def test_auto_prior_strength_follows_the_spread_of_the_scores() -> None:
+    # small, noisy differences: strong prior; near-deterministic outcomes: weak prior
+    unit = np.random.default_rng(32).standard_normal(40)
+    lams = []
+    for sd in (0.15, 1.0, 4.0):
+        left, right, y = bt_votes(sd * unit, 3000, seed=33)
+        lams.append(BTModel(n_items=40).fit(left, right, y).fitted_prior_strength)
+    assert lams[0] > 5.0 * lams[1] > 25.0 * lams[2]
+    assert lams[0] > 3.0 and 0.4 < lams[1] < 2.5 and lams[2] < 0.15
+
+
+def test_auto_prior_strength_on_tiny_and_degenerate_surveys() -> None:
+    # no votes: the base prior; a handful: the hyperprior keeps lambda near it
+    assert BTModel(n_items=3).fitted_prior_strength == bt_auto.LAM_BASE
+    tiny = BTModel(n_items=3).fit([0, 1], [1, 2], [1.0, 1.0])
+    assert 0.2 < tiny.fitted_prior_strength < 1.0
+    # 30 straight wins along a chain (perfectly separable): the floor holds, scores finite
+    chain = BTModel(n_items=4).fit([0, 1, 2] * 10, [1, 2, 3] * 10, [1.0] * 30)
+    assert bt_auto.LAM_MIN <= chain.fitted_prior_strength < bt_auto.LAM_BASE
+    assert np.all(np.isfinite(chain.scores())) and np.all(np.diff(chain.scores()) < 0)
+    # coin flips between equal items: a strong prior, scores near 0
+    rng = np.random.default_rng(43)
+    left = rng.integers(0, 10, 4000)
+    right = (left + rng.integers(1, 10, 4000)) % 10
+    coin = BTModel(n_items=10).fit(left, right, (rng.random(4000) < 0.5).astype(float))
+    assert coin.fitted_prior_strength > 2.0 and np.max(np.abs(coin.scores())) < 0.2
+
+
+def test_predicted_lambda_stays_within_floor_and_ceiling() -> None:
+    var = np.full(500, 0.001)  # well-measured scores
+    assert bt_auto.predict_lam(1.0, np.zeros(500), var) == bt_auto.LAM_MAX
+    assert bt_auto.predict_lam(1.0, np.linspace(-60, 60, 500), var) == bt_auto.LAM_MIN
+    # the fixed point of the diagonal model: lam (|s'|^2 + k/base) = gamma' + k
+    s = np.linspace(-2, 2, 500)
+    lam = bt_auto.predict_lam(1.0, s, var)
+    a = 1.0 / var - 1.0
+    s_new = s * (a + 1.0) / (a + lam)
+    gamma = 500 - lam * np.sum(1.0 / (a + lam))
+    k, base = bt_auto.HYPER_ITEMS, bt_auto.LAM_BASE
+    assert lam * (s_new @ s_new + k / base) == pytest.approx(gamma + k, rel=1e-9)
+
+
+def test_auto_side_advantage_kept_for_home_advantage_dropped_for_random_sides() -> None:
+    s = np.random.default_rng(34).standard_normal(30)
+    home = BTModel(n_items=30).fit(*bt_votes(s, 3000, seed=35, h=0.4))
+    assert home.fitted_side_advantage and home.side_effect == pytest.approx(0.4, abs=0.1)
+    dropped = 0
+    for seed in range(20):
+        m = BTModel(n_items=30).fit(*bt_votes(s, 3000, seed=100 + seed))
+        dropped += not m.fitted_side_advantage
+        assert m.fitted_side_advantage or m.side_effect == 0.0
+    assert dropped >= 19  # the test keeps a side effect of 0 by chance 0.3% of the time
+    # every vote has the stronger item on the left: h would only stand in for the scores
+    confounded = BTModel(n_items=3).fit([0, 1] * 40, [1, 2] * 40, [1.0, 0.5] * 40)
+    assert not confounded.fitted_side_advantage
+    # explicit settings are obeyed whatever the data
+    assert (
+        not BTModel(n_items=30, side_advantage=False)
+        .fit(*bt_votes(s, 3000, seed=35, h=0.4))
+        .fitted_side_advantage
+    )
+    assert (
+        BTModel(n_items=30, side_advantage=True)
+        .fit(*bt_votes(s, 3000, seed=36))
+        .fitted_side_advantage
+    )
+
+
+def test_explicit_prior_strength_is_used_as_given() -> None:
+    s = np.random.default_rng(37).standard_normal(10)
+    left, right, y = bt_votes(s, 300, seed=38)
+    model = BTModel(n_items=10, prior_strength=0.25).fit(left, right, y)
+    assert model.fitted_prior_strength == 0.25
+    model.update(left, right, y)
+    assert model.fitted_prior_strength == 0.25
+
+
+def test_lambda_is_re_estimated_only_after_the_votes_grew() -> None:
+    s = np.random.default_rng(39).standard_normal(20)
+    left, right, y = bt_votes(s, 2000, seed=40)
+    model = BTModel(n_items=20).fit(left[:1000], right[:1000], y[:1000])
+    lam = model.fitted_prior_strength
+    model.update(left[1000:1050], right[1000:1050], y[1000:1050])  # +5%: keep lambda
+    model.refit()
+    assert model.fitted_prior_strength == lam and model.stale_votes == 0
+    model.update(left[1050:1200], right[1050:1200], y[1050:1200])  # +20% in all: re-estimate
+    assert model.fitted_prior_strength != lam
+    cold = BTModel(n_items=20).fit(left[:1200], right[:1200], y[:1200])
+    assert model.fitted_prior_strength == pytest.approx(cold.fitted_prior_strength, rel=1e-6)
+    assert np.max(np.abs(model.scores() - cold.scores())) < 1e-6
+
+
+@pytest.mark.parametrize("codec", [msgspec.json, msgspec.msgpack])
+def test_learnt_prior_and_side_decision_round_trip(codec: object) -> None:
+    s = np.random.default_rng(41).standard_normal(12)
+    left, right, y = bt_votes(s, 1200, seed=42, h=0.5)
+    model = BTModel(n_items=12).fit(left[:1000], right[:1000], y[:1000])
+    model.update(left[1000:1050], right[1000:1050], y[1000:1050])
+    assert model.fitted_side_advantage and model.fitted_prior_strength != bt_auto.LAM_BASE
+    raw = codec.encode(model.state())  # type: ignore[attr-defined]
+    back = BTModel.from_state(codec.decode(raw, type=ModelState))  # type: ignore[attr-defined]
+    assert (
+        back.get_params() == model.get_params() == {**back.get_params(), "prior_strength": "auto"}
+    )
+    for m in (model, back):
+        m.update(left[1050:], right[1050:], y[1050:])  # +14%: both re-estimate identically
+    assert back.fitted_prior_strength == model.fitted_prior_strength
+    assert np.array_equal(back.scores(), model.scores())
+    assert back.side_effect == model.side_effect
+
+
+def test_old_states_without_learnt_fields_still_load() -> None:
+    model = BTModel(n_items=3, prior_strength=0.5, side_advantage=False)
+    model.update([0, 1], [1, 2], [1.0, 0.0])
+    state = model.state()
+    data = {k: v for k, v in state.data.items() if k not in ("lam", "side", "m_est")}
+    back = BTModel.from_state(ModelState(model="bt", params=state.params, data=data))
+    assert np.array_equal(back.scores(), model.scores())
+    assert back.fitted_prior_strength == 0.5 and not back.fitted_side_advantage
 
 
 # -- hard graphs ---------------------------------------------------------------------------
@@ -216,7 +381,8 @@ def test_disconnected_graph_and_never_winning_item_are_finite() -> None:
     lo, hi = model.intervals()
     assert np.all(np.isfinite(s)) and np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))
     assert s[5] == min(s[3:6]) and s[6] == 0.0
-    assert hi[6] - lo[6] == pytest.approx(2 * 1.959963984540054 / np.sqrt(model.prior_strength))
+    width = 2 * 1.959963984540054 / np.sqrt(model.fitted_prior_strength)
+    assert hi[6] - lo[6] == pytest.approx(width)
 
 
 def test_fit_on_no_votes_then_updates() -> None:
@@ -255,15 +421,17 @@ def test_laplace_intervals_cover_truth_at_about_nominal_rate() -> None:
 def test_approximate_laplace_variance_close_to_exact() -> None:
     s = np.random.default_rng(13).standard_normal(300)
     left, right, y = bt_votes(s, 6000, seed=14)
-    exact = BTModel(n_items=300).fit(left, right, y)
-    approx = BTModel(n_items=300, exact_max=0).fit(left, right, y)
+    # a fixed prior: with "auto", exact_max would also change how lambda is learnt
+    exact = BTModel(n_items=300, prior_strength=0.5).fit(left, right, y)
+    approx = BTModel(n_items=300, prior_strength=0.5, exact_max=0).fit(left, right, y)
     ratio = approx.score_sd() / exact.score_sd()
     assert np.max(np.abs(ratio - 1.0)) < 0.05
     # disconnected: two halves that never meet, each has its own constant mode
     keep = (left < 150) == (right < 150)
-    exact2 = BTModel(n_items=300).fit(left[keep], right[keep], y[keep]).score_sd()
-    approx2 = BTModel(n_items=300, exact_max=0).fit(left[keep], right[keep], y[keep]).score_sd()
-    assert np.max(np.abs(approx2 / exact2 - 1.0)) < 0.05
+    exact2 = BTModel(n_items=300, prior_strength=0.5).fit(left[keep], right[keep], y[keep])
+    approx2 = BTModel(n_items=300, prior_strength=0.5, exact_max=0)
+    approx2.fit(left[keep], right[keep], y[keep])
+    assert np.max(np.abs(approx2.score_sd() / exact2.score_sd() - 1.0)) < 0.05
 
 
 @pytest.mark.parametrize("extras", [False, True])
@@ -337,6 +505,8 @@ def test_state_round_trip_is_exact(codec: object) -> None:
         ({"prior_strength": float("inf")}, "prior_strength"),
         ({"ties": "both"}, "ties"),
         ({"side_advantage": "yes"}, "side_advantage"),
+        ({"prior_strength": "automatic"}, "prior_strength"),
+        ({"side_advantage": None}, "side_advantage"),
         ({"n_items": -1}, "n_items"),
     ],
 )

@@ -169,7 +169,7 @@ def test_votes_to_settle_ignores_the_common_level_and_predicts_the_settling_poin
     design = ([0, 0, 0, 1, 2, 3], [1, 2, 3, 2, 3, 1], [1.0, 1.0, 1.0, 1.0, 1.0, 0.0])
     needs = []
     for reps in range(2, 9):
-        m = BTModel(n_items=4)
+        m = BTModel(n_items=4, prior_strength=0.5)  # the fixed prior the comment assumes
         m.update(design[0] * reps, design[1] * reps, design[2] * reps)
         needs.append(votes_to_settle(m, 1))
         if reps == 8:
