@@ -24,7 +24,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from algorithms._bt_fit import Problem, _Eval, aggregate, initial_scores, objective, scatter
+from algorithms._bt_fit import (
+    Problem,
+    _dot,
+    _Eval,
+    aggregate,
+    initial_scores,
+    objective,
+    scatter,
+)
 from algorithms._time_bt_kernels import block_factor, block_solve
 from algorithms.base import FloatArray, IntArray
 
@@ -181,14 +189,14 @@ def prior_terms(
     n = st.n
     items = np.arange(n)
     sa = s[st.anchor, items]
-    val = 0.5 * hy.lam * float(sa @ sa)
+    val = 0.5 * hy.lam * _dot(sa, sa)
     grad = np.zeros_like(s)
     diag = np.zeros_like(s)
     grad[st.anchor, items] = hy.lam * sa
     diag[st.anchor, items] = hy.lam
     if kap.size:
         diff = s[1:] - s[:-1]
-        val += 0.5 * float(kap @ np.einsum("bi,bi->b", diff, diff))
+        val += 0.5 * _dot(kap, np.einsum("bi,bi->b", diff, diff))
         kd = kap[:, None] * diff
         grad[1:] += kd
         grad[:-1] -= kd
