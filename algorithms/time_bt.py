@@ -46,7 +46,7 @@ _AUTO = "auto"
 
 
 def _auto_or_number(name: str, value: Any, *, allow_zero: bool) -> float | None:
-    if value == _AUTO and isinstance(value, str):
+    if isinstance(value, str) and value == _AUTO:
         return None
     ok = (
         isinstance(value, int | float | np.integer | np.floating)
@@ -172,7 +172,8 @@ class TimeBT(PairwiseModel):
         self._lam_fixed = _auto_or_number("prior_strength", self.prior_strength, allow_zero=False)
         self._sigma_fixed = _auto_or_number("drift", self.drift, allow_zero=True)
         self._width = _auto_or_number("bucket_width", self.bucket_width, allow_zero=False)
-        if not (isinstance(self.side_advantage, bool) or self.side_advantage == _AUTO):
+        side = self.side_advantage
+        if not (isinstance(side, bool | np.bool_) or (isinstance(side, str) and side == _AUTO)):
             raise ValueError(
                 f"side_advantage must be True, False or 'auto', got {self.side_advantage!r}"
             )
@@ -289,7 +290,7 @@ class TimeBT(PairwiseModel):
 
     def _refit(self) -> None:
         self._join()
-        side = None if self.side_advantage == _AUTO else bool(self.side_advantage)
+        side = None if isinstance(self.side_advantage, str) else bool(self.side_advantage)
         self._fit = fit_time_bt(
             self._left,
             self._right,
