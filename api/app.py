@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
             "identities": constant(svc.identities),
             "rankings": constant(svc.rankings),
             "exports": constant(svc.exports),
+            "integrity": constant(svc.integrity),
             "store": constant(svc.store),
             "origins": constant(origins),
             "tickets": constant(tickets),

@@ -11,7 +11,7 @@ from typing import TypeAlias
 
 from litestar.di import NamedDependency
 
-from ranker import accounts, exports, ideas, identity, results, surveys, voting
+from ranker import accounts, exports, ideas, identity, integrity, results, surveys, voting
 from ranker.domain import Organiser, Voter
 from ranker.storage.base import Store
 
@@ -22,6 +22,7 @@ __all__ = [
     "Exports",
     "IdeaPool",
     "Identities",
+    "Integrity",
     "Rankings",
     "StoreDep",
     "Surveys",
@@ -41,6 +42,8 @@ Identities: TypeAlias = NamedDependency[identity.Identities]
 """``identities``: who may become a voter (free budgets, proof of work, site tokens)."""
 Rankings: TypeAlias = NamedDependency[results.Rankings]
 """``rankings``: rankings, group and personal results, votes needed."""
+Integrity: TypeAlias = NamedDependency[integrity.Integrity]
+"""``integrity``: voters flagged as bots, with the evidence."""
 Exports: TypeAlias = NamedDependency[exports.Exports]
 """``exports``: the log and flat rows."""
 StoreDep: TypeAlias = NamedDependency[Store]

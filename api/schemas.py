@@ -25,6 +25,7 @@ from ranker.domain import (
     SurveySpec,
     TopKEstimate,
 )
+from ranker.integrity import FlaggedVoter
 from ranker.rules import (
     Choice,
     CommentText,
@@ -48,6 +49,7 @@ __all__ = [
     "CommentIn",
     "CommentsOut",
     "FlagIn",
+    "FlaggedVoters",
     "GroupResultsOut",
     "HealthOut",
     "IdeaIn",
@@ -339,6 +341,12 @@ class VoidIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 class VoidOut(msgspec.Struct, frozen=True, kw_only=True):
     voter_id: str
     voided: int
+
+
+class FlaggedVoters(msgspec.Struct, frozen=True, kw_only=True):
+    """Voters the integrity rules flag, most suspicious first."""
+
+    voters: list[FlaggedVoter]
 
 
 class StreamTicket(msgspec.Struct, frozen=True, kw_only=True):

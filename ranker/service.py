@@ -10,6 +10,7 @@ Each use case is a module of its own, small enough to read in one sitting:
 ``service.identities`` :class:`~ranker.identity.Identities`: who may become a voter
 ``service.rankings``   :class:`~ranker.results.Rankings`: rankings, groups, "my results"
 ``service.exports``    :class:`~ranker.exports.Exports`: the log and flat rows
+``service.integrity``  :class:`~ranker.integrity.Integrity`: voters flagged as bots
 =====================  ==================================================================
 
 They share the :class:`~ranker.repository.ProjectionRepository` (``service.repo``: load,
@@ -34,6 +35,7 @@ from ranker.domain import Results
 from ranker.exports import Exports
 from ranker.ideas import Ideas
 from ranker.identity import Identities
+from ranker.integrity import Integrity
 from ranker.ranking_cache import RankingCache
 from ranker.repository import ProjectionRepository
 from ranker.results import Rankings
@@ -103,6 +105,7 @@ class RankerService:
         self.identities = Identities(store, secret, clock)
         self.rankings = Rankings(self.repo, self.cache)
         self.exports = Exports(self.repo)
+        self.integrity = Integrity(self.repo)
 
     @property
     def store(self) -> Store:

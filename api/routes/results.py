@@ -11,16 +11,16 @@ import anyio
 import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from api.auth import ORGANISER, StreamTickets, bearer_token
-from api.deps import Accounts, CurrentOrganiser, Rankings, StoreDep, Surveys
+from api.deps import Accounts, CurrentOrganiser, Integrity, Rankings, StoreDep, Surveys
 from api.exports import csv_bytes
 from api.problems import ApiError, responses
 from api.routes.organisers import owned
-from api.schemas import GroupResultsOut, ResultsOut, StreamTicket, results_out
+from api.schemas import FlaggedVoters, GroupResultsOut, ResultsOut, StreamTicket, results_out
 from ranker import results as core_results
 from ranker.domain import IdeaResult
 from ranker.rules import GROUP_MAX, LEVEL_MAX, LEVEL_MIN
@@ -115,6 +115,24 @@ async def group_results(
     return Response(GroupResultsOut(groups=groups), headers=NO_STORE)
 
 
+@get(
+    "/v1/surveys/{survey_id:str}/voters/flagged",
+    summary="Voters who look like bots, with the evidence (void them with .../void)",
+    responses=responses(401, 404),
+    sync_to_thread=False,
+)
+def flagged_voters(
+    survey_id: FromPath[str],
+    surveys: Surveys,
+    integrity: Integrity,
+    organiser: CurrentOrganiser,
+    include_voided: FromQuery[bool] = False,
+) -> Response[FlaggedVoters]:
+    owned(surveys, survey_id, organiser)
+    voters = integrity.flagged(survey_id, include_voided=include_voided)
+    return Response(FlaggedVoters(voters=voters), headers=NO_STORE)
+
+
 @post(
     "/v1/surveys/{survey_id:str}/stream-tickets",
     summary="A 60-second ticket to open the results stream with EventSource",
@@ -197,7 +215,7 @@ def stream(
 def results_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[results, results_csv, group_results, stream_ticket, stream],
+        route_handlers=[results, results_csv, group_results, flagged_voters, stream_ticket, stream],
         security=ORGANISER,
         tags=["results"],
     )
