@@ -370,3 +370,22 @@ def test_a_voided_site_user_stays_voided_on_a_new_device(svc: RankerService, clo
     with pytest.raises(VoterVoided):
         b = svc.voting.next_ballot(sid, again)
         svc.voting.answer(sid, again, b.token, Answer(choice="left"))
+
+
+def test_the_user_guides_signing_example_makes_tokens_ranker_takes(ids: Identities) -> None:
+    """docs/user-guide.md, *Who may vote*: the few lines a site needs, executed."""
+    import re
+    import textwrap
+    import time as real_time
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "user-guide.md").read_text()
+    section = guide[guide.index("### Who may vote") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None and "def ranker_token" in code.group(1)
+    scope: dict[str, Any] = {}
+    exec(textwrap.dedent(code.group(1)), scope)
+    token = scope["ranker_token"](pem(EC_KEY, private=True), "S1", "alice")
+    s = survey(mode="site", site_keys=[pem(EC_KEY)], site_issuer="https://intranet.example.org")
+    ids.clock = real_time.time  # the example stamps tokens with the real time
+    assert ids.admit(s, "c", site_token=token).how == "site"

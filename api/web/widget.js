@@ -452,7 +452,18 @@
       voter = await call("POST", "/voters", body, false);
     }
     state.token = voter.token;
-    if (mode !== "site") saveToken(voter.token);
+    if (mode !== "site") {
+      saveToken(voter.token);
+      return;
+    }
+    try {
+      // the same site user may have voted on another device: show their count
+      const me = await call("GET", "/me");
+      if (Number.isInteger(me.n_votes)) state.votes = me.n_votes;
+      updateCount();
+    } catch (_) {
+      /* the count is only a courtesy */
+    }
   }
 
   /* ---------------------------------------------------------------- pairs and answers */
