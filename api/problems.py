@@ -73,6 +73,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "survey_exists": (409, "Survey already exists"),
     "ballot_used": (409, "Ballot already answered"),
     "idea_inactive": (409, "Idea no longer shown"),
+    "duplicate_idea": (409, "The survey already has this idea"),
     "not_enough_ideas": (409, "Not enough active ideas"),
     "no_pair_available": (409, "No pair available"),
     "undo_expired": (409, "Undo window has passed"),

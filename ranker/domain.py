@@ -167,6 +167,9 @@ class Idea(msgspec.Struct, frozen=True, kw_only=True):
     voter: str | None = None
     status: IdeaStatus = "active"
     created: float = 0.0
+    similar_to: IdeaId | None = None
+    """An earlier idea this one nearly repeats (:func:`ranker.text.similar_keys`), found when
+    it was added: a participant's such idea waits for the moderator."""
 
 
 class Voter(msgspec.Struct, frozen=True, kw_only=True):

@@ -19,6 +19,7 @@ __all__ = [
     "BallotExpired",
     "BallotNotFound",
     "BallotUsed",
+    "DuplicateIdea",
     "Forbidden",
     "IdeaInactive",
     "IdeaNotFound",
@@ -99,6 +100,15 @@ class IdeaNotFound(RankerError):
     """No idea with this id in the survey."""
 
     code = "idea_not_found"
+
+
+class DuplicateIdea(RankerError):
+    """The idea repeats one the survey already has (not rejected): the same words once case,
+    spacing, punctuation, invisible characters and look-alike letters are set aside
+    (:func:`ranker.text.text_key`); ``detail['idea']`` is the existing idea's id (``None``
+    for a repeat within one import)."""
+
+    code = "duplicate_idea"
 
 
 class IdeaInactive(RankerError):

@@ -70,6 +70,8 @@ class IdeaAdded(_Base, tag="idea_added", frozen=True, kw_only=True):
     author: Author = "organiser"
     voter: str | None = None
     status: IdeaStatus = "active"
+    similar_to: int | None = None
+    """The earlier idea this one nearly repeats, if any (``Idea.similar_to``)."""
 
 
 class IdeaEdited(_Base, tag="idea_edited", frozen=True, kw_only=True):

@@ -192,6 +192,7 @@ class Projection:
             voter=event.voter,
             status=event.status,
             created=event.ts,
+            similar_to=event.similar_to,
         )
         self.ideas.append(idea)
         for arr in (self.wins, self.losses, self.ties, self.skips):

@@ -5,9 +5,11 @@ them. The domain types (:mod:`ranker.domain`), the event log and the API's reque
 all use these aliases, so msgspec enforces the same rule wherever a value enters: the API
 decodes a request body once, against these types, and the core trusts typed values.
 
-The few rules a type cannot state are functions here too: :func:`check_text` (strip, then
-check a length that may depend on the survey's own limits), :func:`parse` (convert untyped
-input to a rule type, reporting ``invalid_input`` with the field's name) and
+The few rules a type cannot state are functions here too: :func:`check_text` (neutralise
+control and bidi characters, NFC, strip, refuse a text with nothing visible, then check a
+length that may depend on the survey's own limits; :mod:`ranker.text` holds the character
+rules), :func:`check_distinct` (no repeated idea in one list), :func:`parse` (convert
+untyped input to a rule type, reporting ``invalid_input`` with the field's name) and
 :func:`registered` (a model or sampler name known to :mod:`algorithms`).
 
 >>> check_text("question", "  Which is better?  ", QUESTION_MAX)
@@ -26,7 +28,8 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import Meta
 
-from ranker.errors import InvalidInput, TextEmpty, TextTooLong
+from ranker.errors import DuplicateIdea, InvalidInput, TextEmpty, TextTooLong
+from ranker.text import neutralise, text_key, visible
 
 __all__ = [
     "COMMENT_MAX",
@@ -79,6 +82,7 @@ __all__ = [
     "Token",
     "VoterId",
     "WorkProof",
+    "check_distinct",
     "check_origins",
     "check_text",
     "parse",
@@ -166,13 +170,34 @@ def parse(type_: Any, value: object, field: str) -> Any:
         raise InvalidInput(f"{field}: {exc}", field=field) from None
 
 
-def check_text(field: str, value: object, max_len: int, *, allow_empty: bool = False) -> str:
-    """``value`` stripped, checked to be non-empty (unless allowed), at most ``max_len``
-    characters and free of NUL; raises ``text_empty`` / ``text_too_long`` / ``invalid_input``
-    naming ``field``."""
+def check_text(
+    field: str, value: object, max_len: int, *, allow_empty: bool = False, multiline: bool = False
+) -> str:
+    """``value`` neutralised and checked; raises ``text_empty`` / ``text_too_long`` /
+    ``invalid_input`` naming ``field``.
+
+    Neutralised (:func:`ranker.text.neutralise`): control characters (C0, C1, DEL) and bidi
+    controls (U+202A-U+202E, U+2066-U+2069, LRM, RLM, ALM) are dropped, tabs and line breaks
+    become spaces (a ``multiline`` text keeps its line breaks as ``\\n``), the text is put in
+    NFC and stripped. Zero-width joiners stay (emoji sequences, Persian and Indic scripts need
+    them), but a text with no visible character (only spaces, joiners, zero-width or bidi
+    characters) is empty: refused, or ``""`` when ``allow_empty``. The length limit applies to
+    the cleaned text.
+
+    >>> check_text("idea", "  More \\u202eevil\\u202c clinics\\t", 100)
+    'More evil clinics'
+    >>> check_text("idea", "\\u200b\\u200d\\u2066", 100)
+    Traceback (most recent call last):
+    ...
+    ranker.errors.TextEmpty: idea has no visible character
+    """
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be a string", field=field)
-    text = value.strip()
+    text = neutralise(value, multiline=multiline)
+    if text and not visible(text):
+        if not allow_empty:
+            raise TextEmpty(f"{field} has no visible character", field=field)
+        text = ""
     if not text and not allow_empty:
         raise TextEmpty(f"{field} must not be empty", field=field)
     if len(text) > max_len:
@@ -181,9 +206,20 @@ def check_text(field: str, value: object, max_len: int, *, allow_empty: bool = F
             field=field,
             limit=max_len,
         )
-    if "\x00" in text:
-        raise InvalidInput(f"{field} must not contain NUL characters", field=field)
     return text
+
+
+def check_distinct(field: str, texts: list[str]) -> None:
+    """Refuse (``duplicate_idea``) a list of texts in which one repeats an earlier one: the same
+    :func:`ranker.text.text_key` (texts with no letters, digits or symbols are not compared)."""
+    seen: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        key = text_key(text)
+        if key and key in seen:
+            raise DuplicateIdea(
+                f"{field}[{i}] repeats {field}[{seen[key]}]", field=f"{field}[{i}]", idea=None
+            )
+        seen.setdefault(key, i)
 
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"

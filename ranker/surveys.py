@@ -27,6 +27,7 @@ from ranker.rules import (
     DESCRIPTION_MAX,
     GROUP_MAX,
     QUESTION_MAX,
+    check_distinct,
     check_origins,
     check_text,
     parse,
@@ -49,7 +50,9 @@ def _groups(groups: list[str]) -> list[str]:
 
 _EXTRA: dict[str, Callable[[Any], Any]] = {
     "question": lambda v: check_text("question", v, QUESTION_MAX),
-    "description": lambda v: check_text("description", v, DESCRIPTION_MAX, allow_empty=True),
+    "description": lambda v: check_text(
+        "description", v, DESCRIPTION_MAX, allow_empty=True, multiline=True
+    ),
     "model": lambda v: registered("model", v),
     "sampler": lambda v: registered("sampler", v),
     "groups": _groups,
@@ -101,6 +104,7 @@ class Surveys:
             check_text(f"ideas[{i}]", t, survey.limits.idea_max_chars)
             for i, t in enumerate(spec.ideas)
         ]
+        check_distinct("ideas", texts)
         with self.repo.lock:
             self.repo.store.create_survey(
                 survey.id, ev.encode(ev.SurveyCreated(ts=self.clock(), survey=survey))

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ranker import errors as E
-from ranker.domain import Limits, SurveyPatch
+from ranker.domain import Limits, SurveyPatch, SurveySpec
 from ranker.service import RankerService
 from ranker.snapshots import digest
 from tests.core_fixtures import Interleaved, Workers, memory_only, survey, vote
@@ -144,7 +144,9 @@ def test_set_status_moderates_retires_and_reinstates(svc: RankerService) -> None
         (lambda s, sid: s.ideas.comments(sid, 99), E.IdeaNotFound),
         (lambda s, sid: s.ideas.add("nope", "x"), E.SurveyNotFound),
         (lambda s, sid: s.ideas.add(sid, 5), E.InvalidInput),
-        (lambda s, sid: s.ideas.add(sid, "a\x00b"), E.InvalidInput),
+        (lambda s, sid: s.ideas.add(sid, "\x00\u200b\u202e"), E.TextEmpty),
+        (lambda s, sid: s.ideas.add(sid, "IDEA  0!"), E.DuplicateIdea),
+        (lambda s, sid: s.ideas.edit(sid, 1, "idea 0"), E.DuplicateIdea),
         (lambda s, sid: s.ideas.edit(sid, 0, None), E.InvalidInput),
     ],
 )
@@ -180,3 +182,119 @@ def test_comments_and_flags(svc: RankerService) -> None:
     assert [x.text for x in svc.ideas.comments(sid, 1)] == ["good one"]
     assert [x.text for x in svc.ideas.comments(sid)] == ["good one", "noted"]
     assert svc.ideas.flags(sid) == [f]
+
+
+# -- bad and repeated ideas (issue 12) -----------------------------------------------------
+
+
+@memory_only
+def test_ideas_and_comments_are_neutralised_and_invisible_ones_refused(svc: RankerService) -> None:
+    sid = survey(svc, n=2)
+    v = svc.voting.issue_voter(sid)
+    head = svc.store.head(sid)
+    for text in ("\u200b\u200d", "\u202e\u2066\u2069", "\u3164 \u2800"):
+        with pytest.raises(E.TextEmpty):
+            svc.ideas.submit(sid, v, text)
+        with pytest.raises(E.TextEmpty):
+            svc.ideas.add(sid, text)
+        with pytest.raises(E.TextEmpty):
+            svc.ideas.import_many(sid, ["fine", text])
+    assert svc.store.head(sid) == head
+    assert svc.ideas.submit(sid, v, "\u202eevil\u202c\x07 plan").text == "evil plan"
+    assert svc.ideas.add(sid, "e\u0301te\u0301\nclinics").text == "été clinics"
+    comment = svc.ideas.comment(sid, 0, "line one\r\n\u202eline two", voter=v)
+    assert comment.text == "line one\nline two"
+
+
+@memory_only
+def test_a_repeated_idea_is_refused_from_anyone(svc: RankerService) -> None:
+    sid = survey(svc, n=2, moderate_ideas=False)  # "idea 0", "idea 1"
+    svc.ideas.add(sid, "More evening clinics")
+    v = svc.voting.issue_voter(sid)
+    head = svc.store.head(sid)
+    repeats = [
+        lambda: svc.ideas.submit(sid, v, "MORE evening  clinics!"),
+        lambda: svc.ideas.submit(sid, v, "More eve\u200bning \u0441linics"),  # Cyrillic с
+        lambda: svc.ideas.add(sid, "more evening clinics."),
+        lambda: svc.ideas.import_many(sid, ["Walk-in hours", "More evening clinics"]),
+        lambda: svc.ideas.import_many(sid, ["Walk-in hours", "Phone triage", "WALK-IN hours"]),
+        lambda: svc.ideas.edit(sid, 0, "more Evening clinics"),
+    ]
+    for attempt in repeats:
+        with pytest.raises(E.DuplicateIdea) as err:
+            attempt()
+        assert err.value.detail["idea"] in (2, None)
+    assert svc.store.head(sid) == head  # nothing written, not even half an import
+    with pytest.raises(E.DuplicateIdea, match="ideas\\[2\\] repeats ideas\\[0\\]"):
+        svc.surveys.create("org", SurveySpec(question="Q?", ideas=["a b", "c", "A  B."]))
+    assert svc.ideas.edit(sid, 2, "More evening clinics!").text == "More evening clinics!"
+
+
+@memory_only
+def test_a_rejected_idea_comes_back_only_through_the_moderator(svc: RankerService) -> None:
+    sid = survey(svc, n=2, moderate_ideas=False)
+    svc.ideas.import_many(sid, ["Close the library", "Sell the car park"])
+    svc.ideas.set_status(sid, 2, "rejected", reason="off topic")
+    svc.ideas.set_status(sid, 3, "rejected")
+    again = svc.ideas.submit(sid, svc.voting.issue_voter(sid), "close the library")
+    assert (again.id, again.status, again.similar_to) == (4, "pending", 2)
+    with pytest.raises(E.DuplicateIdea) as err:  # the pending copy is not rejected
+        svc.ideas.add(sid, "CLOSE the library")
+    assert err.value.detail["idea"] == 4
+    organiser = svc.ideas.add(sid, "sell the car park!")
+    assert (organiser.status, organiser.similar_to) == ("active", 3)
+
+
+@memory_only
+def test_a_near_repeat_waits_for_the_moderator_even_without_moderation(
+    svc: RankerService,
+) -> None:
+    sid = survey(svc, n=2, moderate_ideas=False)
+    svc.ideas.add(sid, "Longer opening hours for the library")
+    v = svc.voting.issue_voter(sid)
+    near = svc.ideas.submit(sid, v, "Longer library opening hours please")
+    assert (near.status, near.similar_to) == ("pending", 2)
+    other = svc.ideas.submit(sid, v, "Longer opening hours for the pool")
+    assert (other.status, other.similar_to) == ("active", None)
+    by_organiser = svc.ideas.add(sid, "Longer library openning hours")  # reported, accepted
+    assert (by_organiser.status, by_organiser.similar_to) == ("active", 3)  # the closest
+    batch = svc.ideas.import_many(sid, ["Plant more trees in the city centre", "Plant more tress"])
+    assert [(i.status, i.similar_to) for i in batch] == [("active", None), ("active", None)]
+    batch = svc.ideas.import_many(sid, ["Bike lanes on Main Street", "Bike lane on Main Street"])
+    assert [i.similar_to for i in batch] == [None, batch[0].id]
+    assert {i.idea for i in svc.rankings.results(sid).ideas} >= {0, 1, 2, 4}
+    assert near.id not in {i.idea for i in svc.rankings.results(sid).ideas}
+    approved = svc.ideas.set_status(sid, near.id, "active")
+    assert (approved.status, approved.similar_to) == ("active", 2)
+
+
+def test_near_repeats_survive_a_replay(workers: Workers) -> None:
+    a = workers.open()
+    sid = survey(a, n=2, moderate_ideas=False)
+    a.ideas.add(sid, "Free wifi in all parks")
+    idea = a.ideas.submit(sid, a.voting.issue_voter(sid), "Free wifi in every park")
+    assert idea.similar_to == 2
+    assert workers.open().ideas.get(sid, idea.id) == idea
+    assert digest(a.repo.get(sid)) == digest(a.repo.rebuild(sid))
+
+
+def test_a_repeat_from_another_worker_is_seen(workers: Workers) -> None:
+    """Worker B adds an idea after worker A loaded the survey: A's decision catches up first,
+    so the same words through A are refused."""
+    a, b = workers.open(follow=False), workers.open()
+    sid = survey(a, n=2)
+    a.ideas.all(sid)
+    b.ideas.add(sid, "Night buses at weekends")
+    with pytest.raises(E.DuplicateIdea) as err:
+        a.ideas.submit(sid, a.voting.issue_voter(sid), "night buses at weekends!")
+    assert err.value.detail["idea"] == 2
+
+
+@memory_only
+def test_an_edited_idea_is_compared_by_its_new_words(svc: RankerService) -> None:
+    sid = survey(svc, n=3)
+    svc.ideas.edit(sid, 2, "Cheaper bus tickets")
+    v = svc.voting.issue_voter(sid)
+    with pytest.raises(E.DuplicateIdea):
+        svc.ideas.submit(sid, v, "cheaper bus tickets")
+    assert svc.ideas.submit(sid, v, "idea 2").text == "idea 2"  # the old words are free

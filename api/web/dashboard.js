@@ -55,6 +55,16 @@
     return node;
   }
 
+  /* Participants' text (ideas, comments, flag reasons) is shown in its own direction: each in
+   * its own element with dir="auto" (CSS unicode-bidi: isolate), or between FSI and PDI inside
+   * a sentence, so a right-to-left idea cannot reorder what is around it (labels that only
+   * screen readers read just drop the controls). Bidi controls are stripped on input; older
+   * ideas may still hold one (U+202E shows "evil" as "live"), so they are dropped here too. */
+  const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  const plain = (text) => String(text ?? "").replace(BIDI_CONTROLS, "");
+  const isolated = (text) => `\u2068${plain(text)}\u2069`;
+  const said = (text, cls = "db-idea-text") => h("span", { class: cls, dir: "auto", text: plain(text) });
+
   const fmtInt = new Intl.NumberFormat();
   const fmt2 = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const num = (x) => (typeof x === "number" && Number.isFinite(x) ? x : null);
@@ -417,7 +427,7 @@
         h(
           "td",
           { class: "db-col-idea" },
-          h("span", { class: "db-idea-text", text: idea.text }),
+          said(idea.text),
           idea.status !== "active" ? h("span", { class: "db-idea-status", text: idea.status }) : null,
         ),
         h("td", { class: "db-col-plot" }, plot, h("span", { class: "db-visually-hidden", text: plotText })),
@@ -493,7 +503,7 @@
         h(
           "th",
           { scope: "row" },
-          h("span", { class: "db-idea-text", text: idea.text }),
+          said(idea.text),
           disagreeing.size > 0 ? h("span", { class: "db-disagree", text: " disagree" }) : null,
         ),
         h("td", { class: "db-num", text: rankOf(idea) }),
@@ -516,11 +526,23 @@
     return found ? found.text : `Idea ${id}`;
   }
 
+  /** "similar to #12: <its text>" for an idea that nearly repeats an earlier one. */
+  function similarNote(idea) {
+    if (idea.similar_to === null || idea.similar_to === undefined) return null;
+    const other = state.ideas.find((i) => String(i.id) === String(idea.similar_to));
+    return h(
+      "span",
+      { class: "db-similar", "data-similar-to": idea.similar_to },
+      `similar to #${idea.similar_to}${other && other.status !== "active" ? ` (${other.status})` : ""}: `,
+      said(ideaText(idea.similar_to)),
+    );
+  }
+
   async function setIdeaStatus(idea, status, button) {
     button.disabled = true;
     try {
       await api("PATCH", surveyPath(`/ideas/${encodeURIComponent(idea.id)}`), { json: { status } });
-      note("db-ideas-note", `“${idea.text.slice(0, 60)}” is now ${status}.`);
+      note("db-ideas-note", `“${isolated(plain(idea.text).slice(0, 60))}” is now ${status}.`);
       await Promise.allSettled([loadIdeas(), loadResults()]);
     } catch (err) {
       note("db-ideas-note", err.message, "error");
@@ -537,11 +559,11 @@
     $("db-pending-empty").hidden = pending.length > 0;
     $("db-pending").replaceChildren(
       ...pending.map((idea) => {
-        const li = h("li", { "data-idea": idea.id, "data-status": "pending" }, h("span", { class: "db-idea-text", text: idea.text }));
+        const li = h("li", { "data-idea": idea.id, "data-status": "pending" }, said(idea.text), similarNote(idea));
         const approve = h("button", { class: "db-btn db-btn-small db-btn-primary", type: "button", text: "Approve" });
         const reject = h("button", { class: "db-btn db-btn-small db-btn-danger", type: "button", text: "Reject" });
-        approve.setAttribute("aria-label", `Approve: ${idea.text}`);
-        reject.setAttribute("aria-label", `Reject: ${idea.text}`);
+        approve.setAttribute("aria-label", `Approve: ${plain(idea.text)}`);
+        reject.setAttribute("aria-label", `Reject: ${plain(idea.text)}`);
         approve.addEventListener("click", () => setIdeaStatus(idea, "active", approve));
         reject.addEventListener("click", () => setIdeaStatus(idea, "rejected", reject));
         li.append(h("span", { class: "db-sub", text: when(idea.created_at ?? idea.created) }), h("span", { class: "db-actions" }, approve, reject));
@@ -554,12 +576,13 @@
         const li = h(
           "li",
           { "data-idea": idea.id, "data-status": idea.status },
-          h("span", { class: "db-idea-text", text: idea.text }),
+          said(idea.text),
           h("span", { class: "db-idea-status", text: `${idea.status}${idea.author === "participant" ? " · by a participant" : ""}` }),
+          similarNote(idea),
         );
         const active = idea.status === "active";
         const btn = h("button", { class: "db-btn db-btn-small", type: "button", text: active ? "Retire" : "Reactivate" });
-        btn.setAttribute("aria-label", `${active ? "Retire" : "Reactivate"}: ${idea.text}`);
+        btn.setAttribute("aria-label", `${active ? "Retire" : "Reactivate"}: ${plain(idea.text)}`);
         btn.addEventListener("click", () => setIdeaStatus(idea, active ? "retired" : "active", btn));
         li.append(h("span", { class: "db-actions" }, btn));
         return li;
@@ -624,15 +647,15 @@
           h(
             "h3",
             null,
-            h("span", { text: ideaText(g.id) }),
+            said(ideaText(g.id), ""),
             g.flags ? h("span", { class: "db-flags", text: `${g.flags} flag${g.flags === 1 ? "" : "s"}` }) : null,
           ),
-          g.reasons.length ? h("p", { class: "db-muted", text: `Flag reasons: ${g.reasons.join("; ")}` }) : null,
+          g.reasons.length ? h("p", { class: "db-muted", text: `Flag reasons: ${g.reasons.map(isolated).join("; ")}` }) : null,
           g.comments.length
             ? h(
                 "ul",
                 null,
-                ...g.comments.map((c) => h("li", null, h("span", { text: c.text }), " ", h("time", { text: when(c.created_at ?? c.created) }))),
+                ...g.comments.map((c) => h("li", null, said(c.text, "db-comment-text"), " ", h("time", { text: when(c.created_at ?? c.created) }))),
               )
             : h("p", { class: "db-muted", text: "No comments." }),
         ),

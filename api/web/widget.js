@@ -491,11 +491,22 @@
     }
   }
 
+  const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+  /** Show an idea's text in its own direction: dir="auto" isolates it (CSS unicode-bidi:
+   * isolate), so a right-to-left idea cannot reorder the text around it. Bidi controls are
+   * stripped on input; older ideas may still hold one (U+202E shows "evil" as "live"). */
+  function showIdea(node, text) {
+    node.textContent = String(text ?? "").replace(BIDI_CONTROLS, "");
+    node.dir = "auto";
+    node.classList.add("rk-bidi");
+  }
+
   function renderPair(ballot) {
     state.ballot = ballot;
     state.shownAt = performance.now();
-    el.leftText.textContent = ballot.left.text;
-    el.rightText.textContent = ballot.right.text;
+    showIdea(el.leftText, ballot.left.text);
+    showIdea(el.rightText, ballot.right.text);
     el.left.dataset.picked = "false";
     el.right.dataset.picked = "false";
     el.pair.classList.remove("rk-enter");
@@ -621,8 +632,8 @@
     const open = el.commentPanel.hidden;
     closePanels();
     if (!open || !state.ballot) return;
-    el.targetLeft.textContent = state.ballot.left.text;
-    el.targetRight.textContent = state.ballot.right.text;
+    showIdea(el.targetLeft, state.ballot.left.text);
+    showIdea(el.targetRight, state.ballot.right.text);
     el.commentPanel.querySelector('input[value="left"]').checked = true;
     el.commentError.hidden = true;
     el.commentPanel.hidden = false;
@@ -724,6 +735,7 @@
         {
           text_too_long: `Your idea is too long (${el.ideaText.maxLength} characters at most).`,
           text_empty: "Please write your idea first.",
+          duplicate_idea: "This idea is already in the survey.",
           limit_reached: "No more ideas can be added: the limit has been reached.",
           ideas_not_allowed: "This survey does not accept new ideas.",
         }[err.code] || problemText(err);
@@ -761,7 +773,7 @@
         rank.className = "rk-rank";
         rank.textContent = idea.rank_lo !== undefined && idea.rank_lo !== idea.rank_hi ? `${idea.rank_lo}–${idea.rank_hi}` : String(idea.rank);
         const text = document.createElement("span");
-        text.textContent = idea.text;
+        showIdea(text, idea.text);
         const score = document.createElement("span");
         score.className = "rk-score";
         if (typeof idea.p_beats_random === "number") {

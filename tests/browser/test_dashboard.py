@@ -330,3 +330,67 @@ def test_new_survey_dialog_and_keyboard_tabs(
     # Opening it from Settings makes it votable.
     page.get_by_role("button", name="Open for voting").click()
     expect(page.locator("#db-status")).to_have_text("open")
+
+
+def test_each_idea_keeps_its_own_direction_and_near_repeats_are_shown_to_the_moderator(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+    artifacts: Path,
+) -> None:
+    hebrew = "ספרייה פתוחה בערב"  # "a library open in the evening", right to left
+    survey = make_survey(
+        ["Longer opening hours for the library", hebrew], allow_ideas=True, moderate_ideas=False
+    )
+    base = f"/v1/public/surveys/{survey.id}/ideas"
+    with app_server.client() as c:
+        token = c.post(f"/v1/public/surveys/{survey.id}/voters", json={}).json()["token"]
+        voter = {"X-Voter-Token": token}
+        evil = c.post(base, json={"text": "\u202eevil\u202c plan"}, headers=voter)
+        assert evil.status_code == 201 and evil.json()["text"] == "evil plan"
+        blank = c.post(base, json={"text": "\u200b\u2066\u2069\u200d"}, headers=voter)
+        assert (blank.status_code, blank.json()["code"]) == (400, "text_empty")
+        same = c.post(base, json={"text": "LONGER opening hours, for the library!"}, headers=voter)
+        assert (same.status_code, same.json()["code"]) == (409, "duplicate_idea")
+        assert "idea 0" in same.json()["detail"]
+        near = c.post(base, json={"text": "Longer library opening hours please"}, headers=voter)
+        assert near.status_code == 201, near.text
+
+    page = new_page(1100, 900)
+    sign_in(page, app_server, organiser_key, survey.id)
+    expect(page.locator("#db-pending-badge")).to_have_text("1")  # held: it nearly repeats #0
+    page.get_by_role("tab", name="Ideas").click()
+    similar = page.locator("#db-pending li .db-similar")
+    expect(similar).to_have_text("similar to #0: Longer opening hours for the library")
+    expect(similar).to_have_attribute("data-similar-to", "0")
+
+    def directions(selector: str, target: Any) -> list[list[str]]:
+        return list(
+            target.eval_on_selector_all(
+                selector,
+                "els => els.map(e => [e.textContent, e.dir, getComputedStyle(e).unicodeBidi,"
+                " getComputedStyle(e).direction])",
+            )
+        )
+
+    shown = directions("#db-ideas .db-idea-text, #db-pending .db-idea-text", page)
+    assert {t for t, *_ in shown} >= {hebrew, "evil plan", "Longer library opening hours please"}
+    for text, dir_, bidi, direction in shown:
+        assert (dir_, bidi) == ("auto", "isolate"), text
+        assert direction == ("rtl" if text == hebrew else "ltr"), text
+    page.screenshot(path=artifacts / "dashboard-similar.png", animations="disabled")
+    ranking = directions("#db-ranking-body .db-idea-text", page)
+    assert ranking and all(row[1:3] == ["auto", "isolate"] for row in ranking)
+
+    widget = new_page(800, 600)
+    widget.goto(f"{app_server.base}/w/{survey.id}")
+    expect(widget.locator("#rk-left")).to_be_enabled()
+    for _ in range(4):  # several pairs: the right-to-left idea shows up among them
+        pair = directions(".rk-text", widget)
+        assert len(pair) == 2
+        for text, dir_, bidi, direction in pair:
+            assert (dir_, bidi) == ("auto", "isolate"), text
+            assert direction == ("rtl" if text == hebrew else "ltr"), text
+        widget.locator("#rk-left").click()
+        expect(widget.locator("#rk-left")).to_be_enabled()
