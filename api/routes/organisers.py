@@ -175,7 +175,7 @@ def list_ideas(
     "/v1/surveys/{survey_id:str}/ideas",
     summary="Add one idea (active at once)",
     status_code=201,
-    responses=responses(401, 404),
+    responses=responses(401, 404, 409),
     sync_to_thread=False,
 )
 def add_idea(
@@ -231,7 +231,7 @@ def parse_ideas_csv(raw: bytes) -> list[str]:
     description="One idea per row: the `text` (or `idea`) column if a header names it, else the "
     "first column. All rows are validated before any idea is added.",
     status_code=201,
-    responses=responses(401, 404, 415),
+    responses=responses(401, 404, 409, 415),
     operation_class=CsvBody,
 )
 async def import_ideas(
@@ -253,7 +253,7 @@ async def import_ideas(
 @patch(
     "/v1/surveys/{survey_id:str}/ideas/{idea_id:int}",
     summary="Edit, approve, reject, retire or reinstate an idea",
-    responses=responses(401, 404),
+    responses=responses(401, 404, 409),
     sync_to_thread=False,
 )
 def patch_idea(
