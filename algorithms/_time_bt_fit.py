@@ -58,7 +58,7 @@ __all__ = [
 VOTES_PER_ITEM_BUCKET = 0.5
 MIN_BUCKET_VOTES = 10
 MAX_BUCKETS = 100
-FLOP_BUDGET = 4e8
+FLOP_BUDGET = 1e8
 #: Up to this many items the exact path (evidence and covariance from dense ``n x n`` blocks);
 #: above, held-out votes choose the hyperparameters and the variances are approximate.
 EXACT_ITEMS = 200
