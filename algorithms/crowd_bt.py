@@ -1,43 +1,52 @@
-"""``crowd-bt``: Bradley-Terry with a reliability per voter (Chen et al., WSDM 2013).
+"""``crowd-bt``: Bradley-Terry with a careless-answer reliability per voter, shrunk to the crowd.
 
-Voter ``k`` reports the true order with probability ``η_k`` and the reverse
-otherwise: ``P(k says i beats j) = η_k σ(s_i - s_j) + (1 - η_k) σ(s_j - s_i)``,
-with ``s_i ~ N(μ_i, v_i)`` and ``η_k ~ Beta(α_k, β_k)``.
+Voter ``k`` answers by the model with probability ``r_k`` and at random otherwise:
+``P(k says i beats j) = r_k σ(s_i - s_j + h) + (1 - r_k) / 2``. The scores ``s`` are
+``bt``'s (same Gaussian prior, Davidson ties, optional side advantage ``h``); the
+reliabilities have a Beta prior ``Beta(a, b)`` learned from all voters by empirical
+Bayes, with one imaginary perfectly honest voter as hyperprior. An honest crowd
+therefore shrinks everyone to ``r ≈ 1`` and the model becomes ``bt``; voters who
+answer at random are found and their votes count less. See ``docs/models.md``.
 
-* Online (:meth:`CrowdBT.update`): the paper's per-vote moment matching, as in
-  Gavel: the item means move by ``v · ∂ log P / ∂μ`` and the variances are scaled
-  by ``max(1 + v · ∂² log P / ∂μ², κ)`` with ``η`` integrated out under the
-  voter's Beta; then the voter's Beta is moment-matched to its posterior.
-* Batch (:meth:`CrowdBT.fit`): the joint MAP of the scores and the voters'
-  reliabilities, i.e. the fixed point of EM over the latent "this vote follows
-  the truth" indicators, found by L-BFGS on the marginal posterior with a
-  gradient vectorised over votes (plain EM converged sublinearly: 200
-  alternations did not reach 1e-6 on 8k votes).
+The batch fit (every read after new votes, as ``bt``) is EM: given the scores, each
+voter's posterior of ``r`` on a fixed grid and the Beta prior (marginal likelihood)
+are exact; given those, the scores are ``bt``'s MAP with each vote weighted by the
+posterior probability that it was answered by the model. Between refits ``update``
+moves the Gaussian view by one weighted Newton step per vote, with each voter's
+reliability as of the last refit.
 """
 
 from __future__ import annotations
 
+import base64
 import math
-from collections.abc import Iterator
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import minimize
 from scipy.special import expit
 
-from algorithms._gauss import (
-    LAMBDA2,
-    GaussianItemModel,
-    check_int,
-    check_positive,
-    pack_array,
-    unpack_array,
-    voter_array,
+from algorithms._bt_fit import Problem, edge_step, newton, scatter
+from algorithms._crowd_em import (
+    HONEST,
+    RELIABILITY_GRID,
+    e_step,
+    fit_reliability_prior,
+    log_prior_params,
+    reliability_masses,
 )
-from algorithms.base import FloatArray, IntArray, VoteContext, as_votes, register_model
+from algorithms._gauss import check_int, check_positive, pack_array, unpack_array, voter_array
+from algorithms.base import (
+    FloatArray,
+    IntArray,
+    ModelState,
+    VoteContext,
+    as_votes,
+    register_model,
+)
+from algorithms.bt import BTModel
 
-__all__ = ["CrowdBT"]
+__all__ = ["RELIABILITY_GRID", "CrowdBT", "fit_reliability_prior", "reliability_masses"]
 
 
 def _voter_id(v: Any) -> int | str:
@@ -51,184 +60,260 @@ def _voter_id(v: Any) -> int | str:
     raise ValueError(f"voter ids must be ints or strings, got {v!r} ({type(v).__name__})")
 
 
-def _beta_after(alpha: float, beta: float, c: float) -> tuple[float, float]:
-    """Moment-match ``Beta(α, β) · (η c + (1 - η)(1 - c))`` back to a Beta.
-
-    ``c`` is the probability that the voter's answer is the true order.
-    """
-    ab = alpha + beta
-    z = (c * alpha + (1.0 - c) * beta) / ab
-    e1 = (c * (alpha + 1.0) * alpha + (1.0 - c) * alpha * beta) / (z * (ab + 1.0) * ab)
-    e2 = (c * (alpha + 2.0) * (alpha + 1.0) * alpha + (1.0 - c) * (alpha + 1.0) * alpha * beta) / (
-        z * (ab + 2.0) * (ab + 1.0) * ab
-    )
-    var = e2 - e1 * e1
-    if var <= 0.0:  # pragma: no cover - only with absurd priors (α + β ~ 1e16)
-        return alpha, beta
-    common = (e1 - e2) / var
-    return common * e1, common * (1.0 - e1)
-
-
 @register_model("crowd-bt")
-class CrowdBT(GaussianItemModel):
-    """Crowd-BT: Gaussian item scores plus a Beta reliability per voter.
+class CrowdBT(BTModel):
+    """Bradley-Terry plus a careless-answer reliability per voter, with an empirical Bayes prior.
 
     Parameters
     ----------
-    n_items
-        Number of items to start with.
-    prior_var
-        Prior variance of every item score.
-    alpha, beta
-        Beta prior of each voter's reliability ``η`` (probability of answering
-        per the truth). Gavel's defaults ``(10, 1)``: mean 0.91. A vote with
-        ``voter=None`` uses this prior and teaches nothing about reliability.
-    kappa
-        Floor of the per-vote variance scaling factor (Gavel's ``κ``).
+    n_items, prior_strength, ties, side_advantage, exact_max, n_boot
+        As :class:`~algorithms.bt.BTModel` (the item scores are ``bt``'s).
+    honest_voters
+        Weight of the hyperprior: imaginary voters known to answer by the model
+        (``r = 1``) added to the empirical Bayes fit of the reliability prior. Without
+        voters the prior is "everyone honest", i.e. plain ``bt``.
     max_iter, tol
-        Iteration cap and gradient tolerance of the batch :meth:`fit` (L-BFGS).
+        Cap on EM iterations per refit, and the largest change of a vote's weight
+        (probability that it was answered by the model) at which EM stops.
 
     Notes
     -----
-    Voter ids are ints or strings (they must survive a JSON round trip).
-    An outcome ``y`` in ``(0, 1)`` (a tie is 0.5) mixes the win and the loss
-    updates in the shares ``y`` and ``1 - y``, for the scores and for ``(α, β)``.
+    Voter ids are ints or strings (they must survive a JSON round trip). A vote without
+    a voter is from an unknown voter: it is weighted with the crowd's prior and teaches
+    nothing about reliabilities. A tie (any outcome other than 0 or 1) says nothing
+    about the voter and is weighted by the voter's mean reliability.
 
     Examples
     --------
-    >>> m = CrowdBT(n_items=3)
-    >>> m.update([0, 0, 1], [1, 2, 2], [1.0, 1.0, 1.0], voter=[7, 7, 7])
-    >>> bool(m.scores()[0] > m.scores()[1] > m.scores()[2])
-    True
-    >>> m.update(2, 0, 1.0, voter="troll")  # an upset: the troll looks less reliable
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> left = rng.integers(0, 8, 2000)
+    >>> right = (left + rng.integers(1, 8, 2000)) % 8
+    >>> voter = rng.integers(0, 10, 2000)
+    >>> truth = np.linspace(2, -2, 8)
+    >>> p = 1 / (1 + np.exp(truth[right] - truth[left]))
+    >>> p[voter == 0] = 0.5  # voter 0 clicks at random
+    >>> outcome = (rng.random(2000) < p).astype(float)
+    >>> m = CrowdBT(n_items=8).fit(left, right, outcome, voter=voter)
     >>> r = m.voter_reliability()
-    >>> bool(r["troll"] < 10 / 11 < r[7])
+    >>> bool(r[0] < 0.3 and min(r[k] for k in range(1, 10)) > 0.9)
     True
     """
 
     uses = frozenset({"voter"})
 
-    fit_order_invariant: ClassVar[bool] = True
+    _vcode: IntArray
+    _w: FloatArray
 
     def __init__(
         self,
         n_items: int = 0,
+        prior_strength: float | str = "auto",
+        ties: str = "davidson",
+        side_advantage: bool | str = "auto",
+        exact_max: int = 2000,
+        n_boot: int = 200,
         *,
-        prior_var: float = 1.0,
-        alpha: float = 10.0,
-        beta: float = 1.0,
-        kappa: float = 1e-4,
-        max_iter: int = 1000,
-        tol: float = 1e-6,
+        honest_voters: float = 1.0,
+        max_iter: int = 200,
+        tol: float = 1e-7,
     ) -> None:
-        self.alpha = alpha
-        self.beta = beta
-        self.kappa = kappa
+        super().__init__(n_items, prior_strength, ties, side_advantage, exact_max, n_boot)
+        self.honest_voters = honest_voters
         self.max_iter = max_iter
         self.tol = tol
-        super().__init__(n_items, prior_var=prior_var)
 
-    def _validate_params(self) -> None:
-        super()._validate_params()
-        self._a0 = check_positive("alpha", self.alpha)
-        self._b0 = check_positive("beta", self.beta)
-        self._kappa = check_positive("kappa", self.kappa)
-        if self._kappa >= 1.0:
-            raise ValueError(f"kappa must be in (0, 1), got {self.kappa!r}")
+    # -- set-up ------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        params = {
+            **super().get_params(),
+            "honest_voters": self.honest_voters,
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+        }
+        return {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
+
+    def _validate(self) -> None:
+        super()._validate()
+        check_positive("honest_voters", self.honest_voters, allow_zero=True)
         if check_int("max_iter", self.max_iter) < 1:
-            raise ValueError(f"max_iter must be >= 1, got {self.max_iter!r}")
+            raise ValueError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
         check_positive("tol", self.tol)
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            **super().get_params(),
-            "alpha": float(self.alpha),
-            "beta": float(self.beta),
-            "kappa": float(self.kappa),
-            "max_iter": int(self.max_iter),
-            "tol": float(self.tol),
-        }
-
-    def _reset(self) -> None:
-        super()._reset()
+    def _init_state(self, n: int) -> None:
+        super()._init_state(n)
         self._voter_index: dict[int | str, int] = {}
-        self._va: list[float] = []  # learned Beta α per voter, in order of first vote
-        self._vb: list[float] = []
+        self._rel = np.zeros(0)  # posterior mean reliability per voter code
+        self._hyper = HONEST
+        self._rbar = float(reliability_masses(*self._hyper) @ RELIABILITY_GRID)
 
-    # -- online ---------------------------------------------------------------------
-    def _step(self, i: int, j: int, y: float, voter: Any) -> None:
-        mu = self._mu
-        s2 = self._s2
-        vi = s2[i]
-        vj = s2[j]
-        d = mu[i] - mu[j]
+    def _alloc_votes(self, cap: int) -> None:
+        old = self._m if hasattr(self, "_vcode") else 0
+        super()._alloc_votes(cap)
+        vcode: IntArray = np.full(cap, -1, dtype=np.int64)
+        w: FloatArray = np.ones(cap, dtype=np.float64)
+        if old:
+            vcode[:old] = self._vcode[:old]
+            w[:old] = self._w[:old]
+        self._vcode, self._w = vcode, w
+        self._cmv: Any = vcode.data  # the single-vote path writes through these
+        self._wmv: Any = w.data
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()  # memoryviews cannot be pickled: rebound on load
+        state.pop("_cmv", None)
+        state.pop("_wmv", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if self._ready:
+            self._cmv, self._wmv = self._vcode.data, self._w.data
+
+    # -- voters ------------------------------------------------------------------
+    def _voter_codes(
+        self, voter: ArrayLike | None, size: int, known: dict[int | str, int]
+    ) -> tuple[IntArray, list[int | str]]:
+        """Codes per vote (``-1`` anonymous) and the new voter ids in order of their codes
+        (after those in ``known``). Nothing is registered: the caller does that once the
+        whole batch is valid."""
         if voter is None:
-            k = -1
-            a, b = self._a0, self._b0
-        else:
-            vid = _voter_id(voter)
-            k = self._voter_index.get(vid, -1)
-            if k < 0:
-                k = self._voter_index[vid] = len(self._va)
-                self._va.append(self._a0)
-                self._vb.append(self._b0)
-            a, b = self._va[k], self._vb[k]
-        # p = σ(d); w = P(true order is "i wins" | voter says "i wins") with η ~ its Beta mean
-        if d >= 0.0:
-            e = math.exp(-d)
-            p = 1.0 / (1.0 + e)
-            q = e * p
-        else:
-            e = math.exp(d)
-            q = 1.0 / (1.0 + e)
-            p = e * q
-        pq = p * q
-        g = 0.0
-        h = 0.0
-        if y > 0.0:  # "i beats j" in share y
-            w = a * p / (a * p + b * q)
-            g += y * (w - p)
-            h += y * (w * (1.0 - w) - pq)
-        if y < 1.0:  # "j beats i" in share 1 - y
-            w = a * q / (a * q + b * p)
-            g -= (1.0 - y) * (w - q)
-            h += (1.0 - y) * (w * (1.0 - w) - pq)
-        mu[i] += vi * g
-        mu[j] -= vj * g
-        kappa = self._kappa
-        s2[i] = vi * max(1.0 + vi * h, kappa)
-        s2[j] = vj * max(1.0 + vj * h, kappa)
-        if k >= 0:
-            # c1 = E[σ(d)] under the items' Gaussians (probit approximation)
-            c1 = 1.0 / (1.0 + math.exp(-d / math.sqrt(1.0 + LAMBDA2 * (vi + vj))))
-            if y == 1.0:
-                a, b = _beta_after(a, b, c1)
-            elif y == 0.0:
-                a, b = _beta_after(a, b, 1.0 - c1)
-            else:
-                aw, bw = _beta_after(a, b, c1)
-                al, bl = _beta_after(a, b, 1.0 - c1)
-                a, b = y * aw + (1.0 - y) * al, y * bw + (1.0 - y) * bl
-            self._va[k] = a
-            self._vb[k] = b
+            return np.full(size, -1, dtype=np.int64), []
+        vs = voter_array(voter)
+        if vs.ndim == 0:
+            vs = np.full(size, vs.item(), dtype=vs.dtype)
+        if vs.shape != (size,):
+            raise ValueError(f"voter must have one entry per vote ({size}), got shape {vs.shape}")
+        if size == 0:
+            return np.zeros(0, dtype=np.int64), []
+        try:
+            uniq, inv = np.unique(vs, return_inverse=True)
+        except TypeError:
+            raise ValueError("voter ids in one batch must all be ints or all strings") from None
+        ids = [_voter_id(v) for v in uniq.tolist()]
+        new: list[int | str] = []
+        table = np.empty(len(ids), dtype=np.int64)
+        for u, vid in enumerate(ids):
+            code = known.get(vid)
+            if code is None:
+                code = len(known) + len(new)
+                new.append(vid)
+            table[u] = code
+        return table[inv.reshape(-1)], new
 
-    def _voters(self, voter: ArrayLike | None, size: int) -> Iterator[Any]:
-        ids = list(super()._voters(voter, size))
-        if voter is not None:
-            ids = [_voter_id(v) for v in ids]  # all checked before any vote is applied
-        return iter(ids)
+    def _register(self, new: list[int | str]) -> None:
+        for vid in new:
+            self._voter_index[vid] = len(self._voter_index)
+        if new:
+            self._rel = np.concatenate([self._rel, np.full(len(new), self._rbar)])
 
     def voter_reliability(self) -> dict[int | str, float]:
-        """Posterior mean reliability ``α / (α + β)`` of every voter seen so far."""
-        return {
-            vid: self._va[k] / (self._va[k] + self._vb[k]) for vid, k in self._voter_index.items()
-        }
+        """Posterior mean reliability ``E[r_k]`` of every voter seen (after a refit)."""
+        self._ensure_fit()
+        return {vid: float(self._rel[k]) for vid, k in self._voter_index.items()}
 
-    def voter_beta(self) -> dict[int | str, tuple[float, float]]:
-        """The Beta ``(α, β)`` of every voter's reliability."""
-        return {vid: (self._va[k], self._vb[k]) for vid, k in self._voter_index.items()}
+    @property
+    def reliability_prior(self) -> tuple[float, float]:
+        """The learned ``Beta(a, b)`` prior of the reliabilities, as ``(a, b)``."""
+        self._ensure_fit()
+        return self._hyper
 
-    # -- batch fit -----------------------------------------------------------------
+    # -- votes ------------------------------------------------------------------------
+    def update(
+        self,
+        left: ArrayLike,
+        right: ArrayLike,
+        outcome: ArrayLike,
+        voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
+    ) -> None:
+        """Absorb one vote or a batch: stored for the next refit, and one weighted Newton
+        step of the Gaussian view per vote, with each voter's reliability of the last refit."""
+        if (
+            type(left) is int
+            and type(right) is int
+            and type(outcome) is float
+            and (voter is None or type(voter) is int or type(voter) is str)
+            and self._ready
+        ):
+            self._update_one_voter(left, right, outcome, voter)
+            return
+        self._ensure()
+        li, ri, yy = as_votes(left, right, outcome, self._n)
+        codes, new = self._voter_codes(voter, li.shape[0], self._voter_index)
+        self._register(new)
+        m = self._m
+        self._append(li, ri, yy)
+        self._vcode[m : self._m] = codes
+        if li.size == 0:
+            return
+        d = self._mean[li] - self._mean[ri] + self._h
+        w = self._plugin_weights(d, yy, codes)
+        self._w[m : self._m] = w
+        g, c = edge_step(d, yy, self._tau)
+        g *= w
+        c *= w
+        n = self._n
+        grad = scatter(li, g, n) - scatter(ri, g, n)
+        curv = scatter(li, c, n) + scatter(ri, c, n)
+        self._var[:] = 1.0 / (1.0 / self._var + curv)
+        self._mean += self._var * grad
+
+    def _update_one_voter(self, i: int, j: int, y: float, voter: int | str | None) -> None:
+        n = self._n
+        if not (0 <= i < n and 0 <= j < n) or i == j or not (0.0 <= y <= 1.0):
+            as_votes(i, j, y, n)  # raises the standard message
+        k = -1
+        if voter is not None:
+            k = self._voter_index.get(voter, -1)
+            if k < 0:
+                self._register([voter])
+                k = len(self._voter_index) - 1
+        m = self._m
+        if m == len(self._cmv):
+            self._alloc_votes(max(16, 2 * m))
+        self._lmv[m], self._rmv[m], self._omv[m], self._cmv[m] = i, j, y, k
+        self._m = m + 1
+        if y == 0.5:
+            self._n_ties += 1
+        mean, var = self._mmv, self._vmv
+        d = mean[i] - mean[j] + self._h
+        r = self._rbar if k < 0 else float(self._rel[k])
+        tau = self._tau
+        e = math.exp(-abs(d))
+        hi, lo = 1.0 / (1.0 + e), e / (1.0 + e)
+        pw, pl = (hi, lo) if d >= 0.0 else (lo, hi)  # σ(d), σ(-d) without cancellation
+        if tau == -math.inf:
+            g, c = y - pw, pw * pl
+        else:
+            a = 0.5 * d
+            big = max(abs(a), tau)
+            ew, el = math.exp(a - big), math.exp(-a - big)
+            tot = ew + el + math.exp(tau - big)
+            dw, dl = ew / tot, el / tot
+            g, c = 0.5 * ((2.0 * y - 1.0) - (dw - dl)), 0.25 * (dw + dl - (dw - dl) ** 2)
+        if y == 1.0 or y == 0.0:
+            q = r * (pw if y == 1.0 else pl)
+            den = q + 0.5 * (1.0 - r)
+            w = q / den if den > 0.0 else 1.0
+        else:
+            w = r
+        self._wmv[m] = w
+        vi = 1.0 / (1.0 / var[i] + w * c)
+        vj = 1.0 / (1.0 / var[j] + w * c)
+        var[i], var[j] = vi, vj
+        mean[i] += vi * w * g
+        mean[j] -= vj * w * g
+
+    def _plugin_weights(self, d: FloatArray, y: FloatArray, codes: IntArray) -> FloatArray:
+        """``P(answered by the model | outcome)`` with each voter's mean reliability."""
+        rel = np.append(self._rel, self._rbar)  # code -1 reads the crowd's mean
+        r = rel[codes]
+        rq = r * np.where(y == 1.0, expit(d), expit(-d))
+        den = rq + 0.5 * (1.0 - r)
+        w = np.divide(rq, den, out=np.ones_like(den), where=den > 0.0)
+        return np.asarray(np.where((y == 1.0) | (y == 0.0), w, r), dtype=np.float64)
+
     def fit(
         self,
         left: ArrayLike,
@@ -237,134 +322,126 @@ class CrowdBT(GaussianItemModel):
         voter: ArrayLike | None = None,
         context: VoteContext | None = None,
     ) -> Self:
-        """Fit from scratch: joint MAP of scores and reliabilities; vote order does not matter.
-
-        Maximises ``Σ log(η_k σ(±d) + (1 - η_k) σ(∓d)) + log N(s; 0, prior_var) +
-        Σ_k (α log η_k + β log(1 - η_k))`` (the Beta prior as a density of ``θ``) over
-        ``s`` and ``θ_k = logit η_k`` by L-BFGS.
-        At the optimum the EM identities hold: with ``r = P(vote follows the
-        truth) = σ(θ_k + (2y - 1) d)``, the scores are the Bradley-Terry MAP for
-        soft outcomes ``r y + (1 - r)(1 - y)`` and ``η_k = (α + Σ r) / (α + β + n_k)``
-        (the mode in ``θ`` of the Beta prior times the likelihood, never 0 or 1), so a
-        careless voter's votes are pulled towards 0.5 and an adversarial voter's flipped.
-        Afterwards item variances are ``1 / (1/prior_var + Σ [p(1-p) - (2y-1)² r(1-r)])``,
-        the diagonal of the observed information of this posterior at the optimum
-        (Laplace, diagonal only, reliabilities held fixed), and each voter
-        holds ``Beta(α + Σ r, β + Σ (1 - r))`` (ties not counted), so online
-        updates continue from there. Without ``voter``, every vote uses the
-        prior mean reliability.
-        """
-        li, ri, out = as_votes(left, right, outcome, self._n)
-        codes, ids = self._voter_codes(voter, li.shape[0])
-        self._reset_to(self._n)
-        if li.size == 0:
-            return self
-        s, _, r = self._joint_map(li, ri, out, codes, len(ids))
-        p = expit(s[li] - s[ri])
-        n = self._n
-        # observed information of the marginal likelihood in d: p(1-p) - (2y-1)^2 r(1-r)
-        # (a vote whose truthfulness is in doubt tells less than a plain BT vote)
-        w = p * (1.0 - p) - (2.0 * out - 1.0) ** 2 * r * (1.0 - r)
-        info = np.maximum(np.bincount(li, w, n) + np.bincount(ri, w, n), 0.0)
-        self._release_views()
-        self._set_arrays(s, np.asarray(1.0 / (1.0 / self.prior_var + info), dtype=np.float64))
-        self._votes = int(li.shape[0])
-        if ids:
-            m = len(ids)
-            # a vote counts |2y - 1| towards its voter (a tie says nothing about reliability)
-            weight = np.abs(2.0 * out - 1.0)
-            sr = np.bincount(codes, weight * r, m)
-            cnt = np.bincount(codes, weight, m)
-            self._voter_index = {vid: k for k, vid in enumerate(ids)}
-            self._va = (self._a0 + sr).tolist()
-            self._vb = (self._b0 + cnt - sr).tolist()
+        """Forget all votes and fit from scratch; vote order does not matter."""
+        if not self._ready:
+            self._validate()
+        n = self._n if self._ready else int(self.n_items_init)
+        li, ri, yy = as_votes(left, right, outcome, n)
+        codes, new = self._voter_codes(voter, li.shape[0], {})
+        self._init_state(n)
+        self._register(new)
+        self._append(li, ri, yy)
+        self._vcode[: self._m] = codes
+        self._refit()
         return self
 
-    def _voter_codes(self, voter: ArrayLike | None, size: int) -> tuple[IntArray, list[int | str]]:
-        if voter is None:
-            return np.zeros(size, dtype=np.int64), []
-        vs = voter_array(voter)
-        if vs.ndim == 0:
-            vs = np.full(size, vs.item(), dtype=vs.dtype)
-        if vs.shape != (size,):
-            raise ValueError(f"voter must have one entry per vote ({size}), got shape {vs.shape}")
-        try:
-            uniq, codes = np.unique(vs, return_inverse=True)
-        except TypeError:
-            raise ValueError("voter ids in one batch must all be ints or all strings") from None
-        ids = [_voter_id(v) for v in uniq.tolist()]
-        return codes.astype(np.int64).reshape(-1), ids
+    # -- fitting ------------------------------------------------------------------
+    def _problem(
+        self, weight: FloatArray | None = None, side: bool | None = None, lam: float | None = None
+    ) -> Problem:
+        w = self._w[: self._m]
+        return super()._problem(w if weight is None else w * weight, side, lam)
 
-    def _joint_map(
-        self, li: IntArray, ri: IntArray, out: FloatArray, codes: IntArray, n_voters: int
-    ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Joint MAP of the scores and the voters' ``θ = logit η``; returns ``(s, η, r)``.
+    def _refit(self) -> None:
+        """EM from plain ``bt``: the voters' posteriors and the prior, then ``bt``'s MAP with
+        the votes weighted, until no weight moves by more than ``tol`` (or ``max_iter``).
 
-        Per vote, ``log P = -y softplus(d) - (1-y) softplus(-d) - softplus(θ) +
-        softplus(θ + (2y-1) d)``, whose gradients are ``target - σ(d)`` in ``d`` and
-        ``r - η`` in ``θ`` (the EM quantities).
+        When ``bt`` has just learnt ``lam`` / the side advantage (``"auto"``, on bt's
+        schedule), they are learnt again on the weighted votes once EM has settled, and EM
+        continues from there: the prior strength is the one this model's evidence prefers.
         """
-        n = self._n
-        a0, b0 = self._a0, self._b0
-        sign = 2.0 * out - 1.0
-        prec = 1.0 / self.prior_var
-        nv = max(n_voters, 1)
-        theta_prior = math.log(a0 / b0)  # logit of the prior mean
+        m = self._m
+        self._w[:m] = 1.0
+        super()._refit()  # plain bt
+        relearn = self._m_est == m > 0  # bt re-estimated lam / the side in this refit
+        start = None  # the first prior fit searches a coarse grid, later ones warm-start
+        moved = False
+        for _ in range(int(self.max_iter)):
+            w = self._e_step(start)
+            start = log_prior_params(self._hyper)
+            if m == 0 or float(np.max(np.abs(w - self._w[:m]))) <= self.tol:
+                if not (relearn and moved):
+                    break
+                relearn = False
+                self._m_est = 0  # due again: bt's estimate, now on the weighted votes
+                self._mean[:] = self._s
+                super()._refit()
+                continue
+            self._w[:m] = w
+            p = self._problem()
+            x, _, _ = newton(p, self._full_x(p))
+            self._set_x(p, x)
+            moved = True
+        if moved:  # re-sync the Gaussian view and the Laplace variances to the weighted MAP
+            self._mean[:] = self._s
+            super()._refit()
 
-        def split(x: FloatArray) -> tuple[FloatArray, FloatArray]:
-            if n_voters:
-                return x[:n], x[n:]
-            return x, np.full(nv, theta_prior)
+    def _e_step(self, start: tuple[float, float] | None) -> FloatArray:
+        """Each voter's posterior of ``r``, the prior (empirical Bayes) and each vote's
+        probability of having been answered by the model, at the current scores."""
+        m = self._m
+        li, ri, y, codes = self._left[:m], self._right[:m], self._out[:m], self._vcode[:m]
+        d = self._s[li] - self._s[ri] + self._h
+        q = np.where(y == 1.0, expit(d), expit(-d))  # P(the observed answer | by the model)
+        decisive = (y == 1.0) | (y == 0.0)
+        res = e_step(q, decisive, codes, len(self._voter_index), self.honest_voters, start)
+        self._hyper, self._rel, self._rbar = res.prior, res.reliability, res.mean_reliability
+        return res.weight
 
-        def fun(x: FloatArray) -> tuple[float, FloatArray]:
-            s, theta = split(x)
-            d = s[li] - s[ri]
-            z = theta[codes] + sign * d
-            sp_theta = np.logaddexp(0.0, theta)
-            # -y softplus(d) - (1-y) softplus(-d) = (1-y) d - softplus(d)
-            ll = (1.0 - out) * d - np.logaddexp(0.0, d) - sp_theta[codes] + np.logaddexp(0.0, z)
-            r = expit(z)
-            gd = (1.0 - out) - expit(d) + sign * r  # ∂ log P / ∂d
-            f = -float(np.sum(ll)) + 0.5 * prec * float(s @ s)
-            gs = -(np.bincount(li, gd, n) - np.bincount(ri, gd, n)) + prec * s
-            if not n_voters:
-                return f, gs
-            eta = expit(theta)
-            # Beta(α, β) prior as a density of θ (with the Jacobian η(1 - η)):
-            # α log η + β log(1 - η); its mode in θ is the posterior mean form
-            # (α + Σ r) / (α + β + n_k), never 0 or 1
-            f += float(np.sum(a0 * (sp_theta - theta) + b0 * sp_theta))
-            gt = -np.bincount(codes, r - eta[codes], nv) - (a0 * (1.0 - eta) - b0 * eta)
-            return f, np.concatenate([gs, gt])
+    # -- reads ---------------------------------------------------------------------
+    def predict(
+        self,
+        left: ArrayLike,
+        right: ArrayLike,
+        voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
+    ) -> FloatArray:
+        """``P(left wins | decisive)`` for each vote: ``r σ(s_l - s_r + h) + (1 - r)/2`` with
+        the voter's posterior mean reliability ``r`` (the crowd's mean for unknown voters)."""
+        p = super().predict(left, right)
+        codes, _ = self._voter_codes(voter, p.shape[0], self._voter_index)
+        n_known = self._rel.shape[0]
+        codes[codes >= n_known] = -1  # voters seen only now: the crowd's mean
+        r = np.append(self._rel, self._rbar)[codes]
+        return np.asarray(r * p + 0.5 * (1.0 - r), dtype=np.float64)
 
-        x0 = np.zeros(n + (nv if n_voters else 0))
-        if n_voters:
-            x0[n:] = theta_prior
-        res = minimize(
-            fun,
-            x0,
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": int(self.max_iter), "gtol": float(self.tol), "ftol": 1e-15},
-        )
-        s, theta = split(np.asarray(res.x, dtype=np.float64))
-        r = expit(theta[codes] + sign * (s[li] - s[ri]))
-        return s.copy(), expit(theta), r
-
-    # -- state --------------------------------------------------------------------
-    def _state_data(self) -> dict[str, Any]:
-        return {
+    # -- state -------------------------------------------------------------------------
+    def state(self) -> ModelState:
+        base = super().state()
+        m = self._m
+        data = {
+            **base.data,
             "voters": list(self._voter_index),
-            "voter_alpha": pack_array(np.asarray(self._va, dtype=np.float64)),
-            "voter_beta": pack_array(np.asarray(self._vb, dtype=np.float64)),
+            "voter_code": self._vcode[:m].astype("<i8").tobytes(),
+            "weight": pack_array(self._w[:m]),
+            "reliability": pack_array(self._rel),
+            "prior": list(self._hyper),
         }
+        return ModelState(model=self.name, params=self.get_params(), data=data, version=2)
 
-    def _load_state_data(self, data: dict[str, Any]) -> None:
-        ids = [_voter_id(v) for v in data["voters"]]
-        va = unpack_array(data["voter_alpha"])
-        vb = unpack_array(data["voter_beta"])
-        if not (len(ids) == va.shape[0] == vb.shape[0]):
-            raise ValueError("state data: voters, voter_alpha and voter_beta differ in length")
-        self._voter_index = {vid: k for k, vid in enumerate(ids)}
-        self._va = va.tolist()
-        self._vb = vb.tolist()
+    @classmethod
+    def from_state(cls, state: ModelState) -> Self:
+        if state.model == cls.name and state.version != 2:
+            raise ValueError(f"state version {state.version} of {cls.name!r} is not readable")
+        model = super().from_state(state)
+        d = state.data
+        m = model._m
+        ids = [_voter_id(v) for v in d["voters"]]
+        rel = unpack_array(d["reliability"])
+        codes = np.frombuffer(_raw(d["voter_code"]), dtype="<i8").astype(np.int64)
+        w = unpack_array(d["weight"])
+        if not (len(ids) == rel.shape[0] and codes.shape[0] == w.shape[0] == m):
+            raise ValueError("state data: voters, reliabilities and votes differ in length")
+        model._voter_index = {vid: k for k, vid in enumerate(ids)}
+        model._rel = rel
+        model._vcode[:m] = codes
+        model._w[:m] = w
+        a, b = (float(x) for x in d["prior"])
+        model._hyper = (a, b)
+        model._rbar = float(reliability_masses(a, b) @ RELIABILITY_GRID)
+        return model
+
+
+def _raw(value: Any) -> bytes:
+    # msgpack gives the bytes back; msgspec.json gives their base64 text inside a dict
+    return base64.b64decode(value) if isinstance(value, str) else bytes(value)
