@@ -34,6 +34,30 @@ __all__ = ["Precond", "approx_latest_var", "newton_cg"]
 # numbers took 9 ms on a busy two-core machine
 
 
+def _pivots(diag: FloatArray, off: FloatArray) -> FloatArray:
+    """Forward-elimination pivots of symmetric tridiagonal systems along the first axis
+    (``diag`` on the diagonal, ``-off`` beside it); ``1 / piv[-1]`` is the last diagonal
+    element of the inverse."""
+    piv = np.empty_like(diag)
+    piv[0] = diag[0]
+    for b in range(1, diag.shape[0]):
+        piv[b] = diag[b] - off[b - 1] ** 2 / piv[b - 1]
+    return piv
+
+
+def _tri_solve(off: FloatArray, piv: FloatArray, r: FloatArray) -> FloatArray:
+    """Solve the tridiagonal systems of :func:`_pivots` for ``r`` (Thomas algorithm)."""
+    T = piv.shape[0]
+    y = r.copy()
+    for b in range(1, T):
+        y[b] += off[b - 1] * y[b - 1] / piv[b - 1]
+    x = np.empty_like(y)
+    x[T - 1] = y[T - 1] / piv[T - 1]
+    for b in range(T - 2, -1, -1):
+        x[b] = (y[b] + off[b] * x[b + 1]) / piv[b]
+    return x
+
+
 class Precond:
     """Per-item tridiagonal chains plus the per-bucket level (coarse) correction."""
 
@@ -42,20 +66,14 @@ class Precond:
         e = p.edges
         _, _, pdiag = prior_terms(s, st, hy, kap)
         diag = (scatter(e.left, w, n * T) + scatter(e.right, w, n * T)).reshape(T, n) + pdiag
-        piv = np.empty((T, n))
-        piv[0] = diag[0]
-        for b in range(1, T):
-            piv[b] = diag[b] - kap[b - 1] ** 2 / piv[b - 1]
-        self.n, self.T, self.kap, self.piv = n, T, kap, piv
-        # coarse: Z' Q Z with Z the per-bucket indicators (T x T, tridiagonal)
-        coarse = np.diag(hy.lam * np.bincount(st.anchor, minlength=T).astype(np.float64))
-        if T > 1:
-            idx = np.arange(T - 1)
-            coarse[idx, idx] += n * kap
-            coarse[idx + 1, idx + 1] += n * kap
-            coarse[idx, idx + 1] -= n * kap
-            coarse[idx + 1, idx] -= n * kap
-        self.coarse_inv = np.linalg.inv(coarse)
+        self.n, self.T, self.kap = n, T, kap
+        self.piv = _pivots(diag, kap)
+        # coarse: Z' Q Z with Z the per-bucket indicators, a T x T chain of weights n kappa
+        cdiag = hy.lam * np.bincount(st.anchor, minlength=T).astype(np.float64)
+        cdiag[1:] += n * kap
+        cdiag[:-1] += n * kap
+        self.coarse_off = n * kap
+        self.coarse_piv = _pivots(cdiag, self.coarse_off)
         k = st.extras
         self.extra_diag = np.ones(k)
         if p.side:
@@ -63,22 +81,11 @@ class Precond:
         if p.davidson:
             self.extra_diag[-1] = 1.0  # replaced by the caller (needs htt)
 
-    def chain_solve(self, r: FloatArray) -> FloatArray:
-        kap, piv, T = self.kap, self.piv, self.T
-        y = r.copy()
-        for b in range(1, T):
-            y[b] += kap[b - 1] * y[b - 1] / piv[b - 1]
-        x = np.empty_like(y)
-        x[T - 1] = y[T - 1] / piv[T - 1]
-        for b in range(T - 2, -1, -1):
-            x[b] = (y[b] + kap[b] * x[b + 1]) / piv[b]
-        return x
-
     def __call__(self, r: FloatArray) -> FloatArray:
         n, T = self.n, self.T
         rs = r[: n * T].reshape(T, n)
-        z = self.chain_solve(rs)
-        z += (self.coarse_inv @ rs.sum(axis=1))[:, None]
+        z = _tri_solve(self.kap, self.piv, rs)
+        z += _tri_solve(self.coarse_off, self.coarse_piv, rs.sum(axis=1))[:, None]
         return np.concatenate([z.ravel(), r[n * T :] / self.extra_diag])
 
 
@@ -146,4 +153,4 @@ def approx_latest_var(pre: Precond) -> FloatArray:
     """Approximate Laplace variances of the latest scores: each item's chain alone, with the
     common level's contribution (about ``mean / n``) replaced by its exact value."""
     v = 1.0 / pre.piv[-1]
-    return np.asarray(v + pre.coarse_inv[-1, -1] - v.mean() / pre.n, dtype=np.float64)
+    return np.asarray(v + 1.0 / pre.coarse_piv[-1] - v.mean() / pre.n, dtype=np.float64)
