@@ -16,6 +16,7 @@ from algorithms.base import (
 from algorithms.bt import BTModel
 from algorithms.crowd_bt import CrowdBT
 from algorithms.elo import Elo
+from algorithms.group_bt import GroupBT
 from algorithms.online import OnlineBT
 from algorithms.registry import Registry, UnknownName
 from algorithms.samplers import (
@@ -44,6 +45,7 @@ __all__ = [
     "BTModel",
     "CrowdBT",
     "Elo",
+    "GroupBT",
     "ModelState",
     "OnlineBT",
     "Pair",

@@ -9,8 +9,8 @@ unknown name is always an error that lists the known names; nothing falls back t
 >>> try:
 ...     MODELS.create("glicko")
 ... except ValueError as exc:
-...     print(exc)
-unknown model 'glicko'; known: bt, bt-online, crowd-bt, elo
+...     print(exc)  # doctest: +ELLIPSIS
+unknown model 'glicko'; known: bt, bt-online, crowd-bt, elo, ...
 """
 
 from __future__ import annotations

@@ -1,0 +1,599 @@
+"""``group-bt``: Bradley-Terry scores per participant group, shrunk towards the overall score.
+
+Each item has an overall score ``s_i ~ N(0, 1/lam)`` and each participant group ``g`` a
+deviation ``d_{g,i} ~ N(0, sigma^2)``; a vote of group ``g`` compares the *group scores*
+``t_{g,i} = s_i + d_{g,i}`` (Bradley-Terry, Davidson ties, optional side advantage), a vote
+without a group (``-1``) the overall scores. All scores are fitted jointly (MAP), and the
+between-group spread ``sigma`` is learnt from the votes by maximising the Laplace evidence
+(times a ``Gamma(2)`` prior on ``sigma`` that keeps it off exactly zero) over a grid. So a
+group with few votes stays close to the overall ranking, and a difference between groups
+needs evidence before it is credible. The maths is in ``docs/models.md``; the numerics in
+:mod:`algorithms._group_fit`.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from typing import Any, Self
+
+import msgspec
+import numpy as np
+import scipy.optimize
+import scipy.special
+from numpy.typing import ArrayLike
+
+from algorithms._bt_fit import Problem, aggregate, edge_step, scatter
+from algorithms._gauss import check_int, pack_array, unpack_array
+from algorithms._group_fit import (
+    Covariance,
+    Fit,
+    GroupProblem,
+    fit_map,
+    layout,
+    log_evidence,
+    vote_nodes,
+)
+from algorithms._group_reads import GroupDifference, GroupReads
+from algorithms.base import (
+    FloatArray,
+    IntArray,
+    ModelState,
+    PairwiseModel,
+    Posterior,
+    VoteContext,
+    as_votes,
+    register_model,
+)
+from algorithms.bt import DEFAULT_PRIOR_STRENGTH, BTModel
+
+__all__ = ["REESTIMATE_GROWTH", "SPREAD_GRID", "GroupBT", "GroupDifference"]
+
+#: Between-group standard deviations tried when ``group_spread`` is learnt (then refined by a
+#: parabola through the best grid point and its neighbours, in ``log sigma``).
+SPREAD_GRID: tuple[float, ...] = tuple(float(v) for v in np.geomspace(0.02, 4.0, 9))
+
+#: A lazy refit searches for ``sigma`` again once the votes have grown by this share since
+#: the last search (as ``bt`` re-estimates its prior strength); in between it keeps ``sigma``.
+REESTIMATE_GROWTH = 0.1
+#: Precision of the search for ``sigma`` (in ``log sigma``: about 3%).
+_LOG_SIGMA_TOL = 0.03
+
+_TIES = ("davidson", "half")
+_AUTO = "auto"
+
+
+def _is_auto(value: object) -> bool:
+    return isinstance(value, str) and value == _AUTO
+
+
+def _number(value: object, low: float, strict: bool) -> bool:
+    """Is ``value`` a finite real number above ``low`` (or equal to it, unless ``strict``)?"""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return False
+    v = float(value)
+    return math.isfinite(v) and (v > low or (v == low and not strict))
+
+
+def _i64(value: Any) -> IntArray:
+    # msgpack gives the bytes back; msgspec.json gives their base64 text inside a dict
+    raw = base64.b64decode(value) if isinstance(value, str) else bytes(value)
+    return np.frombuffer(raw, dtype="<i8").astype(np.int64)
+
+
+@register_model("group-bt")
+class GroupBT(GroupReads, PairwiseModel):
+    """Bradley-Terry MAP with per-group scores as shrunken deviations from the overall score.
+
+    Parameters
+    ----------
+    n_items
+        Number of items to start with (more can be added with :meth:`add_items`).
+    prior_strength
+        Prior precision ``lam`` of the overall scores: a number, or ``"auto"`` (default)
+        for the value ``bt`` learns from all the votes pooled (empirical Bayes).
+    group_spread
+        Between-group standard deviation ``sigma`` of the deviations. ``None`` (default):
+        learnt from the votes (empirical Bayes); a number ``>= 0`` fixes it (``0``: every
+        group has the overall scores).
+    ties, side_advantage
+        As in ``bt`` (``side_advantage="auto"`` keeps the left-side advantage when ``bt``
+        on the pooled votes does); the tie parameter and ``h`` are shared by all groups.
+    exact_max
+        Up to this many parameters (overall scores plus group scores with votes) the
+        evidence and the intervals are exact (Cholesky); above, per-item block
+        approximations (see ``docs/models.md``).
+
+    Notes
+    -----
+    The group of each vote comes from ``context.group`` (a dense index, ``-1`` for none);
+    without a context every vote counts only towards the overall scores and the model is
+    ``bt``. ``sigma`` is learnt only when votes come from at least two sources (two groups,
+    or one group and votes without a group); otherwise it is 0.
+
+    Examples
+    --------
+    Two groups agree on items 1-3; group 1 likes item 0 much less than group 0 does:
+
+    >>> import numpy as np
+    >>> from algorithms import VoteContext, create_model
+    >>> rng = np.random.default_rng(0)
+    >>> left = rng.integers(0, 4, 2000)
+    >>> right = (left + rng.integers(1, 4, 2000)) % 4
+    >>> group = rng.integers(0, 2, 2000)
+    >>> true = np.array([[1.0, 0.5, 0.0, -1.5], [-1.0, 0.5, 0.0, -1.5]])
+    >>> p_left = 1 / (1 + np.exp(true[group, right] - true[group, left]))
+    >>> out = (rng.random(2000) < p_left).astype(float)
+    >>> m = create_model("group-bt", n_items=4)
+    >>> m = m.fit(left, right, out, context=VoteContext(group=group))
+    >>> diff = m.group_difference(1, 0)  # group 1 minus group 0, per item
+    >>> diff.credible.tolist(), bool(diff.high[0] < 0)
+    ([True, False, False, False], True)
+    """
+
+    uses = frozenset({"group"})
+
+    _s: FloatArray
+    _t: FloatArray  # (groups, items): each group's scores (the overall score where inactive)
+
+    def __init__(
+        self,
+        n_items: int = 0,
+        prior_strength: float | str = _AUTO,
+        group_spread: float | None = None,
+        ties: str = "davidson",
+        side_advantage: bool | str = _AUTO,
+        exact_max: int = 400,
+    ) -> None:
+        super().__init__(n_items)
+        self.prior_strength = prior_strength
+        self.group_spread = group_spread
+        self.ties = ties
+        self.side_advantage = side_advantage
+        self.exact_max = exact_max
+        self._ready = False
+
+    # -- set-up ------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        params = {
+            "n_items": self.n_items_init,
+            "prior_strength": self.prior_strength,
+            "group_spread": self.group_spread,
+            "ties": self.ties,
+            "side_advantage": self.side_advantage,
+            "exact_max": self.exact_max,
+        }
+        return {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
+
+    def _validate(self) -> None:
+        check_int("n_items", self.n_items_init)
+        lam, spread, side = self.prior_strength, self.group_spread, self.side_advantage
+        if not (_is_auto(lam) or _number(lam, 0.0, strict=True)):
+            raise ValueError(f'prior_strength must be "auto" or a finite number > 0, got {lam!r}')
+        if not (spread is None or _number(spread, 0.0, strict=False)):
+            raise ValueError(f"group_spread must be None or a finite number >= 0, got {spread!r}")
+        if self.ties not in _TIES:
+            raise ValueError(f"ties must be one of {_TIES}, got {self.ties!r}")
+        if not (isinstance(side, bool | np.bool_) or _is_auto(side)):
+            raise ValueError(f'side_advantage must be True, False or "auto", got {side!r}')
+        check_int("exact_max", self.exact_max)
+
+    def _init_state(self, n: int) -> None:
+        self._validate()
+        # plain bt on all the votes pooled: the whole fit when there are no groups, and
+        # where lam, the side decision and the start of a grouped fit come from
+        self._bt = BTModel(
+            n_items=n,
+            prior_strength=self.prior_strength,
+            ties=self.ties,
+            side_advantage=self.side_advantage,
+        )
+        auto = _is_auto(self.prior_strength)
+        self._lam = DEFAULT_PRIOR_STRENGTH if auto else float(self.prior_strength)
+        self._side = self.side_advantage is True
+        self._n = n
+        self._m = 0
+        self._n_groups = 0
+        self._n_ties = 0
+        self._left = np.zeros(0, dtype=np.int64)
+        self._right = np.zeros(0, dtype=np.int64)
+        self._out = np.zeros(0, dtype=np.float64)
+        self._group = np.zeros(0, dtype=np.int64)
+        self._s = np.zeros(n)
+        self._t = np.zeros((0, n))
+        self._h = 0.0
+        self._tau = -math.inf
+        self._sigma = 0.0
+        self._m_est = 0  # votes at the last search for sigma
+        self._n_fit = 0
+        self._mean = np.zeros(n)
+        self._var = np.full(n, 1.0 / self._lam)
+        self._cache: dict[str, Any] = {}
+        self._ready = True
+
+    def _ensure(self) -> None:
+        if not self._ready:
+            self._init_state(int(self.n_items_init))
+
+    # -- interface ---------------------------------------------------------------
+    @property
+    def n_items(self) -> int:
+        self._ensure()
+        return self._n
+
+    @property
+    def n_votes(self) -> int:
+        self._ensure()
+        return self._m
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups seen in the votes (the largest group index plus one)."""
+        self._ensure()
+        return self._n_groups
+
+    @property
+    def spread(self) -> float:
+        """The fitted between-group standard deviation ``sigma`` (0: no group differences)."""
+        self._ensure_fit()
+        return self._sigma
+
+    @property
+    def fitted_prior_strength(self) -> float:
+        """The prior precision ``lam`` of the overall scores in use (``bt``'s on the pooled
+        votes when ``prior_strength="auto"``)."""
+        self._ensure_fit()
+        return self._lam
+
+    @property
+    def fitted_side_advantage(self) -> bool:
+        """Whether the left-side advantage ``h`` is in use."""
+        self._ensure_fit()
+        return self._side
+
+    @property
+    def side_effect(self) -> float:
+        """Estimated left-side advantage ``h`` (0 when it is not in use)."""
+        self._ensure_fit()
+        return self._h
+
+    def add_items(self, k: int) -> None:
+        self._ensure()
+        k = check_int("k", k)
+        if k == 0:
+            return
+        self._n += k
+        self._bt.add_items(k)
+        # an item without votes does not move the MAP of the others: the fit stays valid
+        self._s = np.concatenate([self._s, np.zeros(k)])
+        self._t = np.concatenate([self._t, np.zeros((self._t.shape[0], k))], axis=1)
+        self._mean = np.concatenate([self._mean, np.zeros(k)])
+        # new items at the prior, as bt has it (its prior strength, learnt or given)
+        self._var = np.concatenate([self._var, self._bt.posterior().var[-k:]])
+        self._cache = {}
+
+    def _groups(self, context: VoteContext | None, size: int) -> IntArray:
+        raw = None if context is None else context.group
+        if raw is None:
+            return np.full(size, -1, dtype=np.int64)
+        arr = np.asarray(raw)
+        if arr.ndim == 0:
+            arr = np.full(size, arr.item())
+        if arr.shape != (size,):
+            raise ValueError(
+                f"context.group must have one entry per vote ({size}), got {arr.shape}"
+            )
+        if arr.size and (
+            not np.issubdtype(arr.dtype, np.integer) and not np.all(np.equal(np.mod(arr, 1), 0))
+        ):
+            raise ValueError("context.group must hold integer group indices (-1: no group)")
+        grp = arr.astype(np.int64)
+        if grp.size and int(grp.min()) < -1:
+            raise ValueError(f"context.group must be >= -1 (-1: no group), got {int(grp.min())}")
+        return grp
+
+    def update(
+        self,
+        left: ArrayLike,
+        right: ArrayLike,
+        outcome: ArrayLike,
+        voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
+    ) -> None:
+        """Absorb one vote (scalars) or a batch (arrays); the group of each vote is
+        ``context.group``. Reads refit lazily, warm-started."""
+        self._ensure()
+        li, ri, yy = as_votes(left, right, outcome, self._n)
+        gg = self._groups(context, li.shape[0])
+        self._bt.update(li, ri, yy)
+        self._append(li, ri, yy, gg)
+        self._view_step(li, ri, yy)
+
+    def fit(
+        self,
+        left: ArrayLike,
+        right: ArrayLike,
+        outcome: ArrayLike,
+        voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
+    ) -> Self:
+        """Forget all votes and fit from scratch on this batch; ``voter`` is ignored."""
+        if not self._ready:
+            self._validate()
+        n = self._n if self._ready else int(self.n_items_init)
+        li, ri, yy = as_votes(left, right, outcome, n)
+        gg = self._groups(context, li.shape[0])
+        self._init_state(n)
+        self._bt.update(li, ri, yy)
+        self._append(li, ri, yy, gg)
+        self._refit()
+        return self
+
+    def _append(self, li: IntArray, ri: IntArray, yy: FloatArray, gg: IntArray) -> None:
+        m, k = self._m, li.shape[0]
+        if m + k > self._left.shape[0]:
+            cap = max(16, self._left.shape[0])
+            while cap < m + k:
+                cap *= 2
+            for name in ("_left", "_right", "_out", "_group"):
+                old = getattr(self, name)
+                new = np.zeros(cap, dtype=old.dtype)
+                new[:m] = old[:m]
+                setattr(self, name, new)
+        self._left[m : m + k] = li
+        self._right[m : m + k] = ri
+        self._out[m : m + k] = yy
+        self._group[m : m + k] = gg
+        self._m = m + k
+        self._n_ties += int(np.count_nonzero(yy == 0.5))
+        if k:
+            self._n_groups = max(self._n_groups, int(gg.max()) + 1)
+
+    def _view_step(self, li: IntArray, ri: IntArray, yy: FloatArray) -> None:
+        """One diagonal Newton step per vote on the overall Gaussian view (as ``bt``)."""
+        if li.size == 0:
+            return
+        n = self._n
+        g, w = edge_step(self._mean[li] - self._mean[ri] + self._h, yy, self._tau)
+        grad = scatter(li, g, n) - scatter(ri, g, n)
+        self._var[:] = 1.0 / (1.0 / self._var + scatter(li, w, n) + scatter(ri, w, n))
+        self._mean += self._var * grad
+
+    # -- fitting -----------------------------------------------------------------
+    def _votes(self) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+        m = self._m
+        return self._left[:m], self._right[:m], self._out[:m], self._group[:m]
+
+    def _problem(self, sigma: float, like: GroupProblem | None = None) -> GroupProblem:
+        """The MAP problem at ``sigma`` (group nodes exist only when ``sigma > 0``); the
+        votes' part is taken from ``like`` when given (it depends only on ``sigma > 0``)."""
+        if like is None:
+            left, right, out, group = self._votes()
+            lay = layout(left, right, group, self._n, self._n_groups, sigma > 0.0)
+            el, er = vote_nodes(lay, left, right, group)
+            edges = aggregate(el, er, out, lay.n_nodes, ordered=self._side)
+            davidson = self.ties == "davidson" and self._n_ties > 0
+            like = GroupProblem(
+                Problem(edges, lay.n_nodes, 0.0, self._side, davidson),
+                lay,
+                self._lam,
+                sigma,
+                int(self.exact_max),
+            )
+        return GroupProblem(like.lik, like.lay, self._lam, sigma, int(self.exact_max), like.shared)
+
+    def _x(self, gp: GroupProblem, s: FloatArray, t: FloatArray, tau: float) -> FloatArray:
+        lay = gp.lay
+        parts = [s, t[lay.t_group, lay.t_item]]
+        if gp.lik.side:
+            parts.append(np.array([self._h]))
+        if gp.lik.davidson:
+            parts.append(np.array([tau]))
+        return np.concatenate(parts)
+
+    def _start(self, gp: GroupProblem) -> FloatArray:
+        """Warm start: the last grouped fit where there is one, else the pooled fit."""
+        t = np.tile(self._s, (self._n_groups, 1))
+        rows = min(self._t.shape[0], self._n_groups)
+        t[:rows] = self._t[:rows]
+        tau = self._tau
+        if gp.lik.davidson and not math.isfinite(tau):  # the first ties: bt's tie parameter
+            tau = math.log(self._bt.tie_param)
+        return self._x(gp, self._s, t, tau)
+
+    def _refit(self) -> None:
+        bt = self._bt
+        bt.refit()
+        self._lam = bt.fitted_prior_strength
+        self._side = bt.fitted_side_advantage
+        m, group = self._m, self._votes()[3]
+        learn = self.group_spread is None and np.unique(group).shape[0] >= 2
+        if learn:
+            due = self._sigma == 0.0 or m >= self._m_est * (1.0 + REESTIMATE_GROWTH)
+            sigma = -1.0 if due else self._sigma  # -1: search
+        elif self.group_spread is not None and np.any(group >= 0):
+            sigma = float(self.group_spread)
+        else:
+            sigma = 0.0
+        if sigma == 0.0 or self._sigma == 0.0:  # start from the pooled fit
+            nu = bt.tie_param
+            self._s = bt.scores()
+            self._h = bt.side_effect
+            self._tau = math.log(nu) if nu > 0.0 else -math.inf
+            self._t = np.tile(self._s, (self._n_groups, 1))
+        if sigma == 0.0:  # no group deviations: the pooled fit is the fit
+            gp = self._problem(0.0)
+            x = self._x(gp, self._s, self._t, self._tau)
+        elif sigma < 0.0:
+            sigma, fit, gp = self._search()
+            x = fit.x
+            self._m_est = m
+        else:
+            gp = self._problem(sigma)
+            x = fit_map(gp, self._start(gp), evidence=False).x
+        self._set_x(gp, x, sigma)
+        self._n_fit = m
+        self._cache = {"gp": gp}
+        # re-sync the Gaussian view to the MAP and the Laplace variances
+        self._mean[:] = self._s
+        n = self._n
+        self._var[:] = self._covariance().entries(np.arange(n), np.arange(n))
+
+    def _search(self) -> tuple[float, Fit, GroupProblem]:
+        """Maximise ``log evidence + log sigma`` over :data:`SPREAD_GRID` (each point
+        warm-started from the previous), then by bounded Brent search in ``log sigma``
+        between the best grid point's neighbours."""
+        base = self._problem(SPREAD_GRID[0])
+        tried: list[tuple[float, float, Fit, GroupProblem]] = []  # (criterion, sigma, ...)
+        x = self._start(base)
+
+        def criterion(sig: float) -> float:
+            nonlocal x
+            gp = self._problem(sig, base)
+            fit = fit_map(gp, x)
+            x = fit.x
+            crit = log_evidence(gp, fit) + math.log(sig)
+            tried.append((crit, sig, fit, gp))
+            return crit
+
+        grid = [criterion(sig) for sig in SPREAD_GRID]
+        k = int(np.argmax(grid))
+        if 0 < k < len(SPREAD_GRID) - 1:
+            x = tried[k][2].x
+            scipy.optimize.minimize_scalar(
+                lambda u: -criterion(math.exp(u)),
+                bounds=(math.log(SPREAD_GRID[k - 1]), math.log(SPREAD_GRID[k + 1])),
+                method="bounded",
+                options={"xatol": _LOG_SIGMA_TOL},
+            )
+        _, sigma, fit, gp = max(tried, key=lambda row: row[0])
+        return sigma, fit, gp
+
+    def _set_x(self, gp: GroupProblem, x: FloatArray, sigma: float) -> None:
+        lay, n = gp.lay, self._n
+        self._s = x[:n].copy()
+        self._t = np.tile(self._s, (self._n_groups, 1))
+        self._t[lay.t_group, lay.t_item] = x[n : lay.n_nodes]
+        self._h = float(x[lay.n_nodes]) if gp.lik.side else 0.0
+        self._tau = float(x[-1]) if gp.lik.davidson else -math.inf
+        self._sigma = float(sigma)
+
+    @property
+    def stale_votes(self) -> int:
+        """Votes absorbed since the last refit (0 when reads need no refit)."""
+        self._ensure()
+        return self._m - self._n_fit
+
+    def refit(self) -> None:
+        """Bring the fit (and the re-synced posterior view) up to date now."""
+        self._ensure_fit()
+
+    def _ensure_fit(self) -> None:
+        self._ensure()
+        if self._n_fit != self._m:
+            self._refit()
+
+    def _covariance(self) -> Covariance:
+        """Laplace covariance at the stored fit (rebuilt the same way after a state load)."""
+        cov = self._cache.get("cov")
+        if cov is None:
+            gp = self._cache.get("gp")
+            if gp is None or gp.lay.n_items != self._n:
+                gp = self._cache["gp"] = self._problem(self._sigma)
+            # without group deviations the fit is the pooled bt's, and so are its variances
+            var = self._bt.score_sd() ** 2 if self._sigma == 0.0 else None
+            cov = Covariance(gp, self._x(gp, self._s, self._t, self._tau), var)
+            self._cache["cov"] = cov
+        return cov
+
+    def sample_scores(self, size: int, seed: int | np.random.Generator | None = None) -> FloatArray:
+        """Joint draws of the overall scores (``bt``'s when there are no group deviations)."""
+        self._ensure_fit()
+        if self._sigma == 0.0:
+            return self._bt.sample_scores(size, seed)
+        return super().sample_scores(size, seed)
+
+    # -- reads -------------------------------------------------------------------
+    def scores(self) -> FloatArray:
+        self._ensure_fit()
+        return self._s.copy()
+
+    def posterior(self) -> Posterior:
+        self._ensure()
+        mean = self._mean.view()
+        var = self._var.view()
+        mean.flags.writeable = False
+        var.flags.writeable = False
+        return Posterior(mean=mean, var=var)
+
+    def predict(
+        self,
+        left: ArrayLike,
+        right: ArrayLike,
+        voter: ArrayLike | None = None,
+        context: VoteContext | None = None,
+    ) -> FloatArray:
+        """``P(left wins | decisive)`` from the vote's group scores (overall scores for
+        ``-1`` or a group never seen), with the side advantage when it is estimated."""
+        self._ensure_fit()
+        li = np.atleast_1d(np.asarray(left, dtype=np.int64))
+        ri = np.atleast_1d(np.asarray(right, dtype=np.int64))
+        gg = self._groups(context, li.shape[0])
+        table = np.vstack([self._t, self._s[None, :]])
+        row = np.where((gg >= 0) & (gg < self._t.shape[0]), gg, self._t.shape[0])
+        d = table[row, li] - table[row, ri] + self._h
+        return np.asarray(scipy.special.expit(d), dtype=np.float64)
+
+    # -- state ---------------------------------------------------------------------
+    def state(self) -> ModelState:
+        self._ensure()
+        left, right, out, group = self._votes()
+        data = {
+            "n": self._n,
+            "n_groups": self._n_groups,
+            "left": left.astype("<i8").tobytes(),
+            "right": right.astype("<i8").tobytes(),
+            "outcome": pack_array(out),
+            "group": group.astype("<i8").tobytes(),
+            "n_ties": self._n_ties,
+            "s": pack_array(self._s),
+            "t": pack_array(self._t.ravel()),
+            "t_rows": int(self._t.shape[0]),
+            "h": self._h,
+            "tau": self._tau if math.isfinite(self._tau) else None,
+            "sigma": self._sigma,
+            "m_est": self._m_est,
+            "lam": self._lam,
+            "side": self._side,
+            "n_fit": self._n_fit,
+            "mean": pack_array(self._mean),
+            "var": pack_array(self._var),
+            "bt": msgspec.to_builtins(self._bt.state()),
+        }
+        return ModelState(model=self.name, params=self.get_params(), data=data)
+
+    @classmethod
+    def from_state(cls, state: ModelState) -> Self:
+        if state.model != cls.name:
+            raise ValueError(f"state is for model {state.model!r}, not {cls.name!r}")
+        model = cls(**state.params)
+        d = state.data
+        n = int(d["n"])
+        model._init_state(n)
+        left, right, group = _i64(d["left"]), _i64(d["right"]), _i64(d["group"])
+        model._append(left, right, unpack_array(d["outcome"]), group)
+        model._n_groups = int(d["n_groups"])
+        model._n_ties = int(d["n_ties"])
+        model._s = unpack_array(d["s"])
+        model._t = unpack_array(d["t"]).reshape(int(d["t_rows"]), n)
+        model._h = float(d["h"])
+        model._tau = -math.inf if d["tau"] is None else float(d["tau"])
+        model._sigma = float(d["sigma"])
+        model._m_est = int(d["m_est"])
+        model._lam = float(d["lam"])
+        model._side = bool(d["side"])
+        model._bt = BTModel.from_state(msgspec.convert(d["bt"], ModelState))
+        model._n_fit = int(d["n_fit"])
+        model._mean[:] = unpack_array(d["mean"])
+        model._var[:] = unpack_array(d["var"])
+        return model
