@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import doctest
+import re
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -309,3 +311,19 @@ def test_bad_times_are_refused_and_change_nothing(time: Any, match: str) -> None
 def test_module_doctests() -> None:
     result = doctest.testmod(algorithms.time_bt)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_docs_example_runs() -> None:
+    """The code block of the time-bt section of docs/models.md executes."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "models.md").read_text()
+    start = text.index("## Time-aware BT (time-bt)")
+    mine = text[start : text.index("\n## ", start + 1)]
+    blocks = re.findall(r"```python\n(.*?)```", mine, flags=re.S)
+    assert blocks
+    namespace: dict[str, Any] = {}
+    for block in blocks:
+        exec(block, namespace)
+    model, p = namespace["model"], namespace["p"]
+    assert model.fitted_drift > 0.0
+    assert np.argmax(model.scores()) == 2 and np.argmax(model.scores_at(0.0)) == 0
+    assert p[0] > 0.5 > p[1]
