@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import scipy.linalg
+import scipy.optimize
 
 from algorithms._bt_fit import (
     DENSE_MAX,
@@ -70,7 +71,7 @@ SIDE_SHARE = 0.5
 STEP_TOL = 1e-4
 #: Relative precision of a learnt ``lam``: tight up to ``_DENSE_ITEMS`` items (cheap, and
 #: warm refits then equal cold fits), looser above (``lam`` matters less with more data).
-_LAM_TOL_DENSE = 1e-7
+_LAM_TOL_DENSE = 1e-6
 _LAM_TOL = 1e-3
 _DENSE_ITEMS = 400
 
@@ -93,10 +94,10 @@ def predict_lam(lam: float, s: FloatArray, var: FloatArray) -> float:
     ``i`` carries data curvature ``a_i = 1/var_i - lam``; for another ``lam'`` the diagonal
     model ``var_i' = 1/(a_i + lam')``, ``s_i' = s_i (a_i + lam)/(a_i + lam')`` (ridge
     shrinkage) gives ``gamma' = n - lam' sum(var')`` and the update ``(gamma' + k) /
-    (|s'|^2 + k/LAM_BASE)``; its fixed point ``lam'`` is found by bisection on ``log lam'``
-    within ``[LAM_MIN, LAM_MAX]``. At ``lam' = lam`` the model is exact, so iterating
-    (refit at ``lam'``, predict again) converges to MacKay's fixed point; the diagonal model
-    only makes each step long (usually one or two suffice).
+    (|s'|^2 + k/LAM_BASE)``; its fixed point ``lam'`` is found by Brent's method on
+    ``log lam'`` within ``[LAM_MIN, LAM_MAX]``. At ``lam' = lam`` the model is exact, so
+    iterating (refit at ``lam'``, predict again) converges to MacKay's fixed point; the
+    diagonal model only makes each step long.
     """
     n = s.shape[0]
     prec = 1.0 / var
@@ -116,15 +117,7 @@ def predict_lam(lam: float, s: FloatArray, var: FloatArray) -> float:
         return LAM_MIN
     if phi(hi) >= 0.0:
         return LAM_MAX
-    for _ in range(60):  # bisection: the bracket ends below 1e-15 in log lam
-        mid = 0.5 * (lo + hi)
-        if phi(mid) > 0.0:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-12:
-            break
-    return math.exp(0.5 * (lo + hi))
+    return math.exp(scipy.optimize.brentq(phi, lo, hi, xtol=1e-12, rtol=1e-12))
 
 
 class EvidenceSearch:
@@ -137,7 +130,8 @@ class EvidenceSearch:
 
     Once Newton steps are at most ``_START`` the hook predicts that fixed point from the
     current iterate (:func:`predict_lam`) and moves ``lam`` there (at most a factor
-    ``e^2`` at a time); Newton then re-converges ``s``. ``lam`` has settled when the
+    ``e^2`` at a time; secant steps between consecutive predictions made near the MAP);
+    Newton then re-converges ``s``. ``lam`` has settled when the
     prediction is within ``tol`` (relative) of it after a Newton step of at most ``_TRUST``;
     later tiny steps are not checked again.
 
@@ -166,6 +160,7 @@ class EvidenceSearch:
         self._var: FloatArray | None = None  # item variances at lam = self._var_lam
         self._var_lam = 0.0
         self._moved = 0.0  # sum of Newton step sizes since self._var was computed
+        self._last: tuple[float, float] | None = None  # (log lam, phi) at the last check
 
     def variances(self, p: Problem, x: FloatArray, ev: _Eval) -> FloatArray:
         """Diagonal of ``H^-1`` for the items at ``x`` (exact, or the approximation)."""
@@ -194,12 +189,21 @@ class EvidenceSearch:
             return None
         self.checks += 1
         var = self.variances(p, x, ev)
-        target = predict_lam(p.lam, x[: p.n_items], var)
-        step = math.log(target / p.lam)
-        if abs(step) <= self.tol:
+        u = math.log(p.lam)
+        phi = math.log(predict_lam(p.lam, x[: p.n_items], var)) - u
+        if abs(phi) <= self.tol:
             self._settled = size <= _TRUST
             return None
         self._settled = False
+        step = phi
+        last = self._last
+        if last is not None and size <= _TRUST and last[0] != u and last[1] != phi:
+            # the prediction is off by a roughly constant factor of the distance left:
+            # a secant step on phi(log lam) removes it
+            secant = -phi * (u - last[0]) / (phi - last[1])
+            if 0.0 < secant / phi < 10.0:
+                step = secant
+        self._last = (u, phi) if size <= _TRUST else None
         step = min(max(step, -_MAX_LOG_STEP), _MAX_LOG_STEP)
         self.updates += 1
         self.problem = dataclasses.replace(p, lam=p.lam * math.exp(step))
