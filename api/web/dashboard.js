@@ -68,6 +68,14 @@
   const fmtInt = new Intl.NumberFormat();
   const fmt2 = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const num = (x) => (typeof x === "number" && Number.isFinite(x) ? x : null);
+  /** Seconds since the epoch from a number (JSON bodies) or an ISO 8601 string (exports). */
+  const seconds = (x) => {
+    if (typeof x === "string") {
+      const ms = Date.parse(x);
+      return Number.isFinite(ms) ? ms / 1000 : null;
+    }
+    return num(x);
+  };
 
   function when(ts) {
     if (!num(ts)) return "";
@@ -673,7 +681,7 @@
       if (!line.trim()) continue;
       try {
         const row = JSON.parse(line);
-        const t = num(row.ts) ?? num(row.accepted_at) ?? num(row.created_at) ?? num(row.at) ?? num(row.time);
+        const t = seconds(row.ts);
         if (t !== null) times.push(t);
       } catch (_) {
         /* skip a malformed line */

@@ -244,9 +244,9 @@ def test_groups_that_disagree_are_highlighted(
     def hates(left: str, right: str) -> str:
         return "right" if left == contested else "left"
 
-    for _ in range(3):
-        cast_votes(app_server, survey.id, 12, loves, group="clinician")
-        cast_votes(app_server, survey.id, 12, hates, group="patient")
+    for _ in range(8):  # one voice per voter and pair: each voter answers the 6 pairs once
+        cast_votes(app_server, survey.id, 6, loves, group="clinician")
+        cast_votes(app_server, survey.id, 6, hates, group="patient")
     page = new_page(1280, 800)
     sign_in(page, app_server, organiser_key, survey.id)
     page.get_by_role("tab", name="Groups").click()
