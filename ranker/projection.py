@@ -298,13 +298,14 @@ class Projection:
                 info.answers.remove(row.seq)
 
     def _refit(self) -> None:
-        """Rebuild model and sampler from the active answers (after undo/void/settings)."""
+        """Rebuild model and sampler from the active answers (undo, void, supersede, settings):
+        a batch ``update`` (O(answers)); the exact refit waits for the next ranking."""
         assert self.survey is not None
         model = new_model(self.survey.model)
         model.add_items(len(self.ideas))
         rows = [r for r in self.votes if r.active and r.y is not None]
         if rows:
-            model.fit(
+            model.update(
                 np.array([r.left for r in rows], dtype=np.int64),
                 np.array([r.right for r in rows], dtype=np.int64),
                 np.array([r.y for r in rows], dtype=np.float64),

@@ -294,8 +294,8 @@ def test_time_and_group_reach_models_that_use_them(monkeypatch: pytest.MonkeyPat
     (_, first), (_, second) = _ContextProbe.seen
     assert (first.time, first.group) == (1.0, 1) and (second.time, second.group) == (2.0, -1)
     p.apply(p.seq + 1, ev.VoterVoided(ts=3 * 86_400.0, voter="v1"))  # refits what remains
-    kind, ctx = _ContextProbe.seen[-1]
-    assert kind == "fit" and ctx.time.tolist() == [2.0] and ctx.group.tolist() == [-1]
+    kind, ctx = _ContextProbe.seen[-1]  # rebuilt as one batch of the answers that remain
+    assert kind == "update" and ctx.time.tolist() == [2.0] and ctx.group.tolist() == [-1]
 
 
 def test_models_without_context_are_not_given_one() -> None:
