@@ -22,7 +22,6 @@ whole state plus the model's exact :class:`~algorithms.ModelState`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection
 
 import msgspec
@@ -218,7 +217,8 @@ class Projection:
         self.by_seq[seq] = row
         if not row.active:  # only in logs of versions that appended before refusing
             return
-        self._observe_signals(info, row, event)
+        won = None if y is None or y == 0.5 else y > 0.5
+        self.signals.observe(info.index, left_won=won, ts=row.ts, response_ms=event.response_ms)
         # one voice per voter and pair: a later answer supersedes the earlier one
         earlier = self._on_pair(info, left, right)
         if earlier is not None:
@@ -236,16 +236,6 @@ class Projection:
         if self.sampler is not None:
             # A skip (y is None) blocks the pair for this voter but is no evidence.
             self.sampler.observe(left, right, y, voter=event.voter)
-
-    def _observe_signals(
-        self, info: VoterInfo, row: VoteRow, event: ev.VoteCast | ev.VoteSkipped
-    ) -> None:
-        mean = self.model.posterior().mean  # the crowd's view before this answer: O(1)
-        p_left = 1.0 / (1.0 + math.exp(-(float(mean[row.left]) - float(mean[row.right]))))
-        won = None if row.y is None or row.y == 0.5 else row.y > 0.5
-        self.signals.observe(
-            info.index, left_won=won, p_left=p_left, ts=row.ts, response_ms=event.response_ms
-        )
 
     def _on_pair(self, info: VoterInfo, a: int, b: int) -> VoteRow | None:
         """The voter's counted answer on the pair ``{a, b}``, if any (newest first: O(the

@@ -1,47 +1,53 @@
-"""Signals that a voter may not be an honest person: computed online, one O(1) step per answer.
+"""Signals that a voter may not be an honest person.
 
-The projection feeds every counted answer to :meth:`Signals.observe` *before* the model
-learns from it, with the crowd model's probability that the left idea wins. Per voter it keeps:
+Counted online, one O(1) step per answer and no model work on the answer path
+(:meth:`Signals.observe`): the **side** of each decisive answer, **speed** (answers given in
+under 0.4 s: reading two ideas takes longer) and **bursts** (the shortest time in which the
+voter gave 10 answers in a row). **Agreement with the crowd** is computed when someone asks
+(:func:`agreement`, vectorised over the voters' counted answers), with the crowd's model as it
+is *then*, not as it was early in the survey:
 
-* **agreement with the crowd versus chance**: ``loglr = sum log(p_chosen / 0.5)``, the log
-  likelihood ratio of the voter's decisive answers under the crowd's model against a fair
-  coin. A voter who answers as the crowd's model predicts gains on average
-  ``E = p log 2p + (1 - p) log 2(1 - p)`` per answer (variance
-  ``p (1 - p) log(p / (1 - p))^2``); a random clicker drifts below zero (by
-  ``0.5 log(4 p (1 - p))``), and someone voting against the crowd falls fast. Flagged when
-  the voter's total is ``AGAINST_Z`` standard deviations below what such a voter would reach
-  (``agreement_z``) after at least ``AGAINST_MIN`` decisive answers. The crowd's model is
-  itself an estimate (and early in a survey a poor one), so the threshold is strict: in
-  ``python -m benchmarks.manipulation`` a 2-sigma rule after 20 answers flagged 15% of honest
-  voters. A voter who sincerely disagrees with the majority is flagged too: the
-  evidence is shown to the organiser, who decides (nothing is voided automatically).
-* **side bias**: the share of decisive answers for the left idea, as a binomial z-score
-  (sides are randomised, so an honest voter's z is standard normal). Flagged beyond 4.
-* **speed**: the share of answers given in under 0.4 s (reading two ideas takes longer).
-  Flagged when at least half of ten or more timed answers are that fast.
-* **bursts**: the shortest time in which the voter gave 10 answers in a row. Flagged under
-  5 s.
+``loglr = sum log(p_chosen / 0.5)`` is the log likelihood ratio of the voter's decisive
+answers under the crowd's model against a fair coin. A voter who answers as the model predicts
+gains on average ``E = p log 2p + (1 - p) log 2(1 - p)`` per answer (variance
+``p (1 - p) log(p / (1 - p))^2``); a random clicker drifts below zero (by ``0.5 log(4 p (1 -
+p))``), and someone voting against the crowd falls fast. ``agreement_z`` is how many standard
+deviations the voter is below (-) what such a voter would reach.
 
-Every rule waits for enough answers (``MIN_ANSWERS``) before it can flag, so a new voter is
-never flagged on a handful of answers. The thresholds are the defaults of
-``python -m benchmarks.manipulation``, which measures how many bots and how many honest
-voters they flag.
+Rules (:func:`reasons`): ``against_crowd`` after ``AGAINST_MIN`` decisive answers with
+``agreement_z <= -AGAINST_Z``; ``side_bias`` after ``MIN_ANSWERS`` with a binomial z of the left
+share beyond ``SIDE_Z`` (sides are randomised, so an honest voter's z is standard normal);
+``fast`` when half of ten or more timed answers are under ``FAST_MS``; ``burst`` for 10 answers
+within ``BURST_S``. A voter who sincerely disagrees with the majority is flagged too: the
+evidence goes to the organiser, who decides (nothing is voided automatically).
 
 >>> s = Signals()
 >>> for k in range(40):
-...     s.observe(0, left_won=True, p_left=0.2, ts=float(k), response_ms=150)
->>> sorted(s.reasons(0))
-['against_crowd', 'fast', 'side_bias']
+...     s.observe(0, left_won=True, ts=float(k), response_ms=150)
+>>> reasons(s.by_voter[0], agreement_z=-5.0)
+['against_crowd', 'side_bias', 'fast']
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import msgspec
+import numpy as np
+from numpy.typing import NDArray
 
-__all__ = ["AGAINST_Z", "BURST", "FAST_MS", "MIN_ANSWERS", "Signals", "VoterSignals"]
+__all__ = [
+    "AGAINST_MIN",
+    "AGAINST_Z",
+    "BURST",
+    "FAST_MS",
+    "MIN_ANSWERS",
+    "Agreement",
+    "Signals",
+    "VoterSignals",
+    "agreement",
+    "reasons",
+]
 
 MIN_ANSWERS = 20
 """Decisive answers a voter needs before side bias can flag them."""
@@ -61,9 +67,6 @@ class VoterSignals(msgspec.Struct):
 
     decisive: int = 0
     left: int = 0
-    loglr: float = 0.0
-    expected: float = 0.0  # sum of E over the decisive answers
-    variance: float = 0.0  # sum of their variances
     timed: int = 0
     fast: int = 0
     burst_s: float = math.inf
@@ -76,69 +79,89 @@ class VoterSignals(msgspec.Struct):
         return 0.0 if n == 0 else (self.left - n / 2) / math.sqrt(n / 4)
 
     @property
-    def agreement_z(self) -> float:
-        """How many standard deviations the voter's agreement is above (+) or below (-)
-        that of a voter who answers as the crowd's model predicts."""
-        sd = math.sqrt(self.variance)
-        return 0.0 if sd == 0 else (self.loglr - self.expected) / sd
-
-    @property
     def fast_share(self) -> float:
         return 0.0 if self.timed == 0 else self.fast / self.timed
 
 
 class Signals:
-    """Every voter's signals, by voter index."""
+    """Every voter's online signals, by voter index."""
 
     def __init__(self) -> None:
         self.by_voter: dict[int, VoterSignals] = {}
 
     def observe(
-        self,
-        voter: int,
-        *,
-        left_won: bool | None,
-        p_left: float,
-        ts: float,
-        response_ms: int | None,
+        self, voter: int, *, left_won: bool | None, ts: float, response_ms: int | None
     ) -> None:
-        """One answer: ``left_won`` ``None`` for a tie or a skip; ``p_left`` the crowd
-        model's probability that the left idea wins, before this answer."""
+        """One answer: ``left_won`` ``None`` for a tie or a skip."""
         s = self.by_voter.get(voter)
         if s is None:
             s = self.by_voter[voter] = VoterSignals()
         if left_won is not None:
             s.decisive += 1
-            p = min(max(p_left, 1e-6), 1 - 1e-6)
-            q = 1 - p
-            s.expected += p * math.log(2 * p) + q * math.log(2 * q)
-            s.variance += p * q * math.log(p / q) ** 2
-            if left_won:
-                s.left += 1
-                s.loglr += math.log(2 * p)
-            else:
-                s.loglr += math.log(2 * (1 - p))
+            s.left += left_won
         if response_ms is not None:
             s.timed += 1
             s.fast += response_ms < FAST_MS
-        window = deque(s.recent, maxlen=BURST)
-        window.append(ts)
-        s.recent = list(window)
-        if len(window) == BURST:
-            s.burst_s = min(s.burst_s, window[-1] - window[0])
+        recent = s.recent
+        recent.append(ts)
+        if len(recent) > BURST:
+            del recent[0]
+        if len(recent) == BURST:
+            s.burst_s = min(s.burst_s, recent[-1] - recent[0])
 
-    def reasons(self, voter: int) -> list[str]:
-        """Why a voter looks like a bot (empty: nothing suspicious)."""
-        s = self.by_voter.get(voter)
-        if s is None:
-            return []
-        out = []
-        if s.decisive >= AGAINST_MIN and s.agreement_z <= -AGAINST_Z:
-            out.append("against_crowd")
-        if s.decisive >= MIN_ANSWERS and abs(s.side_z) >= SIDE_Z:
-            out.append("side_bias")
-        if s.timed >= 10 and s.fast_share >= 0.5:
-            out.append("fast")
-        if s.burst_s < BURST_S:
-            out.append("burst")
-        return out
+
+class Agreement(msgspec.Struct, frozen=True):
+    """A voter's agreement with the crowd (see the module docstring)."""
+
+    log_lr: float
+    z: float
+
+
+def agreement(
+    voter: NDArray[np.int64],
+    left: NDArray[np.int64],
+    right: NDArray[np.int64],
+    y: NDArray[np.float64],
+    mean: NDArray[np.float64],
+) -> dict[int, Agreement]:
+    """Per voter index, the agreement of their decisive answers (``y`` 1 or 0; ties are left
+    out) with a model whose scores are ``mean``; vectorised over the answers.
+
+    >>> import numpy as np
+    >>> a = agreement(np.array([0, 0, 1, 1]), np.array([0, 0, 0, 0]), np.array([1, 1, 1, 1]),
+    ...               np.array([1.0, 1.0, 0.0, 0.0]), np.array([2.0, 0.0]))
+    >>> a[0].log_lr > 0 > a[1].log_lr
+    True
+    """
+    keep = y != 0.5
+    voter, left, right, y = voter[keep], left[keep], right[keep], y[keep]
+    if voter.size == 0:
+        return {}
+    p = 1.0 / (1.0 + np.exp(-(mean[left] - mean[right])))
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    q = 1 - p
+    chosen = np.where(y > 0.5, p, q)
+    size = int(voter.max()) + 1
+    lr = np.bincount(voter, np.log(2 * chosen), size)
+    expected = np.bincount(voter, p * np.log(2 * p) + q * np.log(2 * q), size)
+    var = np.bincount(voter, p * q * np.log(p / q) ** 2, size)
+    out = {}
+    for v in np.unique(voter).tolist():
+        sd = math.sqrt(var[v])
+        z = 0.0 if sd == 0 else (lr[v] - expected[v]) / sd
+        out[v] = Agreement(float(lr[v]), float(z))
+    return out
+
+
+def reasons(s: VoterSignals, agreement_z: float | None = None) -> list[str]:
+    """Why a voter looks like a bot (empty: nothing suspicious)."""
+    out = []
+    if agreement_z is not None and s.decisive >= AGAINST_MIN and agreement_z <= -AGAINST_Z:
+        out.append("against_crowd")
+    if s.decisive >= MIN_ANSWERS and abs(s.side_z) >= SIDE_Z:
+        out.append("side_bias")
+    if s.timed >= 10 and s.fast_share >= 0.5:
+        out.append("fast")
+    if s.burst_s < BURST_S:
+        out.append("burst")
+    return out

@@ -168,7 +168,7 @@ class Voting:
             info = proj.voters.get(voter.id)
             cast = 0 if info is None else info.cast
             held = self._held(survey_id, voter.id, cast, proj.survey.limits.open_ballots_per_voter)
-            left, right, prob = proj.pick(voter.id, exclude=[(a, b) for a, b, _ in held])
+            left, right, prob = proj.pick(voter.id, exclude=[(a, b) for a, b, _ in held] or None)
             held.append((left, right, cast))
             texts = (proj.ideas[left].text, proj.ideas[right].text)
             ttl = proj.survey.limits.ballot_ttl_s
@@ -319,6 +319,10 @@ class Voting:
                 return _receipt(stored.seq, old)
             raise BallotUsed("this ballot was already answered differently")
         self.repo.applied(survey_id, stored, p.event)
+        held = self._open.get((survey_id, p.ballot.voter))
+        if held:  # answered: no longer open (the sampler knows the voter has seen the pair)
+            b = p.ballot
+            held[:] = [h for h in held if (h[0], h[1]) != (b.left, b.right)]
         return _receipt(stored.seq, p.event)
 
     # -- undo and void -------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ranker.domain import Answer, Limits
 from ranker.service import RankerService
-from ranker.signals import Signals
+from ranker.signals import Signals, agreement, reasons
 from tests.core_fixtures import Clock, survey
 
 
@@ -62,5 +64,23 @@ def test_signals_survive_a_snapshot_and_equal_a_rebuild(svc: RankerService) -> N
 def test_a_new_voter_is_never_flagged_on_a_few_answers() -> None:
     s = Signals()
     for k in range(19):
-        s.observe(1, left_won=True, p_left=0.1, ts=k * 3.0, response_ms=None)
-    assert s.reasons(1) == []
+        s.observe(1, left_won=True, ts=k * 3.0, response_ms=None)
+    assert reasons(s.by_voter[1], agreement_z=-10.0) == []
+
+
+def test_agreement_is_measured_against_the_crowds_current_model() -> None:
+    rng = np.random.default_rng(0)
+    n, m = 10, 4000
+    truth = np.linspace(2, -2, n)
+    left = rng.integers(0, n, m)
+    right = (left + rng.integers(1, n, m)) % n
+    voter = rng.integers(0, 40, m)
+    p = 1 / (1 + np.exp(-(truth[left] - truth[right])))
+    y = (rng.random(m) < p).astype(float)
+    contrarian = voter == 0
+    y[contrarian] = 1.0 - y[contrarian]
+    agree = agreement(voter, left, right, y, truth)
+    assert agree[0].z < -3 and agree[0].log_lr < 0
+    honest_z = [agree[v].z for v in range(1, 40)]
+    assert sum(z <= -3 for z in honest_z) <= 1  # about 0.1% expected at -3 sd
+    assert abs(float(np.mean(honest_z))) < 0.5

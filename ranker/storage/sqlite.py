@@ -15,9 +15,10 @@ Schema: ``surveys(id, head, gate)`` holds each log's last sequence number and it
 gate (the seq of its last gate event, checked and moved in the append's transaction; a
 database from before the column gets it when opened), ``events(survey, seq, ballot,
 data)`` the logs (a unique partial index on ``(survey, ballot)`` makes a ballot usable
-once), ``rates`` the fixed-window counters, ``quotas`` the counters of
-:meth:`SQLiteStore.append_quota` and each voter's answer count (``cast:<voter>``, for the
-open-ballot bound of :meth:`Store.append_vote`), ``organisers`` the rest.
+once), ``rates`` the fixed-window counters (a voter's row also keeps the voter's total
+answers, for the open-ballot bound of :meth:`Store.append_vote`: one statement per answer
+counts both), ``quotas`` the counters of :meth:`SQLiteStore.append_quota`, ``organisers`` the
+rest.
 
 Snapshots live in a second file beside the database, ``<path>-snapshots`` (table
 ``snapshots(survey, seq, data)``), with its own connection: writing a snapshot of a large
@@ -67,7 +68,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE UNIQUE INDEX IF NOT EXISTS events_ballot ON events (survey, ballot)
     WHERE ballot IS NOT NULL;
 CREATE TABLE IF NOT EXISTS rates (
-    key TEXT PRIMARY KEY, win INTEGER NOT NULL, n INTEGER NOT NULL
+    key TEXT PRIMARY KEY, win INTEGER NOT NULL, n INTEGER NOT NULL,
+    total INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS quotas (
     survey TEXT NOT NULL, counter TEXT NOT NULL, n INTEGER NOT NULL,
@@ -88,6 +90,19 @@ _COUNT_UP = (
     "SET n = n + 1 RETURNING n"
 )
 """Count one on a survey's counter (ideas per voter, answers per voter); returns the count."""
+
+_VOTER_UPSERT = (
+    "INSERT INTO rates (key, win, n, total) VALUES (?, ?, 1, 1) ON CONFLICT (key) DO UPDATE "
+    "SET n = CASE WHEN win = excluded.win THEN n + 1 ELSE 1 END, win = excluded.win, "
+    "total = total + 1 RETURNING n, total"
+)
+"""A voter's answer: counted in its rate window and in its total (kept: never purged)."""
+
+_VOTER_TOTAL = (
+    "INSERT INTO rates (key, win, n, total) VALUES (?, ?, 0, 1) ON CONFLICT (key) DO UPDATE "
+    "SET total = total + 1 RETURNING n, total"
+)
+"""The same for a survey without a rate limit: the total alone."""
 
 _RATE_UPSERT = (
     "INSERT INTO rates (key, win, n) VALUES (?, ?, 1) ON CONFLICT (key) DO UPDATE SET "
@@ -150,6 +165,10 @@ class SQLiteStore(Store):
             cols = {str(r[1]) for r in self._db.execute("PRAGMA table_info(surveys)")}
             if "gate" not in cols:
                 self._db.execute("ALTER TABLE surveys ADD COLUMN gate INTEGER NOT NULL DEFAULT 0")
+            # and before the per-voter answer count kept beside each voter's rate window
+            cols = {str(r[1]) for r in self._db.execute("PRAGMA table_info(rates)")}
+            if "total" not in cols:
+                self._db.execute("ALTER TABLE rates ADD COLUMN total INTEGER NOT NULL DEFAULT 0")
         self._hits = 0
         # snapshots: their own file, connection and lock (see the module docstring)
         self._snap_lock = threading.Lock()
@@ -255,7 +274,7 @@ class SQLiteStore(Store):
             )
         self._hits += 1
         if self._hits % 10_000 == 0:  # forget finished windows now and then
-            db.execute("DELETE FROM rates WHERE win < ?", (win - 1,))
+            db.execute("DELETE FROM rates WHERE win < ? AND total = 0", (win - 1,))
         return n
 
     def append_vote(self, survey: str, vote: VoteAppend) -> VoteStored:
@@ -268,13 +287,18 @@ class SQLiteStore(Store):
                     "INSERT INTO events VALUES (?, ?, ?, ?)", (survey, seq, vote.ballot, vote.data)
                 )
                 self._check_gate(survey, cur, vote.checked_at)
-                # the voter's answers so far (counted with this one; a refusal rolls it back)
-                cast = int(db.execute(_COUNT_UP, (survey, f"cast:{vote.voter}")).fetchone()[0])
-                if not open_ballot_ok(vote, cast - 1):
+                # one statement counts the voter's answer in its rate window and in its total
+                # (the open-ballot bound): the row is per voter; a refusal rolls it back
+                win = rate_window(vote.now, vote.rate_window_s)
+                sql = _VOTER_UPSERT if vote.rate_limit > 0 else _VOTER_TOTAL
+                n, cast = db.execute(sql, (f"{survey}:{vote.voter}", win)).fetchone()
+                if not open_ballot_ok(vote, int(cast) - 1):
                     raise replaced(vote)
-                if vote.rate_limit > 0:
-                    key = f"{survey}:{vote.voter}"
-                    self._hit(db, key, vote.rate_limit, vote.rate_window_s, vote.now)
+                if 0 < vote.rate_limit < int(n):
+                    raise RateLimited(
+                        f"more than {vote.rate_limit} per {vote.rate_window_s} s",
+                        retry_after=(win + 1) * vote.rate_window_s - vote.now,
+                    )
         except sqlite3.IntegrityError:  # rolled back: the ballot was answered before
             with self._lock:
                 old = self._db.execute(
