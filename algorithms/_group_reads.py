@@ -87,6 +87,35 @@ class GroupReads:
         half = z * np.sqrt(self._covariance().entries(a, a) + noise)
         return mean - half, mean + half
 
+    def group_sd(self, group: int) -> FloatArray:
+        """Posterior standard deviation of one group's scores (``-1``: the overall scores)."""
+        g = self._check_group(group)
+        self._ensure_fit()
+        a, noise = self._slots(g)
+        return np.asarray(np.sqrt(self._covariance().entries(a, a) + noise), dtype=np.float64)
+
+    def sample_group_scores(
+        self, group: int, size: int, seed: int | np.random.Generator | None = None
+    ) -> FloatArray:
+        """Joint draws of one group's scores (``-1``: the overall scores), shape ``(size,
+        items)``: correlated when the covariance is exact, else independent per item; an
+        inactive deviation is drawn from its prior ``N(0, sigma^2)``."""
+        g = self._check_group(group)
+        self._ensure_fit()
+        if g == -1 or self._sigma == 0.0:  # the group scores are the overall scores
+            return self.sample_scores(size, seed)
+        rng = np.random.default_rng(seed)
+        n = self._n
+        a, noise = self._slots(g)
+        cov = self._covariance()
+        if cov.chol is not None:
+            z = rng.standard_normal((size, cov.chol.shape[0]))
+            dev = cov.draws(z)[:, a]
+        else:
+            dev = rng.standard_normal((size, n)) * np.sqrt(cov.entries(a, a))
+        dev += rng.standard_normal((size, n)) * np.sqrt(noise)
+        return np.asarray(self.group_scores(g) + dev, dtype=np.float64)
+
     def group_difference(self, group: int, other: int = -1, level: float = 0.95) -> GroupDifference:
         """Per-item ``t_group - t_other`` with its interval at ``level`` and the posterior
         probability that it is positive (``other=-1``: the deviation from the overall score).

@@ -409,3 +409,28 @@ def test_docs_example_runs() -> None:
         exec(block, namespace)
     assert namespace["model"].n_votes == 2000
     assert namespace["diff"].credible.tolist() == [True, False, False, False]
+
+
+@pytest.mark.parametrize("exact_max", [400, 10])
+def test_group_draws_match_the_group_scores_and_their_sd(exact_max: int) -> None:
+    """``sample_group_scores`` draws around ``group_scores`` with sd ``group_sd`` (the sd the
+    intervals use), on the exact path and the block approximation; a group never seen and a
+    group with no deviations draw the overall scores' distribution."""
+    rng = np.random.default_rng(5)
+    dev = rng.normal(0.0, 0.8, (2, 8))
+    left, right, out, group, _ = grouped_votes(6, dev, (400, 60))
+    m = fit(left, right, out, group, exact_max=exact_max)
+    assert m.spread > 0
+    for g in (0, 1, 7, -1):
+        draws = m.sample_group_scores(g, 4000, seed=1)
+        assert draws.shape == (4000, 8)
+        sd = m.group_sd(g)
+        np.testing.assert_allclose(draws.mean(axis=0), m.group_scores(g), atol=4 * sd.max() / 60)
+        np.testing.assert_allclose(draws.std(axis=0), sd, rtol=0.1)
+        lo, hi = m.group_intervals(g, 0.9)
+        np.testing.assert_allclose(hi - lo, 2 * 1.6448536 * sd, rtol=1e-6)
+    np.testing.assert_array_equal(
+        m.sample_group_scores(1, 5, seed=3), m.sample_group_scores(1, 5, seed=3)
+    )
+    flat = fit(left, right, out, group, group_spread=0.0)
+    np.testing.assert_array_equal(flat.sample_group_scores(1, 5, 2), flat.sample_scores(5, 2))
