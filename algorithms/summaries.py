@@ -25,6 +25,7 @@ __all__ = [
     "score_sd",
     "summarize",
     "tiers",
+    "tiers_from_ranges",
     "votes_to_settle",
 ]
 
@@ -87,7 +88,8 @@ def rank_ranges(
     base = np.arange(1, n + 1, dtype=np.int32)
     for a in range(0, n_samples, chunk):
         block = draws[a : a + chunk]
-        order = np.argsort(-block, axis=1)
+        # float32 sorts ~2.5x faster; orders it could swap differ by < 1e-7 relative
+        order = np.argsort(-block.astype(np.float32), axis=1)
         np.put_along_axis(ranks[a : a + chunk], order, np.broadcast_to(base, block.shape), axis=1)
     q = (1.0 - level) / 2.0
     lo = np.quantile(ranks, q, axis=0, method="lower").astype(np.int64)
@@ -129,17 +131,45 @@ def comparison_intervals(
     return score - z * sd, score + z * sd
 
 
-def tiers(model: PairwiseModel, level: float = 0.95) -> IntArray:
-    """Tiers of statistically tied items, 1 = top tier.
+def tiers_from_ranges(rank: IntArray, rank_lo: IntArray, rank_hi: IntArray) -> IntArray:
+    """Tiers, 1 = top, from point ranks and rank ranges (as :func:`rank_ranges` returns).
 
-    Chatbot Arena's rule: item ``i``'s *arena rank* is ``1 + #{j : low_j > high_i}``,
-    the number of items whose ``level`` interval lies wholly above ``i``'s, plus one.
-    For models whose scores share an uncertain common level (``bt``: ``model.level_var``)
-    the intervals are those of the centred scores, ``score ± z sqrt(sd^2 - level_var)``:
-    the common level cancels in every comparison. Items
-    are taken in score order and the arena rank is made non-decreasing along that order
-    (a running maximum), so a higher score never lands in a worse tier; items with equal
-    arena rank form one tier, numbered 1, 2, ... from the top.
+    Take the items in rank order. A tier boundary goes between positions ``r`` and
+    ``r + 1`` exactly when no item's rank range contains both ``r`` and ``r + 1``; tiers
+    are the blocks between boundaries, numbered 1, 2, ... from the top. So every item's
+    rank range lies within its tier's block of positions, and items whose rank ranges
+    overlap share a tier. ``rank`` must be a permutation of ``1..n`` and
+    ``rank_lo <= rank <= rank_hi``.
+
+    >>> tiers_from_ranges(np.array([1, 2, 3, 4]), np.array([1, 1, 3, 4]),
+    ...                   np.array([2, 2, 4, 4])).tolist()
+    [1, 1, 2, 2]
+    """
+    n = rank.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    # an item with range [lo, hi] spans the gaps after positions lo .. hi - 1
+    spans = np.cumsum(np.bincount(rank_lo, minlength=n + 1) - np.bincount(rank_hi, minlength=n + 1))
+    cut = spans[1:n] == 0  # cut[r - 1]: a boundary after position r
+    tier_at = np.concatenate([[1], 1 + np.cumsum(cut)]).astype(np.int64)
+    return tier_at[np.asarray(rank) - 1]
+
+
+def tiers(
+    model: PairwiseModel,
+    level: float = 0.95,
+    n_samples: int = 1000,
+    seed: int | np.random.Generator | None = 0,
+) -> IntArray:
+    """Tiers of items the posterior cannot order, 1 = top tier; consistent with rank ranges.
+
+    The rule (:func:`tiers_from_ranges` on :func:`rank_ranges` at ``level``, from the same
+    ``n_samples`` joint posterior draws): in score order, a boundary goes between
+    positions ``r`` and ``r + 1`` only where no item's ``level`` rank range reaches across
+    it. Then for every pair ``i`` above and ``j`` below a boundary, the share of draws in
+    which ``s_i > s_j`` is at least ``level``: ``rank_i <= r < rank_j`` in all but at most
+    ``(1 - level) / 2`` of the draws for each of them. Tiers are the finest split with
+    this property that never puts two items with overlapping rank ranges apart.
 
     >>> from algorithms import create_model
     >>> m = create_model("bt", n_items=3)
@@ -148,20 +178,8 @@ def tiers(model: PairwiseModel, level: float = 0.95) -> IntArray:
     [1, 2, 2]
     """
     _check_level(level)
-    scores = model.scores()
-    n = scores.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    low, high = comparison_intervals(model, level)
-    sorted_low = np.sort(low)
-    better = n - np.searchsorted(sorted_low, high, side="right")  # low_j > high_i
-    arena = 1 + better
-    order = np.argsort(-scores, kind="stable")
-    mono = np.maximum.accumulate(arena[order])
-    tier_sorted = np.cumsum(np.concatenate([[1], np.diff(mono) > 0]))
-    out = np.empty(n, dtype=np.int64)
-    out[order] = tier_sorted
-    return out
+    rank_lo, rank_hi = rank_ranges(model, level, n_samples=n_samples, seed=seed)
+    return tiers_from_ranges(point_ranks(model.scores()), rank_lo, rank_hi)
 
 
 def p_beats_random(model: PairwiseModel, block: int = 2_000_000) -> FloatArray:
@@ -264,15 +282,16 @@ def summarize(
     sd = score_sd(model)
     z = float(scipy.special.ndtri(0.5 + level / 2.0))
     rank_lo, rank_hi = rank_ranges(model, level, n_samples=n_samples, seed=seed)
+    rank = point_ranks(score)
     return Summary(
         score=score,
         low=np.asarray(low, dtype=np.float64),
         high=np.asarray(high, dtype=np.float64),
         sd=sd,
-        rank=point_ranks(score),
+        rank=rank,
         rank_lo=rank_lo,
         rank_hi=rank_hi,
-        tier=tiers(model, level),
+        tier=tiers_from_ranges(rank, rank_lo, rank_hi),
         p_beats_random=p_beats_random(model),
         conservative=score - z * sd,
         level=float(level),

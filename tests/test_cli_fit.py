@@ -41,6 +41,32 @@ def test_json_output_is_a_ranked_list_with_intervals(capsys: pytest.CaptureFixtu
     assert scores == sorted(scores, reverse=True)
 
 
+def test_tiers_agree_with_rank_ranges_on_the_example(capsys: pytest.CaptureFixture[str]) -> None:
+    # issue 11: P5 and P11 (both ranks 9-12 or so) were split into tiers 4 and 5 while
+    # P12 and P13 (ranks 1 and 2) shared tier 1
+    code, out, err = run_cli(["fit", str(EXAMPLE), "--format", "json"], capsys)
+    assert code == 0, err
+    rows = {r["item"]: r for r in json.loads(out)}
+    assert rows["P5"]["tier"] == rows["P11"]["tier"]
+    assert rows["P12"]["rank_hi"] < rows["P13"]["rank_lo"]
+    assert rows["P12"]["tier"] < rows["P13"]["tier"]
+    for a in rows.values():
+        for b in rows.values():
+            if a["rank_lo"] <= b["rank_hi"] and b["rank_lo"] <= a["rank_hi"]:
+                assert a["tier"] == b["tier"], (a["item"], b["item"])
+
+
+def test_a_winner_loser_file_is_not_read_as_left_always_wins(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # every winner is in the first column: without swapping sides a side-aware bt put all
+    # of it down to the side advantage (scores within +-0.02 of 0)
+    code, out, _ = run_cli(["fit", str(EXAMPLE), "--format", "json"], capsys)
+    assert code == 0
+    scores = [r["score"] for r in json.loads(out)]
+    assert max(scores) - min(scores) > 5.0
+
+
 def test_ranking_of_the_potatoes_agrees_with_their_true_weights(
     shared_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

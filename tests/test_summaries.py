@@ -6,6 +6,8 @@ import doctest
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import algorithms.summaries
 from algorithms import (
@@ -20,7 +22,7 @@ from algorithms import (
     tiers,
     votes_to_settle,
 )
-from algorithms.summaries import comparison_var, point_ranks, score_sd
+from algorithms.summaries import comparison_var, point_ranks, score_sd, tiers_from_ranges
 
 
 def fitted(n: int = 12, m: int = 400, seed: int = 0, spread: float = 1.0) -> BTModel:
@@ -96,6 +98,91 @@ def test_tiers_compare_without_the_common_level() -> None:
     elo.update([0, 1], [1, 2], [1.0, 1.0])
     pairs = zip(comparison_intervals(elo), elo.intervals(), strict=True)
     assert all(np.array_equal(a, b) for a, b in pairs)
+
+
+class GaussianPosterior:
+    """Just what :func:`tiers` reads: point scores and joint draws from ``N(mean, cov)``."""
+
+    def __init__(self, mean: np.ndarray, cov: np.ndarray) -> None:
+        self.mean, self.cov = mean, cov
+
+    def scores(self) -> np.ndarray:
+        return self.mean
+
+    def sample_scores(self, size: int, seed: int | None = None) -> np.ndarray:
+        return np.random.default_rng(seed).multivariate_normal(self.mean, self.cov, size)
+
+
+def check_tier_rule(model: object, level: float, n_samples: int, seed: int) -> None:
+    """The properties the docs promise of ``tiers`` (docs/models.md, "Summaries")."""
+    t = tiers(model, level, n_samples=n_samples, seed=seed)
+    lo, hi = rank_ranges(model, level, n_samples=n_samples, seed=seed)
+    draws = model.sample_scores(n_samples, seed)
+    rank = point_ranks(model.scores())
+    by_rank = t[np.argsort(rank)]
+    assert by_rank[0] == 1 and np.all(np.diff(by_rank) >= 0)  # monotone in score...
+    assert set(t.tolist()) == set(range(1, t.max() + 1))  # ...numbered without gaps
+    # every pair across a boundary is ordered that way in at least `level` of the draws
+    above, below = np.nonzero(t[:, None] < t[None, :])
+    share = (draws[:, above] > draws[:, below]).mean(axis=0)
+    assert np.all(share >= level - 1e-12), (share.min(), level)
+    # every rank range lies within its tier's positions, so ranges of different tiers
+    # are disjoint and ideas whose ranges overlap share a tier
+    first = np.array([rank[t == k].min() for k in range(1, t.max() + 1)])
+    last = np.array([rank[t == k].max() for k in range(1, t.max() + 1)])
+    assert np.all(lo >= first[t - 1]) and np.all(hi <= last[t - 1])
+    overlap = (lo[:, None] <= hi[None, :]) & (lo[None, :] <= hi[:, None])
+    assert np.all(t[:, None] == t[None, :], where=overlap)
+    # and the split is the finest such: inside a tier every gap is spanned by some range
+    for k in range(1, t.max() + 1):
+        for r in range(first[k - 1], last[k - 1]):
+            assert np.any((lo <= r) & (hi >= r + 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 14),
+    spread=st.floats(0.0, 6.0),
+    corr=st.floats(0.0, 0.9),
+    level=st.floats(0.5, 0.99),
+    n_samples=st.integers(20, 400),
+    seed=st.integers(0, 2**16),
+)
+def test_tiers_over_random_posteriors(
+    n: int, spread: float, corr: float, level: float, n_samples: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    mean = spread * rng.standard_normal(n)
+    a = rng.standard_normal((n, n))
+    sd = rng.uniform(0.05, 1.5, n)
+    cov = (
+        (1 - corr) * np.diag(sd**2) + corr * np.outer(sd, sd) * np.corrcoef(a)
+        if n > 1
+        else np.diag(sd**2)
+    )
+    check_tier_rule(GaussianPosterior(mean, cov), level, n_samples, seed)
+
+
+def test_tiers_of_fitted_models() -> None:
+    for seed in range(6):
+        for name in ("bt", "elo"):
+            model = create_model(name, n_items=15)
+            rng = np.random.default_rng(seed)
+            s = 2.0 * rng.standard_normal(15)
+            left = rng.integers(0, 15, 500)
+            right = (left + rng.integers(1, 15, 500)) % 15
+            y = (rng.random(500) < 1.0 / (1.0 + np.exp(-(s[left] - s[right])))).astype(float)
+            model.update(left, right, y)
+            check_tier_rule(model, 0.95, 500, seed)
+
+
+def test_tiers_from_ranges() -> None:
+    rank = np.array([3, 1, 2, 4, 5])
+    assert tiers_from_ranges(rank, rank.copy(), rank.copy()).tolist() == [3, 1, 2, 4, 5]
+    lo, hi = np.array([2, 1, 1, 4, 4]), np.array([3, 2, 3, 5, 5])
+    assert tiers_from_ranges(rank, lo, hi).tolist() == [1, 1, 1, 2, 2]
+    assert tiers_from_ranges(rank, np.ones(5, int), np.full(5, 5)).tolist() == [1] * 5
+    assert tiers_from_ranges(np.zeros(0, int), np.zeros(0, int), np.zeros(0, int)).size == 0
 
 
 def test_tiers_separate_clear_differences_and_merge_unknowns() -> None:

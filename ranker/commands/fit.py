@@ -96,7 +96,14 @@ def rank_rows(
     if not 0.0 < level < 1.0:
         raise ValueError(f"--level must be in (0, 1), got {level}")
     model = _build_model(model_name, table.n_items, params)
-    model.fit(table.left, table.right, table.outcome, voter=table.voter)
+    left, right, outcome = table.left, table.right, table.outcome
+    if not table.side_meaningful:
+        # winner,loser files put every winner on the left: swap sides at random (seeded),
+        # as cross-validation does, or a side-aware model reads "left always wins"
+        swap = np.random.default_rng(seed).random(left.shape[0]) < 0.5
+        left, right = np.where(swap, right, left), np.where(swap, left, right)
+        outcome = np.where(swap, 1.0 - outcome, outcome)
+    model.fit(left, right, outcome, voter=table.voter)
     s = summarize(model, level=level, seed=seed)
     counts = table.counts()
     order = np.lexsort((-s.score, s.rank))
