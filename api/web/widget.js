@@ -162,18 +162,34 @@
     return null;
   }
 
-  function readableOn(hex) {
-    const m = /^#([0-9a-f]{3}|[0-9a-f]{6})/i.exec(hex || "");
+  /** WCAG 2 relative luminance of any CSS colour the browser understands (null: not a colour). */
+  function luminance(colour) {
+    const probe = document.createElement("span");
+    probe.style.color = "";
+    probe.style.color = colour;
+    if (!probe.style.color) return null;
+    probe.style.display = "none";
+    document.documentElement.append(probe);
+    const m = /rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)/.exec(getComputedStyle(probe).color);
+    probe.remove();
     if (!m) return null;
-    let h = m[1];
-    if (h.length === 3) h = h.replace(/./g, "$&$&");
-    const lin = (i) => {
-      const c = Number.parseInt(h.slice(i, i + 2), 16) / 255;
-      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    const lin = (v) => {
+      const c = Number(v) / 255;
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
     };
-    const lum = 0.2126 * lin(0) + 0.7152 * lin(2) + 0.0722 * lin(4);
-    // Pick the text colour with the larger WCAG contrast ratio against the background.
-    return (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) ? "#0b1020" : "#ffffff";
+    return 0.2126 * lin(m[1]) + 0.7152 * lin(m[2]) + 0.0722 * lin(m[3]);
+  }
+
+  /** The text colour for the accent: white or the theme's near-black when either reaches 4.5:1
+   * (WCAG AA), else black, which always reaches 4.58:1 where white does not. */
+  function readableOn(colour) {
+    const lum = luminance(colour);
+    if (lum === null) return null;
+    const ratio = (a, b) => (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    for (const [fg, l] of [["#ffffff", 1], ["#0b1020", luminance("#0b1020")]]) {
+      if (ratio(lum, l) >= 4.5) return fg;
+    }
+    return ratio(lum, 1) >= ratio(lum, 0) ? "#ffffff" : "#000000";
   }
 
   /** Apply a theme mapping ({theme, accent, bg, fg, font, radius}); unknown or unsafe values are ignored. */
@@ -190,6 +206,13 @@
     }
     const bg = parseColour(theme.bg);
     if (bg) root.style.setProperty("--rk-bg", bg);
+    if (accent) {
+      // the accent as text (the 1/2 key badges, links) only where it reads on the background
+      const a = luminance(accent);
+      const b = luminance(getComputedStyle(root).getPropertyValue("--rk-bg").trim() || "#ffffff");
+      const ok = a !== null && b !== null && (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) >= 4.5;
+      root.style.setProperty("--rk-accent-text", ok ? accent : "var(--rk-fg)");
+    }
     const fg = parseColour(theme.fg);
     if (fg) root.style.setProperty("--rk-fg", fg);
     const font = theme.font ? String(theme.font).trim() : "";
