@@ -25,6 +25,7 @@ from ranker.domain import (
     SurveySpec,
     TopKEstimate,
 )
+from ranker.groups import GROUP_MODEL, GroupDisagreement, GroupShift
 from ranker.integrity import FlaggedVoter
 from ranker.rules import (
     Choice,
@@ -34,6 +35,7 @@ from ranker.rules import (
     IdeaText,
     IdentityMode,
     OrganiserName,
+    RankStatus,
     ReasonText,
     SiteToken,
     SkipReason,
@@ -285,6 +287,13 @@ class ResultsOut(msgspec.Struct, frozen=True, kw_only=True):
     voter: str | None = None
     ideas: list[RankedIdea] = msgspec.field(default_factory=list)
     votes_needed: TopKEstimate | None = None
+    status: RankStatus | None = None
+    """A group's: ``ranked``, ``too_few_votes`` or ``no_votes`` (then ``ideas`` is empty)."""
+    votes_to_rank: int | None = None
+    """A group's: the votes it needs before it is ranked."""
+    vs_overall: list[GroupShift] | None = None
+    """A ranked group's: per idea, its score minus the overall score, and whether that
+    difference is credible at ``level``."""
 
 
 def _finite(x: float) -> float | None:
@@ -331,7 +340,14 @@ def results_out(r: Results, votes_needed: TopKEstimate | None = None) -> Results
 
 
 class GroupResultsOut(msgspec.Struct, frozen=True, kw_only=True):
+    """Every group's ranking, from one joint fit of ``model`` (``group-bt``)."""
+
     groups: dict[str, ResultsOut]
+    model: str = GROUP_MODEL
+    spread: float | None = None
+    """Fitted between-group standard deviation of the scores (log-odds; 0: no group differs)."""
+    disagreements: list[GroupDisagreement] = msgspec.field(default_factory=list)
+    """Credible differences between two ranked groups on one idea, largest first."""
 
 
 class VoidIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

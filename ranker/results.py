@@ -1,9 +1,10 @@
-"""Results: the ranked ideas of a survey, of one group, of one voter, and the settle estimate.
+"""Results: the ranked ideas of a survey, of its groups, of one voter, and the settle estimate.
 
 Survey and group rankings come from the :class:`~ranker.ranking_cache.RankingCache`: the
 prepare step copies what it needs under the repository's lock (a copy of the live model, or
-a group's answers; the ideas and counters), and the model work (a group's refit, the Laplace
-summaries, rank simulation) runs outside it, at most once per log position.
+the answers with their groups; the ideas and counters), and the model work (the groups' joint
+fit, the Laplace summaries, rank simulation) runs outside it, at most once per log position.
+Groups are ranked by :mod:`ranker.groups`, a voter's own answers read by :mod:`ranker.personal`.
 """
 
 from __future__ import annotations
@@ -14,29 +15,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from algorithms import PairwiseModel
 from ranker.domain import Results, TopKEstimate, Voter
 from ranker.errors import InvalidInput
-from ranker.projection import Projection, VoteRow, new_model
+from ranker.groups import GroupResult, GroupResults, prepare_groups
+from ranker.personal import PersonalResults, personal_results
+from ranker.projection import Projection, VoteRow
 from ranker.ranking import rank_view, settle_estimate
 from ranker.ranking_cache import RankingCache
 from ranker.repository import ProjectionRepository
 from ranker.rules import IdeaStatus, Level, parse
 
-__all__ = ["Rankings", "answer_rows", "fit_fresh"]
-
-Rows = tuple[Any, Any, Any, Any]
-
-
-def fit_fresh(name: str, n_items: int, rows: Rows) -> PairwiseModel:
-    """A fresh model of kind ``name`` over ``n_items`` fitted to ``rows`` (left, right, y,
-    voter arrays)."""
-    model = new_model(name)
-    model.add_items(n_items)
-    left, right, y, voter = rows
-    if left.size:
-        model.fit(left, right, y, voter=voter)
-    return model
+__all__ = ["Rankings", "answer_rows"]
 
 
 def answer_rows(
@@ -64,19 +53,10 @@ def answer_rows(
     )
 
 
-def _group_counts(proj: Projection, group: str) -> tuple[int, int, int]:
-    """A group's (votes, skips, voters with answers)."""
-    members = [v for v in proj.voters.values() if v.group == group]
-    idx = {v.index for v in members}
-    rows = [r for r in proj.votes if r.active and r.voter in idx]
-    n_votes = sum(1 for r in rows if r.y is not None)
-    return n_votes, len(rows) - n_votes, sum(1 for v in members if v.answers)
-
-
 class Rankings:
     """Ranking use cases over the repository and the ranking cache."""
 
-    def __init__(self, repo: ProjectionRepository, cache: RankingCache[Results]) -> None:
+    def __init__(self, repo: ProjectionRepository, cache: RankingCache[Any]) -> None:
         self.repo = repo
         self.cache = cache
 
@@ -88,8 +68,10 @@ class Rankings:
         level: float = 0.95,
         include_retired: bool = False,
     ) -> Results:
-        """Ranked active ideas (plus retired ones if asked), overall or for one group (a
-        fresh model of the survey's kind fitted to that group's answers)."""
+        """Ranked active ideas (plus retired ones if asked), overall or for one group (its
+        entry of :meth:`groups`: no ideas unless the group has enough votes)."""
+        if group is not None:
+            return self.group(survey_id, group, level, include_retired).results
         level = parse(Level, level, "level")
         statuses: tuple[IdeaStatus, ...] = ("active", "retired") if include_retired else ("active",)
 
@@ -97,17 +79,9 @@ class Rankings:
             survey = proj.survey
             assert survey is not None
             view = proj.results_view(statuses)
-            if group is None:
-                model = proj.model_copy()
-                n_voters = sum(1 for v in proj.voters.values() if v.answers)
-                counts = (proj.n_votes, proj.n_skips, n_voters)
-                fit: Callable[[], PairwiseModel] = lambda: model  # noqa: E731
-            else:
-                if group not in survey.groups:
-                    raise InvalidInput(f"unknown group {group!r}", field="group")
-                rows, n_items = answer_rows(proj, group=group), len(proj.ideas)
-                counts = _group_counts(proj, group)
-                fit = lambda: fit_fresh(survey.model, n_items, rows)  # noqa: E731
+            model = proj.model_copy()
+            n_voters = sum(1 for v in proj.voters.values() if v.answers)
+            counts = (proj.n_votes, proj.n_skips, n_voters)
             seq = proj.seq
 
             def run() -> Results:
@@ -119,39 +93,52 @@ class Rankings:
                     n_skips=counts[1],
                     n_voters=counts[2],
                     seq=seq,
-                    group=group,
-                    ideas=rank_view(view, fit(), level),
+                    ideas=rank_view(view, model, level),
                 )
 
             return run
 
-        return self.cache.get((survey_id, group, level, include_retired), survey_id, prepare)
+        out: Results = self.cache.get((survey_id, None, level, include_retired), survey_id, prepare)
+        return out
 
-    def my_results(self, survey_id: str, voter: Voter, level: float = 0.95) -> Results:
-        """The ranking implied by one voter's own answers."""
+    def groups(
+        self, survey_id: str, level: float = 0.95, include_retired: bool = False
+    ) -> GroupResults:
+        """Every participant group's ranking from one joint ``group-bt`` fit, with each
+        group's status, its credible differences from the overall score and between groups
+        (:mod:`ranker.groups`)."""
         level = parse(Level, level, "level")
+        statuses: tuple[IdeaStatus, ...] = ("active", "retired") if include_retired else ("active",)
+
+        def prepare(proj: Projection) -> Callable[[], GroupResults]:
+            return prepare_groups(proj, survey_id, level, statuses)
+
+        key = ("groups", survey_id, level, include_retired)
+        out: GroupResults = self.cache.get(key, survey_id, prepare)
+        return out
+
+    def group(
+        self, survey_id: str, group: str, level: float = 0.95, include_retired: bool = False
+    ) -> GroupResult:
+        """One group's entry of :meth:`groups` (``invalid_input`` for a group the survey
+        does not have)."""
+        found = self.groups(survey_id, level, include_retired).groups.get(group)
+        if found is None:
+            raise InvalidInput(f"unknown group {group!r}", field="group")
+        return found
+
+    def personal(self, survey_id: str, voter: Voter) -> PersonalResults:
+        """What one voter's own answers say next to everyone's: favourites, a ranking
+        blended with the crowd's, agreement (:mod:`ranker.personal`)."""
+        crowd = self.results(survey_id)  # cached: the public ranking's own computation
         with self.repo.lock:
             proj = self.repo.get(survey_id)
-            survey = proj.survey
-            assert survey is not None
-            rows = answer_rows(proj, voter=voter.id)
+            left, right, y, _ = answer_rows(proj, voter=voter.id)
             info = proj.voters.get(voter.id)
             answers = [] if info is None else info.answers
-            n_skips = sum(1 for s in answers if proj.by_seq[s].y is None)
-            view = proj.results_view()
-            seq, n_items = proj.seq, len(proj.ideas)
-        model = fit_fresh(survey.model, n_items, rows)  # outside the lock, as results()
-        return Results(
-            survey=survey_id,
-            model=survey.model,
-            level=level,
-            n_votes=int(rows[0].size),
-            n_skips=n_skips,
-            n_voters=1 if rows[0].size else 0,
-            seq=seq,
-            voter=voter.id,
-            ideas=rank_view(view, model, level),
-        )
+            n_skips = sum(1 for q in answers if proj.by_seq[q].y is None)
+            seq = proj.seq
+        return personal_results(crowd, (left, right, y), voter=voter.id, n_skips=n_skips, seq=seq)
 
     def votes_needed(self, survey_id: str, k: int = 10, level: float = 0.95) -> TopKEstimate:
         """Estimate of further answers needed to settle the top ``k`` active ideas."""

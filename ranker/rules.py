@@ -36,6 +36,7 @@ __all__ = [
     "DESCRIPTION_MAX",
     "GROUPS_MAX",
     "GROUP_MAX",
+    "GROUP_MIN_COMPARISONS",
     "IDEAS_PER_REQUEST_MAX",
     "IDEA_MAX",
     "LEVEL_MAX",
@@ -43,6 +44,8 @@ __all__ = [
     "NAME_MAX",
     "ORIGINS_MAX",
     "ORIGIN_MAX",
+    "PERSONAL_MIN_VOTES",
+    "PERSONAL_SPREAD",
     "QUESTION_MAX",
     "REASON_MAX",
     "REGISTRY_NAME_MAX",
@@ -70,6 +73,7 @@ __all__ = [
     "Outcome",
     "Probability",
     "QuestionText",
+    "RankStatus",
     "ReasonText",
     "ResponseMs",
     "SamplerName",
@@ -146,6 +150,20 @@ ResponseMs = Annotated[int, Meta(ge=0, le=86_400_000)]
 LEVEL_MIN, LEVEL_MAX = 0.5, 1.0
 Level = Annotated[float, Meta(ge=LEVEL_MIN, lt=LEVEL_MAX)]
 """Credibility level of intervals, rank ranges and tiers."""
+
+# -- when a ranking is shown -------------------------------------------------------------------
+GROUP_MIN_COMPARISONS = 3
+"""A participant group's ranking is shown once its votes compare each active idea this many
+times on average (``2 x votes >= GROUP_MIN_COMPARISONS x active ideas``); before that the group
+is ``too_few_votes`` (``no_votes`` without any), and no order is shown for it."""
+PERSONAL_MIN_VOTES = 3
+"""A participant's own (blended) ranking is shown after this many votes (ties count, skips
+do not); before that only the ideas they picked."""
+PERSONAL_SPREAD = 1.0
+"""Prior standard deviation (log-odds) of one participant's taste around the crowd's score of
+an idea: how far their own ranking may move from everyone's before their votes say more."""
+RankStatus = Literal["ranked", "too_few_votes", "no_votes"]
+"""Whether a group's (or a participant's own) ranking is shown, by the rules above."""
 
 SurveyStatus = Literal["draft", "open", "closed"]
 IdeaStatus = Literal["pending", "active", "rejected", "retired"]

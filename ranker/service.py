@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from ranker.accounts import Accounts
-from ranker.domain import Results
 from ranker.exports import Exports
 from ranker.ideas import Ideas
 from ranker.identity import Identities
@@ -97,7 +97,8 @@ class RankerService:
             follow=follow,
             follow_max_lag_s=follow_max_lag_s,
         )
-        self.cache: RankingCache[Results] = RankingCache(self.repo, max_age_s=results_max_age_s)
+        # rankings of every kind (a survey's Results, its GroupResults, ...) by key
+        self.cache: RankingCache[Any] = RankingCache(self.repo, max_age_s=results_max_age_s)
         self.accounts = Accounts(store, clock)
         self.surveys = Surveys(self.repo, clock)
         self.ideas = Ideas(self.repo, clock)

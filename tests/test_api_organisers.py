@@ -221,6 +221,12 @@ def test_results_json_csv_groups_and_votes_needed(api: Api, org: dict[str, str])
     assert_problem(
         api.client.get(f"/v1/surveys/{sid}/results?group=nobody", headers=org), 400, "invalid_input"
     )
+    assert (g["status"], g["votes_to_rank"], g["ideas"], g["vs_overall"]) == (
+        "too_few_votes",
+        6,
+        [],
+        None,
+    )
     groups = api.client.get(f"/v1/surveys/{sid}/results/groups", headers=org).json()["groups"]
     assert set(groups) == {"clinician", "patient"} and groups["clinician"]["n_votes"] == 4
     c = api.client.get(f"/v1/surveys/{sid}/results.csv", headers=org)
@@ -370,3 +376,38 @@ def test_exact_origins_with_ports_and_ipv6_are_accepted(api: Api, org: dict[str,
         "/v1/surveys", json={"question": "Q", "embed_origins": origins}, headers=org
     )
     assert r.status_code == 201 and r.json()["embed_origins"] == origins
+
+
+def test_group_results_say_which_groups_are_ranked(api: Api, org: dict[str, str]) -> None:
+    """A group with enough votes is ranked from the joint group-bt fit, with intervals and its
+    differences from everyone; a group without votes says so and shows no order."""
+    sid = api.survey(org, groups=["clinician", "patient", "carer"])
+    for _ in range(2):
+        voter = api.voter(sid, "clinician")
+        for _ in range(4):
+            api.vote(sid, voter)
+    voter = api.voter(sid, "patient")
+    api.vote(sid, voter)
+    r = api.client.get(f"/v1/surveys/{sid}/results/groups?level=0.9", headers=org)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    body = r.json()
+    assert body["model"] == "group-bt" and body["spread"] >= 0 and body["disagreements"] == []
+    groups = body["groups"]
+    status = {g: (v["status"], v["n_votes"], len(v["ideas"])) for g, v in groups.items()}
+    assert status == {
+        "clinician": ("ranked", 8, 4),
+        "patient": ("too_few_votes", 1, 0),
+        "carer": ("no_votes", 0, 0),
+    }
+    ranked = groups["clinician"]
+    assert ranked["model"] == "group-bt" and ranked["level"] == 0.9
+    row = ranked["ideas"][0]
+    assert row["low"] <= row["score"] <= row["high"] and row["rank_lo"] <= row["rank_hi"]
+    shifts = ranked["vs_overall"]
+    assert sorted(s["idea"] for s in shifts) == sorted(i["idea"] for i in ranked["ideas"])
+    for s in shifts:
+        assert s["low"] <= s["diff"] <= s["high"] and 0 <= s["p_higher"] <= 1
+        assert s["credible"] == (s["direction"] is not None)
+    assert groups["carer"]["vs_overall"] is None and groups["carer"]["votes_to_rank"] == 6
+    one = api.client.get(f"/v1/surveys/{sid}/results?group=carer", headers=org).json()
+    assert (one["status"], one["ideas"]) == ("no_votes", [])

@@ -252,8 +252,20 @@ def test_my_results_and_public_results(api: Api, org: dict[str, str]) -> None:
         api.vote(sid, voter)
     me = api.client.get(f"/v1/public/surveys/{sid}/me", headers=voter)
     assert me.status_code == 200
-    assert me.json()["n_votes"] == 3 and me.json()["voter"]
+    body = me.json()
+    assert body["n_votes"] == 3 and body["voter"] and body["status"] == "ranked"
     assert me.headers["cache-control"] == "no-store"
+    # "your ranking": the ideas picked (3 left picks), a ranking blended with everyone's, and
+    # the picks against everyone's ranking; never a rank range
+    assert sum(f["picked"] for f in body["favourites"]) == 3 == body["decisive"]
+    assert {"idea", "text", "picked", "shown"} == set(body["favourites"][0])
+    ranking = body["ranking"]
+    assert [r["position"] for r in ranking] == [1, 2, 3, 4] and 0 < body["yours"] < 1
+    assert {"crowd_position", "score", "crowd_score", "seen", "yours"} <= set(ranking[0])
+    assert not any("rank_lo" in r for r in ranking)
+    assert body["agreed"] + len(body["disagreements"]) <= body["decisive"]
+    fresh = api.client.get(f"/v1/public/surveys/{sid}/me", headers=api.voter(sid)).json()
+    assert (fresh["status"], fresh["n_votes"], fresh["ranking"]) == ("no_votes", 0, [])
     assert_problem(api.client.get(f"/v1/public/surveys/{sid}/me"), 401, "voter_token_missing")
     pub = api.client.get(f"/v1/public/surveys/{sid}/results")
     assert pub.status_code == 200 and len(pub.json()["ideas"]) == 4

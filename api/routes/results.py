@@ -23,6 +23,7 @@ from api.routes.organisers import owned
 from api.schemas import FlaggedVoters, GroupResultsOut, ResultsOut, StreamTicket, results_out
 from ranker import results as core_results
 from ranker.domain import IdeaResult
+from ranker.groups import GroupResult
 from ranker.rules import GROUP_MAX, LEVEL_MAX, LEVEL_MIN
 
 __all__ = ["results_router"]
@@ -33,12 +34,21 @@ TopK = Annotated[int, QueryParameter(ge=1, le=1000, description="k of 'settle th
 Group = Annotated[str | None, QueryParameter(min_length=1, max_length=GROUP_MAX)]
 
 
+def group_out(g: GroupResult) -> ResultsOut:
+    """One group's wire form: its results plus status, votes to rank and shifts."""
+    shifts = g.vs_overall if g.status == "ranked" else None
+    return msgspec.structs.replace(
+        results_out(g.results), status=g.status, votes_to_rank=g.votes_to_rank, vs_overall=shifts
+    )
+
+
 def _results(
     rankings: core_results.Rankings, survey_id: str, group: str | None, level: float, top_k: int
 ) -> ResultsOut:
-    r = rankings.results(survey_id, group=group, level=level)
-    need = rankings.votes_needed(survey_id, k=top_k, level=level) if group is None else None
-    return results_out(r, need)
+    if group is not None:
+        return group_out(rankings.group(survey_id, group, level))
+    r = rankings.results(survey_id, level=level)
+    return results_out(r, rankings.votes_needed(survey_id, k=top_k, level=level))
 
 
 @get(
@@ -94,7 +104,8 @@ async def results_csv(
 
 @get(
     "/v1/surveys/{survey_id:str}/results/groups",
-    summary="Ranked ideas per participant group",
+    summary="Ranked ideas per participant group, with each group's status and its credible "
+    "differences from everyone and between groups",
     responses=responses(401, 404),
 )
 async def group_results(
@@ -104,15 +115,15 @@ async def group_results(
     organiser: CurrentOrganiser,
     level: Level = 0.95,
 ) -> Response[GroupResultsOut]:
-    survey = owned(surveys, survey_id, organiser)
-
-    def build() -> dict[str, ResultsOut]:
-        return {
-            g: results_out(rankings.results(survey_id, group=g, level=level)) for g in survey.groups
-        }
-
-    groups = await anyio.to_thread.run_sync(build)
-    return Response(GroupResultsOut(groups=groups), headers=NO_STORE)
+    owned(surveys, survey_id, organiser)
+    r = await anyio.to_thread.run_sync(lambda: rankings.groups(survey_id, level=level))
+    out = GroupResultsOut(
+        groups={name: group_out(g) for name, g in r.groups.items()},
+        model=r.model,
+        spread=r.spread,
+        disagreements=r.disagreements,
+    )
+    return Response(out, headers=NO_STORE)
 
 
 @get(

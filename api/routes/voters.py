@@ -41,6 +41,7 @@ from ranker import voting as core_voting
 from ranker.domain import Flag, Voter
 from ranker.errors import NoPairAvailable, SurveyClosed, VoterVoided
 from ranker.identity import client_key
+from ranker.personal import PersonalResults
 from ranker.proof_of_work import Challenge
 from ranker.rules import LEVEL_MAX, LEVEL_MIN
 
@@ -296,16 +297,17 @@ Level = Annotated[float, QueryParameter(ge=LEVEL_MIN, lt=LEVEL_MAX)]
 
 @get(
     "/me",
-    summary="My results: the ranking implied by this voter's own answers",
+    summary="My results: the ideas I picked, my ranking blended with everyone's, and where "
+    "I agree or disagree with everyone else",
     security=VOTER,
     responses=responses(401, 404),
 )
 async def my_results(
-    survey_id: FromPath[str], rankings: Rankings, voter: CurrentVoter, level: Level = 0.95
-) -> Response[ResultsOut]:
-    # a fit and summaries over every idea: on a worker thread, not the event loop
-    r = await anyio.to_thread.run_sync(rankings.my_results, survey_id, voter, level)
-    return Response(results_out(r), headers=NO_STORE)
+    survey_id: FromPath[str], rankings: Rankings, voter: CurrentVoter
+) -> Response[PersonalResults]:
+    # the crowd's ranking (cached) and a small fit: on a worker thread, not the event loop
+    r = await anyio.to_thread.run_sync(rankings.personal, survey_id, voter)
+    return Response(r, headers=NO_STORE)
 
 
 @get(
