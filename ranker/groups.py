@@ -106,8 +106,8 @@ def group_status(n_votes: int, n_ideas: int) -> tuple[RankStatus, int]:
     """A group's status by the rule of :data:`~ranker.rules.GROUP_MIN_COMPARISONS`, and the
     votes it needs to be ranked.
 
-    >>> group_status(0, 32), group_status(40, 32), group_status(48, 32)
-    (('no_votes', 48), ('too_few_votes', 48), ('ranked', 48))
+    >>> group_status(0, 32), group_status(79, 32), group_status(80, 32)
+    (('no_votes', 80), ('too_few_votes', 80), ('ranked', 80))
     """
     need = max(1, math.ceil(GROUP_MIN_COMPARISONS * n_ideas / 2))
     if n_votes == 0:

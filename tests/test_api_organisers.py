@@ -223,7 +223,7 @@ def test_results_json_csv_groups_and_votes_needed(api: Api, org: dict[str, str])
     )
     assert (g["status"], g["votes_to_rank"], g["ideas"], g["vs_overall"]) == (
         "too_few_votes",
-        6,
+        10,
         [],
         None,
     )
@@ -382,7 +382,7 @@ def test_group_results_say_which_groups_are_ranked(api: Api, org: dict[str, str]
     """A group with enough votes is ranked from the joint group-bt fit, with intervals and its
     differences from everyone; a group without votes says so and shows no order."""
     sid = api.survey(org, groups=["clinician", "patient", "carer"])
-    for _ in range(2):
+    for _ in range(3):
         voter = api.voter(sid, "clinician")
         for _ in range(4):
             api.vote(sid, voter)
@@ -395,7 +395,7 @@ def test_group_results_say_which_groups_are_ranked(api: Api, org: dict[str, str]
     groups = body["groups"]
     status = {g: (v["status"], v["n_votes"], len(v["ideas"])) for g, v in groups.items()}
     assert status == {
-        "clinician": ("ranked", 8, 4),
+        "clinician": ("ranked", 12, 4),
         "patient": ("too_few_votes", 1, 0),
         "carer": ("no_votes", 0, 0),
     }
@@ -408,6 +408,6 @@ def test_group_results_say_which_groups_are_ranked(api: Api, org: dict[str, str]
     for s in shifts:
         assert s["low"] <= s["diff"] <= s["high"] and 0 <= s["p_higher"] <= 1
         assert s["credible"] == (s["direction"] is not None)
-    assert groups["carer"]["vs_overall"] is None and groups["carer"]["votes_to_rank"] == 6
+    assert groups["carer"]["vs_overall"] is None and groups["carer"]["votes_to_rank"] == 10
     one = api.client.get(f"/v1/surveys/{sid}/results?group=carer", headers=org).json()
     assert (one["status"], one["ideas"]) == ("no_votes", [])

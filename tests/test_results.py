@@ -37,7 +37,7 @@ def test_results_groups_my_results_and_votes_needed(svc: RankerService) -> None:
     top = a.ideas[0]
     assert top.rank == 1 and top.rank_lo <= 1 <= top.rank_hi and top.tier == 1
     assert 0.5 < top.p_beats_random < 1 and top.low < top.score < top.high
-    est = svc.rankings.votes_needed(sid, k=1)
+    est = svc.settling.votes_needed(sid, k=1)
     assert est.k == 1 and (est.settled or est.votes_needed is None or est.votes_needed > 0)
 
 
@@ -53,7 +53,7 @@ def test_bad_ranking_requests_are_refused(svc: RankerService) -> None:
             svc.rankings.groups(sid, level=level)  # type: ignore[arg-type]
     for k in (0, -1, True, 1.5):
         with pytest.raises(E.InvalidInput):
-            svc.rankings.votes_needed(sid, k=k)  # type: ignore[arg-type]
+            svc.settling.votes_needed(sid, k=k)  # type: ignore[arg-type]
     with pytest.raises(E.SurveyNotFound):
         svc.rankings.results("nope")
 
@@ -73,13 +73,13 @@ def test_votes_needed_shrinks_with_evidence(svc: RankerService) -> None:
     v = svc.voting.issue_voter(sid)
     for _ in range(3):
         vote(svc, sid, v, "tie")
-    assert svc.rankings.votes_needed(sid, k=1).settled is False
+    assert svc.settling.votes_needed(sid, k=1).settled is False
     for i in range(300):
         v = svc.voting.issue_voter(sid) if i % 3 == 0 else v
         b = svc.voting.next_ballot(sid, v)
         choice = "left" if b.left < b.right else "right"
         svc.voting.answer(sid, v, b.token, Answer(choice=choice))
-    assert svc.rankings.votes_needed(sid, k=1).settled is True
+    assert svc.settling.votes_needed(sid, k=1).settled is True
 
 
 def test_a_voters_rows_match_a_scan_of_the_whole_log(svc: RankerService) -> None:
@@ -130,7 +130,7 @@ def answer_all(svc: RankerService, sid: str, voter: Voter, n: int, prefer: Any) 
 
 @memory_only
 def test_groups_with_no_or_too_few_votes_show_no_order(svc: RankerService) -> None:
-    """Rule: a group is ranked from ``GROUP_MIN_COMPARISONS x ideas / 2`` votes on (9 for 6
+    """Rule: a group is ranked from ``GROUP_MIN_COMPARISONS x ideas / 2`` votes on (15 for 6
     ideas); below, ``too_few_votes`` (``no_votes`` with none) and no ideas at all."""
     sid = survey(svc, n=6, groups=["a", "b", "c"], limits=Limits(answers_per_minute=0))
     by_id = lambda left, right: "left" if left < right else "right"  # noqa: E731
@@ -146,9 +146,9 @@ def test_groups_with_no_or_too_few_votes_show_no_order(svc: RankerService) -> No
         for g, r in out.groups.items()
     }
     assert got == {
-        "a": ("ranked", 15, 0, 3, 9),
-        "b": ("too_few_votes", 4, 1, 2, 9),
-        "c": ("no_votes", 0, 0, 0, 9),
+        "a": ("ranked", 15, 0, 3, 15),
+        "b": ("too_few_votes", 4, 1, 2, 15),
+        "c": ("no_votes", 0, 0, 0, 15),
     }
     for g in ("b", "c"):
         assert out.groups[g].results.ideas == [] and out.groups[g].vs_overall == []
