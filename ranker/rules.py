@@ -66,11 +66,6 @@ __all__ = [
     "IdentityMode",
     "Issuer",
     "Level",
-    "MARGIN_MAX",
-    "MARGIN_MIN",
-    "Margin",
-    "TOP_K_MAX",
-    "TopK",
     "ModelName",
     "OrganiserName",
     "Origin",
@@ -154,13 +149,6 @@ Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
 ResponseMs = Annotated[int, Meta(ge=0, le=86_400_000)]
 LEVEL_MIN, LEVEL_MAX = 0.5, 1.0
 Level = Annotated[float, Meta(ge=LEVEL_MIN, lt=LEVEL_MAX)]
-TOP_K_MAX = 1000
-TopK = Annotated[int, Meta(ge=1, le=TOP_K_MAX)]
-"""The k of the survey's "settled top k" (the dashboard's settle card, the default sampler)."""
-MARGIN_MIN, MARGIN_MAX = 0.5, 0.9
-Margin = Annotated[float, Meta(gt=MARGIN_MIN, le=MARGIN_MAX)]
-"""Indifference margin: ideas one is preferred to the other by less than this (e.g. 0.55 =
-55/45) are practically tied (:mod:`algorithms.settle`)."""
 """Credibility level of intervals, rank ranges and tiers."""
 
 # -- when a ranking is shown -------------------------------------------------------------------
