@@ -269,6 +269,9 @@ class RankedIdea(msgspec.Struct, frozen=True, kw_only=True):
     skips: int
     shown_left: int
     shown_right: int
+    placed: bool = True
+    """``false``: not enough votes yet to place the idea (too few answers); it is listed after
+    the placed ideas, with ``tier`` 0, and is not part of their ranks or tiers."""
 
 
 class ResultsOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -321,6 +324,7 @@ def results_out(r: Results, votes_needed: TopKEstimate | None = None) -> Results
             skips=i.skips,
             shown_left=i.shown_left,
             shown_right=i.shown_right,
+            placed=i.placed,
         )
         for i in r.ideas
     ]

@@ -271,6 +271,11 @@ class IdeaResult(msgspec.Struct, frozen=True, kw_only=True):
     skips: int
     shown_left: int
     shown_right: int
+    placed: bool = True
+    """``False``: too few answers to place it (``rules.PLACE_MIN_VOTES``). Such ideas come
+    after the placed ones, with ``rank`` after theirs, ``rank_lo..rank_hi`` the whole list
+    (not estimated) and ``tier`` 0 (in no tier); ranks, rank ranges and tiers of the placed
+    ideas are among the placed ideas only."""
 
 
 class TopKEstimate(msgspec.Struct, frozen=True, kw_only=True):

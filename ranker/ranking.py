@@ -16,11 +16,18 @@ from numpy.typing import NDArray
 
 from algorithms import ModelState, PairwiseModel, Posterior
 from algorithms.base import FloatArray
-from algorithms.summaries import score_sd, summarize, votes_to_settle
+from algorithms.summaries import (
+    p_beats_random,
+    point_ranks,
+    rank_ranges,
+    score_sd,
+    tiers_from_ranges,
+    votes_to_settle,
+)
 from ranker.domain import IdeaResult, TopKEstimate
-from ranker.rules import IdeaStatus
+from ranker.rules import PLACE_MIN_VOTES, IdeaStatus
 
-__all__ = ["ResultsView", "rank_view", "settle_estimate", "subset"]
+__all__ = ["ResultsView", "placed_mask", "rank_view", "settle_estimate", "subset"]
 
 
 class ResultsView(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,32 +45,71 @@ class ResultsView(msgspec.Struct, frozen=True, kw_only=True):
     n_votes: int
 
 
-def rank_view(view: ResultsView, model: PairwiseModel, level: float) -> list[IdeaResult]:
-    """The ranked ideas of ``view`` under ``model`` (scores, intervals, ranks, tiers)."""
-    if view.idx.size == 0:
+def placed_mask(view: ResultsView, min_votes: int = PLACE_MIN_VOTES) -> NDArray[np.bool_]:
+    """Which ideas of ``view`` have enough answers to be placed: at least ``min_votes``
+    counted answers (wins, losses, ties; not skips), ``rules.PLACE_MIN_VOTES`` by default."""
+    counted = np.asarray(view.wins) + np.asarray(view.losses) + np.asarray(view.ties)
+    return np.asarray(counted >= min_votes, dtype=np.bool_).reshape(-1)
+
+
+def rank_view(
+    view: ResultsView,
+    model: PairwiseModel,
+    level: float,
+    *,
+    min_votes: int = PLACE_MIN_VOTES,
+    seed: int = 0,
+) -> list[IdeaResult]:
+    """The ranked ideas of ``view`` under ``model`` (scores, intervals, ranks, tiers).
+
+    Ideas with fewer than ``min_votes`` counted answers are not placed (:func:`placed_mask`):
+    ranks, rank ranges and tiers are those among the placed ideas, which come first, best
+    first; the others follow, by score, with ``rank`` after the placed ones, ``rank_lo..
+    rank_hi`` the whole list (not estimated) and ``tier`` 0. Scores, intervals and
+    ``p_beats_random`` are the model's for every idea; ``seed`` seeds the rank simulation.
+    """
+    n = int(view.idx.size)
+    if n == 0:
         return []
-    summ = summarize(subset(model, view.idx, view.n_votes), level)
+    every = subset(model, view.idx, view.n_votes)
+    score = np.asarray(every.scores(), dtype=np.float64)
+    low, high = every.intervals(level)
+    beats = p_beats_random(every)
+    placed = placed_mask(view, min_votes)
+    rank = np.zeros(n, dtype=np.int64)
+    rank_lo, rank_hi = np.ones(n, dtype=np.int64), np.full(n, n, dtype=np.int64)
+    tier = np.zeros(n, dtype=np.int64)
+    pos = np.flatnonzero(placed)
+    if pos.size:
+        part = subset(every, pos.astype(np.int64), view.n_votes)
+        rank[pos] = point_ranks(score[pos])
+        rank_lo[pos], rank_hi[pos] = rank_ranges(part, level, seed=seed)
+        tier[pos] = tiers_from_ranges(rank[pos], rank_lo[pos], rank_hi[pos])
+    rest = np.flatnonzero(~placed)
+    rest = rest[np.argsort(-score[rest], kind="stable")]
+    rank[rest] = pos.size + 1 + np.arange(rest.size)
     out = []
-    for k in np.argsort(-summ.score, kind="stable").tolist():
+    for k in np.argsort(rank, kind="stable").tolist():
         out.append(
             IdeaResult(
                 idea=int(view.idx[k]),
                 text=view.texts[k],
                 status=view.statuses[k],
-                score=float(summ.score[k]),
-                low=float(summ.low[k]),
-                high=float(summ.high[k]),
-                rank=int(summ.rank[k]),
-                rank_lo=int(summ.rank_lo[k]),
-                rank_hi=int(summ.rank_hi[k]),
-                tier=int(summ.tier[k]),
-                p_beats_random=float(summ.p_beats_random[k]),
+                score=float(score[k]),
+                low=float(low[k]),
+                high=float(high[k]),
+                rank=int(rank[k]),
+                rank_lo=int(rank_lo[k]),
+                rank_hi=int(rank_hi[k]),
+                tier=int(tier[k]),
+                p_beats_random=float(beats[k]),
                 wins=view.wins[k],
                 losses=view.losses[k],
                 ties=view.ties[k],
                 skips=view.skips[k],
                 shown_left=view.shown_left[k],
                 shown_right=view.shown_right[k],
+                placed=bool(placed[k]),
             )
         )
     return out

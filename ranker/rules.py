@@ -46,6 +46,7 @@ __all__ = [
     "ORIGIN_MAX",
     "PERSONAL_MIN_VOTES",
     "PERSONAL_SPREAD",
+    "PLACE_MIN_VOTES",
     "QUESTION_MAX",
     "REASON_MAX",
     "REGISTRY_NAME_MAX",
@@ -150,6 +151,11 @@ ResponseMs = Annotated[int, Meta(ge=0, le=86_400_000)]
 LEVEL_MIN, LEVEL_MAX = 0.5, 1.0
 Level = Annotated[float, Meta(ge=LEVEL_MIN, lt=LEVEL_MAX)]
 """Credibility level of intervals, rank ranges and tiers."""
+PLACE_MIN_VOTES = 5
+"""An idea is *placed* (ranked among the others) once it has been in this many counted
+answers: wins, losses and ties; skips do not count. Before that it is listed apart as "not
+enough votes yet": its score would be mostly the prior's, so its place in the list would be
+a guess (``docs/user-guide.md``, "Not enough votes yet")."""
 
 # -- when a ranking is shown -------------------------------------------------------------------
 GROUP_MIN_COMPARISONS = 5

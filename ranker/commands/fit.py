@@ -13,7 +13,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from algorithms import MODELS, PairwiseModel, create_model
-from algorithms.summaries import summarize
+from ranker.ranking import ResultsView, rank_view
+from ranker.rules import PLACE_MIN_VOTES
 from ranker.votefile import VoteFileError, VoteTable, read_votes
 
 COLUMNS = (
@@ -30,6 +31,7 @@ COLUMNS = (
     "losses",
     "ties",
     "comparisons",
+    "placed",
 )
 
 
@@ -61,6 +63,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--seed", type=int, default=0, help="seed for rank-range simulation")
     p.add_argument("--top", type=int, default=None, help="print only the first N items")
+    p.add_argument(
+        "--min-votes",
+        type=int,
+        default=PLACE_MIN_VOTES,
+        help="comparisons an item needs to be placed; fewer: listed last, in no tier "
+        f"(default: {PLACE_MIN_VOTES})",
+    )
     p.set_defaults(func=run)
 
 
@@ -90,11 +99,20 @@ def _build_model(name: str, n_items: int, params: dict[str, Any]) -> PairwiseMod
 
 
 def rank_rows(
-    table: VoteTable, model_name: str, level: float, params: dict[str, Any], seed: int
+    table: VoteTable,
+    model_name: str,
+    level: float,
+    params: dict[str, Any],
+    seed: int,
+    min_votes: int = PLACE_MIN_VOTES,
 ) -> list[dict[str, Any]]:
-    """Fit the model and return one row per item, best first."""
+    """Fit the model and return one row per item, best first: the placed items (at least
+    ``min_votes`` comparisons), then the others (``placed`` false, tier 0), as the service
+    ranks them (:func:`ranker.ranking.rank_view`)."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"--level must be in (0, 1), got {level}")
+    if min_votes < 0:
+        raise ValueError(f"--min-votes must be >= 0, got {min_votes}")
     model = _build_model(model_name, table.n_items, params)
     left, right, outcome = table.left, table.right, table.outcome
     if not table.side_meaningful:
@@ -104,41 +122,51 @@ def rank_rows(
         left, right = np.where(swap, right, left), np.where(swap, left, right)
         outcome = np.where(swap, 1.0 - outcome, outcome)
     model.fit(left, right, outcome, voter=table.voter)
-    s = summarize(model, level=level, seed=seed)
-    counts = table.counts()
-    order = np.lexsort((-s.score, s.rank))
-    rows: list[dict[str, Any]] = []
-    for i in order.tolist():
-        rows.append(
-            {
-                "rank": int(s.rank[i]),
-                "item": table.items[i],
-                "score": float(s.score[i]),
-                "low": float(s.low[i]),
-                "high": float(s.high[i]),
-                "rank_lo": int(s.rank_lo[i]),
-                "rank_hi": int(s.rank_hi[i]),
-                "tier": int(s.tier[i]),
-                "p_beats_random": float(s.p_beats_random[i]),
-                "wins": int(counts["wins"][i]),
-                "losses": int(counts["losses"][i]),
-                "ties": int(counts["ties"][i]),
-                "comparisons": int(counts["comparisons"][i]),
-            }
-        )
-    return rows
+    counts = {k: [int(c) for c in v] for k, v in table.counts().items()}
+    n = table.n_items
+    view = ResultsView(
+        idx=np.arange(n, dtype=np.int64),
+        texts=list(table.items),
+        statuses=["active"] * n,
+        wins=counts["wins"],
+        losses=counts["losses"],
+        ties=counts["ties"],
+        skips=[0] * n,
+        shown_left=[0] * n,
+        shown_right=[0] * n,
+        n_votes=table.n_votes,
+    )
+    return [
+        {
+            "rank": r.rank,
+            "item": r.text,
+            "score": r.score,
+            "low": r.low,
+            "high": r.high,
+            "rank_lo": r.rank_lo,
+            "rank_hi": r.rank_hi,
+            "tier": r.tier,
+            "p_beats_random": r.p_beats_random,
+            "wins": r.wins,
+            "losses": r.losses,
+            "ties": r.ties,
+            "comparisons": counts["comparisons"][r.idea],
+            "placed": r.placed,
+        }
+        for r in rank_view(view, model, level, min_votes=min_votes, seed=seed)
+    ]
 
 
 def _write_table(rows: list[dict[str, Any]], out: TextIO, title: str) -> None:
     head = ["rank", "item", "score", "interval", "ranks", "tier", "P(beats)", "W", "L", "T", "n"]
     body = [
         [
-            str(r["rank"]),
+            str(r["rank"]) if r["placed"] else "-",
             r["item"],
             f"{r['score']:+.3f}",
             f"[{r['low']:+.2f}, {r['high']:+.2f}]",
-            f"{r['rank_lo']}-{r['rank_hi']}" if r["rank_lo"] != r["rank_hi"] else str(r["rank_lo"]),
-            str(r["tier"]),
+            _ranks(r),
+            str(r["tier"]) if r["placed"] else "-",
             f"{r['p_beats_random']:.3f}",
             str(r["wins"]),
             str(r["losses"]),
@@ -160,6 +188,18 @@ def _write_table(rows: list[dict[str, Any]], out: TextIO, title: str) -> None:
     print(line(head), file=out)
     for b in body:
         print(line(b), file=out)
+    unplaced = sum(1 for r in rows if not r["placed"])
+    if unplaced:
+        print(
+            f"not placed (too few comparisons, listed last, in no tier): {unplaced} item(s)",
+            file=out,
+        )
+
+
+def _ranks(r: dict[str, Any]) -> str:
+    if not r["placed"]:
+        return "too few"
+    return f"{r['rank_lo']}-{r['rank_hi']}" if r["rank_lo"] != r["rank_hi"] else str(r["rank_lo"])
 
 
 def _finite_or_none(v: Any) -> Any:
@@ -171,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         params = _parse_params(args.param)
         table = read_votes(args.file)
-        rows = rank_rows(table, args.model, args.level, params, args.seed)
+        rows = rank_rows(table, args.model, args.level, params, args.seed, args.min_votes)
     except (VoteFileError, ValueError) as exc:
         print(f"ranker fit: error: {exc}", file=err)
         return 2
