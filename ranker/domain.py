@@ -30,6 +30,7 @@ from ranker.rules import (
     Origins,
     Probability,
     QuestionText,
+    ReasonText,
     ResponseMs,
     SamplerName,
     SiteKeys,
@@ -204,11 +205,15 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
 
     choice: Choice
     reason: SkipReason | None = None
+    reason_text: ReasonText = ""
+    """The voter's own words for a skip ("I can't decide → Other…"), kept for the organiser."""
     response_ms: ResponseMs | None = None
 
     def __post_init__(self) -> None:
         if self.reason is not None and self.choice != "skip":
             raise ValueError("reason is only for choice 'skip'")
+        if self.reason_text and self.choice != "skip":
+            raise ValueError("reason_text is only for choice 'skip'")
 
 
 class AnswerReceipt(msgspec.Struct, frozen=True, kw_only=True):

@@ -111,6 +111,8 @@ class VoteSkipped(_Base, tag="vote_skipped", frozen=True, kw_only=True):
     left: int
     right: int
     reason: SkipReason = "dont_know"
+    reason_text: str = ""
+    """The voter's own words (reason "other"), cleaned like a flag's reason."""
     probability: float | None = None
     response_ms: int | None = None
 

@@ -265,6 +265,9 @@ class Voting:
                 left=b.left,
                 right=b.right,
                 reason=answer.reason or "dont_know",
+                reason_text=check_text(
+                    "reason_text", answer.reason_text, REASON_MAX, allow_empty=True
+                ),
                 probability=b.probability,
                 response_ms=answer.response_ms,
             )

@@ -106,6 +106,8 @@
     interacted: false,
     retry: null,
     undoable: false,
+    history: [], // this visit's answers not undone yet ("left", "right", "tie", "skip"), oldest first
+    said: "", // what the live region says with the next pair (what became of the last answer)
   };
 
   /* ---------------------------------------------------------------- host messaging */
@@ -308,32 +310,70 @@
     el.count.textContent = state.votes === 1 ? "1 vote" : `${state.votes} votes`;
   }
 
+  /** What each problem ``code`` the widget can receive means to a voter (api/problems.py; a
+   * test checks that every public code has a sentence here). The API's own wording is never shown. */
+  const MESSAGES = {
+    // the survey itself
+    survey_not_found: "This survey is not available.",
+    not_found: "This survey is not available.",
+    survey_closed: "This survey is closed. Thank you for your interest.",
+    not_enough_ideas: "This survey does not have enough ideas yet. Please come back later.",
+    no_pair_available: "You have seen every pair for now. Thank you! Please come back later for more.",
+    results_hidden: "The ranking is not public for this survey.",
+    ideas_not_allowed: "This survey does not accept new ideas.",
+    // who is voting
+    voter_token_missing: "Your voting session has ended. Press “Try again” to start a new one.",
+    voter_token_invalid: "Your voting session has ended. Press “Try again” to start a new one.",
+    voter_not_found: "Your voting session has ended. Press “Try again” to start a new one.",
+    voter_voided: "The organisers are no longer counting votes from this browser.",
+    site_token_required: "Please sign in on this site to vote.",
+    site_token_invalid: "Your sign-in could not be confirmed. Sign in again on this site, then try again.",
+    proof_required: "Your browser needs to finish a quick check first. Please try again.",
+    proof_failed: "Your browser could not finish its quick check. Please try again.",
+    proof_invalid: "Your browser could not finish its quick check. Please try again.",
+    forbidden: "This is not allowed for this survey.",
+    // this pair
+    bad_token: "That pair is no longer available. Press “Try again” for a new one.",
+    ballot_not_found: "That pair is no longer available. Press “Try again” for a new one.",
+    ballot_expired: "That pair was open too long. Press “Try again” for a new one.",
+    ballot_used: "You already answered that pair. Press “Try again” for a new one.",
+    wrong_voter: "That pair was meant for someone else. Press “Try again” for a new one.",
+    idea_inactive: "One of those ideas was withdrawn. Press “Try again” for a new pair.",
+    idea_not_found: "That idea is no longer in the survey.",
+    nothing_to_undo: "There is nothing to undo.",
+    undo_expired: "It is too late to undo that answer.",
+    // what was written
+    text_empty: "Please write something first.",
+    text_too_long: "That text is too long. Please shorten it.",
+    duplicate_idea: "This idea is already in the survey.",
+    limit_reached: "No more can be added: the limit has been reached.",
+    payload_too_large: "That text is too long. Please shorten it.",
+    // the request went wrong (a fault of this page, not the voter's)
+    validation_error: "Something went wrong sending your answer. Press “Try again” to carry on.",
+    invalid_input: "Something went wrong sending your answer. Press “Try again” to carry on.",
+    bad_request: "Something went wrong sending your answer. Press “Try again” to carry on.",
+    ranker_error: "Something went wrong sending your answer. Press “Try again” to carry on.",
+    method_not_allowed: "Something went wrong sending your answer. Press “Try again” to carry on.",
+    not_acceptable: "Something went wrong sending your answer. Press “Try again” to carry on.",
+    unsupported_media_type: "Something went wrong sending your answer. Press “Try again” to carry on.",
+    conflict: "Something changed while you were voting. Press “Try again” to carry on.",
+    // the service
+    rate_limited: "You are voting very fast. Please wait a moment, then try again.",
+    internal_error: "Something went wrong on our side. Please try again in a moment.",
+    not_ready: "The survey is starting up. Please try again in a moment.",
+    store_error: "The survey cannot save answers just now. Please try again in a moment.",
+    network_error: "Could not reach the server. Check your connection and try again.",
+  };
+
   function problemText(err) {
-    switch (err.code) {
-      case "survey_not_found":
-        return "This survey is not available.";
-      case "survey_closed":
-        return "This survey is closed. Thank you for your interest.";
-      case "not_enough_ideas":
-        return "This survey does not have enough ideas yet. Please come back later.";
-      case "rate_limited":
-        return "You are voting very fast. Please wait a moment, then try again.";
-      case "site_token_required":
-        return "Please sign in on this site to vote.";
-      case "site_token_invalid":
-        return "Your sign-in could not be confirmed. Reload the page, then try again.";
-      case "proof_failed":
-      case "proof_invalid":
-        return "Your browser could not finish its quick check. Please try again.";
-      case "network_error":
-        return "Could not reach the server. Check your connection and try again.";
-      default:
-        return err.message || "Something went wrong.";
-    }
+    return MESSAGES[err.code] || (err.status >= 500 ? MESSAGES.internal_error : "Something went wrong. Please try again.");
   }
 
+  /** Codes after which the same request may well succeed when sent again. */
+  const TRANSIENT = new Set(["network_error", "rate_limited", "internal_error", "not_ready", "store_error", "proof_failed"]);
+
   function fail(err, retry) {
-    const fatal = ["survey_not_found", "survey_closed", "not_enough_ideas"].includes(err.code);
+    const fatal = ["survey_not_found", "survey_closed", "not_enough_ideas", "voter_voided"].includes(err.code);
     el.root.setAttribute("aria-busy", "false");
     setMessage(problemText(err), "error", fatal ? null : retry);
     if (fatal) el.voteView.hidden = true;
@@ -539,7 +579,12 @@
     show(el.voteView);
     setChoicesEnabled(true);
     state.busy = false;
-    if (state.interacted) el.left.focus({ preventScroll: true });
+    if (state.interacted) {
+      // Focus reads the first idea; the live region says what happened and both new ideas.
+      announce(`${state.said} New pair: ${el.leftText.textContent}, or ${el.rightText.textContent}.`.trim());
+      state.said = "";
+      el.left.focus({ preventScroll: true });
+    }
   }
 
   async function answer(choice, reason, reasonText) {
@@ -557,24 +602,25 @@
     } catch (err) {
       state.busy = false;
       if (STALE_BALLOT.has(err.code)) {
-        announce(
-          err.code === "idea_inactive"
-            ? "One of those ideas was withdrawn. Here is a new pair."
-            : "That pair is no longer available. Here is a new one.",
-        );
+        state.said =
+          err.code === "idea_inactive" ? "One of those ideas was withdrawn." : "That pair is no longer available.";
         return nextPair();
       }
-      if (err.code === "rate_limited") {
-        setChoicesEnabled(false);
-        fail(err, () => {
-          setMessage("");
-          setChoicesEnabled(true);
-          el.left.dataset.picked = "false";
-          el.right.dataset.picked = "false";
-        });
-        return;
+      if (err.code === "voter_token_invalid" || err.code === "voter_token_missing") {
+        state.token = null; // a session the server no longer knows: start a new one
+        saveToken(null);
+        state.said = "Your voting session had ended.";
+        return nextPair();
       }
-      fail(err, () => answer(choice, reason, reasonText));
+      // The pair stays usable: choose again, or "Try again" sends the same answer once more
+      // (where that may work now) or brings a fresh pair (where it would only fail again).
+      const again = TRANSIENT.has(err.code) || err.status >= 500;
+      fail(err, again ? () => answer(choice, reason, reasonText) : () => nextPair());
+      if (!el.voteView.hidden) {
+        el.left.dataset.picked = "false";
+        el.right.dataset.picked = "false";
+        setChoicesEnabled(true);
+      }
       return;
     }
     closePanels();
@@ -582,7 +628,7 @@
     const other = choice === "left" ? ballot.right : choice === "right" ? ballot.left : null;
     if (choice === "skip") {
       emit("skip", { reason: reason || null, left: ballot.left.id, right: ballot.right.id });
-      announce("Skipped. Here is a new pair.");
+      state.said = "Skipped.";
     } else {
       state.votes += 1;
       state.sinceThanks += 1;
@@ -595,8 +641,9 @@
         right: ballot.right.id,
         votes: state.votes,
       });
-      announce(picked ? `Vote recorded: ${picked.text}. Here is a new pair.` : "Recorded as a tie. Here is a new pair.");
+      state.said = picked ? `Vote recorded: ${picked.text}.` : "Recorded as a tie.";
     }
+    state.history.push(choice);
     state.undoable = true;
     el.undo.disabled = false;
     if (state.sinceThanks >= CHECKPOINT) {
@@ -608,6 +655,8 @@
     await nextPair();
   }
 
+  /** Take back this visit's answers one at a time, most recent first, as the API allows
+   * (each within the survey's undo window; docs/user-guide.md "Undo"). */
   async function undo() {
     if (!state.undoable || state.busy) return;
     state.busy = true;
@@ -615,25 +664,30 @@
     el.undo.disabled = true;
     try {
       const res = await call("DELETE", "/answers/last");
-      state.undoable = false;
-      state.votes = Math.max(0, state.votes - 1);
-      state.sinceThanks = Math.max(0, state.sinceThanks - 1);
+      const undone = state.history.pop();
+      if (undone !== "skip") {
+        state.votes = Math.max(0, state.votes - 1);
+        state.sinceThanks = Math.max(0, state.sinceThanks - 1);
+      }
+      state.undoable = state.history.length > 0;
+      el.undo.disabled = !state.undoable;
       updateCount();
-      emit("undo", { undone: res && res.undone ? res.undone : null, votes: state.votes });
-      setMessage("Your last answer was undone.", "ok");
-      announce("Your last answer was undone.");
+      emit("undo", { undone: res && res.undone_seq ? res.undone_seq : null, votes: state.votes });
+      const text = undone === "skip" ? "Your last skip was undone." : "Your last answer was undone.";
+      setMessage(text, "ok");
+      announce(text);
       state.busy = false;
       if (el.voteView.hidden) await nextPair();
       else el.left.focus({ preventScroll: true });
     } catch (err) {
       state.busy = false;
-      state.undoable = false;
-      const text =
-        err.code === "undo_expired"
-          ? "It is too late to undo that answer."
-          : err.code === "nothing_to_undo"
-            ? "There is nothing to undo."
-            : problemText(err);
+      if (TRANSIENT.has(err.code) || err.status >= 500) {
+        el.undo.disabled = false; // nothing happened: the voter may try again
+      } else {
+        state.history = []; // too late, or nothing left to take back
+        state.undoable = false;
+      }
+      const text = problemText(err);
       setMessage(text, "error");
       announce(text);
     }
@@ -642,6 +696,7 @@
   /* ---------------------------------------------------------------- panels */
 
   function closePanels() {
+    if (el.message.dataset.kind === "ok") setMessage(""); // "idea sent" and the like are done
     el.skipPanel.hidden = true;
     el.skip.setAttribute("aria-expanded", "false");
     el.other.hidden = true;
@@ -778,7 +833,8 @@
     el.showResults.hidden = !(state.survey && (state.survey.show_results ?? state.survey.show_results_to_voters));
     el.results.hidden = true;
     show(el.doneView);
-    announce("Thank you for voting.");
+    announce(`${state.said} Thank you for voting.`.trim());
+    state.said = "";
     el.doneView.focus({ preventScroll: true });
   }
 
@@ -800,7 +856,10 @@
         const score = document.createElement("span");
         score.className = "rk-score";
         if (typeof idea.p_beats_random === "number") {
-          score.textContent = `${Math.round(idea.p_beats_random * 100)}`;
+          const label = document.createElement("span");
+          label.className = "rk-visually-hidden";
+          label.textContent = "chance to win, out of 100: ";
+          score.append(label, `${Math.round(idea.p_beats_random * 100)}`);
           score.title = "Chance (out of 100) to win against a randomly chosen idea";
         }
         li.append(rank, text, score);
