@@ -87,8 +87,10 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
         OpenAPIConfig(
             title="ranker API",
             version=VERSION,
-            description="Pairwise 'which is better?' voting. Errors are RFC 9457 problem "
-            "details with a stable `code`. See docs/api.md.",
+            description="Pairwise 'which is better?' voting. Every error is an RFC 9457 "
+            "problem detail (`application/problem+json`) with a stable `code`; each operation's "
+            "responses below list the codes it can answer. The same document as JSON: "
+            "[/schema/openapi.json](/schema/openapi.json).",
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
             components=[SECURITY_COMPONENTS],

@@ -315,3 +315,10 @@ def test_a_method_the_path_lacks_is_405_with_the_same_allow(api: Api) -> None:
     r = api.client.put("/v1/surveys")
     assert r.status_code == 405
     assert _allow(r) == _allow(api.client.options("/v1/surveys"))
+
+
+def test_the_docs_page_links_to_what_is_served(doc: dict[str, Any]) -> None:
+    """The description points at a URL this server answers, not at a file of the source tree."""
+    description = doc["info"]["description"]
+    assert "docs/api.md" not in description
+    assert "[/schema/openapi.json](/schema/openapi.json)" in description

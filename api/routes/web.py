@@ -3,7 +3,7 @@
 The assets are plain files in ``api/web/`` (no build step), read once at import and kept in memory
 with a content hash:
 
-``GET /embed.js``
+``GET /embed.js`` (and ``HEAD``)
     The one-script-tag loader. ``Cache-Control: public, max-age=300`` (hosts pick up a new
     loader within minutes) and ``Cross-Origin-Resource-Policy: cross-origin`` so pages with
     COEP can load it.
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from litestar import Request, Response, Router, get
+from litestar import HttpMethod, Request, Response, Router, get, route
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 
@@ -182,7 +182,12 @@ Origins: TypeAlias = NamedDependency[OriginCache]
 CORS layer reads, so both agree on a survey's allow-list."""
 
 
-@get("/embed.js", include_in_schema=False, sync_to_thread=False)
+@route(
+    "/embed.js",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
+    include_in_schema=False,
+    sync_to_thread=False,
+)
 def embed_js(request: Request[Any, Any, Any], web_assets: Assets) -> Response[bytes]:
     """The loader script that inserts the widget's iframe into a host page."""
     return _serve(

@@ -143,3 +143,12 @@ def test_html_pages_have_no_inline_script_or_style() -> None:
         html = assets.get(name).body.decode()
         assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html) is None, name
         assert " style=" not in html and "<style" not in html, name
+
+
+def test_embed_loader_answers_head_like_get_without_a_body(client: TestClient[Litestar]) -> None:
+    got = client.get("/embed.js")
+    head = client.head("/embed.js")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == got.headers["etag"]
+    assert head.headers["content-length"] == str(len(got.content))
+    assert head.headers["content-type"] == got.headers["content-type"]
