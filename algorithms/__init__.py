@@ -35,7 +35,6 @@ from algorithms.summaries import (
     rank_ranges,
     summarize,
     tiers,
-    votes_to_settle,
 )
 from algorithms.time_bt import TimeBT
 
@@ -69,5 +68,4 @@ __all__ = [
     "register_sampler",
     "summarize",
     "tiers",
-    "votes_to_settle",
 ]

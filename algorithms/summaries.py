@@ -26,7 +26,6 @@ __all__ = [
     "summarize",
     "tiers",
     "tiers_from_ranges",
-    "votes_to_settle",
 ]
 
 
@@ -209,39 +208,6 @@ def conservative_score(model: PairwiseModel, z: float = 1.96) -> FloatArray:
     if not math.isfinite(z) or z < 0:
         raise ValueError(f"z must be a finite number >= 0, got {z!r}")
     return np.asarray(model.scores() - z * score_sd(model), dtype=np.float64)
-
-
-def votes_to_settle(model: PairwiseModel, k: int, level: float = 0.95) -> int:
-    """Rough number of further votes until the top ``k`` is separated from the rest.
-
-    Method: the boundary pair is the ``k``-th and ``(k+1)``-th item by score, with gap
-    ``g`` and current comparison variances ``v_a, v_b`` (:func:`comparison_var`: the
-    common level of ``bt`` scores cancels in the gap). It is settled when
-    ``z * sqrt(v_a + v_b) < g``. Variances shrink like ``1 / votes`` of each item, so
-    both must shrink by the factor ``f = z^2 (v_a + v_b) / g^2``; with ``c`` the
-    current votes per item and each new vote touching two items, that is about
-    ``n * c * (f - 1) / 2`` more votes spread evenly (or fewer with a sampler that
-    targets the boundary). Returns 0 when settled. Items that are exactly tied give a
-    very large number (capped at ``10**12``).
-    """
-    _check_level(level)
-    scores = model.scores()
-    n = scores.shape[0]
-    if not isinstance(k, int) or not 1 <= k < n:
-        raise ValueError(f"k must be an integer in [1, n_items - 1], got {k!r}")
-    order = np.argsort(-scores, kind="stable")
-    a, b = order[k - 1], order[k]
-    var = comparison_var(model)
-    z = float(scipy.special.ndtri(0.5 + level / 2.0))
-    gap = float(scores[a] - scores[b])
-    need = z * z * float(var[a] + var[b])
-    if gap * gap > need:
-        return 0
-    if gap <= 0.0:
-        return 10**12
-    per_item = 2.0 * model.n_votes / n
-    factor = need / (gap * gap)
-    return int(min(10**12, math.ceil(n * max(per_item, 1.0) * (factor - 1.0) / 2.0)))
 
 
 @dataclass(frozen=True)

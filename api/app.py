@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, service: RankerService | None =
             "rankings": constant(svc.rankings),
             "exports": constant(svc.exports),
             "integrity": constant(svc.integrity),
+            "settling": constant(svc.settling),
             "store": constant(svc.store),
             "origins": constant(origins),
             "tickets": constant(tickets),

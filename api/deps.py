@@ -11,7 +11,17 @@ from typing import TypeAlias
 
 from litestar.di import NamedDependency
 
-from ranker import accounts, exports, ideas, identity, integrity, results, surveys, voting
+from ranker import (
+    accounts,
+    exports,
+    ideas,
+    identity,
+    integrity,
+    results,
+    settling,
+    surveys,
+    voting,
+)
 from ranker.domain import Organiser, Voter
 from ranker.storage.base import Store
 
@@ -24,6 +34,7 @@ __all__ = [
     "Identities",
     "Integrity",
     "Rankings",
+    "Settling",
     "StoreDep",
     "Surveys",
     "Voting",
@@ -41,7 +52,9 @@ Voting: TypeAlias = NamedDependency[voting.Voting]
 Identities: TypeAlias = NamedDependency[identity.Identities]
 """``identities``: who may become a voter (free budgets, proof of work, site tokens)."""
 Rankings: TypeAlias = NamedDependency[results.Rankings]
-"""``rankings``: rankings, group and personal results, votes needed."""
+"""``rankings``: rankings, group and personal results."""
+Settling: TypeAlias = NamedDependency[settling.Settling]
+"""``settling``: is the top k settled, and the forecast of the answers still needed."""
 Integrity: TypeAlias = NamedDependency[integrity.Integrity]
 """``integrity``: voters flagged as bots, with the evidence."""
 Exports: TypeAlias = NamedDependency[exports.Exports]

@@ -7,7 +7,7 @@ a value is decoded.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -26,6 +26,7 @@ from ranker.rules import (
     IdeaText,
     IdentityMode,
     Issuer,
+    Margin,
     ModelName,
     Origins,
     Probability,
@@ -37,6 +38,7 @@ from ranker.rules import (
     SkipReason,
     SurveyId,
     SurveyStatus,
+    TopK,
     VoterId,
 )
 
@@ -51,6 +53,7 @@ __all__ = [
     "Identity",
     "Limits",
     "Organiser",
+    "Place",
     "Results",
     "Survey",
     "SurveyPatch",
@@ -118,6 +121,10 @@ class Survey(msgspec.Struct, frozen=True, kw_only=True):
     embed_origins: Origins = msgspec.field(default_factory=list)
     show_results_to_voters: bool = False
     limits: Limits = msgspec.field(default_factory=Limits)
+    top_k: TopK = 10
+    """The "settled top k" the dashboard reports on and the default sampler pursues."""
+    margin: Margin = 0.55
+    """Ideas preferred by less than this (55/45) are practically tied."""
     created: float = 0.0
     identity: Identity = msgspec.field(default_factory=Identity)
 
@@ -136,6 +143,8 @@ class SurveySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     show_results_to_voters: bool = False
     limits: Limits | None = None
     identity: Identity | None = None
+    top_k: TopK = 10
+    margin: Margin = 0.55
     ideas: Annotated[list[IdeaText], Meta(max_length=IDEAS_PER_REQUEST_MAX)] = msgspec.field(
         default_factory=list
     )
@@ -157,6 +166,8 @@ class SurveyPatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     show_results_to_voters: bool | None = None
     limits: Limits | None = None
     identity: Identity | None = None
+    top_k: TopK | None = None
+    margin: Margin | None = None
 
 
 class Idea(msgspec.Struct, frozen=True, kw_only=True):
@@ -283,13 +294,46 @@ class IdeaResult(msgspec.Struct, frozen=True, kw_only=True):
     ideas are among the placed ideas only."""
 
 
+class Place(msgspec.Struct, frozen=True, kw_only=True):
+    """One idea's place relative to the top-``k`` boundary (:mod:`algorithms.settle`)."""
+
+    idea: int
+    status: Literal["in", "out", "tied", "open"]
+    """``in``/``out``: known at the level; ``tied``: practically tied with the boundary
+    (preferred by less than the margin); ``open``: still undecided."""
+    p_top: float
+    """Posterior probability that the idea belongs in the top ``k``."""
+
+
 class TopKEstimate(msgspec.Struct, frozen=True, kw_only=True):
-    """Rough estimate of the extra answers needed to separate rank ``k`` from ``k+1``."""
+    """Is the top ``k`` settled, and how many more answers until it is (a forecast by
+    simulation from the current posterior with the survey's own sampler)."""
 
     k: int
     settled: bool
     votes_needed: int | None
+    """Median further answers until settled; ``None`` when beyond what was simulated."""
     method: str
+    level: float = 0.95
+    margin: float = 0.55
+    """Ideas preferred by less than this (e.g. 55/45) count as practically tied."""
+    votes_needed_low: int | None = None
+    """10th percentile of the simulated further answers."""
+    votes_needed_high: int | None = None
+    """90th percentile; ``None`` when beyond what was simulated."""
+    simulations: int = 0
+    horizon: int = 0
+    """Further answers simulated at most per run."""
+    n_votes: int = 0
+    """Answers the survey has (the forecast counts from here)."""
+    decided: int = 0
+    """Ideas whose place is known: in, out or practically tied."""
+    n_ideas: int = 0
+    progress: float = 0.0
+    """``n_votes / (n_votes + votes_needed)`` (1 when settled; a lower bound when the
+    forecast is beyond the horizon)."""
+    places: list[Place] = msgspec.field(default_factory=list)
+    """Every active idea, in score order."""
 
 
 class Results(msgspec.Struct, frozen=True, kw_only=True):

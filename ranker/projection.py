@@ -33,7 +33,7 @@ from ranker import events as ev
 from ranker.domain import Comment, Flag, Idea, Survey
 from ranker.errors import NoPairAvailable, StoreError
 from ranker.ranking import ResultsView
-from ranker.sampling import SamplerFactory, SamplerLike
+from ranker.sampling import SamplerFactory, SamplerLike, aim
 from ranker.signals import Signals
 
 __all__ = [
@@ -162,6 +162,8 @@ class Projection:
                 self.survey = msgspec.structs.replace(old, **changes)
                 if self.survey.model != old.model or self.survey.sampler != old.sampler:
                     self._refit()
+                elif self.sampler is not None:
+                    aim(self.sampler, self.survey.top_k, self.survey.margin)
             case ev.SurveyStatusChanged(status=status):
                 assert self.survey is not None
                 self.survey = msgspec.structs.replace(self.survey, status=status)
@@ -172,7 +174,8 @@ class Projection:
         if self.sampler_factory is None or self.survey is None:
             return None
         try:
-            return self.sampler_factory(self.survey.sampler)
+            sampler = self.sampler_factory(self.survey.sampler)
+            return aim(sampler, self.survey.top_k, self.survey.margin)
         except UnknownName as exc:  # a log written by another version
             raise StoreError(f"the survey's {exc}") from None
 

@@ -1,4 +1,4 @@
-"""Rankings from a model: the ranked rows of the ideas shown, and the settle estimate.
+"""Rankings from a model: the ranked rows of the ideas shown.
 
 :func:`rank_view` turns a model and a :class:`ResultsView` (the ideas and their counters,
 copied out of a projection under the repository's lock) into ranked
@@ -22,12 +22,11 @@ from algorithms.summaries import (
     rank_ranges,
     score_sd,
     tiers_from_ranges,
-    votes_to_settle,
 )
-from ranker.domain import IdeaResult, TopKEstimate
+from ranker.domain import IdeaResult
 from ranker.rules import PLACE_MIN_VOTES, IdeaStatus
 
-__all__ = ["ResultsView", "placed_mask", "rank_view", "settle_estimate", "subset"]
+__all__ = ["ResultsView", "placed_mask", "rank_view", "subset"]
 
 
 class ResultsView(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,19 +112,6 @@ def rank_view(
             )
         )
     return out
-
-
-def settle_estimate(
-    model: PairwiseModel, idx: NDArray[np.int64], n_votes: int, k: int, level: float
-) -> TopKEstimate:
-    """:meth:`Projection.votes_needed` on a model and the active ideas ``idx``."""
-    method = "boundary gap vs its sd, variance ~ 1/answers (algorithms.summaries)"
-    if k < 1 or k >= idx.size:
-        return TopKEstimate(k=k, settled=True, votes_needed=0, method=method)
-    need = votes_to_settle(subset(model, idx, n_votes), k, level)
-    if need >= 10**12:
-        return TopKEstimate(k=k, settled=False, votes_needed=None, method=method)
-    return TopKEstimate(k=k, settled=need == 0, votes_needed=need, method=method)
 
 
 class _Subset(PairwiseModel):

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ranker.domain import Results, TopKEstimate, Voter
+from ranker.domain import Results, Voter
 from ranker.errors import InvalidInput
 from ranker.groups import GroupResult, GroupResults, prepare_groups
 from ranker.personal import PersonalResults, personal_results
 from ranker.projection import Projection, VoteRow
-from ranker.ranking import rank_view, settle_estimate
+from ranker.ranking import rank_view
 from ranker.ranking_cache import RankingCache
 from ranker.repository import ProjectionRepository
 from ranker.rules import IdeaStatus, Level, parse
@@ -139,14 +139,3 @@ class Rankings:
             n_skips = sum(1 for q in answers if proj.by_seq[q].y is None)
             seq = proj.seq
         return personal_results(crowd, (left, right, y), voter=voter.id, n_skips=n_skips, seq=seq)
-
-    def votes_needed(self, survey_id: str, k: int = 10, level: float = 0.95) -> TopKEstimate:
-        """Estimate of further answers needed to settle the top ``k`` active ideas."""
-        level = parse(Level, level, "level")
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise InvalidInput("k must be a positive integer", field="k")
-        with self.repo.lock:  # copy under the lock, estimate outside it
-            proj = self.repo.get(survey_id)
-            model, n_votes = proj.model_copy(), proj.n_votes
-            idx = np.flatnonzero(proj.active_mask()).astype(np.int64)
-        return settle_estimate(model, idx, n_votes, k, level)

@@ -41,6 +41,8 @@ __all__ = [
     "IDEA_MAX",
     "LEVEL_MAX",
     "LEVEL_MIN",
+    "MARGIN_MAX",
+    "MARGIN_MIN",
     "NAME_MAX",
     "ORIGINS_MAX",
     "ORIGIN_MAX",
@@ -54,6 +56,7 @@ __all__ = [
     "SITE_KEY_MAX",
     "SITE_TOKEN_MAX",
     "TOKEN_MAX",
+    "TOP_K_MAX",
     "Author",
     "Choice",
     "CommentText",
@@ -67,6 +70,7 @@ __all__ = [
     "IdentityMode",
     "Issuer",
     "Level",
+    "Margin",
     "ModelName",
     "OrganiserName",
     "Origin",
@@ -85,6 +89,7 @@ __all__ = [
     "SurveyId",
     "SurveyStatus",
     "Token",
+    "TopK",
     "VoterId",
     "WorkProof",
     "check_distinct",
@@ -150,6 +155,13 @@ Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
 ResponseMs = Annotated[int, Meta(ge=0, le=86_400_000)]
 LEVEL_MIN, LEVEL_MAX = 0.5, 1.0
 Level = Annotated[float, Meta(ge=LEVEL_MIN, lt=LEVEL_MAX)]
+TOP_K_MAX = 1000
+TopK = Annotated[int, Meta(ge=1, le=TOP_K_MAX)]
+"""The k of the survey's "settled top k" (the dashboard's settle card, the default sampler)."""
+MARGIN_MIN, MARGIN_MAX = 0.5, 0.9
+Margin = Annotated[float, Meta(gt=MARGIN_MIN, le=MARGIN_MAX)]
+"""Indifference margin: ideas one is preferred to the other by less than this (e.g. 0.55 =
+55/45) are practically tied (:mod:`algorithms.settle`)."""
 """Credibility level of intervals, rank ranges and tiers."""
 PLACE_MIN_VOTES = 5
 """An idea is *placed* (ranked among the others) once it has been in this many counted

@@ -1,6 +1,6 @@
 """Samplers as the core uses them: the protocol, and the factory that builds a survey's sampler.
 
-A survey names its sampler (``adaptive`` by default); the projection asks the
+A survey names its sampler (``settle`` by default); the projection asks the
 :data:`SamplerFactory` for one when the survey is created or its settings change, and asks it
 for each voter's next pair. Tests plug in their own factory.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,12 +22,15 @@ __all__ = [
     "PickedPair",
     "SamplerFactory",
     "SamplerLike",
+    "aim",
     "default_sampler_factory",
 ]
 
+S = TypeVar("S")
+
 DEFAULT_MODEL = "bt"
 """The model of a survey created without naming one."""
-DEFAULT_SAMPLER = "adaptive"
+DEFAULT_SAMPLER = "settle"
 """The sampler of a survey created without naming one."""
 
 
@@ -78,3 +81,12 @@ def default_sampler_factory(seed: int | None = None) -> SamplerFactory:
         return sampler
 
     return make
+
+
+def aim(sampler: S, k: int, margin: float) -> S:
+    """Point a sampler that pursues a settled top ``k`` (``settle``) at ``k`` and ``margin``
+    (a survey's ``top_k`` and ``margin``); other samplers are returned unchanged."""
+    target = getattr(sampler, "set_target", None)
+    if callable(target):
+        target(k=k, margin=margin)
+    return sampler

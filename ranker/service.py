@@ -9,6 +9,7 @@ Each use case is a module of its own, small enough to read in one sitting:
 ``service.voting``     :class:`~ranker.voting.Voting`: voters, ballots, answers, undo, void
 ``service.identities`` :class:`~ranker.identity.Identities`: who may become a voter
 ``service.rankings``   :class:`~ranker.results.Rankings`: rankings, groups, "my results"
+``service.settling``   :class:`~ranker.settling.Settling`: is the top k settled, votes needed
 ``service.exports``    :class:`~ranker.exports.Exports`: the log and flat rows
 ``service.integrity``  :class:`~ranker.integrity.Integrity`: voters flagged as bots
 =====================  ==================================================================
@@ -40,6 +41,7 @@ from ranker.ranking_cache import RankingCache
 from ranker.repository import ProjectionRepository
 from ranker.results import Rankings
 from ranker.sampling import SamplerFactory, default_sampler_factory
+from ranker.settling import Settling
 from ranker.storage.base import Store
 from ranker.surveys import Surveys
 from ranker.tokens import TokenSigner
@@ -107,6 +109,7 @@ class RankerService:
         self.rankings = Rankings(self.repo, self.cache)
         self.exports = Exports(self.repo)
         self.integrity = Integrity(self.repo)
+        self.settling = Settling(self.repo)
 
     @property
     def store(self) -> Store:

@@ -11,11 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from algorithms import MODELS, BTModel, create_model
+from algorithms.settle import SettleCheck, check_model
 from ranker import events as ev
-from ranker.domain import IdeaResult, Survey, TopKEstimate
+from ranker.domain import IdeaResult, Survey
 from ranker.errors import NoPairAvailable, StoreError
 from ranker.projection import Projection
-from ranker.ranking import rank_view, settle_estimate, subset
+from ranker.ranking import rank_view, subset
 from ranker.snapshots import digest, encode, restore
 
 
@@ -49,9 +50,9 @@ def results(
     return rank_view(p.results_view(statuses), p.model, level)
 
 
-def votes_needed(p: Projection, k: int, level: float) -> TopKEstimate:
+def settle(p: Projection, k: int) -> SettleCheck:
     active = np.flatnonzero(p.active_mask()).astype(np.int64)
-    return settle_estimate(p.model, active, p.n_votes, k, level)
+    return check_model(p.model, k, 0.95, 0.55, active)
 
 
 def test_gaps_in_the_log_are_refused() -> None:
@@ -146,14 +147,12 @@ def test_results_rank_only_active_ideas() -> None:
     assert [r.tier for r in res] == sorted(r.tier for r in res)
     assert res[0].p_beats_random > 0.5 > res[-1].p_beats_random
     assert results(p, 0.95, statuses=("active", "retired"))[0].idea == 0
-    assert votes_needed(p, 9, 0.95).votes_needed == 0  # k >= active ideas: nothing to settle
-    assert votes_needed(p, 4, 0.95).settled is True
-    before = votes_needed(p, 1, 0.95)
-    assert before.settled is False and before.votes_needed is not None
+    assert settle(p, 9).settled and settle(p, 4).settled  # k >= active ideas: nothing to settle
+    assert settle(p, 1).p_top.shape == (4,)  # the retired idea is not a candidate
+    before = settle(p, 1).p_top[0]
     for _ in range(60):
         vote(p, "w", 1, 2)
-    after = votes_needed(p, 1, 0.95)
-    assert after.settled or (after.votes_needed or 0) < before.votes_needed
+    assert settle(p, 1).p_top[0] > before
 
 
 def test_subset_view_is_read_only_and_consistent() -> None:

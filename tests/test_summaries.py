@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import algorithms.summaries
 from algorithms import (
     MODELS,
     BTModel,
@@ -20,9 +17,8 @@ from algorithms import (
     rank_ranges,
     summarize,
     tiers,
-    votes_to_settle,
 )
-from algorithms.summaries import comparison_var, point_ranks, score_sd, tiers_from_ranges
+from algorithms.summaries import point_ranks, tiers_from_ranges
 
 
 def fitted(n: int = 12, m: int = 400, seed: int = 0, spread: float = 1.0) -> BTModel:
@@ -234,39 +230,3 @@ def test_summarize_fields_agree() -> None:
         summarize(model, level=0.0)
 
 
-def test_votes_to_settle() -> None:
-    m = BTModel(n_items=3)
-    m.update([0, 0, 1] * 200, [1, 2, 2] * 200, [1.0] * 600)
-    assert votes_to_settle(m, 1) == 0
-    close = fitted(n=10, m=100, seed=5, spread=0.3)
-    need = votes_to_settle(close, 3)
-    assert need > 0
-    with pytest.raises(ValueError, match="k"):
-        votes_to_settle(close, 10)
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(algorithms.summaries)
-    assert result.attempted > 0 and result.failed == 0
-
-
-def test_votes_to_settle_ignores_the_common_level_and_predicts_the_settling_point() -> None:
-    # Item 0 beats every other item; the rest go round in a circle. On 4 items the common
-    # level of bt scores has variance 1/(n * prior_strength) = 0.5, which cancels in the gap.
-    design = ([0, 0, 0, 1, 2, 3], [1, 2, 3, 2, 3, 1], [1.0, 1.0, 1.0, 1.0, 1.0, 0.0])
-    needs = []
-    for reps in range(2, 9):
-        m = BTModel(n_items=4, prior_strength=0.5)  # the fixed prior the comment assumes
-        m.update(design[0] * reps, design[1] * reps, design[2] * reps)
-        needs.append(votes_to_settle(m, 1))
-        if reps == 8:
-            s, cv = m.scores(), comparison_var(m)
-            assert s[0] - s.max(initial=-np.inf, where=np.arange(4) != 0) > 1.96 * np.sqrt(
-                cv[0] + cv[1:].max()
-            )
-            assert score_sd(m)[0] ** 2 > cv[0] + 0.4  # the marginal variance holds the level
-    assert needs[-1] == 0
-    settled_at = 2 + needs.index(0)  # the first number of repetitions that settles it
-    actual_more = (settled_at - 2) * 6
-    assert needs[0] > 0
-    assert 0.5 * actual_more <= needs[0] <= 2.0 * actual_more  # the estimate is in the right range

@@ -20,7 +20,7 @@ def test_a_new_survey_is_a_draft_with_the_default_model_and_its_ideas(
 ) -> None:
     s = svc.surveys.create("org", SurveySpec(question="  Which is better?  ", ideas=[" a ", "b"]))
     assert (s.question, s.status, s.owner) == ("Which is better?", "draft", "org")
-    assert (s.model, s.sampler, s.limits) == ("bt", "adaptive", Limits())
+    assert (s.model, s.sampler, s.limits) == ("bt", "settle", Limits())
     assert [(i.id, i.text, i.status) for i in svc.ideas.all(s.id)] == [
         (0, "a", "active"),
         (1, "b", "active"),

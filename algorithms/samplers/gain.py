@@ -21,6 +21,7 @@ but the quadrature.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -222,7 +223,7 @@ class AdaptiveSampler(_GainSearch):
     True
     """
 
-    param_names = ("explore", "floor", "starts", "dist", "ramp")
+    param_names: ClassVar[tuple[str, ...]] = ("explore", "floor", "starts", "dist", "ramp")
     balance_sides = True
     knows_probability = True
 

@@ -16,21 +16,39 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from api.auth import ORGANISER, StreamTickets, bearer_token
-from api.deps import Accounts, CurrentOrganiser, Integrity, Rankings, StoreDep, Surveys
+from api.deps import (
+    Accounts,
+    CurrentOrganiser,
+    Integrity,
+    Rankings,
+    Settling,
+    StoreDep,
+    Surveys,
+)
 from api.exports import csv_bytes
 from api.problems import ApiError, responses
 from api.routes.organisers import owned
 from api.schemas import FlaggedVoters, GroupResultsOut, ResultsOut, StreamTicket, results_out
 from ranker import results as core_results
+from ranker import settling as core_settling
 from ranker.domain import IdeaResult
 from ranker.groups import GroupResult
-from ranker.rules import GROUP_MAX, LEVEL_MAX, LEVEL_MIN
+from ranker.rules import GROUP_MAX, LEVEL_MAX, LEVEL_MIN, MARGIN_MAX, MARGIN_MIN, TOP_K_MAX
 
 __all__ = ["results_router"]
 
 NO_STORE = {"Cache-Control": "no-store"}
 Level = Annotated[float, QueryParameter(ge=LEVEL_MIN, lt=LEVEL_MAX, description="interval level")]
-TopK = Annotated[int, QueryParameter(ge=1, le=1000, description="k of 'settle the top k'")]
+TopK = Annotated[
+    int | None,
+    QueryParameter(ge=1, le=TOP_K_MAX, description="k of 'settle the top k' (survey's top_k)"),
+]
+Margin = Annotated[
+    float | None,
+    QueryParameter(
+        gt=MARGIN_MIN, le=MARGIN_MAX, description="indifference margin (survey's margin)"
+    ),
+]
 Group = Annotated[str | None, QueryParameter(min_length=1, max_length=GROUP_MAX)]
 
 
@@ -43,12 +61,18 @@ def group_out(g: GroupResult) -> ResultsOut:
 
 
 def _results(
-    rankings: core_results.Rankings, survey_id: str, group: str | None, level: float, top_k: int
+    rankings: core_results.Rankings,
+    settling: core_settling.Settling,
+    survey_id: str,
+    group: str | None,
+    level: float,
+    top_k: int | None,
+    margin: float | None,
 ) -> ResultsOut:
     if group is not None:
         return group_out(rankings.group(survey_id, group, level))
     r = rankings.results(survey_id, level=level)
-    return results_out(r, rankings.votes_needed(survey_id, k=top_k, level=level))
+    return results_out(r, settling.votes_needed(survey_id, k=top_k, level=level, margin=margin))
 
 
 @get(
@@ -60,13 +84,17 @@ async def results(
     survey_id: FromPath[str],
     surveys: Surveys,
     rankings: Rankings,
+    settling: Settling,
     organiser: CurrentOrganiser,
     group: Group = None,
     level: Level = 0.95,
-    top_k: TopK = 10,
+    top_k: TopK = None,
+    margin: Margin = None,
 ) -> Response[ResultsOut]:
     owned(surveys, survey_id, organiser)
-    out = await anyio.to_thread.run_sync(_results, rankings, survey_id, group, level, top_k)
+    out = await anyio.to_thread.run_sync(
+        _results, rankings, settling, survey_id, group, level, top_k, margin
+    )
     return Response(out, headers=NO_STORE)
 
 
@@ -178,6 +206,7 @@ def stream(
     accounts: Accounts,
     surveys: Surveys,
     rankings: Rankings,
+    settling: Settling,
     store: StoreDep,
     tickets: NamedDependency[StreamTickets],
     sse_interval_s: NamedDependency[float],
@@ -204,7 +233,9 @@ def stream(
         while time.monotonic() < end:
             head = await anyio.to_thread.run_sync(store.head, survey_id)
             if head != last:
-                r = await anyio.to_thread.run_sync(_results, rankings, survey_id, None, 0.95, 10)
+                r = await anyio.to_thread.run_sync(
+                    _results, rankings, settling, survey_id, None, 0.95, None, None
+                )
                 last = head
                 quiet = 0.0
                 yield ServerSentEventMessage(

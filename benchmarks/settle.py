@@ -1,0 +1,233 @@
+"""Issue 11's settle benchmark: the "enough votes?" forecast, the default sampler against
+``random``, and the coverage of rank ranges and score intervals.
+
+Simulated surveys of 20, 50 and 200 ideas, true scores ``N(0, 1)`` or heavy-tailed (a few
+strong ideas, many weak: ``Exp(1)``, sd 1), 10 % careless voters (every tenth voter answers
+at random), 10 % of the ideas arriving between 1 and 4 votes per idea, voters of 20 answers
+each. The model is the service's (``bt``, refitted when read); the criterion is
+:mod:`algorithms.settle` (top 10, margin 55/45, level 0.95), checked on the schedule of
+:func:`algorithms.settle.next_check` (every ~5 % of the votes).
+
+For each seed (same truth and voters for both samplers):
+
+* ``random`` and the default sampler run until settled (or ``--cap`` votes per idea);
+  votes until settled and Kendall τ of the whole order at 5/10/20/40 votes per idea;
+* with the default sampler, at 5, 10 and 20 votes per idea (if not settled yet) the
+  forecast (:func:`algorithms.settle.forecast`, ``--sims`` simulations from the current
+  posterior with the same sampler) is compared with the votes actually still needed;
+* at the same checkpoints, the coverage of the 95 % rank ranges (true rank of each idea
+  among the ideas present) and of the 95 % score intervals (true scores centred on the
+  fitted ones' mean).
+
+    python -m benchmarks.settle [--seeds 20] [--sizes 20,50,200] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from algorithms import create_model, create_sampler, metrics
+from algorithms.settle import check_model, forecast, next_check
+from algorithms.summaries import rank_ranges
+from benchmarks._common import print_table, write_json
+
+K, MARGIN, LEVEL = 10, 0.55, 0.95
+CHECKPOINTS = (5, 10, 20)
+TAU_AT = (5, 10, 20, 40)
+DEFAULT = "settle"
+VOTES_PER_VOTER = 20
+
+
+def truth(n: int, kind: str, seed: int) -> np.ndarray:
+    rng = np.random.default_rng([seed, 0])
+    if kind == "normal":
+        return rng.normal(size=n)
+    return rng.exponential(size=n)  # sd 1, right tail: a few strong ideas, many weak
+
+
+def run(n: int, kind: str, seed: int, sampler: str, cap: int, sims: int) -> dict[str, Any]:
+    """One survey until settled; forecasts and coverage at checkpoints for the default."""
+    th = truth(n, kind, seed)
+    rng = np.random.default_rng([seed, 1])
+    n0 = n - round(0.1 * n)
+    arrivals = np.linspace(1 * n, 4 * n, n - n0).astype(int).tolist()
+    model = create_model("bt", n_items=n0)
+    smp = create_sampler(sampler, seed=seed)
+    left: list[int] = []
+    right: list[int] = []
+    ys: list[float] = []
+    taus: dict[int, float] = {}
+    checks: dict[int, dict[str, Any]] = {}
+    t, due, settled_at = 0, next_check(0, n0), None
+    u = rng.random(cap * n)
+    while t < cap * n:
+        while arrivals and arrivals[0] <= t:
+            model.add_items(1)
+            arrivals.pop(0)
+        voter = t // VOTES_PER_VOTER
+        i, j = smp.next_pair(model, voter=voter)
+        p = 0.5 if voter % 10 == 0 else float(expit(th[i] - th[j]))
+        y = 1.0 if u[t] < p else 0.0
+        model.update(int(i), int(j), y)
+        smp.observe(int(i), int(j), y, voter=voter)
+        left.append(int(i))
+        right.append(int(j))
+        ys.append(y)
+        t += 1
+        if t % n == 0 and t // n in TAU_AT:
+            m = model.n_items
+            taus[t // n] = metrics.kendall_tau(model.scores(), th[:m])
+        if sampler == DEFAULT and t % n == 0 and t // n in CHECKPOINTS:
+            checks[t // n] = checkpoint(
+                model, th, sampler, seed, (left, right, ys), cap * n - t, sims
+            )
+        if t >= due:
+            if check_model(model, K, LEVEL, MARGIN).settled:
+                settled_at = t
+                break
+            due = next_check(t, model.n_items)
+    return {
+        "n": n,
+        "truth": kind,
+        "seed": seed,
+        "sampler": sampler,
+        "settled_at": settled_at,
+        "cap": cap * n,
+        "tau": taus,
+        "checks": checks,
+    }
+
+
+def checkpoint(model, th, sampler, seed, hist, horizon, sims) -> dict[str, Any]:
+    m = model.n_items
+    lo, hi = rank_ranges(model, LEVEL, n_samples=1000, seed=seed)
+    order = np.argsort(-th[:m], kind="stable")
+    true_rank = np.empty(m, dtype=np.int64)
+    true_rank[order] = np.arange(1, m + 1)
+    low, high = model.intervals(LEVEL)
+    s = model.scores()
+    centred = th[:m] - th[:m].mean() + s.mean()
+    out: dict[str, Any] = {
+        "votes": int(model.n_votes),
+        "rank_cover": float(np.mean((lo <= true_rank) & (true_rank <= hi))),
+        "score_cover": float(np.mean((low <= centred) & (centred <= high))),
+        "settled": bool(check_model(model, K, LEVEL, MARGIN).settled),
+    }
+    if not out["settled"]:
+        hist_arr = tuple(np.asarray(h) for h in hist)
+        fc = forecast(
+            model,
+            lambda: create_sampler(sampler, seed=seed + 1000),
+            K,
+            LEVEL,
+            MARGIN,
+            history=hist_arr,
+            n_sims=sims,
+            horizon=horizon,
+            seed=seed,
+        )
+        out.update(median=fc.median, low=fc.quantile(0.1), high=fc.quantile(0.9))
+    return out
+
+
+def _job(args: tuple[int, str, int, str, int, int]) -> dict[str, Any]:
+    return run(*args)
+
+
+def _per_idea(r: dict[str, Any]) -> float:
+    """Votes per idea until settled (inf when the cap was reached first)."""
+    return math.inf if r["settled_at"] is None else r["settled_at"] / r["n"]
+
+
+def summarise(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    rows = []
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for r in results:
+        groups.setdefault((r["n"], r["truth"]), []).append(r)
+    for (n, kind), rs in sorted(groups.items()):
+        by = {s: {r["seed"]: r for r in rs if r["sampler"] == s} for s in ("random", DEFAULT)}
+        seeds = sorted(by[DEFAULT])
+
+        d = [_per_idea(by[DEFAULT][s]) for s in seeds]
+        rnd = [_per_idea(by["random"][s]) for s in seeds]
+        ratios, fc_n, cover_r, cover_s = [], 0, [], []
+        for s in seeds:
+            r = by[DEFAULT][s]
+            for ck in r["checks"].values():
+                cover_r.append(ck["rank_cover"])
+                cover_s.append(ck["score_cover"])
+                if ck["settled"] or r["settled_at"] is None:
+                    continue
+                actual = r["settled_at"] - ck["votes"]
+                fc_n += 1
+                ratios.append(math.inf if ck["median"] is None else ck["median"] / max(actual, 1))
+        tau_gap = {
+            b: float(
+                np.mean([by[DEFAULT][s]["tau"].get(b, np.nan) for s in seeds])
+                - np.mean([by["random"][s]["tau"].get(b, np.nan) for s in seeds])
+            )
+            for b in TAU_AT
+        }
+        med_d, med_r = float(np.median(d)), float(np.median(rnd))
+        rat = np.array(ratios) if ratios else np.array([np.nan])
+        rows.append(
+            {
+                "n": n,
+                "truth": kind,
+                "seeds": len(seeds),
+                "settle_default": med_d,
+                "settle_random": med_r,
+                "ratio": med_d / med_r if math.isfinite(med_r) else None,
+                "tau_gap_min": min(tau_gap.values()),
+                "forecasts": fc_n,
+                "fc_median_ratio": float(np.median(rat)),
+                "fc_within_2x": float(np.mean((rat >= 0.5) & (rat <= 2.0))) if ratios else None,
+                "rank_cover": float(np.mean(cover_r)),
+                "score_cover": float(np.mean(cover_s)),
+            }
+        )
+    allr = [x for r in rows for x in [r]]
+    return rows, {"rows": allr}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--sizes", default="20,50,200")
+    ap.add_argument("--truths", default="normal,heavy")
+    ap.add_argument("--cap", type=int, default=300, help="votes per idea before giving up")
+    ap.add_argument("--sims", type=int, default=8, help="simulations per forecast")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--json", default=None, help="output path (default benchmarks/results)")
+    a = ap.parse_args(argv)
+    jobs = [
+        (n, kind, seed, s, a.cap, a.sims)
+        for n in (int(x) for x in a.sizes.split(","))
+        for kind in a.truths.split(",")
+        for seed in range(a.seeds)
+        for s in (DEFAULT, "random")
+    ]
+    jobs.sort(key=lambda j: -j[0])  # the long ones first
+    t0 = time.perf_counter()
+    results = []
+    with ProcessPoolExecutor(a.jobs) as ex:
+        for k, r in enumerate(ex.map(_job, jobs), 1):
+            results.append(r)
+            sys.stderr.write(f"\r[{k}/{len(jobs)}] {time.perf_counter() - t0:7.0f}s")
+    sys.stderr.write("\n")
+    rows, _ = summarise(results)
+    print_table(rows)
+    write_json("settle", {"args": vars(a), "rows": rows, "runs": results}, a.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

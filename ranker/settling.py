@@ -1,0 +1,215 @@
+"""Is the survey's top ``k`` settled, and how many more answers until it is?
+
+The criterion and the forecast are :mod:`algorithms.settle`'s. The *check* (which ideas
+are in, out, practically tied or open) is cheap and computed at the current log position;
+the *forecast* (simulations of the rest of the survey with its own sampler) costs up to
+``budget_s`` seconds, so it is kept and re-run only when the survey has moved on by 10 % of
+its answers or a minute has passed. Between runs the forecast counts down by the answers
+given since it was made, so progress moves with every vote.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Hashable
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from algorithms import PairwiseModel, create_sampler
+from algorithms.samplers import Sampler
+from algorithms.settle import STATUS_NAMES, SettleCheck, check_model, forecast
+from ranker.domain import Place, TopKEstimate
+from ranker.errors import InvalidInput
+from ranker.projection import Projection
+from ranker.repository import ProjectionRepository
+from ranker.rules import Level, Margin, TopK, parse
+from ranker.sampling import aim
+
+__all__ = ["Settling", "estimate"]
+
+METHOD = (
+    "top k settled when every idea is in or out at the level, or practically tied with the "
+    "boundary (preferred by less than the margin); further answers forecast by simulation "
+    "from the posterior with the survey's sampler (algorithms.settle)"
+)
+
+
+class _Forecast(msgspec.Struct, frozen=True):
+    n_votes: int  # answers when it was made
+    made: float  # time.monotonic()
+    median: int | None
+    low: int | None
+    high: int | None
+    sims: int
+    horizon: int
+
+
+def estimate(
+    check: SettleCheck,
+    idx: NDArray[np.int64],
+    scores: NDArray[np.float64],
+    n_votes: int,
+    fc: _Forecast | None,
+) -> TopKEstimate:
+    """The wire-ready estimate from a check and the latest forecast (counted down by the
+    answers given since)."""
+    settled = check.settled
+    order = np.argsort(-scores, kind="stable")
+    places = [
+        Place(idea=int(idx[i]), status=STATUS_NAMES[check.status[i]], p_top=float(check.p_top[i]))  # type: ignore[arg-type]
+        for i in order.tolist()
+    ]
+    since = 0 if fc is None else max(0, n_votes - fc.n_votes)
+
+    def left(v: int | None) -> int | None:
+        return None if v is None else max(0, v - since)
+
+    median = 0 if settled else (None if fc is None else left(fc.median))
+    if not settled and median == 0:
+        median = None  # the forecast thought it would be settled by now: it is not; unknown
+    horizon = 0 if fc is None else max(0, fc.horizon - since)
+    if settled:
+        progress = 1.0
+    elif median is not None:
+        progress = n_votes / max(1, n_votes + median)
+    else:
+        progress = n_votes / max(1, n_votes + horizon) if horizon else 0.0
+    return TopKEstimate(
+        k=check.k,
+        settled=settled,
+        votes_needed=median,
+        method=METHOD,
+        level=check.level,
+        margin=check.margin,
+        votes_needed_low=0 if settled else (None if fc is None else left(fc.low)),
+        votes_needed_high=0 if settled else (None if fc is None else left(fc.high)),
+        simulations=0 if fc is None else fc.sims,
+        horizon=horizon,
+        n_votes=n_votes,
+        decided=check.decided,
+        n_ideas=int(idx.size),
+        progress=float(progress),
+        places=places,
+    )
+
+
+class Settling:
+    """The settle estimate of a survey's top ``k`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        repo: ProjectionRepository,
+        *,
+        budget_s: float = 2.0,
+        n_sims: int = 12,
+        max_age_s: float = 60.0,
+    ) -> None:
+        self.repo = repo
+        self.budget_s = budget_s
+        self.n_sims = n_sims
+        self.max_age_s = max_age_s
+        self._lock = threading.Lock()
+        self._forecasts: dict[Hashable, _Forecast] = {}
+
+    def votes_needed(
+        self,
+        survey_id: str,
+        k: int | None = None,
+        level: float = 0.95,
+        margin: float | None = None,
+    ) -> TopKEstimate:
+        """Estimate for the top ``k`` of the active ideas (the survey's ``top_k`` and
+        ``margin`` unless given)."""
+        level = parse(Level, level, "level")
+        with self.repo.lock:  # copy under the lock, compute outside it
+            proj = self.repo.get(survey_id)
+            survey = proj.survey
+            assert survey is not None
+            k = survey.top_k if k is None else k
+            margin = survey.margin if margin is None else margin
+            model = proj.model_copy()
+            n_votes = proj.n_votes
+            idx = np.flatnonzero(proj.active_mask()).astype(np.int64)
+            sampler_name = survey.sampler
+            history = _history(proj)
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise InvalidInput("k must be a positive integer", field="k")
+        k = parse(TopK, k, "k")
+        margin = parse(Margin, margin, "margin")
+        scores = np.asarray(model.scores(), dtype=np.float64)[idx]
+        if idx.size <= k:
+            check = SettleCheck(
+                k,
+                level,
+                margin,
+                np.zeros(idx.size, dtype=np.int64),
+                np.ones(idx.size),
+                np.ones(idx.size, dtype=np.bool_),
+            )
+            return estimate(check, idx, scores, n_votes, None)
+        check = check_model(model, k, level, margin, idx)
+        key = (survey_id, k, level, margin)
+        with self._lock:
+            fc = self._forecasts.get(key)
+        if not check.settled and self._stale(fc, n_votes):
+            fc = self._forecast(model, sampler_name, k, level, margin, idx, history, n_votes)
+            with self._lock:
+                self._forecasts[key] = fc
+        return estimate(check, idx, scores, n_votes, fc)
+
+    def _stale(self, fc: _Forecast | None, n_votes: int) -> bool:
+        if fc is None:
+            return True
+        moved = n_votes - fc.n_votes
+        aged = time.monotonic() - fc.made > self.max_age_s
+        return moved > 0.1 * max(fc.n_votes, 1) or (moved > 0 and aged)
+
+    def _forecast(
+        self,
+        model: PairwiseModel,
+        sampler_name: str,
+        k: int,
+        level: float,
+        margin: float,
+        idx: NDArray[np.int64],
+        history: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]],
+        n_votes: int,
+    ) -> _Forecast:
+        def make() -> Sampler:
+            return aim(create_sampler(sampler_name, seed=n_votes), k, margin)
+
+        fc = forecast(
+            model,
+            make,
+            k,
+            level,
+            margin,
+            idx=idx,
+            history=history,
+            n_sims=self.n_sims,
+            deadline_s=self.budget_s,
+            seed=n_votes,
+        )
+        return _Forecast(
+            n_votes=n_votes,
+            made=time.monotonic(),
+            median=fc.median,
+            low=fc.quantile(0.1),
+            high=fc.quantile(0.9),
+            sims=len(fc.needed),
+            horizon=fc.horizon,
+        )
+
+
+def _history(proj: Projection) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """The active decisive answers (left, right, outcome) as arrays, for the sampler's
+    counts."""
+    rows = [r for r in proj.votes if r.active and r.y is not None]
+    return (
+        np.fromiter((r.left for r in rows), dtype=np.int64, count=len(rows)),
+        np.fromiter((r.right for r in rows), dtype=np.int64, count=len(rows)),
+        np.fromiter((r.y for r in rows), dtype=np.float64, count=len(rows)),
+    )
