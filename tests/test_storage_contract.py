@@ -166,6 +166,8 @@ def test_organisers_by_key_hash(store: Store) -> None:
     assert store.get_organiser("h") is None
     store.put_organiser("h", b"org")
     assert store.get_organiser("h") == b"org"
+    store.put_organiser("h2", b"other")
+    assert sorted(store.organisers()) == [("h", b"org"), ("h2", b"other")]
 
 
 def test_survey_ids_and_batched_iteration(store: Store) -> None:

@@ -5,4 +5,4 @@ sub-command and sets ``func`` (``(argparse.Namespace) -> int``) as a default.
 Add a new module's name to :data:`COMMANDS` to expose it.
 """
 
-COMMANDS: list[str] = ["evaluate", "fit", "serve", "simulate"]
+COMMANDS: list[str] = ["evaluate", "fit", "organiser", "serve", "simulate"]

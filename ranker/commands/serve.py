@@ -90,9 +90,14 @@ DEMO_IDEAS = [
 ]
 
 
+DEMO_ORGANISER = "Demo organiser"
+
+
 def create_demo(store_url: str, base_url: str) -> str:
     """Create a demo organiser and an open survey of a few dozen ideas; returns what to print.
 
+    Run again on the same store, it reuses the demo organiser and survey and prints a new
+    organiser key (the previous one stops working), so a store holds one demo, not one per run.
     The service secret only signs voter tokens and ballots, which creating a survey does not
     need, so a throwaway one is used here; the server uses the configured secret.
     """
@@ -105,30 +110,46 @@ def create_demo(store_url: str, base_url: str) -> str:
     store = open_store(store_url)
     try:
         svc = RankerService(store, secret=secrets.token_bytes(32), follow=False)
-        org, key = svc.accounts.create("Demo organiser")
-        spec = SurveySpec(
-            question=DEMO_QUESTION,
-            description="A demo survey created by `ranker demo`.",
-            groups=["clinician", "patient", "carer"],
-            show_results_to_voters=True,
-            ideas=DEMO_IDEAS,
-            open=True,
-        )
-        survey = svc.surveys.create(org.id, spec)
+        demos = [
+            (org, s)
+            for org in svc.accounts.all()
+            if org.name == DEMO_ORGANISER
+            for s in svc.surveys.all(org.id)
+            if s.question == DEMO_QUESTION
+        ]
+        if demos:
+            org, survey = demos[-1]
+            key = svc.accounts.rotate(org.id)
+            first = f"Demo survey {survey.id} (already in this store; a new organiser key)"
+        else:
+            org, key = svc.accounts.create(DEMO_ORGANISER)
+            spec = SurveySpec(
+                question=DEMO_QUESTION,
+                description="A demo survey created by ranker demo. Vote on a few pairs, then "
+                "sign in to the dashboard to see the ranking.",
+                groups=["clinician", "patient", "carer"],
+                show_results_to_voters=True,
+                ideas=DEMO_IDEAS,
+                open=True,
+            )
+            survey = svc.surveys.create(org.id, spec)
+            first = f"Demo survey {survey.id}: {DEMO_QUESTION} ({len(DEMO_IDEAS)} ideas)"
         svc.close()
     finally:
         store.close()
     sid = survey.id
     return "\n".join(
         [
-            f"Demo survey {sid}: {DEMO_QUESTION} ({len(DEMO_IDEAS)} ideas)",
+            first,
             f"  vote:       {base_url}/w/{sid}",
             f'  embed:      <script src="{base_url}/embed.js" data-survey="{sid}" async></script>',
             f"  results:    {base_url}/dashboard  (sign in with the organiser key)",
             f"  results API: curl -H 'Authorization: Bearer {key}' "
             f"{base_url}/v1/surveys/{sid}/results",
             f"  organiser key (shown once): {key}",
-            "  (to embed on other sites, PATCH the survey's embed_origins)",
+            "  (to embed on another site, add its address in the dashboard: Settings, "
+            "Allowed embedding sites)",
+            f"  lost the key? ranker organiser rotate {org.id}",
             f"  API docs:   {base_url}/docs",
         ]
     )

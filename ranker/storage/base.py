@@ -255,6 +255,10 @@ class Store(ABC):
     def get_organiser(self, key_hash: str) -> bytes | None:
         """The organiser record for this key hash, or ``None``."""
 
+    @abstractmethod
+    def organisers(self) -> Iterator[tuple[str, bytes]]:
+        """Every ``(key_hash, record)`` stored (for the CLI's key rotation; no order)."""
+
     # -- following ---------------------------------------------------------------------
     def follow(self, positions: Positions, deliver: Deliver) -> Following | None:
         """Push new events of the followed surveys to ``deliver`` from a background thread.

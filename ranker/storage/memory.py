@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 
 from ranker.errors import LimitReached, RateLimited, SurveyExists, SurveyNotFound
 from ranker.storage.base import (
@@ -141,3 +142,7 @@ class MemoryStore(Store):
 
     def get_organiser(self, key_hash: str) -> bytes | None:
         return self._organisers.get(key_hash)
+
+    def organisers(self) -> Iterator[tuple[str, bytes]]:
+        with self._lock:
+            return iter(list(self._organisers.items()))

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -302,6 +303,13 @@ class RedisStore(Store):
     def get_organiser(self, key_hash: str) -> bytes | None:
         v = self._r.get(f"{self.prefix}:org:{key_hash}")
         return None if v is None else bytes(v)
+
+    @guard
+    def organisers(self) -> Iterator[tuple[str, bytes]]:
+        head = f"{self.prefix}:org:"
+        keys = [k.decode() if isinstance(k, bytes) else k for k in self._r.scan_iter(head + "*")]
+        out = [(k.removeprefix(head), self._r.get(k)) for k in keys]
+        return iter([(h, bytes(v)) for h, v in out if v is not None])
 
     def follow(self, positions: Positions, deliver: Deliver) -> Following:
         """Start a :class:`RedisFollower` (its own thread and connection)."""

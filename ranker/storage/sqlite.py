@@ -370,6 +370,11 @@ class SQLiteStore(Store):
             ).fetchone()
         return None if row is None else bytes(row[0])
 
+    def organisers(self) -> Iterator[tuple[str, bytes]]:
+        with self._lock:
+            rows = self._db.execute("SELECT key_hash, data FROM organisers").fetchall()
+        return iter([(str(h), bytes(d)) for h, d in rows])
+
     def close(self) -> None:
         self._stop.set()
         if self._checkpointer is not None:
