@@ -97,6 +97,7 @@
       rankLo: r.rank_lo ?? r.rank,
       rankHi: r.rank_hi ?? r.rank,
       tier: r.tier,
+      placed: r.placed !== false,
       p: num(r.p_beats_random),
       wins: r.wins ?? 0,
       losses: r.losses ?? 0,
@@ -388,30 +389,40 @@
     const rows = [];
     let band = "b";
     let lastTier = null;
+    const unplaced = ideas.filter((i) => !i.placed).length;
     for (const idea of ideas) {
-      const tierStart = idea.tier !== lastTier;
+      if (!idea.placed && lastTier !== "unplaced") {
+        // ideas with too few answers: their own section, after the ranking, never ranked
+        lastTier = "unplaced";
+        rows.push(unplacedHead(unplaced, ideas.length - unplaced));
+      }
+      const tierStart = idea.placed && idea.tier !== lastTier;
       if (tierStart) band = band === "a" ? "b" : "a";
-      lastTier = idea.tier;
+      if (idea.placed) lastTier = idea.tier;
       const rankText = idea.rankLo === idea.rankHi ? `${idea.rank}` : `${idea.rankLo}–${idea.rankHi}`;
       const plot = h("div", { class: "db-plot", "aria-hidden": "true" });
-      if (lo < 0 && hi > 0) {
+      if (idea.placed && lo < 0 && hi > 0) {
         const zero = h("span", { class: "db-plot-zero" });
         zero.style.left = x(0);
         plot.append(zero);
       }
-      if (idea.low !== null && idea.high !== null) {
+      const answers = idea.wins + idea.losses + idea.ties;
+      if (!idea.placed) {
+        plot.append(h("span", { class: "db-plot-none", text: answers === 1 ? "1 vote so far" : `${fmtInt.format(answers)} votes so far` }));
+      } else if (idea.low !== null && idea.high !== null) {
         const bar = h("span", { class: "db-plot-bar" });
         bar.style.left = x(idea.low);
         bar.style.width = `${(100 * (idea.high - idea.low)) / (hi - lo)}%`;
         plot.append(bar);
       }
-      if (idea.score !== null) {
+      if (idea.placed && idea.score !== null) {
         const dot = h("span", { class: "db-plot-dot" });
         dot.style.left = x(idea.score);
         plot.append(dot);
       }
-      const plotText =
-        idea.score === null
+      const plotText = !idea.placed
+        ? `not enough votes yet to place it (${answers} so far)`
+        : idea.score === null
           ? "no score yet"
           : `score ${fmt2.format(idea.score)}` +
             (idea.low !== null ? `, interval ${fmt2.format(idea.low)} to ${fmt2.format(idea.high)}` : "");
@@ -420,17 +431,23 @@
         "tr",
         {
           "data-idea": idea.id,
-          "data-tier-band": band,
-          class: [tierStart ? "db-tier-start" : "", prev !== undefined && prev !== idea.rank ? "db-changed" : ""]
+          "data-tier-band": idea.placed ? band : "unplaced",
+          "data-placed": idea.placed ? "true" : "false",
+          "data-tier": idea.placed ? idea.tier : null,
+          "data-rank-lo": idea.placed ? idea.rankLo : null,
+          "data-rank-hi": idea.placed ? idea.rankHi : null,
+          class: [tierStart ? "db-tier-start" : "", idea.placed && prev !== undefined && prev !== idea.rank ? "db-changed" : ""]
             .filter(Boolean)
             .join(" "),
         },
         h(
           "td",
           { class: "db-col-rank" },
-          h("span", { class: "db-rank", text: rankText }),
+          idea.placed
+            ? h("span", { class: "db-rank", text: rankText })
+            : h("span", { class: "db-unplaced-badge", text: "not enough votes yet" }),
           " ",
-          idea.tier !== undefined && idea.tier !== null ? h("span", { class: "db-tier", text: `tier ${idea.tier}` }) : null,
+          idea.placed && idea.tier !== undefined && idea.tier !== null ? h("span", { class: "db-tier", text: `tier ${idea.tier}` }) : null,
         ),
         h(
           "td",
@@ -439,7 +456,7 @@
           idea.status !== "active" ? h("span", { class: "db-idea-status", text: idea.status }) : null,
         ),
         h("td", { class: "db-col-plot" }, plot, h("span", { class: "db-visually-hidden", text: plotText })),
-        h("td", { class: "db-num", "data-label": "Beats random" }, idea.p === null ? "–" : `${Math.round(idea.p * 100)}%`),
+        h("td", { class: "db-num", "data-label": "Beats random" }, idea.p === null || !idea.placed ? "–" : `${Math.round(idea.p * 100)}%`),
         h(
           "td",
           { class: "db-num", "data-label": "W / L / T" },
@@ -457,6 +474,28 @@
     }
     body.replaceChildren(...rows);
     state.prevRanks = new Map(ideas.map((i) => [i.id, i.rank]));
+  }
+
+  /** The heading row of the ideas with too few answers to be placed (listed after the ranking). */
+  function unplacedHead(count, placed) {
+    const what = count === 1 ? "1 idea has" : `${fmtInt.format(count)} ideas have`;
+    return h(
+      "tr",
+      { class: "db-unplaced-head", id: "db-unplaced-head" },
+      h(
+        "th",
+        { colspan: "6", scope: "rowgroup" },
+        h("span", { class: "db-unplaced-title", text: "Not enough votes yet" }),
+        " ",
+        h("span", {
+          class: "db-sub",
+          text:
+            `${what} been compared too few times to place, so ${count === 1 ? "it is" : "they are"} not ranked` +
+            (placed ? ` (the ${fmtInt.format(placed)} above are)` : "") +
+            ". They join the ranking after a few more votes.",
+        }),
+      ),
+    );
   }
 
   /* ---------------------------------------------------------------- groups */

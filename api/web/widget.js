@@ -838,6 +838,33 @@
     el.doneView.focus({ preventScroll: true });
   }
 
+  /** The ideas a ranking lists: of the survey's, the top 10 of those with enough votes to be
+   * placed (the others are named apart, unranked, by showUnplaced); a participant's own as it is. */
+  function shownIdeas(res, mine) {
+    const ideas = res.ideas || [];
+    return (mine ? ideas : ideas.filter((i) => i.placed !== false)).slice(0, 10);
+  }
+
+  /** Ideas with too few votes to be placed: listed apart, never numbered (``none``: no idea is
+   * placed yet, so the numbered list is empty and says why). */
+  function showUnplaced(ideas, none) {
+    const list = $("rk-unplaced-list");
+    list.replaceChildren();
+    for (const idea of ideas.slice(0, 10)) {
+      const li = document.createElement("li");
+      showIdea(li, idea.text);
+      list.append(li);
+    }
+    if (ideas.length > 10) {
+      const li = document.createElement("li");
+      li.className = "rk-unplaced-more";
+      li.textContent = `and ${ideas.length - 10} more`;
+      list.append(li);
+    }
+    $("rk-unplaced").hidden = ideas.length === 0;
+    $("rk-ranking-none").hidden = !none;
+  }
+
   /** The survey's current ranking (``mine``: the ranking implied by this voter's own answers). */
   async function loadResults(mine) {
     const button = mine ? el.showMine : el.showResults;
@@ -846,7 +873,7 @@
       const res = mine ? await call("GET", "/me") : await call("GET", "/results", undefined, false);
       el.resultsTitle.textContent = mine ? "Your ranking, from your answers" : "Current ranking";
       el.ranking.replaceChildren();
-      for (const idea of (res.ideas || []).slice(0, 10)) {
+      for (const idea of shownIdeas(res, mine)) {
         const li = document.createElement("li");
         const rank = document.createElement("span");
         rank.className = "rk-rank";
@@ -865,6 +892,8 @@
         li.append(rank, text, score);
         el.ranking.append(li);
       }
+      const unplaced = mine ? [] : (res.ideas || []).filter((i) => i.placed === false);
+      showUnplaced(unplaced, !mine && el.ranking.childElementCount === 0);
       el.results.hidden = false;
       announce(mine ? "Your ranking shown." : "Current ranking shown.");
     } catch (err) {

@@ -50,7 +50,7 @@ def test_dashboard_shows_the_ranking_and_updates_live_after_votes(
     page = new_page(1280, 900)
     sign_in(page, app_server, organiser_key, survey.id)
     expect(page.locator("#db-question")).to_have_text(survey.raw["question"])
-    rows = page.locator("#db-ranking-body tr")
+    rows = page.locator("#db-ranking-body tr[data-idea]")  # not the "not enough votes" head
     expect(rows).to_have_count(len(IDEAS))
     expect(page.locator("#db-n-votes")).to_have_text("0")
     expect(page.locator("#db-live")).to_have_text("Live")
@@ -394,3 +394,89 @@ def test_each_idea_keeps_its_own_direction_and_near_repeats_are_shown_to_the_mod
             assert direction == ("rtl" if text == hebrew else "ltr"), text
         widget.locator("#rk-left").click()
         expect(widget.locator("#rk-left")).to_be_enabled()
+
+
+MORE_IDEAS = [*IDEAS, "Evening and weekend clinics", "Text reminders a day before"]
+STRENGTH = {text: 6 - k for k, text in enumerate(MORE_IDEAS)}
+
+
+def rank_rows(page: Any) -> list[dict[str, Any]]:
+    """The placed rows of the ranking table, top to bottom: rank range and tier."""
+    return list(
+        page.eval_on_selector_all(
+            "#db-ranking-body tr[data-placed='true']",
+            "rows => rows.map(r => ({lo: +r.dataset.rankLo, hi: +r.dataset.rankHi,"
+            " tier: +r.dataset.tier, text: r.querySelector('.db-idea-text').textContent}))",
+        )
+    )
+
+
+def test_ideas_with_too_few_votes_are_listed_apart_and_tiers_agree_with_rank_ranges(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+    artifacts: Path,
+) -> None:
+    """Issue 11: an idea with too few answers is "not enough votes yet", below the ranking,
+    never with a rank or tier; tiers never split ideas whose rank ranges overlap."""
+    survey = make_survey(MORE_IDEAS)
+
+    def voter(swap: tuple[str, str] | None) -> Callable[[str, str], str]:
+        s = dict(STRENGTH)
+        if swap:  # this voter sees two neighbours the other way round
+            s[swap[0]], s[swap[1]] = s[swap[1]], s[swap[0]]
+        return lambda left, right: "left" if s[left] > s[right] else "right"
+
+    for swap in (None, None, (MORE_IDEAS[1], MORE_IDEAS[2]), (MORE_IDEAS[3], MORE_IDEAS[4])):
+        cast_votes(app_server, survey.id, 15, voter(swap))  # each voter: all 15 pairs once
+    late = ["A late idea nobody has compared", "Another late idea"]
+    with app_server.client(organiser_key) as c:
+        for text in late:
+            r = c.post(f"/v1/surveys/{survey.id}/ideas", json={"text": text})
+            assert r.status_code == 201, r.text
+
+    page = new_page(1280, 1000)
+    sign_in(page, app_server, organiser_key, survey.id)
+    expect(page.locator("#db-n-votes")).to_have_text("60")
+    placed = page.locator("#db-ranking-body tr[data-placed='true']")
+    unplaced = page.locator("#db-ranking-body tr[data-placed='false']")
+    expect(placed).to_have_count(len(MORE_IDEAS))
+    expect(unplaced).to_have_count(2)
+    head = page.locator("#db-unplaced-head")
+    expect(head).to_contain_text("Not enough votes yet")
+    expect(head).to_contain_text("2 ideas have been compared too few times to place")
+    # the section comes after every ranked row; its rows have no rank, tier or score bar
+    order = page.eval_on_selector_all(
+        "#db-ranking-body tr", "rows => rows.map(r => r.dataset.placed || 'head')"
+    )
+    assert order == ["true"] * len(MORE_IDEAS) + ["head", "false", "false"]
+    expect(unplaced.locator(".db-idea-text")).to_have_text(late, ignore_case=False)
+    expect(unplaced.locator(".db-unplaced-badge")).to_have_text(["not enough votes yet"] * 2)
+    expect(unplaced.locator(".db-rank, .db-tier, .db-plot-bar, .db-plot-dot")).to_have_count(0)
+    expect(unplaced.locator(".db-plot-none")).to_have_text(["0 votes so far"] * 2)
+
+    rows = rank_rows(page)
+    assert rows[0]["text"] == MORE_IDEAS[0]
+    ranks = list(range(1, len(rows) + 1))
+    assert [r["tier"] for r in rows] == sorted(r["tier"] for r in rows)  # tiers go down the list
+    assert len({r["tier"] for r in rows}) >= 2
+    for a in rows:  # overlapping rank ranges share a tier...
+        for b in rows:
+            if a["lo"] <= b["hi"] and b["lo"] <= a["hi"]:
+                assert a["tier"] == b["tier"], (a, b)
+    for t in {r["tier"] for r in rows}:  # ...and each range stays within its tier's places
+        places = [k for k, r in zip(ranks, rows, strict=True) if r["tier"] == t]
+        assert all(min(places) <= r["lo"] <= r["hi"] <= max(places) for r in rows if r["tier"] == t)
+    tier_labels = page.locator("#db-ranking-body tr[data-placed='true'] .db-tier")
+    expect(tier_labels).to_have_text([f"tier {r['tier']}" for r in rows])
+    page.screenshot(
+        path=artifacts / "dashboard-not-enough-votes.png", full_page=True, animations="disabled"
+    )
+    page.set_viewport_size({"width": 390, "height": 844})
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow == 0
+    page.locator("#db-unplaced-head").scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "dashboard-not-enough-votes-phone.png", animations="disabled")

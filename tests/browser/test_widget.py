@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import AppServer, HostServer, Survey
-from tests.browser.helpers import export_rows, results, wait_events, wait_fitted
+from tests.browser.helpers import cast_votes, export_rows, results, wait_events, wait_fitted
 
 IDEAS = [
     "Video follow-up by default for stable patients",
@@ -220,9 +220,11 @@ def test_thank_you_after_the_checkpoint_shows_the_current_ranking(
     expect(done).to_be_visible()
     expect(done).to_be_focused()
     widget.get_by_role("button", name="See the current ranking").click()
-    expect(widget.locator("#rk-ranking li")).to_have_count(3)
-    ranked = widget.locator("#rk-ranking li span:nth-child(2)").all_text_contents()
-    assert sorted(ranked) == sorted(IDEAS[:3])
+    # two votes place no idea (issue 11): none is ranked, all are "not enough votes yet"
+    expect(widget.locator("#rk-ranking li")).to_have_count(0)
+    expect(widget.locator("#rk-ranking-none")).to_be_visible()
+    unplaced = widget.locator("#rk-unplaced-list li").all_text_contents()
+    assert sorted(unplaced) == sorted(IDEAS[:3])
     # "Your own ranking": the order implied by this participant's answers only ("my results").
     widget.get_by_role("button", name="Your own ranking").click()
     expect(widget.locator("#rk-results-title")).to_have_text("Your ranking, from your answers")
@@ -520,3 +522,40 @@ def test_comment_on_and_report_an_idea_from_the_widget(
     comments = [(c.get("idea_id", c.get("idea")), c["text"]) for c in body["comments"]]
     assert comments == [(survey.ideas[right], "Works well for rural patients")]
     assert [f.get("idea_id", f.get("idea")) for f in body["flags"]] == [left_id]
+
+
+def test_the_public_ranking_lists_only_placed_ideas_and_names_the_rest_apart(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    new_page: Callable[..., Any],
+    artifacts: Path,
+) -> None:
+    """Issue 11: an idea with too few votes is never in the numbered public top list."""
+    survey = make_survey(IDEAS, origins=[host_server.origin], show_results_to_voters=True)
+    rank = {text: k for k, text in enumerate(IDEAS)}
+    for _ in range(3):  # each voter answers all 10 pairs once: 12 answers per idea
+        cast_votes(app_server, survey.id, 10, lambda a, b: "left" if rank[a] < rank[b] else "right")
+    late = "A late idea with hardly any votes"
+    with app_server.client(organiser_key) as c:
+        r = c.post(f"/v1/surveys/{survey.id}/ideas", json={"text": late})
+        assert r.status_code == 201, r.text
+    page = new_page(800, 1100)
+    widget = open_embedded(page, host_server, app_server, survey, thanks="2")
+    for n in (1, 2):
+        expect(widget.locator("#rk-left")).to_be_enabled()
+        widget.locator("#rk-left").click()
+        wait_events(page, "vote", n)
+    widget.get_by_role("button", name="See the current ranking").click()
+    ranked = widget.locator("#rk-ranking li")
+    expect(ranked).to_have_count(len(IDEAS))
+    names = widget.locator("#rk-ranking li span:nth-child(2)").all_text_contents()
+    assert late not in names and sorted(names) == sorted(IDEAS)
+    assert names[0] == IDEAS[0]
+    expect(widget.locator("#rk-unplaced")).to_be_visible()
+    expect(widget.locator("#rk-unplaced-title")).to_have_text("Not enough votes yet")
+    expect(widget.locator("#rk-unplaced-list li")).to_have_text([late])
+    expect(widget.locator("#rk-ranking-none")).to_be_hidden()
+    wait_fitted(page)
+    page.screenshot(path=artifacts / "widget-not-enough-votes.png", full_page=True)
