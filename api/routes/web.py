@@ -7,6 +7,10 @@ with a content hash:
     The one-script-tag loader. ``Cache-Control: public, max-age=300`` (hosts pick up a new
     loader within minutes) and ``Cross-Origin-Resource-Policy: cross-origin`` so pages with
     COEP can load it.
+``GET /embed/check/{survey_id}``
+    ``{"found", "allowed", "origin"}``: may the asking page's ``Origin`` frame the widget? The
+    loader asks, so a site missing from the allow-list shows what to add instead of a broken
+    frame. Open to every origin (the widget page's CSP already lists the allowed sites).
 ``GET /w/{survey_id}``
     The widget page. Its ``Content-Security-Policy`` allows scripts, styles and requests only
     from this origin, and ``frame-ancestors`` lists the survey's allowed embedding sites (plus
@@ -32,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
+import msgspec
 from litestar import HttpMethod, Request, Response, Router, get, route
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
@@ -182,6 +187,21 @@ Origins: TypeAlias = NamedDependency[OriginCache]
 CORS layer reads, so both agree on a survey's allow-list."""
 
 
+@get("/embed/check/{survey_id:str}", include_in_schema=False, sync_to_thread=True)
+def embed_check(
+    request: Request[Any, Any, Any], origins: Origins, survey_id: FromPath[str]
+) -> Response[bytes]:
+    """May the page asking (its ``Origin``) frame this survey's widget? The loader asks, so a
+    site that is not on the allow-list shows its owner what to do instead of a broken frame."""
+    origin = request.headers.get("origin")
+    allowed = origins.get(survey_id) if _SURVEY_ID.match(survey_id) else None
+    own = f"{request.url.scheme}://{request.url.netloc}"  # 'self' may always frame it
+    ok = allowed is not None and origin is not None and (origin in allowed or origin == own)
+    body = msgspec.json.encode({"found": allowed is not None, "allowed": ok, "origin": origin})
+    headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
+    return Response(content=body, media_type="application/json", headers=headers)
+
+
 @route(
     "/embed.js",
     http_method=[HttpMethod.GET, HttpMethod.HEAD],
@@ -273,7 +293,14 @@ def web_router() -> Router:
     assets = WebAssets()
     return Router(
         path="/",
-        route_handlers=[embed_js, widget_page, dashboard_page, web_asset, vendor_asset],
+        route_handlers=[
+            embed_js,
+            embed_check,
+            widget_page,
+            dashboard_page,
+            web_asset,
+            vendor_asset,
+        ],
         dependencies={"web_assets": Provide(lambda: assets, use_cache=True, sync_to_thread=False)},
         include_in_schema=False,
     )

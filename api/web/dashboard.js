@@ -815,6 +815,7 @@
     $("db-embed-iframe").value =
       `<iframe src="${base}/w/${sid}" title="Vote: which idea is better?" width="100%" height="460" style="border:0"></iframe>`;
     $("db-widget-link").href = `${base}/w/${sid}`;
+    checkEmbedSite();
     const box = $("db-exports");
     const items = [
       h(
@@ -859,6 +860,59 @@
       }
     });
     return b;
+  }
+
+  /* ---------------------------------------------------------------- which site may embed */
+
+  function embedOrigins() {
+    const s = state.survey;
+    return (s.embed_origins || s.allowed_origins || []).slice();
+  }
+
+  /** The origin of the page address typed on the Share tab: null if none, "" if not a web address. */
+  function pageOrigin() {
+    const raw = $("db-embed-page").value.trim();
+    if (!raw) return null;
+    try {
+      const u = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`);
+      return /^https?:\/\/([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d+)?$/i.test(u.origin) ? u.origin : "";
+    } catch (_) {
+      return "";
+    }
+  }
+
+  /** Say whether the page typed in may show the widget, and which origin to add if not. */
+  function checkEmbedSite() {
+    const origin = pageOrigin();
+    const allowed = embedOrigins();
+    let text;
+    if (origin === null) {
+      text = allowed.length
+        ? `Allowed now: ${allowed.join(", ")}. Type a page’s address to check it.`
+        : "No other site may show the widget yet. Type the address of the page that will show it.";
+    } else if (origin === "") {
+      text = "That is not a web address. Use the form https://www.example.org/page.";
+    } else if (allowed.includes(origin)) {
+      text = `${origin} is allowed: the widget will show on its pages.`;
+    } else {
+      text = `${origin} is not allowed yet: add it to “Allowed embedding sites” in Settings, or press “Allow this site”.`;
+    }
+    $("db-embed-allow").disabled = !origin || allowed.includes(origin);
+    note("db-embed-site-note", text);
+  }
+
+  async function allowEmbedSite(event) {
+    event.preventDefault();
+    const origin = pageOrigin();
+    if (!origin || embedOrigins().includes(origin)) return checkEmbedSite();
+    const key = "embed_origins" in state.survey ? "embed_origins" : "allowed_origins";
+    try {
+      state.survey = await api("PATCH", surveyPath(), { json: { [key]: [...embedOrigins(), origin] } });
+      renderSurvey();
+      note("db-embed-site-note", `${origin} is allowed now: reload its page to see the widget.`);
+    } catch (e) {
+      note("db-embed-site-note", `Could not allow ${origin}: ${e.message}`, "error");
+    }
   }
 
   /* ---------------------------------------------------------------- settings */
@@ -1087,6 +1141,8 @@
   $("db-add-idea").addEventListener("submit", addIdea);
   $("db-import").addEventListener("change", importCsv);
   $("db-settings").addEventListener("submit", saveSettings);
+  $("db-embed-site").addEventListener("submit", allowEmbedSite);
+  $("db-embed-page").addEventListener("input", checkEmbedSite);
   $("db-open").addEventListener("click", () => setOpen(true));
   $("db-close").addEventListener("click", () => setOpen(false));
   $("db-void").addEventListener("submit", voidVoter);

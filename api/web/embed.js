@@ -23,6 +23,10 @@
  * Types: ranker:ready, ranker:resize, ranker:vote, ranker:skip, ranker:undo, ranker:idea,
  * ranker:comment, ranker:flag, ranker:error; each detail is {ranker: 1, type, survey, frame, ...}. Messages are accepted only
  * from the widget's own origin and its own iframe window. No cookies are set.
+ *
+ * A page whose origin is not on the survey's allowed embedding sites gets, instead of the browser's
+ * refused frame, a notice saying which origin the organiser must add (the loader asks
+ * GET /embed/check/SURVEY), and a ranker:error event with code "origin_not_allowed".
  */
 (function () {
   "use strict";
@@ -78,6 +82,58 @@
     else script.parentNode.insertBefore(iframe, script.nextSibling);
 
     registry.frames[frameId] = { iframe: iframe, origin: origin, survey: survey, remember: remember, script: script };
+    checkAllowed(registry.frames[frameId], frameId);
+  }
+
+  /** Ask the widget's server whether this page may show the survey. If not, the browser would
+   * show only a refused (grey) frame, with the reason in the console: show the site owner what
+   * to do instead, and tell the page with a ranker:error event. */
+  function checkAllowed(entry, frameId) {
+    if (typeof fetch !== "function") return;
+    fetch(entry.origin + "/embed/check/" + encodeURIComponent(entry.survey), { credentials: "omit", cache: "no-store" })
+      .then(function (r) {
+        return r.ok ? r.json() : null;
+      })
+      .then(function (res) {
+        if (!res || res.allowed) return;
+        var here = window.location.origin;
+        var code = res.found ? "origin_not_allowed" : "survey_not_found";
+        var lines = res.found
+          ? [
+              "This survey cannot be shown on this site yet.",
+              "The survey’s organiser needs to add " + here + " to its allowed embedding sites " +
+                "(ranker dashboard: Settings, “Allowed embedding sites”), then reload this page.",
+            ]
+          : ["Survey “" + entry.survey + "” was not found.", "Check the data-survey attribute of the script tag."];
+        var box = document.createElement("div");
+        box.className = "ranker-widget-refused";
+        box.setAttribute("role", "note");
+        box.setAttribute("data-code", code);
+        box.style.cssText =
+          "box-sizing:border-box;width:100%;margin:0;padding:14px 16px;border:2px dashed #b42318;" +
+          "border-radius:12px;background:#ffffff;color:#17202e;font:16px/1.45 system-ui,sans-serif";
+        for (var i = 0; i < lines.length; i++) {
+          var p = document.createElement(i === 0 ? "strong" : "p");
+          p.textContent = lines[i];
+          p.style.cssText = "display:block;margin:" + (i === 0 ? "0" : "6px 0 0");
+          box.appendChild(p);
+        }
+        entry.iframe.style.display = "none";
+        entry.iframe.parentNode.insertBefore(box, entry.iframe);
+        if (window.console) console.warn("ranker embed: " + lines.join(" "));
+        var detail = { ranker: PROTOCOL, type: "error", survey: entry.survey, frame: frameId, code: code, origin: here };
+        var ev;
+        try {
+          ev = new CustomEvent("ranker:error", { detail: detail, bubbles: true });
+        } catch (_) {
+          ev = document.createEvent("CustomEvent");
+          ev.initCustomEvent("ranker:error", true, false, detail);
+        }
+        entry.iframe.dispatchEvent(ev);
+      })
+      .catch(function () {
+        /* the server is unreachable: the frame shows the browser's own error */
+      });
   }
 
   /** The site's token for its signed-in user (null: none): from data-site-token-url (this page's own

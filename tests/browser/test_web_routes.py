@@ -152,3 +152,28 @@ def test_embed_loader_answers_head_like_get_without_a_body(client: TestClient[Li
     assert head.headers["etag"] == got.headers["etag"]
     assert head.headers["content-length"] == str(len(got.content))
     assert head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_the_loader_can_ask_whether_its_page_may_show_a_survey(
+    client: TestClient[Litestar], ids: dict[str, str]
+) -> None:
+    def check(survey: str, origin: str) -> dict[str, object]:
+        r = client.get(f"/embed/check/{survey}", headers={"Origin": origin})
+        assert r.status_code == 200
+        assert r.headers["access-control-allow-origin"] == "*"
+        assert r.headers["cache-control"] == "no-store"
+        out: dict[str, object] = r.json()
+        return out
+
+    assert check(ids["s1"], "https://host.example") == {
+        "found": True,
+        "allowed": True,
+        "origin": "https://host.example",
+    }
+    assert check(ids["s1"], "https://elsewhere.example")["allowed"] is False
+    assert check(ids["none"], "https://host.example")["allowed"] is False
+    assert check("no-such-survey", "https://host.example") == {
+        "found": False,
+        "allowed": False,
+        "origin": "https://host.example",
+    }

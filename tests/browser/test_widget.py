@@ -146,7 +146,16 @@ def test_a_site_not_on_the_allow_list_cannot_frame_the_widget(
     assert "violates the following Content Security Policy" in violation.value.text
     # The frame shows chromium's error page instead of the widget.
     blocked.frames[1].wait_for_url(lambda url: url.startswith("chrome-error://"))
-    assert blocked.evaluate("window.rankerEvents") == []
+    # ...so the loader shows the site owner which origin the organiser must add, in its place.
+    notice = blocked.locator(".ranker-widget-refused")
+    expect(notice).to_contain_text("cannot be shown on this site yet")
+    expect(notice).to_contain_text(f"add {other_host_server.origin} to its allowed embedding sites")
+    expect(blocked.locator("iframe.ranker-widget")).to_be_hidden()
+    events = wait_events(blocked, "error", 1)
+    assert [(e["code"], e["origin"]) for e in events] == [
+        ("origin_not_allowed", other_host_server.origin)
+    ]
+    assert page.locator(".ranker-widget-refused").count() == 0  # the allowed site: no notice
 
 
 def test_cant_decide_with_reason_tie_undo_and_adding_an_idea(
