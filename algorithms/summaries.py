@@ -181,16 +181,34 @@ def tiers(
     return tiers_from_ranges(point_ranks(model.scores()), rank_lo, rank_hi)
 
 
+INTERP_MIN = 5000
+"""From this many items :func:`p_beats_random` interpolates (logistic models only)."""
+INTERP_GRID = 1024
+
+
 def p_beats_random(model: PairwiseModel, block: int = 2_000_000) -> FloatArray:
     """Probability of beating a uniformly chosen *other* item: mean of ``prob(i, j)``, j != i.
 
     Plug-in at the point scores (``model.prob``), not integrated over the posterior; the
     exact average over all ``n(n-1)`` pairs, computed in blocks. With fewer than two
-    items the answer is 0.5.
+    items the answer is 0.5. From ``INTERP_MIN`` items, for models whose ``prob`` is the
+    logistic of the score difference (``bt``), ``f(x) = sum_j expit(x - s_j)`` is computed
+    exactly on ``INTERP_GRID`` evenly spaced scores and interpolated linearly: the error is
+    below ``0.012 h^2`` (``h`` the grid step; ``|f''| <= 0.0962 n``), about 1e-6 for scores
+    spanning 10, at a tenth of the cost for 10,000 items.
     """
     n = model.scores().shape[0]
     if n < 2:
         return np.full(n, 0.5)
+    if n >= INTERP_MIN and type(model).prob is PairwiseModel.prob:
+        s = np.asarray(model.scores(), dtype=np.float64)
+        if np.all(np.isfinite(s)):
+            grid = np.linspace(s.min(), s.max(), INTERP_GRID)
+            f = np.empty(INTERP_GRID)
+            rows = max(1, block // n)
+            for a in range(0, INTERP_GRID, rows):
+                f[a : a + rows] = scipy.special.expit(grid[a : a + rows, None] - s).sum(axis=1)
+            return np.asarray((np.interp(s, grid, f) - 0.5) / (n - 1))  # minus expit(0)
     out = np.empty(n)
     rows = max(1, block // n)
     cols = np.arange(n)

@@ -230,3 +230,20 @@ def test_summarize_fields_agree() -> None:
         summarize(model, level=0.0)
 
 
+def test_p_beats_random_interpolates_for_many_items_to_within_1e_5(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from algorithms import summaries
+
+    n = summaries.INTERP_MIN
+    rng = np.random.default_rng(7)
+    m = BTModel(n_items=n)
+    left = rng.integers(0, n, 4 * n)
+    right = (left + rng.integers(1, n, 4 * n)) % n
+    s = 2.0 * rng.standard_normal(n)
+    m.update(left, right, (rng.random(4 * n) < 1 / (1 + np.exp(s[right] - s[left]))).astype(float))
+    fast = p_beats_random(m)
+    monkeypatch.setattr(summaries, "INTERP_MIN", n + 1)
+    exact = p_beats_random(m)
+    assert np.abs(fast - exact).max() < 1e-5
+    assert fast.sum() == pytest.approx(n / 2, rel=1e-5)
