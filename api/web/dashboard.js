@@ -500,6 +500,71 @@
 
   /* ---------------------------------------------------------------- groups */
 
+  /** What a group's column says instead of an order when the group is not ranked yet. */
+  function groupNote(g) {
+    if (g.status === "no_votes") return "No votes yet";
+    if (g.status === "too_few_votes") {
+      const need = g.need ? ` (${fmtInt.format(g.n)} of ${fmtInt.format(g.need)} needed)` : "";
+      return `Too few votes to rank${need}`;
+    }
+    return "";
+  }
+
+  /** A ranked group's cell: rank range in the group, its score interval, and ▲/▼ when the
+   * group credibly rates the idea higher/lower than everyone. */
+  function groupCell(g, idea, x, disagree) {
+    const raw = g.raw.get(idea.id);
+    const cls = ["db-num", "db-group-cell"];
+    if (disagree) cls.push("db-disagree-cell");
+    if (!raw) return h("td", { class: cls.join(" "), text: "–" });
+    const i = normIdea(raw);
+    const shift = g.shifts.get(idea.id);
+    const level = `${Math.round(g.level * 100)}%`;
+    const rank = raw.placed === false ? "–" : i.rankLo === i.rankHi ? `${i.rank}` : `${i.rankLo}–${i.rankHi}`;
+    const plot = h("span", { class: "db-plot db-plot-mini", "aria-hidden": "true" });
+    if (i.low !== null && i.high !== null) {
+      const bar = h("span", { class: "db-plot-bar" });
+      bar.style.left = x(i.low);
+      bar.style.width = `calc(${x(i.high)} - ${x(i.low)})`;
+      plot.append(bar);
+    }
+    if (i.score !== null) {
+      const dot = h("span", { class: "db-plot-dot" });
+      dot.style.left = x(i.score);
+      plot.append(dot);
+    }
+    let badge = null;
+    if (shift && shift.credible) {
+      const up = shift.direction === "higher";
+      cls.push(up ? "db-shift-higher" : "db-shift-lower");
+      const p = Math.round(100 * (up ? shift.p_higher : 1 - shift.p_higher));
+      badge = h("span", {
+        class: `db-shift ${up ? "db-shift-up" : "db-shift-down"}`,
+        title: `${g.name} rate this ${up ? "higher" : "lower"} than everyone (${p}% probability)`,
+        text: up ? "▲ higher" : "▼ lower",
+      });
+    }
+    const label =
+      raw.placed === false
+        ? `${g.name}: not enough votes on this idea yet`
+        : `${g.name}: rank ${rank}` +
+          (i.low !== null ? `, score ${fmt2.format(i.score)} (${level} interval ${fmt2.format(i.low)} to ${fmt2.format(i.high)})` : "") +
+          (badge ? `, credibly ${shift.direction} than everyone` : "");
+    return h(
+      "td",
+      {
+        class: cls.join(" "),
+        "data-group": g.name,
+        "data-rank": raw.placed === false ? null : i.rank,
+        "data-shift": shift && shift.credible ? shift.direction : null,
+      },
+      h("span", { class: "db-group-rank", "aria-hidden": "true", text: rank }),
+      badge,
+      plot,
+      h("span", { class: "db-visually-hidden", text: label }),
+    );
+  }
+
   async function loadGroups() {
     const res = await api("GET", surveyPath("/results/groups"));
     const groups = Object.entries((res && res.groups) || {});
@@ -513,48 +578,71 @@
     }
     const overall = ((state.results && state.results.ideas) || []).map(normIdea);
     overall.sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9));
-    const perGroup = groups.map(([name, r]) => {
-      const m = new Map();
-      for (const i of (r.ideas || []).map(normIdea)) m.set(i.id, i);
-      return { name, n: r.n_votes ?? 0, ideas: m };
-    });
+    const perGroup = groups.map(([name, r]) => ({
+      name,
+      n: r.n_votes ?? 0,
+      need: r.votes_to_rank ?? null,
+      level: num(r.level) ?? 0.95,
+      // responses from before group statuses existed: a group with ideas is ranked
+      status: r.status || ((r.ideas || []).length ? "ranked" : "no_votes"),
+      raw: new Map((r.ideas || []).map((i) => [i.idea ?? i.id, i])),
+      shifts: new Map((r.vs_overall || []).map((s) => [s.idea, s])),
+    }));
+    // One scale for every group's intervals, so bars compare across columns.
+    const ranked = perGroup.filter((g) => g.status === "ranked");
+    const ends = ranked.flatMap((g) => [...g.raw.values()].flatMap((i) => [num(i.low), num(i.high)])).filter((v) => v !== null);
+    let lo = Math.min(...ends, 0);
+    let hi = Math.max(...ends, 0);
+    if (!(hi > lo)) [lo, hi] = [-1, 1];
+    const x = (v) => `${(100 * (Math.min(hi, Math.max(lo, v)) - lo)) / (hi - lo)}%`;
+    // Credible differences between two groups (the API lists them per idea).
+    const differ = new Map();
+    for (const d of (res && res.disagreements) || []) {
+      if (!differ.has(d.idea)) differ.set(d.idea, []);
+      differ.get(d.idea).push(d);
+    }
     head.replaceChildren(
       h(
         "tr",
         null,
         h("th", { scope: "col", text: "Idea" }),
-        h("th", { scope: "col", class: "db-num", text: "Overall" }),
-        ...perGroup.map((g) => h("th", { scope: "col", class: "db-num" }, g.name, " ", h("span", { class: "db-sub", text: `${fmtInt.format(g.n)} votes` }))),
+        h("th", { scope: "col", class: "db-num", text: "Everyone" }),
+        ...perGroup.map((g) =>
+          h(
+            "th",
+            { scope: "col", class: "db-num", "data-status": g.status },
+            g.name,
+            " ",
+            h("span", { class: "db-sub", text: `${fmtInt.format(g.n)} ${g.n === 1 ? "vote" : "votes"}` }),
+          ),
+        ),
       ),
     );
-    const ideaList = overall.length ? overall : [...perGroup[0].ideas.values()];
-    const rows = ideaList.map((idea) => {
-      const cells = perGroup.map((g) => g.ideas.get(idea.id) || null);
-      // Disagreement: two groups whose score intervals for this idea do not overlap.
-      const disagreeing = new Set();
-      for (let a = 0; a < cells.length; a++) {
-        for (let b = a + 1; b < cells.length; b++) {
-          const p = cells[a];
-          const q = cells[b];
-          if (!p || !q || p.low === null || q.low === null) continue;
-          if (p.high < q.low || q.high < p.low) {
-            disagreeing.add(a);
-            disagreeing.add(b);
-          }
-        }
-      }
-      const rankOf = (i) => (i ? (i.rankLo === i.rankHi ? `${i.rank}` : `${i.rank} (${i.rankLo}–${i.rankHi})`) : "–");
+    const ideaList = overall.length ? overall : ranked.length ? [...ranked[0].raw.values()].map(normIdea) : [];
+    const rankOf = (i) => (i ? (i.rankLo === i.rankHi ? `${i.rank}` : `${i.rank} (${i.rankLo}–${i.rankHi})`) : "–");
+    const rows = ideaList.map((idea, row) => {
+      const diffs = differ.get(idea.id) || [];
+      const involved = new Set(diffs.flatMap((d) => [d.higher, d.lower]));
+      const title = diffs.map((d) => `${d.higher} rate it higher than ${d.lower} (${Math.round(100 * d.p_higher)}% probability)`).join("; ");
+      const cells = [];
+      perGroup.forEach((g) => {
+        if (g.status === "ranked") cells.push(groupCell(g, idea, x, involved.has(g.name)));
+        else if (row === 0)
+          cells.push(
+            h("td", { class: "db-group-note", rowspan: String(ideaList.length), "data-group": g.name, "data-status": g.status }, h("span", { text: groupNote(g) })),
+          );
+      });
       return h(
         "tr",
-        { "data-idea": idea.id, "data-disagree": disagreeing.size > 0 ? "true" : "false" },
+        { "data-idea": idea.id, "data-disagree": diffs.length > 0 ? "true" : "false" },
         h(
           "th",
           { scope: "row" },
           said(idea.text),
-          disagreeing.size > 0 ? h("span", { class: "db-disagree", text: " disagree" }) : null,
+          diffs.length > 0 ? h("span", { class: "db-disagree", title, text: "disagree" }) : null,
         ),
         h("td", { class: "db-num", text: rankOf(idea) }),
-        ...cells.map((c, k) => h("td", { class: `db-num${disagreeing.has(k) ? " db-disagree-cell" : ""}`, text: rankOf(c) })),
+        ...cells,
       );
     });
     body.replaceChildren(...rows);

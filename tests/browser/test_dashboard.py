@@ -80,19 +80,16 @@ def test_dashboard_shows_the_ranking_and_updates_live_after_votes(
     expect(page.locator("#db-enough-text")).not_to_have_text("No votes yet.")
     page.screenshot(path=artifacts / "dashboard-desktop.png", full_page=True, animations="disabled")
 
-    # Per-group rankings side by side: each group puts its favourite first.
+    # Per-group columns: 6 votes on 4 ideas are too few to rank a group (10 needed), so
+    # neither group shows an order yet (test_group_columns_* covers ranked groups).
     page.get_by_role("tab", name="Groups").click()
     expect(page.locator("#db-groups-head th")).to_have_count(4)
     head = page.locator("#db-groups-head th").all_text_contents()
     assert [h.split(" ")[0] for h in head[2:]] == ["clinician", "patient"]
-    first_in = {}
-    for col, group in ((3, "clinician"), (4, "patient")):
-        cells = page.locator(f"#db-groups-body tr > :nth-child({col})").all_text_contents()
-        names = page.locator("#db-groups-body tr .db-idea-text").all_text_contents()
-        first_in[group] = names[[c.split(" ")[0] for c in cells].index("1")]
-    assert first_in == {"clinician": IDEAS[0], "patient": IDEAS[3]}
+    notes = page.locator("#db-groups-body td.db-group-note")
+    expect(notes).to_have_text(["Too few votes to rank (6 of 10 needed)"] * 2)
+    expect(page.locator("#db-groups-body td.db-group-cell")).to_have_count(0)
     expect(page.locator("#db-enough-text")).not_to_have_text("–")
-    page.screenshot(path=artifacts / "dashboard-groups.png", full_page=True, animations="disabled")
 
     # Votes over time: a chart with one bar per time bucket, plus a table.
     page.get_by_role("tab", name="Activity").click()
@@ -228,6 +225,55 @@ def test_html_payloads_are_inert_text_in_widget_and_dashboard(
     page.screenshot(path=artifacts / "dashboard-comments.png", animations="disabled")
 
 
+def test_group_columns_show_intervals_and_empty_groups_no_order(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+    artifacts: Path,
+) -> None:
+    """Two groups with enough votes are ranked (rank range and interval per idea); a group
+    without votes says so and shows no order, and so does one with too few."""
+    survey = make_survey(IDEAS, groups=["clinician", "patient", "carer", "family"])
+
+    def prefer(best: str) -> Callable[[str, str], str]:
+        return lambda left, right: "left" if left == best else "right"
+
+    for _ in range(2):  # each voter answers the 6 pairs once
+        cast_votes(app_server, survey.id, 6, prefer(IDEAS[0]), group="clinician")
+        cast_votes(app_server, survey.id, 6, prefer(IDEAS[3]), group="patient")
+    cast_votes(app_server, survey.id, 3, prefer(IDEAS[1]), group="family")
+    page = new_page(1280, 800)
+    sign_in(page, app_server, organiser_key, survey.id)
+    page.get_by_role("tab", name="Groups").click()
+    head = page.locator("#db-groups-head th")
+    expect(head).to_have_count(6)
+    assert [t.split(" ")[0] for t in head.all_text_contents()[2:]] == [
+        "clinician",
+        "patient",
+        "carer",
+        "family",
+    ]
+    expect(page.locator("#db-groups-body td.db-group-note[data-group='carer']")).to_have_text(
+        "No votes yet"
+    )
+    expect(page.locator("#db-groups-body td.db-group-note[data-group='family']")).to_have_text(
+        "Too few votes to rank (3 of 10 needed)"
+    )
+    for group, favourite in (("clinician", IDEAS[0]), ("patient", IDEAS[3])):
+        cells = page.locator(f"#db-groups-body td.db-group-cell[data-group='{group}']")
+        expect(cells).to_have_count(len(IDEAS))
+        expect(cells.locator(".db-plot-bar")).to_have_count(len(IDEAS))  # an interval each
+        first = page.locator(
+            "#db-groups-body tr", has=page.locator(f"td[data-group='{group}'][data-rank='1']")
+        )
+        expect(first.locator(".db-idea-text")).to_have_text(favourite)
+    assert page.locator("#db-groups-body td[data-group='carer'].db-group-cell").count() == 0
+    page.screenshot(
+        path=artifacts / "dashboard-groups-status.png", full_page=True, animations="disabled"
+    )
+
+
 def test_groups_that_disagree_are_highlighted(
     app_server: AppServer,
     organiser_key: str,
@@ -254,9 +300,19 @@ def test_groups_that_disagree_are_highlighted(
     expect(row).to_have_attribute("data-disagree", "true")
     expect(row.locator(".db-disagree")).to_have_text("disagree")
     expect(row.locator("td.db-disagree-cell")).to_have_count(2)
-    # The API agrees: the contested idea's intervals in the two groups do not overlap.
+    # Each group's cell says which way it differs from everyone (credibly, at 95%).
+    expect(row.locator("td[data-group='clinician']")).to_have_attribute("data-shift", "higher")
+    expect(row.locator("td[data-group='patient']")).to_have_attribute("data-shift", "lower")
+    expect(row.locator("td[data-group='clinician'] .db-shift")).to_have_text("▲ higher")
+    # The API agrees: a credible difference between the groups on the contested idea (and on
+    # no other), and its intervals in the two groups do not overlap.
     with app_server.client(organiser_key) as c:
-        groups = c.get(f"/v1/surveys/{survey.id}/results/groups").json()["groups"]
+        body = c.get(f"/v1/surveys/{survey.id}/results/groups").json()
+    groups = body["groups"]
+    contested_id = survey.ideas[contested]
+    assert {(d["idea"], d["higher"], d["lower"]) for d in body["disagreements"]} >= {
+        (contested_id, "clinician", "patient")
+    }
     iv = {
         g: next((i["low"], i["high"]) for i in r["ideas"] if i["text"] == contested)
         for g, r in groups.items()
