@@ -278,8 +278,39 @@
 
   function fillSelect(sel, options, current) {
     const all = current && !options.includes(current) ? [current, ...options] : options;
-    sel.replaceChildren(...all.map((o) => h("option", { value: o, text: o })));
+    const help = HELP[sel.id] || {};
+    sel.replaceChildren(...all.map((o) => h("option", { value: o, text: help[o] ? `${o}: ${help[o][0]}` : o })));
     if (current) sel.value = current;
+    describeChoice(sel);
+  }
+
+  /** What each rating model and pair sampler does, in a line (docs/models.md, docs/samplers.md). */
+  const HELP = {
+    "set-model": {
+      bt: ["Bradley-Terry (recommended)", "The standard model for “which is better?” votes: scores with honest confidence intervals."],
+      "bt-online": ["Bradley-Terry, vote by vote", "Bradley-Terry updated after each vote: cheaper for very large surveys, intervals a little less exact."],
+      elo: ["Elo", "Ratings as in chess: simple and familiar, but they depend on the order of the votes and have no real intervals."],
+      "crowd-bt": ["Bradley-Terry with voter reliability", "Learns how reliable each voter is: for open links where some people click carelessly or try to game the result."],
+      "group-bt": ["Bradley-Terry per group", "A score for each participant group, kept close to everyone’s score until that group’s votes say otherwise."],
+      "time-bt": ["Bradley-Terry over time", "Scores may drift over time: for surveys that run for months while opinions change."],
+    },
+    "set-sampler": {
+      settle: ["settle the top k, and the rest", "Like adaptive, plus a share of pairs on the border of the top k ideas until that border is settled."],
+      adaptive: ["most informative pairs", "Shows the pair that teaches the most, with some far-apart pairs to keep the intervals honest; new ideas are shown at once."],
+      "info-gain": ["always the most informative pair", "Fast to a good order, but the intervals come out too narrow: for research."],
+      "info-gain-exact": ["exact most informative pair", "A slow exact reference (at most 300 ideas): for research."],
+      uncertainty: ["least certain idea against its closest rival", "Fast to a good order, but the intervals come out too narrow: for research."],
+      thompson: ["random draws from the current scores", "A good whole-list order; no side balancing and no exact selection probability."],
+      topk: ["settle the top k", "Spends votes on the border of the top k ideas: for shortlists; the rest of the list stays rough."],
+      balanced: ["least-shown ideas first", "Every idea is shown about as often as the others (as All Our Ideas): the fairest exposure, the least learnt per vote."],
+      random: ["random pairs", "Every pair equally likely: the simplest design, and unbiased if you reweight votes later."],
+    },
+  };
+
+  function describeChoice(sel) {
+    const hint = $(`${sel.id}-hint`);
+    const help = (HELP[sel.id] || {})[sel.value];
+    if (hint) hint.textContent = help ? help[1] : "See docs/models.md and docs/samplers.md for what this does.";
   }
 
   /* ---------------------------------------------------------------- results */
@@ -316,6 +347,7 @@
 
   function renderResults(res) {
     state.results = res;
+    if (state.ideas && state.ideas.length) renderIdeas(); // the per-idea vote counts
     const ideas = (res.ideas || []).map(normIdea);
     ideas.sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9));
     $("db-n-votes").textContent = fmtInt.format(res.n_votes ?? 0);
@@ -712,17 +744,58 @@
           "li",
           { "data-idea": idea.id, "data-status": idea.status },
           said(idea.text),
-          h("span", { class: "db-idea-status", text: `${idea.status}${idea.author === "participant" ? " · by a participant" : ""}` }),
+          h("span", { class: "db-idea-status", text: `${idea.status}${idea.author === "participant" ? " · by a participant" : ""}${ideaCounts(idea)}` }),
           similarNote(idea),
         );
         const active = idea.status === "active";
         const btn = h("button", { class: "db-btn db-btn-small", type: "button", text: active ? "Retire" : "Reactivate" });
         btn.setAttribute("aria-label", `${active ? "Retire" : "Reactivate"}: ${plain(idea.text)}`);
         btn.addEventListener("click", () => setIdeaStatus(idea, active ? "retired" : "active", btn));
-        li.append(h("span", { class: "db-actions" }, btn));
+        const edit = h("button", { class: "db-btn db-btn-small", type: "button", text: "Edit" });
+        edit.setAttribute("aria-label", `Edit: ${plain(idea.text)}`);
+        edit.addEventListener("click", () => editIdea(li, idea));
+        li.append(h("span", { class: "db-actions" }, edit, btn));
         return li;
       }),
     );
+  }
+
+  /** " · 12 votes · shown 20 times" from the latest results (active ideas only). */
+  function ideaCounts(idea) {
+    const r = ((state.results && state.results.ideas) || []).find((x) => String(x.id ?? x.idea) === String(idea.id));
+    if (!r) return "";
+    const votes = (r.wins ?? 0) + (r.losses ?? 0) + (r.ties ?? 0);
+    const shown = (r.shown_left ?? 0) + (r.shown_right ?? 0);
+    return ` · ${fmtInt.format(votes)} vote${votes === 1 ? "" : "s"} · shown ${fmtInt.format(shown)} time${shown === 1 ? "" : "s"}`;
+  }
+
+  /** Edit an idea's text in place (its votes are kept). */
+  function editIdea(li, idea) {
+    const input = h("input", { class: "db-input", maxlength: "280", value: idea.text, "aria-label": "Idea text" });
+    const save = h("button", { class: "db-btn db-btn-small db-btn-primary", type: "submit", text: "Save" });
+    const cancel = h("button", { class: "db-btn db-btn-small", type: "button", text: "Cancel" });
+    const form = h("form", { class: "db-inline-form db-edit-idea", novalidate: true }, input, save, cancel);
+    li.replaceChildren(form);
+    input.focus();
+    cancel.addEventListener("click", () => {
+      renderIdeas();
+      const again = $("db-ideas").querySelector(`[data-idea="${CSS.escape(String(idea.id))}"] button`);
+      if (again) again.focus();
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const text = input.value.trim();
+      if (!text || text === idea.text) return cancel.click();
+      save.disabled = true;
+      try {
+        await api("PATCH", surveyPath(`/ideas/${encodeURIComponent(idea.id)}`), { json: { text } });
+        note("db-ideas-note", `Idea changed to “${isolated(plain(text).slice(0, 60))}”. Its votes are kept.`);
+        await Promise.allSettled([loadIdeas(), loadResults()]);
+      } catch (err) {
+        note("db-ideas-note", err.code === "duplicate_idea" ? "Another idea already says that." : err.message, "error");
+        save.disabled = false;
+      }
+    });
   }
 
   async function addIdea(event) {
@@ -1229,6 +1302,7 @@
   $("db-add-idea").addEventListener("submit", addIdea);
   $("db-import").addEventListener("change", importCsv);
   $("db-settings").addEventListener("submit", saveSettings);
+  for (const id of ["set-model", "set-sampler"]) $(id).addEventListener("change", (e) => describeChoice(e.target));
   $("db-embed-site").addEventListener("submit", allowEmbedSite);
   $("db-embed-page").addEventListener("input", checkEmbedSite);
   $("db-open").addEventListener("click", () => setOpen(true));

@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import AppServer, HostServer, Survey
-from tests.browser.helpers import wait_events
+from tests.browser.helpers import cast_votes, export_rows, wait_events
 from tests.browser.test_dashboard import IDEAS, sign_in
 
 
@@ -41,3 +41,81 @@ def test_share_tab_says_which_origin_to_add_and_allows_it(
     host = new_page()
     host.goto(host_server.embed_url(app_server, survey.id))
     assert wait_events(host, "ready", 1)[0]["survey"] == survey.id
+
+
+def test_voiding_a_voter_lowers_the_voters_count(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS)
+    cast_votes(app_server, survey.id, 2, lambda a, b: "left")
+    cast_votes(app_server, survey.id, 2, lambda a, b: "right")
+    page = new_page(1100, 1000)
+    sign_in(page, app_server, organiser_key, survey.id)
+    expect(page.locator("#db-n-voters")).to_have_text("2")
+    expect(page.locator("#db-n-votes")).to_have_text("4")
+    voter = export_rows(app_server, organiser_key, survey.id, "votes")[0]["voter"]
+    page.get_by_role("tab", name="Settings").click()
+    page.locator("#db-void-id").fill(voter)
+    page.evaluate("window.confirm = () => true")  # (the fixture dismisses real dialogs)
+    page.locator("#db-void button[type='submit']").click()
+    expect(page.locator("#db-void-note")).to_contain_text("Voided 2 votes")
+    expect(page.locator("#db-n-votes")).to_have_text("2")
+    expect(page.locator("#db-n-voters")).to_have_text("1")
+
+
+def test_ideas_tab_shows_vote_counts_and_edits_an_idea(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS)
+    cast_votes(app_server, survey.id, 3, lambda a, b: "left")
+    page = new_page(1100, 1000)
+    sign_in(page, app_server, organiser_key, survey.id)
+    page.get_by_role("tab", name="Ideas").click()
+    rows = page.locator("#db-ideas li")
+    expect(rows).to_have_count(len(IDEAS))
+    expect(rows.first).to_contain_text("time")
+    statuses = page.locator("#db-ideas .db-idea-status").all_text_contents()
+    votes = [int(t.split(" vote")[0].rsplit("· ", 1)[1]) for t in statuses]
+    assert sum(votes) == 2 * 3  # each answer counts for both ideas of its pair
+
+    old = IDEAS[1]
+    page.get_by_role("button", name=f"Edit: {old}").click()
+    field = page.get_by_label("Idea text")
+    expect(field).to_be_focused()
+    field.fill("Nurse-led telephone and video clinics")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#db-ideas-note")).to_contain_text("Its votes are kept")
+    expect(page.locator("#db-ideas")).to_contain_text("Nurse-led telephone and video clinics")
+    with app_server.client(organiser_key) as c:
+        texts = {i["id"]: i["text"] for i in c.get(f"/v1/surveys/{survey.id}/ideas").json()["ideas"]}
+    assert texts[survey.ideas[old]] == "Nurse-led telephone and video clinics"
+
+
+def test_settings_say_what_each_model_and_sampler_does(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:3])
+    page = new_page(1100, 1000)
+    sign_in(page, app_server, organiser_key, survey.id)
+    page.get_by_role("tab", name="Settings").click()
+    model = page.get_by_label("Rating model")
+    expect(model.locator("option[value='bt']")).to_have_text("bt: Bradley-Terry (recommended)")
+    expect(page.locator("#set-model-hint")).to_contain_text("honest confidence intervals")
+    sampler = page.get_by_label("Pair sampler")
+    sampler.select_option("topk")
+    expect(page.locator("#set-sampler-hint")).to_contain_text("top k")
+    sampler.select_option("info-gain")
+    expect(page.locator("#set-sampler-hint")).to_contain_text("too narrow")
+    # every option says what it is, not only its id
+    for select in (model, sampler):
+        for text in select.locator("option").all_text_contents():
+            assert ": " in text, text
