@@ -890,6 +890,20 @@
     renderActivity(times);
   }
 
+  /** This browser's time zone, e.g. "Europe/London (UTC+01:00)": the chart's times are local. */
+  function zoneLabel() {
+    const off = -new Date().getTimezoneOffset();
+    const hhmm = `${String(Math.floor(Math.abs(off) / 60)).padStart(2, "0")}:${String(Math.abs(off) % 60).padStart(2, "0")}`;
+    const utc = `UTC${off < 0 ? "−" : "+"}${hhmm}`;
+    let name = "";
+    try {
+      name = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (_) {
+      name = "";
+    }
+    return name && name !== "UTC" ? `${name} (${utc})` : utc;
+  }
+
   function renderActivity(times) {
     const fig = $("db-chart");
     for (const old of fig.querySelectorAll("svg, .db-empty")) old.remove();
@@ -912,7 +926,10 @@
     for (const t of times) counts[Math.floor((t - start) / step)] += 1;
     const max = Math.max(...counts);
     const unit = step < 3600 ? `${step / 60} minutes` : step < 86400 ? `${step / 3600} hour${step === 3600 ? "" : "s"}` : step === 86400 ? "day" : "week";
-    $("db-activity-summary").textContent = `${fmtInt.format(times.length)} votes between ${when(first)} and ${when(last)}, per ${unit}.`;
+    const zone = zoneLabel();
+    $("db-activity-summary").textContent =
+      `${fmtInt.format(times.length)} votes between ${when(first)} and ${when(last)}, per ${unit}. Times are in ${zone}.`;
+    $("db-activity-table").tHead.rows[0].cells[0].textContent = `From (${zone})`;
 
     const W = 760;
     const H = 220;

@@ -119,3 +119,27 @@ def test_settings_say_what_each_model_and_sampler_does(
     for select in (model, sampler):
         for text in select.locator("option").all_text_contents():
             assert ": " in text, text
+
+
+def test_on_a_phone_every_tab_is_in_view_and_activity_times_name_their_zone(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+) -> None:
+    survey = make_survey(IDEAS[:3])
+    cast_votes(app_server, survey.id, 2, lambda a, b: "left")
+    page = new_page(390, 844, timezone_id="Europe/Berlin")
+    sign_in(page, app_server, organiser_key, survey.id)
+    tabs = page.get_by_role("tab")
+    expect(tabs).to_have_count(7)
+    for i in range(7):
+        box = tabs.nth(i).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert page.evaluate(
+        "(() => { const t = document.getElementById('db-tabs');"
+        " return t.scrollWidth <= t.clientWidth; })()"
+    )
+    page.get_by_role("tab", name="Activity").click()
+    expect(page.locator("#db-activity-summary")).to_contain_text("Times are in Europe/Berlin (UTC+")
+    expect(page.locator("#db-activity-table th").first).to_contain_text("From (Europe/Berlin")
