@@ -838,11 +838,10 @@
     el.doneView.focus({ preventScroll: true });
   }
 
-  /** The ideas a ranking lists: of the survey's, the top 10 of those with enough votes to be
-   * placed (the others are named apart, unranked, by showUnplaced); a participant's own as it is. */
-  function shownIdeas(res, mine) {
-    const ideas = res.ideas || [];
-    return (mine ? ideas : ideas.filter((i) => i.placed !== false)).slice(0, 10);
+  /** The ideas the survey's ranking lists: the top 10 of those with enough votes to be placed
+   * (the others are named apart, unranked, by showUnplaced). */
+  function shownIdeas(res) {
+    return (res.ideas || []).filter((i) => i.placed !== false).slice(0, 10);
   }
 
   /** Ideas with too few votes to be placed: listed apart, never numbered (``none``: no idea is
@@ -865,15 +864,132 @@
     $("rk-ranking-none").hidden = !none;
   }
 
-  /** The survey's current ranking (``mine``: the ranking implied by this voter's own answers). */
+  /* ---------------------------------------------------------------- your own ranking */
+
+  const votesText = (n) => (n === 1 ? "1 vote" : `${n} votes`);
+  const timesText = (n) => (n === 1 ? "once" : n === 2 ? "twice" : `${n} times`);
+
+  function node(tag, cls, text) {
+    const n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text !== undefined) n.textContent = text;
+    return n;
+  }
+
+  /** An idea's text in quotes, isolated in its own direction. */
+  function quoted(text) {
+    const q = node("q", "rk-mine-quote");
+    showIdea(q, text);
+    return q;
+  }
+
+  /** What this participant's answers say (GET /me): the ideas they picked, their ranking
+   * blended with everyone's, and where they differ from everyone. No rank ranges: a handful
+   * of votes cannot place dozens of ideas, and the wording says so. */
+  function renderMine(res) {
+    const box = $("rk-mine");
+    box.replaceChildren();
+    const n = res.n_votes || 0;
+    const need = res.votes_to_rank || 3;
+    const basis = node("p", "rk-hint rk-mine-basis");
+    if (res.status === "no_votes") basis.textContent = "You have not voted yet. Vote on a few pairs to see your own ranking.";
+    else if (res.status === "too_few_votes")
+      basis.textContent = `Based on your ${votesText(n)}. Vote at least ${need} times to see your own ranking.`;
+    else basis.textContent = `Based on your ${votesText(n)}, next to everyone’s.`;
+    box.append(basis);
+
+    const favs = res.favourites || [];
+    if (favs.length) {
+      box.append(node("h4", "rk-mine-title", "Your favourites so far"));
+      const list = node("ul", "rk-mine-list rk-mine-favourites");
+      for (const f of favs.slice(0, 5)) {
+        const li = node("li");
+        const text = node("span");
+        showIdea(text, f.text);
+        const pairs = `${f.shown} ${f.shown === 1 ? "pair" : "pairs"}`;
+        li.append(text, node("span", "rk-mine-note", `picked in ${f.picked} of ${pairs}`));
+        list.append(li);
+      }
+      box.append(list);
+    }
+
+    const ranking = res.ranking || [];
+    if (res.status === "ranked" && ranking.length) {
+      box.append(node("h4", "rk-mine-title", "Your ranking, blended with everyone’s"));
+      const share = Math.round(100 * (res.yours || 0));
+      box.append(
+        node(
+          "p",
+          "rk-hint",
+          `For the ideas you compared, about ${share}% of their place comes from your votes and the rest ` +
+            "from everyone’s. Ideas you have not compared stay where everyone puts them.",
+        ),
+      );
+      const list = node("ol", "rk-ranking rk-mine-ranking");
+      for (const r of ranking.slice(0, 10)) {
+        const li = node("li");
+        const text = node("span");
+        showIdea(text, r.text);
+        const moved = r.crowd_position - r.position;
+        let note = "not compared yet";
+        let title = `Everyone puts it ${r.crowd_position}.`;
+        if (r.seen > 0 && moved > 0) note = `▲ ${moved} vs everyone`;
+        else if (r.seen > 0 && moved < 0) note = `▼ ${-moved} vs everyone`;
+        else if (r.seen > 0) note = "as everyone";
+        if (r.seen > 0) title += ` You compared it ${timesText(r.seen)}.`;
+        const badge = node("span", `rk-mine-note${r.seen > 0 ? "" : " rk-mine-unseen"}`, note);
+        badge.title = title;
+        li.dataset.moved = String(r.seen > 0 ? moved : 0);
+        li.append(node("span", "rk-rank", String(r.position)), text, badge);
+        list.append(li);
+      }
+      box.append(list);
+    }
+
+    const decisive = res.decisive || 0;
+    if (decisive > 0) {
+      box.append(node("h4", "rk-mine-title", "Where you agree and differ with everyone"));
+      const typical = Math.round(res.expected_agreed || 0);
+      box.append(
+        node(
+          "p",
+          "rk-mine-agreement",
+          `In ${res.agreed} of your ${decisive} choices you picked the idea most people prefer ` +
+            `(a typical participant would in about ${typical}).`,
+        ),
+      );
+      const against = (res.disagreements || []).slice(0, 3);
+      if (against.length) {
+        const list = node("ul", "rk-mine-list rk-mine-differ");
+        for (const d of against) {
+          const li = node("li");
+          li.append("You picked ", quoted(d.text), " over ", quoted(d.over_text), `: about ${Math.max(1, Math.round(100 * d.crowd))} in 100 people would.`);
+          list.append(li);
+        }
+        box.append(list);
+      }
+    }
+    box.hidden = false;
+  }
+
+  /** The survey's current ranking (``mine``: what this voter's own answers say, renderMine). */
   async function loadResults(mine) {
     const button = mine ? el.showMine : el.showResults;
     button.disabled = true;
     try {
       const res = mine ? await call("GET", "/me") : await call("GET", "/results", undefined, false);
-      el.resultsTitle.textContent = mine ? "Your ranking, from your answers" : "Current ranking";
+      el.resultsTitle.textContent = mine ? "Your own ranking" : "Current ranking";
+      for (const id of ["rk-results-hint", "rk-ranking"]) $(id).hidden = mine;
+      $("rk-mine").hidden = true;
       el.ranking.replaceChildren();
-      for (const idea of shownIdeas(res, mine)) {
+      if (mine) {
+        showUnplaced([], false);
+        renderMine(res);
+        el.results.hidden = false;
+        announce("Your own ranking shown.");
+        return;
+      }
+      for (const idea of shownIdeas(res)) {
         const li = document.createElement("li");
         const rank = document.createElement("span");
         rank.className = "rk-rank";
@@ -892,10 +1008,10 @@
         li.append(rank, text, score);
         el.ranking.append(li);
       }
-      const unplaced = mine ? [] : (res.ideas || []).filter((i) => i.placed === false);
-      showUnplaced(unplaced, !mine && el.ranking.childElementCount === 0);
+      const unplaced = (res.ideas || []).filter((i) => i.placed === false);
+      showUnplaced(unplaced, el.ranking.childElementCount === 0);
       el.results.hidden = false;
-      announce(mine ? "Your ranking shown." : "Current ranking shown.");
+      announce("Current ranking shown.");
     } catch (err) {
       setMessage(err.code === "results_hidden" ? "The ranking is not public for this survey." : problemText(err), "error");
     } finally {

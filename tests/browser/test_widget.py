@@ -234,12 +234,75 @@ def test_thank_you_after_the_checkpoint_shows_the_current_ranking(
     expect(widget.locator("#rk-ranking-none")).to_be_visible()
     unplaced = widget.locator("#rk-unplaced-list li").all_text_contents()
     assert sorted(unplaced) == sorted(IDEAS[:3])
-    # "Your own ranking": the order implied by this participant's answers only ("my results").
+    # "Your own ranking" after two votes: too few for a ranking of one's own, and it says so.
     widget.get_by_role("button", name="Your own ranking").click()
-    expect(widget.locator("#rk-results-title")).to_have_text("Your ranking, from your answers")
-    expect(widget.locator("#rk-ranking li")).to_have_count(3)
+    expect(widget.locator("#rk-results-title")).to_have_text("Your own ranking")
+    expect(widget.locator("#rk-mine .rk-mine-basis")).to_have_text(
+        "Based on your 2 votes. Vote at least 3 times to see your own ranking."
+    )
+    expect(widget.locator("#rk-ranking")).to_be_hidden()
+    expect(widget.locator("#rk-unplaced")).to_be_hidden()
+    expect(widget.locator("#rk-mine .rk-mine-ranking")).to_have_count(0)
     widget.get_by_role("button", name="Keep voting").click()
     expect(widget.locator("#rk-left")).to_be_enabled()
+
+
+def test_your_own_ranking_after_a_handful_of_votes(
+    app_server: AppServer,
+    make_survey: Callable[..., Survey],
+    host_server: HostServer,
+    new_page: Callable[..., Any],
+    artifacts: Path,
+) -> None:
+    """After six votes that go against everyone's order: the ideas picked (with how often), a
+    ranking blended with everyone's (positions, no rank ranges, moves vs everyone) and the
+    picks against everyone, with the share of people who would pick the same."""
+    survey = make_survey(IDEAS, origins=[host_server.origin])
+    order = {text: k for k, text in enumerate(IDEAS)}
+    for _ in range(4):  # everyone else prefers the ideas in the order of IDEAS
+        cast_votes(
+            app_server, survey.id, 10, lambda a, b: "left" if order[a] < order[b] else "right"
+        )
+    page = new_page(800, 1100)
+    widget = open_embedded(page, host_server, app_server, survey, thanks="6")
+    for n in range(1, 7):  # this participant prefers the later idea of every pair
+        expect(widget.locator("#rk-left")).to_be_enabled()
+        left = widget.locator("#rk-left-text").text_content() or ""
+        right = widget.locator("#rk-right-text").text_content() or ""
+        widget.locator("#rk-left" if order[left] > order[right] else "#rk-right").click()
+        wait_events(page, "vote", n)
+    expect(widget.locator("#rk-done-view")).to_be_visible()
+    widget.get_by_role("button", name="Your own ranking").click()
+    mine = widget.locator("#rk-mine")
+    expect(mine).to_be_visible()
+    expect(widget.locator("#rk-results-title")).to_have_text("Your own ranking")
+    expect(mine.locator(".rk-mine-basis")).to_have_text(
+        "Based on your 6 votes, next to everyone’s."
+    )
+    titles = mine.locator(".rk-mine-title")
+    expect(titles).to_have_text(
+        [
+            "Your favourites so far",
+            "Your ranking, blended with everyone’s",
+            "Where you agree and differ with everyone",
+        ]
+    )
+    favourites = mine.locator(".rk-mine-favourites li")
+    expect(favourites.first).to_contain_text("picked")
+    picked = favourites.locator(".rk-mine-note").all_text_contents()
+    assert all(p.startswith("picked ") for p in picked)
+    rows = mine.locator(".rk-mine-ranking li")
+    expect(rows).to_have_count(len(IDEAS))
+    assert rows.locator(".rk-rank").all_text_contents() == ["1", "2", "3", "4", "5"]  # no ranges
+    notes = rows.locator(".rk-mine-note").all_text_contents()
+    assert any("▲" in t for t in notes) and any("▼" in t for t in notes), notes
+    expect(mine.locator(".rk-mine-agreement")).to_contain_text("of your 6 choices")
+    differ = mine.locator(".rk-mine-differ li")
+    expect(differ.first).to_contain_text("in 100 people would")
+    assert "–" not in (mine.text_content() or "").replace("everyone’s", "")
+    page.locator("iframe.ranker-widget").screenshot(
+        path=artifacts / "widget-your-ranking.png", animations="disabled"
+    )
 
 
 def test_narrow_widths_stack_the_pair_without_overflow(
