@@ -280,3 +280,21 @@ def test_the_widget_has_a_sentence_for_every_problem_a_voter_can_meet() -> None:
     organiser_only = {"unauthorized", "signup_disabled", "survey_exists", "csv_invalid"}
     assert set(PROBLEMS) - organiser_only - known == set()
     assert "err.message" not in source  # the API's own wording is never shown to a voter
+
+
+def test_the_description_is_plain_text_with_its_line_breaks(
+    app_server: AppServer, make_survey: Callable[..., Survey], new_page: Callable[..., Any]
+) -> None:
+    """Descriptions are plain text (no Markdown): shown as written, line breaks kept."""
+    text = "Two short paragraphs.\nThe second says *this* and <b>that</b> literally."
+    survey = make_survey(IDEAS[:3], description=text)
+    page = new_page(800, 600)
+    page.goto(f"{app_server.base}/w/{survey.id}")
+    desc = page.locator("#rk-desc")
+    expect(desc).to_have_text(text)
+    assert desc.evaluate("(d) => d.children.length") == 0
+    lines = desc.evaluate(
+        "(d) => Math.round(d.getBoundingClientRect().height"
+        " / parseFloat(getComputedStyle(d).lineHeight))"
+    )
+    assert lines == 2
