@@ -325,10 +325,12 @@
     }
   }
 
-  /** k of "settle the top k": half the active ideas, 1..10 (a top 10 of 8 ideas says nothing). */
+  /** k of "settle the top k": the survey's top_k, or half the active ideas when top_k would
+   * take them all (a top 10 of 8 ideas says nothing). */
   function wantedK(res) {
     const n = (res.ideas || []).filter((i) => (i.status || "active") === "active").length;
-    return Math.max(1, Math.min(10, Math.floor(n / 2)));
+    const k = (state.survey && num(state.survey.top_k)) || 10;
+    return k < n ? k : Math.max(1, Math.floor(n / 2));
   }
 
   function neededK(res) {
@@ -361,25 +363,85 @@
     renderRanking(ideas);
   }
 
+  const SETTLE_WORDS = {
+    in: "in the top",
+    out: "out of the top",
+    tied: "practically tied with the border",
+    open: "still open",
+  };
+
+  /** "3–5, 9" for sorted places [3, 4, 5, 9]. */
+  function placeRanges(places) {
+    const out = [];
+    for (let i = 0; i < places.length; i++) {
+      let j = i;
+      while (j + 1 < places.length && places[j + 1] === places[j] + 1) j++;
+      out.push(i === j ? `${places[i]}` : `${places[i]}–${places[j]}`);
+      i = j;
+    }
+    return out.join(", ");
+  }
+
   function renderEnough(res) {
     const vn = res.votes_needed || {};
     const k = vn.top_k ?? vn.k ?? 10;
-    const est = num(vn.estimate) ?? num(vn.votes_needed);
     const n = res.n_votes ?? 0;
     const bar = $("db-enough-progress");
     const text = $("db-enough-text");
+    const places = vn.places || [];
+    const margin = Math.round(100 * (num(vn.margin) ?? 0.55));
+    const level = Math.round(100 * (num(vn.level) ?? num(res.level) ?? 0.95));
+    const need = num(vn.votes_needed);
+    const lo = num(vn.votes_needed_low);
+    const hi = num(vn.votes_needed_high);
     $("db-enough-label").textContent = `Are there enough votes for a settled top ${k}?`;
-    if (vn.settled === true || est === 0) {
-      bar.value = 100;
-      text.textContent = `Yes: the top ${k} is settled at this confidence level.`;
-      if (vn.method) text.title = `Estimate: ${vn.method}`;
-    } else if (est === null) {
-      bar.value = 0;
-      text.textContent = n === 0 ? "No votes yet." : "Not enough votes to estimate yet.";
+    bar.value = Math.round(100 * (vn.settled ? 1 : num(vn.progress) ?? 0));
+    text.title = vn.method ? `How: ${vn.method}` : "";
+    if (vn.settled === true) {
+      text.textContent = `Yes: the top ${k} is settled (${level}% confidence; ideas within ${margin}/${100 - margin} count as tied).`;
+    } else if (n === 0) {
+      text.textContent = "No votes yet.";
+    } else if (need !== null) {
+      let range = "";
+      if (lo !== null && hi !== null) range = ` (${fmtInt.format(lo)}–${fmtInt.format(hi)} in 80% of simulations)`;
+      else if (lo !== null) range = ` (at least ${fmtInt.format(lo)} in 90% of simulations)`;
+      text.textContent = `About ${fmtInt.format(need)} more votes${range} until the top ${k} is settled.`;
+    } else if (num(vn.horizon)) {
+      text.textContent = `More than ${fmtInt.format(vn.horizon)} more votes: the open ideas are still too close to call.`;
     } else {
-      const pct = Math.max(1, Math.min(99, Math.round((100 * n) / (n + est))));
-      bar.value = pct;
-      text.textContent = `About ${fmtInt.format(Math.ceil(est))} more votes needed (${pct}% of the way).`;
+      text.textContent = "Not enough votes to estimate yet.";
+    }
+    const texts = new Map((res.ideas || []).map((i) => [String(i.idea ?? i.id), String(i.text ?? "")]));
+    renderSettlePlaces(places, k, margin, n, (id) => texts.get(String(id)) || ideaText(id));
+  }
+
+  /** The strip of ideas by place, and what is settled, tied and open, in words. */
+  function renderSettlePlaces(places, k, margin, n, textOf) {
+    const strip = $("db-settle-strip");
+    const notes = $("db-settle-notes");
+    strip.replaceChildren();
+    notes.replaceChildren();
+    strip.hidden = places.length === 0 || n === 0;
+    if (strip.hidden) return;
+    const by = { in: [], out: [], tied: [], open: [] };
+    places.forEach((p, i) => {
+      const place = i + 1;
+      (by[p.status] || by.open).push(place);
+      const li = h("li", { "data-status": p.status, title: `${place}. ${textOf(p.idea)}: ${SETTLE_WORDS[p.status] || p.status}` },
+        h("span", { class: "db-visually-hidden" }, `${place}. ${textOf(p.idea)}: ${SETTLE_WORDS[p.status] || p.status}`));
+      if (place === k) li.classList.add("is-boundary");
+      strip.append(li);
+    });
+    const names = (list) => list.slice(0, 4).map((pl) => `“${textOf(places[pl - 1].idea)}”`).join(", ") + (list.length > 4 ? " …" : "");
+    const counts = [`${by.in.length} in`, `${by.out.length} out`];
+    if (by.tied.length) counts.push(`${by.tied.length} practically tied`);
+    counts.push(`${by.open.length} still open`);
+    notes.append(h("li", {}, `Of ${places.length} ideas: ${counts.join(", ")} (dark: in, light: out, striped: tied, amber: open).`));
+    if (by.tied.length) {
+      notes.append(h("li", {}, `Places ${placeRanges(by.tied)} (${names(by.tied)}) are within ${margin}/${100 - margin} of the border at place ${k}: more votes will not separate them meaningfully.`));
+    }
+    if (by.open.length) {
+      notes.append(h("li", {}, `Still open: places ${placeRanges(by.open)} (${names(by.open)}).`));
     }
   }
 
