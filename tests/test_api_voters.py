@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from ranker.rules import REASON_MAX
 from tests.api_client import Api, assert_problem, make_api
 from tests.util import forge
 
@@ -97,6 +99,33 @@ def test_skip_with_reason_and_bad_reason(api: Api, org: dict[str, str]) -> None:
     assert r.status_code == 201 and r.json()["reason"] == "dont_know"
     skips = api.client.get(f"/v1/surveys/{sid}/exports/skips?format=ndjson", headers=org)
     assert skips.text.count("\n") == 1 and '"dont_know"' in skips.text
+
+
+def test_skip_with_the_voters_own_reason(api: Api, org: dict[str, str]) -> None:
+    """ "I can't decide → Other…" with a note: ``reason_text``, kept for the organiser."""
+    sid = api.survey(org)
+    voter = api.voter(sid)
+    url = f"/v1/public/surveys/{sid}/answers"
+    b = api.ballot(sid, voter)
+    not_skip = {"ballot": b["ballot"], "choice": "left", "reason_text": "hm"}
+    body = assert_problem(
+        api.client.post(url, json=not_skip, headers=voter), 400, "validation_error"
+    )
+    assert "only for choice 'skip'" in body["errors"][0]["message"]
+    too_long = {
+        "ballot": b["ballot"],
+        "choice": "skip",
+        "reason": "other",
+        "reason_text": "x" * (REASON_MAX + 1),
+    }
+    assert_problem(api.client.post(url, json=too_long, headers=voter), 400, "validation_error")
+    note = "Both are  already\u202e done here "
+    ok = {"ballot": b["ballot"], "choice": "skip", "reason": "other", "reason_text": note}
+    r = api.client.post(url, json=ok, headers=voter)
+    assert r.status_code == 201, (r.status_code, r.text)
+    skips = api.client.get(f"/v1/surveys/{sid}/exports/skips?format=ndjson", headers=org)
+    (row,) = [json.loads(line) for line in skips.text.splitlines()]
+    assert (row["reason"], row["reason_text"]) == ("other", "Both are  already done here")
 
 
 def test_voter_token_missing_forged_or_foreign(api: Api, org: dict[str, str]) -> None:
