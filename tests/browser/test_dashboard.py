@@ -140,7 +140,7 @@ def test_moderation_queue_approves_a_participants_idea(
     assert status["Evening clinics"] == "active"
     assert status["Drop-in blood tests"] == "rejected"
     # The approved idea joins the ranking.
-    expect(page.locator("#db-ranking-body tr")).to_have_count(3)
+    expect(page.locator("#db-ranking-body tr[data-idea]")).to_have_count(3)
 
 
 def test_settings_change_the_embed_allow_list(
@@ -211,7 +211,7 @@ def test_html_payloads_are_inert_text_in_widget_and_dashboard(
     # Dashboard: ranking, idea list and comments all show the literal text.
     page = new_page(1100, 900)
     sign_in(page, app_server, organiser_key, survey.id)
-    expect(page.locator("#db-ranking-body tr")).to_have_count(2)
+    expect(page.locator("#db-ranking-body tr[data-idea]")).to_have_count(2)
     expect(page.locator("#db-question")).to_have_text(question)
     expect(page.locator("#db-ranking-body .db-idea-text", has_text="onerror")).to_have_text(PAYLOAD)
     page.get_by_role("tab", name="Ideas").click()
