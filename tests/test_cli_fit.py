@@ -89,12 +89,22 @@ def test_csv_and_table_formats(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 5 and rows[0]["rank"] == "1"
-    code, out, _ = run_cli(["fit", str(EXAMPLE)], capsys)
+    assert {r["settle"] for r in rows} <= {"in", "out", "tied", "open"} and float(
+        rows[0]["p_top"]
+    ) > 0.5
+    code, out, _ = run_cli(["fit", str(EXAMPLE), "--forecast-s", "0.5"], capsys)
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("bt fit of 2280 votes on 20 items")
     assert lines[1].split()[:3] == ["rank", "item", "score"]
-    assert len(lines) == 22
+    assert len(lines) == 23
+    # the settle line: the same criterion and forecast as the dashboard's card
+    assert lines[-1].startswith("top 10 at 95%, ideas within 55/45 practically tied: not settled (")
+    assert "more votes" in lines[-1] and lines[-1].endswith("with sampler settle")
+    code, out, _ = run_cli(["fit", str(EXAMPLE), "--top-k", "2", "--forecast-s", "0"], capsys)
+    assert out.splitlines()[-1].startswith("top 2 at 95%")
+    code, _, err = run_cli(["fit", str(EXAMPLE), "--margin", "0.5"], capsys)
+    assert code == 2 and "--margin must be in (0.5, 1)" in err
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))

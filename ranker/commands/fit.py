@@ -12,9 +12,11 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from algorithms import MODELS, PairwiseModel, create_model
+from algorithms import MODELS, PairwiseModel, create_model, create_sampler
+from algorithms.settle import MARGIN, STATUS_NAMES, check_model, forecast
 from ranker.ranking import ResultsView, rank_view
 from ranker.rules import PLACE_MIN_VOTES
+from ranker.sampling import aim
 from ranker.votefile import VoteFileError, VoteTable, read_votes
 
 COLUMNS = (
@@ -32,6 +34,8 @@ COLUMNS = (
     "ties",
     "comparisons",
     "placed",
+    "settle",
+    "p_top",
 )
 
 
@@ -70,6 +74,26 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="comparisons an item needs to be placed; fewer: listed last, in no tier "
         f"(default: {PLACE_MIN_VOTES})",
     )
+    p.add_argument(
+        "--top-k", type=int, default=10, help="k of 'is the top k settled?' (default: 10)"
+    )
+    p.add_argument(
+        "--margin",
+        type=float,
+        default=MARGIN,
+        help=f"ideas preferred by less than this are practically tied (default: {MARGIN})",
+    )
+    p.add_argument(
+        "--sampler",
+        default="settle",
+        help="sampler the votes-needed forecast simulates (default: settle, the survey default)",
+    )
+    p.add_argument(
+        "--forecast-s",
+        type=float,
+        default=10.0,
+        help="seconds the votes-needed forecast may take; 0: no forecast (default: 10)",
+    )
     p.set_defaults(func=run)
 
 
@@ -98,21 +122,10 @@ def _build_model(name: str, n_items: int, params: dict[str, Any]) -> PairwiseMod
     return create_model(name, n_items=n_items, **params)
 
 
-def rank_rows(
-    table: VoteTable,
-    model_name: str,
-    level: float,
-    params: dict[str, Any],
-    seed: int,
-    min_votes: int = PLACE_MIN_VOTES,
-) -> list[dict[str, Any]]:
-    """Fit the model and return one row per item, best first: the placed items (at least
-    ``min_votes`` comparisons), then the others (``placed`` false, tier 0), as the service
-    ranks them (:func:`ranker.ranking.rank_view`)."""
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"--level must be in (0, 1), got {level}")
-    if min_votes < 0:
-        raise ValueError(f"--min-votes must be >= 0, got {min_votes}")
+def fit_table(
+    table: VoteTable, model_name: str, params: dict[str, Any], seed: int
+) -> tuple[PairwiseModel, tuple[Any, Any, Any]]:
+    """The fitted model and the (left, right, outcome) arrays it was fitted to."""
     model = _build_model(model_name, table.n_items, params)
     left, right, outcome = table.left, table.right, table.outcome
     if not table.side_meaningful:
@@ -122,6 +135,30 @@ def rank_rows(
         left, right = np.where(swap, right, left), np.where(swap, left, right)
         outcome = np.where(swap, 1.0 - outcome, outcome)
     model.fit(left, right, outcome, voter=table.voter)
+    return model, (left, right, outcome)
+
+
+def rank_rows(
+    table: VoteTable,
+    model_name: str,
+    level: float,
+    params: dict[str, Any],
+    seed: int,
+    min_votes: int = PLACE_MIN_VOTES,
+    top_k: int = 10,
+    margin: float = MARGIN,
+    fitted: PairwiseModel | None = None,
+) -> list[dict[str, Any]]:
+    """Fit the model and return one row per item, best first: the placed items (at least
+    ``min_votes`` comparisons), then the others (``placed`` false, tier 0), as the service
+    ranks them (:func:`ranker.ranking.rank_view`); ``settle`` is each item's place against
+    the top-``top_k`` boundary (:mod:`algorithms.settle`: in, out, tied or open)."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"--level must be in (0, 1), got {level}")
+    if min_votes < 0:
+        raise ValueError(f"--min-votes must be >= 0, got {min_votes}")
+    model = fitted if fitted is not None else fit_table(table, model_name, params, seed)[0]
+    check = check_model(model, min(top_k, table.n_items), level, margin, seed=seed)
     counts = {k: [int(c) for c in v] for k, v in table.counts().items()}
     n = table.n_items
     view = ResultsView(
@@ -152,6 +189,8 @@ def rank_rows(
             "ties": r.ties,
             "comparisons": counts["comparisons"][r.idea],
             "placed": r.placed,
+            "settle": STATUS_NAMES[check.status[r.idea]],
+            "p_top": float(check.p_top[r.idea]),
         }
         for r in rank_view(view, model, level, min_votes=min_votes, seed=seed)
     ]
@@ -211,7 +250,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         params = _parse_params(args.param)
         table = read_votes(args.file)
-        rows = rank_rows(table, args.model, args.level, params, args.seed, args.min_votes)
+        if not 0.5 < args.margin < 1.0:
+            raise ValueError(f"--margin must be in (0.5, 1), got {args.margin}")
+        if args.top_k < 1:
+            raise ValueError(f"--top-k must be >= 1, got {args.top_k}")
+        model, votes = fit_table(table, args.model, params, args.seed)
+        rows = rank_rows(
+            table, args.model, args.level, params, args.seed, args.min_votes,
+            top_k=args.top_k, margin=args.margin, fitted=model,
+        )  # fmt: skip
+        note = settle_note(model, votes, args) if args.format == "table" else None
     except (VoteFileError, ValueError) as exc:
         print(f"ranker fit: error: {exc}", file=err)
         return 2
@@ -238,4 +286,43 @@ def run(args: argparse.Namespace) -> int:
             f"({args.level:.0%} intervals, log-odds scale)"
         )
         _write_table(rows, out, title)
+        if note:
+            print(note, file=out)
     return 0
+
+
+def settle_note(model: PairwiseModel, votes: tuple[Any, Any, Any], args: argparse.Namespace) -> str:
+    """ "Is the top k settled?" in words, with the forecast of the votes still needed."""
+    n = model.n_items
+    k = min(args.top_k, n)
+    check = check_model(model, k, args.level, args.margin, seed=args.seed)
+    counts = {s: int(np.count_nonzero(check.status == i)) for i, s in enumerate(STATUS_NAMES)}
+    tie = round(100 * args.margin)
+    head = (
+        f"top {k} at {args.level:.0%}, ideas within {tie}/{100 - tie} practically tied: "
+        + ("settled" if check.settled else "not settled")
+        + f" ({counts['in']} in, {counts['out']} out, {counts['tied']} tied, "
+        + f"{counts['open']} open)"
+    )
+    if check.settled or k >= n or args.forecast_s <= 0:
+        return head
+    left, right, y = (np.asarray(v) for v in votes)
+    fc = forecast(
+        model,
+        lambda: aim(create_sampler(args.sampler, seed=args.seed), k, args.margin),
+        k,
+        args.level,
+        args.margin,
+        history=(left, right, y),
+        deadline_s=args.forecast_s,
+        seed=args.seed,
+    )
+    lo, mid, hi = fc.quantile(0.1), fc.median, fc.quantile(0.9)
+    if mid is None:
+        more = f"more than {fc.horizon:,} more votes (the most simulated)"
+    else:
+        sims = len(fc.needed)
+        span = f"{lo:,}-{hi:,} in 80%" if hi is not None else f"at least {lo:,} in 90%"
+        more = f"about {mid:,} more votes ({span} of {sims} simulations)"
+    return f"{head}; {more} with sampler {args.sampler}"
+
