@@ -184,3 +184,70 @@ def nearest_at_distance(
             mu, int(i), float(dist), _EMPTY_B if active is None else active, active is not None
         )
     )
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator,unused-ignore]
+def _insert(best_v: NDArray[np.float64], best_i: NDArray[np.int64], v: float, i: int) -> None:
+    """Insert ``(v, i)`` into the descending list ``best_v`` (if it beats the last entry)."""
+    t = best_v.shape[0]
+    if not v > best_v[t - 1]:
+        return
+    r = t - 1
+    while r > 0 and best_v[r - 1] < v:
+        best_v[r] = best_v[r - 1]
+        best_i[r] = best_i[r - 1]
+        r -= 1
+    best_v[r] = v
+    best_i[r] = i
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator,unused-ignore]
+def boundary_pairs(
+    mu: NDArray[np.float64],
+    var: NDArray[np.float64],
+    active: NDArray[np.bool_],
+    use_active: bool,
+    k: int,
+    c: int,
+    delta: float,
+    t: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """The ``t`` boundary pairs ``(i in top k, j outside)`` with the largest risk
+    ``(mu_j - mu_i - delta) / sqrt(var_i + var_j)``, best first, among the top ``k`` by
+    ``mu`` and the ``c`` outsiders with the highest ``mu + 2 sd`` (``-1`` pads)."""
+    n = mu.shape[0]
+    top_v = np.full(k, -np.inf)
+    top_i = np.full(k, -1, dtype=np.int64)
+    for q in range(n):
+        if use_active and not active[q]:
+            continue
+        _insert(top_v, top_i, mu[q], q)
+    inside = np.zeros(n, dtype=np.bool_)
+    for r in range(k):
+        if top_i[r] >= 0:
+            inside[top_i[r]] = True
+    out_v = np.full(c, -np.inf)
+    out_i = np.full(c, -1, dtype=np.int64)
+    for q in range(n):
+        if inside[q] or (use_active and not active[q]):
+            continue
+        _insert(out_v, out_i, mu[q] + 2.0 * math.sqrt(var[q]), q)
+    best_r = np.full(t, -np.inf)
+    best_p = np.full(t, -1, dtype=np.int64)
+    for a in range(k):
+        i = top_i[a]
+        if i < 0:
+            continue
+        for b in range(c):
+            j = out_i[b]
+            if j < 0:
+                continue
+            _insert(best_r, best_p, (mu[j] - mu[i] - delta) / math.sqrt(var[i] + var[j]), a * c + b)
+    ii = np.full(t, -1, dtype=np.int64)
+    jj = np.full(t, -1, dtype=np.int64)
+    for r in range(t):
+        p = best_p[r]
+        if p >= 0:
+            ii[r] = top_i[p // c]
+            jj[r] = out_i[p % c]
+    return ii, jj, best_r

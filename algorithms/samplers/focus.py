@@ -25,9 +25,9 @@ import math
 from typing import ClassVar
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.special import logit, ndtri
 
+from algorithms.samplers._kernels import boundary_pairs
 from algorithms.samplers.base import PickContext, register_sampler
 from algorithms.samplers.gain import AdaptiveSampler
 
@@ -141,26 +141,24 @@ class SettleSampler(AdaptiveSampler):
         k = min(self.k, ctx.m - 1)
         if k < 1:
             return None
-        mu, var = ctx.post.mean, ctx.post.var
-        act = ctx.active
-        mu_act = mu if act is None else np.where(act, mu, -np.inf)
-        top = np.argpartition(-mu_act, k - 1)[:k]
-        upper = mu_act + 2.0 * np.sqrt(var)
-        upper[top] = -np.inf
         c = min(self.candidates, ctx.m - k)
-        outs = np.argpartition(-upper, c - 1)[:c]
-        outs = outs[np.isfinite(upper[outs])]
-        if outs.size == 0:
-            return None
-        risk: NDArray[np.float64] = (mu[outs][None, :] - mu[top][:, None] - self._delta) / np.sqrt(
-            var[outs][None, :] + var[top][:, None]
+        act = ctx.active
+        ii, jj, risk = boundary_pairs(
+            ctx.post.mean,
+            ctx.post.var,
+            _NO_MASK if act is None else act,
+            act is not None,
+            k,
+            c,
+            self._delta,
+            4 * k,
         )
-        flat = np.argsort(-risk, axis=None, kind="stable")
-        for t in flat[: 4 * k].tolist():
-            r = float(risk.flat[t])
-            if not r > -self._z or not math.isfinite(r):
+        for i, j, r in zip(ii.tolist(), jj.tolist(), risk.tolist(), strict=True):
+            if i < 0 or not r > -self._z or not math.isfinite(r):
                 return None
-            i, j = int(top[t // outs.size]), int(outs[t % outs.size])
             if not ctx.blocked(i, j):
                 return i, j
         return None
+
+
+_NO_MASK = np.zeros(0, dtype=np.bool_)
