@@ -536,3 +536,63 @@ def test_ideas_with_too_few_votes_are_listed_apart_and_tiers_agree_with_rank_ran
     assert overflow == 0
     page.locator("#db-unplaced-head").scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "dashboard-not-enough-votes-phone.png", animations="disabled")
+
+
+def test_settle_card_shows_forecast_progress_and_each_ideas_place(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+    artifacts: Path,
+) -> None:
+    """Issue 11: "are there enough votes for a settled top k?" answers with a forecast that
+    moves, and says which ideas are in, out, practically tied or still open."""
+    import math
+    import random
+
+    ideas = [f"Proposal {c}" for c in "ABCDEFGHIJ"]  # A best ... J worst, 0.6 apart
+    survey = make_survey(ideas, top_k=3)
+    page = new_page(1280, 900)
+    sign_in(page, app_server, organiser_key, survey.id)
+    expect(page.locator("#db-enough-label")).to_have_text(
+        "Are there enough votes for a settled top 3?"
+    )
+    expect(page.locator("#db-enough-text")).to_have_text("No votes yet.")
+    rng = random.Random(3)
+
+    def honest(left: str, right: str) -> str:
+        gap = 0.6 * (ideas.index(right) - ideas.index(left))
+        return "left" if rng.random() < 1 / (1 + math.exp(-gap)) else "right"
+
+    for _ in range(4):
+        cast_votes(app_server, survey.id, 30, honest)
+    expect(page.locator("#db-n-votes")).to_have_text("120")
+    text = page.locator("#db-enough-text")
+    expect(text).to_contain_text("more votes")
+    expect(page.locator("#db-settle-strip li")).to_have_count(10)
+    statuses = page.locator("#db-settle-strip li").evaluate_all(
+        "els => els.map(e => e.dataset.status)"
+    )
+    assert set(statuses) <= {"in", "out", "tied", "open"} and "open" in statuses
+    # the strip is in score order: nothing "in" below an idea that is "out"
+    assert (
+        statuses.index("out") > max(i for i, s in enumerate(statuses) if s == "in")
+        if ("in" in statuses and "out" in statuses)
+        else True
+    )
+    notes = page.locator("#db-settle-notes li")
+    expect(notes.first).to_contain_text("Of 10 ideas:")
+    expect(page.locator("#db-settle-notes")).to_contain_text("Still open: places")
+    progress = page.locator("#db-enough-progress")
+    before = int(progress.get_attribute("value") or 0)
+    assert 0 < before < 100
+    page.locator("#db-settle").screenshot(path=artifacts / "dashboard-settle.png")
+
+    # Many more honest votes: the card moves (progress up, or settled).
+    for _ in range(10):
+        cast_votes(app_server, survey.id, 30, honest)
+    expect(page.locator("#db-n-votes")).to_have_text("420")
+    expect(progress).not_to_have_attribute("value", str(before))
+    after = int(progress.get_attribute("value") or 0)
+    assert after > before
+    page.locator("#db-settle").screenshot(path=artifacts / "dashboard-settle-later.png")
