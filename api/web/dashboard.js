@@ -10,7 +10,7 @@
 
   const KEY_STORAGE = "ranker:organiser-key";
   const MODELS = ["bt", "bt-online", "elo", "crowd-bt"];
-  const SAMPLERS = ["adaptive", "info-gain", "uncertainty", "thompson", "topk", "balanced", "random"];
+  const SAMPLERS = ["settle", "adaptive", "info-gain", "uncertainty", "thompson", "topk", "balanced", "random"];
   const EXPORTS = [
     ["votes", "Votes"],
     ["skips", "Skips"],
@@ -263,6 +263,11 @@
     $("set-description").value = s.description || "";
     fillSelect($("set-model"), MODELS, s.model);
     fillSelect($("set-sampler"), SAMPLERS, s.sampler);
+    $("set-top-k").value = String(s.top_k ?? 10);
+    const margin = String(s.margin ?? 0.55);
+    const sel = $("set-margin");
+    if (![...sel.options].some((o) => o.value === margin)) sel.append(h("option", { value: margin }, `${Math.round(100 * s.margin)}/${100 - Math.round(100 * s.margin)}`));
+    sel.value = margin;
     $("set-allow-ideas").checked = !!s.allow_ideas;
     $("set-moderate").checked = !!s.moderate_ideas;
     $("set-show-results").checked = !!(s.show_results ?? s.show_results_to_voters);
@@ -295,7 +300,7 @@
       "time-bt": ["Bradley-Terry over time", "Scores may drift over time: for surveys that run for months while opinions change."],
     },
     "set-sampler": {
-      settle: ["settle the top k, and the rest", "Like adaptive, plus a share of pairs on the border of the top k ideas until that border is settled."],
+      settle: ["settle the top k, and the rest (recommended)", "Like adaptive, plus 3 in 10 pairs on the border of the top k ideas until each idea there is known to be in, out or practically tied."],
       adaptive: ["most informative pairs", "Shows the pair that teaches the most, with some far-apart pairs to keep the intervals honest; new ideas are shown at once."],
       "info-gain": ["always the most informative pair", "Fast to a good order, but the intervals come out too narrow: for research."],
       "info-gain-exact": ["exact most informative pair", "A slow exact reference (at most 300 ideas): for research."],
@@ -1179,6 +1184,8 @@
       description: $("set-description").value.trim(),
       model: $("set-model").value,
       sampler: $("set-sampler").value,
+      top_k: Math.max(1, Math.round(Number($("set-top-k").value) || 10)),
+      margin: Number($("set-margin").value),
       allow_ideas: $("set-allow-ideas").checked,
       moderate_ideas: $("set-moderate").checked,
       groups: $("set-groups")

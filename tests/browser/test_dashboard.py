@@ -159,13 +159,20 @@ def test_settings_change_the_embed_allow_list(
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator("#db-settings-error")).to_contain_text("Not a site origin")
     origins.fill(f"https://elsewhere.example\n{host_server.origin}/")
+    expect(page.get_by_label("Pair sampler")).to_have_value("settle")  # the default
+    expect(page.get_by_label("Top k to settle")).to_have_value("10")
     page.get_by_label("Pair sampler").select_option("random")
+    page.get_by_label("Top k to settle").fill("1")
+    page.get_by_label("Practically tied below").select_option("0.6")
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator("#db-settings-note")).to_have_text("Settings saved.")
     with app_server.client(organiser_key) as c:
         saved = c.get(f"/v1/surveys/{survey.id}").json()
     assert saved["embed_origins"] == ["https://elsewhere.example", host_server.origin]
-    assert saved["sampler"] == "random"
+    assert (saved["sampler"], saved["top_k"], saved["margin"]) == ("random", 1, 0.6)
+    expect(page.locator("#db-enough-label")).to_have_text(
+        "Are there enough votes for a settled top 1?"
+    )
 
     # The embed code on the "Embed & export" tab works on the newly allowed site.
     page.get_by_role("tab", name="Embed & export").click()
