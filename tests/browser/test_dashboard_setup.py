@@ -93,7 +93,8 @@ def test_ideas_tab_shows_vote_counts_and_edits_an_idea(
     expect(page.locator("#db-ideas-note")).to_contain_text("Its votes are kept")
     expect(page.locator("#db-ideas")).to_contain_text("Nurse-led telephone and video clinics")
     with app_server.client(organiser_key) as c:
-        texts = {i["id"]: i["text"] for i in c.get(f"/v1/surveys/{survey.id}/ideas").json()["ideas"]}
+        listed = c.get(f"/v1/surveys/{survey.id}/ideas").json()["ideas"]
+    texts = {i["id"]: i["text"] for i in listed}
     assert texts[survey.ideas[old]] == "Nurse-led telephone and video clinics"
 
 
