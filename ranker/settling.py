@@ -4,7 +4,8 @@ The criterion and the forecast are :mod:`algorithms.settle`'s. The *check* (whic
 are in, out, practically tied or open) is cheap and computed at the current log position;
 the *forecast* (simulations of the rest of the survey with its own sampler) costs up to
 ``budget_s`` seconds, so it is kept and re-run only when the survey has moved on by 10 % of
-its answers or a minute has passed. Between runs the forecast counts down by the answers
+its answers (at most every ``min_interval_s``) or a minute has passed, one run per key at a
+time. Between runs the forecast counts down by the answers
 given since it was made, so progress moves with every vote.
 """
 
@@ -106,13 +107,16 @@ class Settling:
         budget_s: float = 2.0,
         n_sims: int = 12,
         max_age_s: float = 60.0,
+        min_interval_s: float = 10.0,
     ) -> None:
         self.repo = repo
         self.budget_s = budget_s
         self.n_sims = n_sims
         self.max_age_s = max_age_s
+        self.min_interval_s = min_interval_s
         self._lock = threading.Lock()
         self._forecasts: dict[Hashable, _Forecast] = {}
+        self._running: set[Hashable] = set()
 
     def votes_needed(
         self,
@@ -154,18 +158,29 @@ class Settling:
         key = (survey_id, k, level, margin)
         with self._lock:
             fc = self._forecasts.get(key)
-        if not check.settled and self._stale(fc, n_votes):
-            fc = self._forecast(model, sampler_name, k, level, margin, idx, history, n_votes)
+            # one forecast per key at a time: concurrent requests take the previous one
+            run = not check.settled and self._stale(fc, n_votes) and key not in self._running
+            if run:
+                self._running.add(key)
+        if run:
+            try:
+                fc = self._forecast(model, sampler_name, k, level, margin, idx, history, n_votes)
+            finally:
+                with self._lock:
+                    self._running.discard(key)
             with self._lock:
                 self._forecasts[key] = fc
         return estimate(check, idx, scores, n_votes, fc)
 
     def _stale(self, fc: _Forecast | None, n_votes: int) -> bool:
+        """No forecast yet, or 10 % more answers (at most every ``min_interval_s``), or new
+        answers and older than ``max_age_s``."""
         if fc is None:
             return True
         moved = n_votes - fc.n_votes
-        aged = time.monotonic() - fc.made > self.max_age_s
-        return moved > 0.1 * max(fc.n_votes, 1) or (moved > 0 and aged)
+        age = time.monotonic() - fc.made
+        grown = moved > 0.1 * max(fc.n_votes, 1) and age >= self.min_interval_s
+        return grown or (moved > 0 and age > self.max_age_s)
 
     def _forecast(
         self,

@@ -122,6 +122,7 @@ def test_the_service_estimate_reports_places_progress_and_a_cached_forecast(
 ) -> None:
     sid = survey(svc, n=6, limits=Limits(answers_per_minute=0), top_k=2)
     svc.settling.budget_s = 0.3  # three simulations at least, then out of time
+    svc.settling.min_interval_s = 0.0  # re-run on 10 % more answers however soon
     first = svc.settling.votes_needed(sid)
     assert (first.k, first.margin, first.n_votes, first.settled) == (2, 0.55, 0, False)
     assert len(first.places) == 6 and {p.status for p in first.places} == {"open"}
