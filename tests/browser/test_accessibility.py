@@ -181,11 +181,13 @@ def test_every_dashboard_tab_has_no_axe_violations(
     expect(page.locator("#db-app")).to_have_attribute("data-survey", surveys["plain"])
     expect(page.locator("#db-n-votes")).not_to_have_text("–")  # (the widget test adds votes)
     expect(page.locator("#db-ranking-body tr").first).to_be_visible()
-    tabs = ["Ranking", "Groups", "Ideas", "Comments", "Voters", "Activity", "Embed & export"]
-    for tab in [*tabs, "Settings"]:
-        page.get_by_role("tab", name=tab).click()
-        expect(page.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
-        audit(tab)
+    tabs = page.get_by_role("tab")
+    assert tabs.count() >= 7  # every tab there is, including ones added later
+    for i in range(tabs.count()):
+        tab = tabs.nth(i)
+        tab.click()
+        expect(tab).to_have_attribute("aria-selected", "true")
+        audit(" ".join((tab.text_content() or "").split()))
     audit.check()
 
 

@@ -133,8 +133,9 @@ def test_on_a_phone_every_tab_is_in_view_and_activity_times_name_their_zone(
     page = new_page(390, 844, timezone_id="Europe/Berlin")
     sign_in(page, app_server, organiser_key, survey.id)
     tabs = page.get_by_role("tab")
-    expect(tabs).to_have_count(7)
-    for i in range(7):
+    expect(tabs.first).to_be_visible()
+    assert tabs.count() >= 7
+    for i in range(tabs.count()):
         box = tabs.nth(i).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     assert page.evaluate(
