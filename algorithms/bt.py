@@ -29,6 +29,7 @@ from algorithms._bt_fit import (
     laplace_var,
     newton,
 )
+from algorithms._bt_influence import BTInfluence
 from algorithms._bt_uncertainty import BTUncertainty
 from algorithms._bt_votes import BTVotes
 from algorithms.base import (
@@ -64,7 +65,7 @@ def _i64(value: Any) -> IntArray:
 
 
 @register_model("bt")
-class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
+class BTModel(BTAdaptive, BTVotes, BTUncertainty, BTInfluence, PairwiseModel):
     """Bradley-Terry MAP with a Gaussian prior ``N(0, 1/prior_strength)`` on each score.
 
     Parameters
@@ -90,6 +91,11 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
         Up to this many items, Laplace variances use the exact inverse Hessian.
     n_boot
         Bootstrap replicates for ``intervals(method="bootstrap")``.
+    influence_cap
+        ``None`` (default): every vote weighs 1. A number ``c > 0``: the votes' ``voter`` is
+        kept and each vote weighs ``min(1, c / n[v, i], c / n[v, j])``, ``n[v, i]`` being voter
+        ``v``'s votes involving item ``i``, so no voter weighs more than ``c`` votes on any
+        item (:mod:`algorithms._bt_influence`; the ranker service uses ``5``).
 
     Examples
     --------
@@ -108,6 +114,7 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
         side_advantage: bool | str = AUTO,
         exact_max: int = 2000,
         n_boot: int = 200,
+        influence_cap: float | None = None,
     ) -> None:
         super().__init__(n_items)
         self.prior_strength = prior_strength
@@ -115,6 +122,7 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
         self.side_advantage = side_advantage
         self.exact_max = exact_max
         self.n_boot = n_boot
+        self.influence_cap = influence_cap
         self._ready = False
 
     # -- set-up ------------------------------------------------------------------
@@ -127,6 +135,8 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
             "exact_max": self.exact_max,
             "n_boot": self.n_boot,
         }
+        if self.influence_cap is not None:  # absent otherwise: older states, subclasses
+            params["influence_cap"] = self.influence_cap
         # numpy scalars become plain Python numbers so that state() always encodes
         return {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
 
@@ -150,6 +160,13 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
             raise ValueError(f"exact_max must be an integer >= 0, got {self.exact_max!r}")
         if not isinstance(self.n_boot, int | np.integer) or self.n_boot < 2:
             raise ValueError(f"n_boot must be an integer >= 2, got {self.n_boot!r}")
+        cap = self.influence_cap
+        if cap is not None and (
+            isinstance(cap, bool)
+            or not isinstance(cap, int | float | np.integer | np.floating)
+            or not (0.0 < float(cap) < math.inf)
+        ):
+            raise ValueError(f"influence_cap must be None or a finite number > 0, got {cap!r}")
 
     def _init_state(self, n: int) -> None:
         self._validate()
@@ -160,6 +177,7 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
         self._m = 0
         self._n_ties = 0
         self._alloc_votes(16)
+        self._reset_voters()
         self._s = np.zeros(n)
         self._h = 0.0
         self._tau = -math.inf  # Davidson log(nu); -inf until ties are seen (or ties="half")
@@ -199,6 +217,7 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
         self._var = np.concatenate([self._var, np.full(k, 1.0 / self._lam)])
         self._bind_views()
         self._cache = {}
+        self._cap_at = -1
 
     def update(
         self,
@@ -211,6 +230,8 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
         """Absorb one vote (scalars, the cheap path) or a batch (arrays), in order."""
         if type(left) is int and type(right) is int and type(outcome) is float and self._ready:
             self._update_one(left, right, outcome)  # the service's path: no conversions
+            if self.influence_cap is not None:
+                self._note_voters(voter, 1)
             return
         self._ensure()
         if (
@@ -221,9 +242,11 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
             and not isinstance(right, bool)
         ):
             self._update_one(int(left), int(right), float(outcome))
+            self._note_voters(voter, 1)
             return
         li, ri, yy = as_votes(left, right, outcome, self._n)
         self._append(li, ri, yy)
+        self._note_voters(voter, li.shape[0])
         self._batch_step(li, ri, yy)
 
     def fit(
@@ -234,7 +257,8 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
         voter: ArrayLike | None = None,
         context: VoteContext | None = None,
     ) -> Self:
-        """Forget all votes and fit from scratch (cold start); ``voter`` is ignored."""
+        """Forget all votes and fit from scratch (cold start); ``voter`` is read only with an
+        ``influence_cap``."""
         if not self._ready:
             self._validate()
         n = self._n if self._ready else int(self.n_items_init)
@@ -245,6 +269,7 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
         self._lmv, self._rmv, self._omv = li.data, ri.data, yy.data
         self._m = li.shape[0]
         self._n_ties = int(np.count_nonzero(yy == 0.5))
+        self._note_voters(voter, self._m)
         self._refit()
         return self
 
@@ -255,8 +280,12 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
     def _problem(
         self, weight: FloatArray | None = None, side: bool | None = None, lam: float | None = None
     ) -> Problem:
-        """The MAP problem of the votes, with the fitted ``lam`` and side unless given."""
+        """The MAP problem of the votes, with the fitted ``lam`` and side unless given, and the
+        influence weights (times ``weight``) with an ``influence_cap``."""
         m = self._m
+        cap_w = self._influence()
+        if cap_w is not None:
+            weight = cap_w if weight is None else weight * cap_w
         side = self._side if side is None else side
         edges: Edges = aggregate(
             self._left[:m],
@@ -406,6 +435,8 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
             "mean": self._mean.astype("<f8").tobytes(),
             "var": self._var.astype("<f8").tobytes(),
         }
+        if self.influence_cap is not None:
+            data["voter"] = self._cap_voter[:m].astype("<i8").tobytes()
         return ModelState(model=self.name, params=self.get_params(), data=data)
 
     @classmethod
@@ -417,6 +448,8 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, PairwiseModel):
         model._init_state(int(d["n"]))
         left, right, out = _i64(d["left"]), _i64(d["right"]), _f64(d["outcome"])
         model._append(left, right, out)
+        if "voter" in d:
+            model._note_voters(_i64(d["voter"]), model._m)
         model._n_ties = int(d["n_ties"])
         model._s = _f64(d["s"])
         model._h = float(d["h"])

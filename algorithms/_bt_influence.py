@@ -1,0 +1,149 @@
+"""Bounded influence for ``bt``: one voter's weight on any one item is capped.
+
+A mixin of :class:`algorithms.bt.BTModel`. With ``influence_cap = c`` the model keeps each
+vote's voter and fits every vote with the weight
+
+``w = min(1, c / n[v, i], c / n[v, j])``
+
+where ``n[v, i]`` is how many of the model's votes by voter ``v`` involve item ``i``. A voter
+with at most ``c`` answers on each item counts in full; one who answers about one item again
+and again (a ballot harvester pushing it) weighs, on that item, as ``c`` answers however many
+they give: ``sum w <= c`` for every voter and item. Votes without a voter (``voter=None`` or
+``-1``) weigh 1. The weights are recomputed at a refit, vectorised (one ``bincount`` or
+``unique`` over the few votes past the cap), and skipped, with no cost to the fit, while no
+voter passes ``c`` on any item.
+
+>>> import numpy as np
+>>> from algorithms._bt_influence import influence_weights
+>>> influence_weights(np.array([0, 0, 0, 1]), np.array([0, 0, 0, 1]), np.array([1, 2, 3, 2]),
+...                   n=4, cap=2.0).tolist()
+[0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 1.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from algorithms.base import FloatArray, IntArray
+
+__all__ = ["DEFAULT_INFLUENCE_CAP", "BTInfluence", "influence_weights"]
+
+DEFAULT_INFLUENCE_CAP = 5.0
+"""The cap the ranker service uses: one voter weighs at most as 5 answers on any one idea."""
+
+_BUCKETS = 1 << 20  # voter x item keys are first counted in this many hashed buckets
+
+
+def influence_weights(
+    voter: IntArray, left: IntArray, right: IntArray, n: int, cap: float
+) -> FloatArray | None:
+    """Per vote ``min(1, cap / n[v, left], cap / n[v, right])`` (1 where ``voter < 0``);
+    ``None`` when every weight is 1.
+
+    O(votes) with bincounts: keys ``v * n + i`` are counted in hashed buckets first (a bucket
+    holds at least its keys' counts, so a bucket within the cap clears all its keys); only the
+    keys of buckets past the cap are counted exactly (``unique`` on that small subset).
+    """
+    known = voter >= 0
+    if not known.any():
+        return None
+    v = voter[known]
+    keys = np.concatenate([v * n + left[known], v * n + right[known]])
+    size = (int(v.max()) + 1) * n
+    buckets = keys % _BUCKETS if size > _BUCKETS else keys
+    counts = np.bincount(buckets, minlength=min(size, _BUCKETS))
+    over = counts[buckets] > cap
+    if not over.any():
+        return None
+    per = np.zeros(keys.shape[0], dtype=np.int64)  # 0: within the cap
+    _, inverse, exact = np.unique(keys[over], return_inverse=True, return_counts=True)
+    per[over] = exact[inverse]
+    k = v.shape[0]
+    w = np.ones(voter.shape[0], dtype=np.float64)
+    w[known] = cap / np.maximum(np.maximum(per[:k], per[k:]), cap)
+    return w
+
+
+class BTInfluence:
+    """The voter buffer and the influence weights; needs the state of ``BTModel``."""
+
+    # provided by BTModel
+    influence_cap: float | None
+    _n: int
+    _m: int
+    _n_fit: int
+    _left: IntArray
+    _right: IntArray
+    _out: FloatArray
+
+    def _reset_voters(self) -> None:
+        self._cap_voter: IntArray = np.full(
+            16 if self.influence_cap is not None else 0, -1, np.int64
+        )
+        self._cap_at = -1  # votes when the weights were computed
+        self._cap_w: FloatArray | None = None
+        self._voter_scale: dict[int, float] = {}
+
+    def _note_voters(self, voter: Any, k: int) -> None:
+        """Record the voters of the last ``k`` votes (``None``: unknown)."""
+        if self.influence_cap is None:
+            return
+        m = self._m
+        if self._cap_voter.shape[0] < m:
+            grown = np.full(max(16, 2 * m), -1, dtype=np.int64)
+            grown[: self._cap_voter.shape[0]] = self._cap_voter
+            self._cap_voter = grown
+        if voter is None:
+            self._cap_voter[m - k : m] = -1
+            return
+        v = np.asarray(voter, dtype=np.int64).reshape(-1)
+        if v.shape[0] != k:
+            raise ValueError(f"voter must name one voter per vote: {v.shape[0]} for {k} votes")
+        self._cap_voter[m - k : m] = np.maximum(v, -1)
+
+    def set_voter_weights(self, weights: Mapping[int, float]) -> None:
+        """Scale every vote of the voters named (index -> weight in ``(0, 1]``) on top of the
+        cap, e.g. to count flagged voters a tenth; an empty mapping undoes it. Needs an
+        ``influence_cap`` (the votes' voters are kept only then). Not part of the state."""
+        if self.influence_cap is None:
+            raise ValueError("set_voter_weights needs influence_cap (voters are not kept)")
+        for v, w in weights.items():
+            if not 0.0 < float(w) <= 1.0:
+                raise ValueError(f"voter weights must be in (0, 1], got {w!r} for voter {v!r}")
+        self._voter_scale = {int(v): float(w) for v, w in weights.items()}
+        self._cap_at = -1
+        self._n_fit = -1  # refit at the next read
+
+    def vote_arrays(self) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+        """Copies of the votes: ``(left, right, outcome, voter)`` (voter -1: unknown; all -1
+        without an ``influence_cap``)."""
+        m = self._m
+        voter = self._cap_voter[:m].copy() if self.influence_cap is not None else None
+        if voter is None or voter.shape[0] < m:
+            voter = np.full(m, -1, dtype=np.int64)
+        return self._left[:m].copy(), self._right[:m].copy(), self._out[:m].copy(), voter
+
+    def _influence(self) -> FloatArray | None:
+        """The influence weights of the current votes (cached until votes or items change)."""
+        cap = self.influence_cap
+        if cap is None:
+            return None
+        if self._cap_at != self._m:
+            m = self._m
+            left, right = self._left[:m], self._right[:m]
+            voter = self._cap_voter[:m]
+            w = influence_weights(voter, left, right, self._n, float(cap))
+            if self._voter_scale:
+                codes = np.fromiter(self._voter_scale, dtype=np.int64)
+                scale = np.fromiter(self._voter_scale.values(), dtype=np.float64)
+                hit = np.isin(voter, codes)
+                if hit.any():
+                    lookup = dict(zip(codes.tolist(), scale.tolist(), strict=True))
+                    w = np.ones(m) if w is None else w
+                    w[hit] *= np.array([lookup[v] for v in voter[hit].tolist()])
+            self._cap_w = w
+            self._cap_at = m
+        return self._cap_w
