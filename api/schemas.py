@@ -297,6 +297,8 @@ class ResultsOut(msgspec.Struct, frozen=True, kw_only=True):
     vs_overall: list[GroupShift] | None = None
     """A ranked group's: per idea, its score minus the overall score, and whether that
     difference is credible at ``level``."""
+    down_weighted: int = 0
+    """Flagged voters counted a tenth (the survey's ``down_weight_flagged``)."""
 
 
 def _finite(x: float) -> float | None:
@@ -340,6 +342,7 @@ def results_out(r: Results, votes_needed: TopKEstimate | None = None) -> Results
         voter=r.voter,
         ideas=ideas,
         votes_needed=votes_needed,
+        down_weighted=r.down_weighted,
     )
 
 

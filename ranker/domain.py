@@ -127,6 +127,9 @@ class Survey(msgspec.Struct, frozen=True, kw_only=True):
     """Ideas preferred by less than this (55/45) are practically tied."""
     created: float = 0.0
     identity: Identity = msgspec.field(default_factory=Identity)
+    down_weight_flagged: bool = False
+    """Count the answers of voters the integrity rules flag a tenth in the ranking
+    (:data:`~ranker.rules.FLAGGED_WEIGHT`; ``bt`` only); off: evidence for the organiser only."""
 
 
 class SurveySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -145,6 +148,7 @@ class SurveySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     identity: Identity | None = None
     top_k: TopK = 10
     margin: Margin = 0.55
+    down_weight_flagged: bool = False
     ideas: Annotated[list[IdeaText], Meta(max_length=IDEAS_PER_REQUEST_MAX)] = msgspec.field(
         default_factory=list
     )
@@ -168,6 +172,7 @@ class SurveyPatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     identity: Identity | None = None
     top_k: TopK | None = None
     margin: Margin | None = None
+    down_weight_flagged: bool | None = None
 
 
 class Idea(msgspec.Struct, frozen=True, kw_only=True):
@@ -191,6 +196,8 @@ class Voter(msgspec.Struct, frozen=True, kw_only=True):
     survey: SurveyId
     group: str | None = None
     token: str = ""
+    client: str = ""
+    """Pseudonym of the client address the voter was created from (empty: unknown)."""
 
 
 class Ballot(msgspec.Struct, frozen=True, kw_only=True):
@@ -349,3 +356,5 @@ class Results(msgspec.Struct, frozen=True, kw_only=True):
     group: str | None = None
     voter: str | None = None
     ideas: list[IdeaResult] = msgspec.field(default_factory=list)
+    down_weighted: int = 0
+    """Flagged voters whose answers count a tenth here (the survey's ``down_weight_flagged``)."""

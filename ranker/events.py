@@ -100,6 +100,9 @@ class VoteCast(_Base, tag="vote_cast", frozen=True, kw_only=True):
     outcome: Outcome
     probability: float | None = None
     response_ms: int | None = None
+    client: str | None = None
+    """The voter's client pseudonym, on a voter's first answers only (evidence: many voters
+    from one client in a short time)."""
 
 
 class VoteSkipped(_Base, tag="vote_skipped", frozen=True, kw_only=True):
@@ -115,6 +118,9 @@ class VoteSkipped(_Base, tag="vote_skipped", frozen=True, kw_only=True):
     """The voter's own words (reason "other"), cleaned like a flag's reason."""
     probability: float | None = None
     response_ms: int | None = None
+    client: str | None = None
+    """The voter's client pseudonym, on a voter's first answers only (evidence: many voters
+    from one client in a short time)."""
 
 
 class VoteUndone(_Base, tag="vote_undone", frozen=True, kw_only=True):

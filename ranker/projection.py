@@ -33,6 +33,7 @@ from ranker import events as ev
 from ranker.domain import Comment, Flag, Idea, Survey
 from ranker.errors import NoPairAvailable, StoreError
 from ranker.ranking import ResultsView
+from ranker.rules import INFLUENCE_CAP
 from ranker.sampling import SamplerFactory, SamplerLike, aim
 from ranker.signals import Signals
 
@@ -69,14 +70,18 @@ class VoterInfo(msgspec.Struct):
     voided: bool = False
     ideas: int = 0
     cast: int = 0  # answers ever appended (active or not): the store counts the same
+    client: str | None = None  # pseudonym of the client address, from the first answer
+    joined: float | None = None  # when that first answer came
 
 
 def new_model(name: str) -> PairwiseModel:
-    """A fresh model of the registered kind ``name``; a name this version does not register
+    """A fresh model of the registered kind ``name`` (``bt`` with bounded influence,
+    :data:`~ranker.rules.INFLUENCE_CAP`); a name this version does not register
     (a log written by another version) is a ``store_error`` naming the known models, never a
     quiet switch to another model."""
     try:
-        return create_model(MODELS.check(name))
+        name = MODELS.check(name)
+        return create_model(name, **({"influence_cap": INFLUENCE_CAP} if name == "bt" else {}))
     except UnknownName as exc:
         raise StoreError(f"the survey's {exc}") from None
 
@@ -211,6 +216,8 @@ class Projection:
         left, right = event.left, event.right
         info = self._voter(event.voter, event.group)
         info.cast += 1
+        if event.client is not None and info.client is None:
+            info.client, info.joined = event.client, event.ts
         if not (0 <= left < n and 0 <= right < n and left != right):
             return  # cannot happen through the service; ignore rather than corrupt
         y = _OUTCOME[event.outcome] if isinstance(event, ev.VoteCast) else None
@@ -366,12 +373,8 @@ class Projection:
         return int(pair[0]), int(pair[1]), None if prob is None else float(prob)
 
     def results_view(self, statuses: tuple[str, ...] = ("active",)) -> ResultsView:
-        """What :func:`rank_view` needs besides a model, copied: O(ideas), no model work.
-
-        The service takes it (and a copy of the model) under its lock and ranks outside it,
-        so a dashboard's refit and Laplace summaries (~0.1 s at 1,000 ideas) do not hold up
-        the votes arriving meanwhile.
-        """
+        """What :func:`rank_view` needs besides a model, copied: O(ideas), no model work (the
+        service takes it and a model copy under its lock and ranks outside it)."""
         keep = [i for i in self.ideas if i.status in statuses]
         ids = [i.id for i in keep]
         return ResultsView(

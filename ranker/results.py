@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from ranker.domain import Results, Voter
 from ranker.errors import InvalidInput
 from ranker.groups import GroupResult, GroupResults, prepare_groups
+from ranker.integrity import Crowd, down_weight
 from ranker.personal import PersonalResults, personal_results
 from ranker.projection import Projection, VoteRow
 from ranker.ranking import rank_view
@@ -83,8 +84,10 @@ class Rankings:
             n_voters = sum(1 for v in proj.voters.values() if v.answers)
             counts = (proj.n_votes, proj.n_skips, n_voters)
             seq = proj.seq
+            crowd = Crowd.of(proj) if survey.down_weight_flagged else None
 
             def run() -> Results:
+                lowered = 0 if crowd is None else down_weight(model, crowd)
                 return Results(
                     survey=survey_id,
                     model=survey.model,
@@ -94,6 +97,7 @@ class Rankings:
                     n_voters=counts[2],
                     seq=seq,
                     ideas=rank_view(view, model, level),
+                    down_weighted=lowered,
                 )
 
             return run

@@ -34,11 +34,13 @@ from ranker.text import neutralise, text_key, visible
 __all__ = [
     "COMMENT_MAX",
     "DESCRIPTION_MAX",
+    "FLAGGED_WEIGHT",
     "GROUPS_MAX",
     "GROUP_MAX",
     "GROUP_MIN_COMPARISONS",
     "IDEAS_PER_REQUEST_MAX",
     "IDEA_MAX",
+    "INFLUENCE_CAP",
     "LEVEL_MAX",
     "LEVEL_MIN",
     "MARGIN_MAX",
@@ -163,6 +165,12 @@ Margin = Annotated[float, Meta(gt=MARGIN_MIN, le=MARGIN_MAX)]
 """Indifference margin: ideas one is preferred to the other by less than this (e.g. 0.55 =
 55/45) are practically tied (:mod:`algorithms.settle`)."""
 """Credibility level of intervals, rank ranges and tiers."""
+FLAGGED_WEIGHT = 0.1
+"""With a survey's ``down_weight_flagged``, each answer of a flagged voter counts this much in
+the ranking (``bt``; ``docs/user-guide.md``, "Voters")."""
+INFLUENCE_CAP = 5.0
+"""Bounded influence: in the ``bt`` model one voter weighs at most as this many answers on any
+one idea (``BTModel(influence_cap=...)``; ``docs/user-guide.md``, "One person, one voice")."""
 PLACE_MIN_VOTES = 5
 """An idea is *placed* (ranked among the others) once it has been in this many counted
 answers: wins, losses and ties; skips do not count. Before that it is listed apart as "not

@@ -18,8 +18,14 @@ Rules (:func:`reasons`): ``against_crowd`` after ``AGAINST_MIN`` decisive answer
 ``agreement_z <= -AGAINST_Z``; ``side_bias`` after ``MIN_ANSWERS`` with a binomial z of the left
 share beyond ``SIDE_Z`` (sides are randomised, so an honest voter's z is standard normal);
 ``fast`` when half of ten or more timed answers are under ``FAST_MS``; ``burst`` for 10 answers
-within ``BURST_S``. A voter who sincerely disagrees with the majority is flagged too: the
-evidence goes to the organiser, who decides (nothing is voided automatically).
+within ``BURST_S``; ``shared_client`` when at least ``CLIENT_MIN`` voters started from the
+voter's client address (a pseudonym of it) within ``CLIENT_WINDOW_S`` of each other *and* the
+answers of all that address's voters, pooled, disagree with the crowd (``agreement_z <=
+-AGAINST_Z`` over at least ``AGAINST_MIN`` decisive answers). Many voters behind one address is
+normal for a school, a ward or an office, whose people answer like anyone else: the address
+alone flags nobody, and it never blocks anyone (:func:`same_client`). A voter who sincerely
+disagrees with the majority is flagged too: the evidence goes to the organiser, who decides
+(nothing is voided automatically).
 
 >>> s = Signals()
 >>> for k in range(40):
@@ -40,6 +46,8 @@ __all__ = [
     "AGAINST_MIN",
     "AGAINST_Z",
     "BURST",
+    "CLIENT_MIN",
+    "CLIENT_WINDOW_S",
     "FAST_MS",
     "MIN_ANSWERS",
     "Agreement",
@@ -47,6 +55,7 @@ __all__ = [
     "VoterSignals",
     "agreement",
     "reasons",
+    "same_client",
 ]
 
 MIN_ANSWERS = 20
@@ -60,6 +69,9 @@ BURST = 10
 BURST_S = 5.0
 SIDE_Z = 4.0
 AGAINST_Z = 3.0
+CLIENT_MIN = 10
+"""Voters from one client address within ``CLIENT_WINDOW_S`` before the address is looked at."""
+CLIENT_WINDOW_S = 600.0
 
 
 class VoterSignals(msgspec.Struct):
@@ -153,7 +165,35 @@ def agreement(
     return out
 
 
-def reasons(s: VoterSignals, agreement_z: float | None = None) -> list[str]:
+def same_client(client: list[str | None], joined: list[float | None]) -> NDArray[np.int64]:
+    """Per voter, how many voters (this one included) started from the same client within
+    ``CLIENT_WINDOW_S`` of them (0: client unknown); sorted per client, O(v log v).
+
+    >>> same_client(["a", "a", "b", "a", None], [0.0, 100.0, 50.0, 5000.0, 1.0]).tolist()
+    [2, 2, 1, 1, 0]
+    """
+    out = np.zeros(len(client), dtype=np.int64)
+    by: dict[str, list[int]] = {}
+    for k, c in enumerate(client):
+        if c is not None and joined[k] is not None:
+            by.setdefault(c, []).append(k)
+    for members in by.values():
+        idx = np.array(members, dtype=np.int64)
+        t = np.array([joined[k] for k in members], dtype=np.float64)
+        order = np.sort(t)
+        lo = np.searchsorted(order, t - CLIENT_WINDOW_S, side="left")
+        hi = np.searchsorted(order, t + CLIENT_WINDOW_S, side="right")
+        out[idx] = hi - lo
+    return out
+
+
+def reasons(
+    s: VoterSignals,
+    agreement_z: float | None = None,
+    client_voters: int = 0,
+    client_agreement: Agreement | None = None,
+    client_decisive: int = 0,
+) -> list[str]:
     """Why a voter looks like a bot (empty: nothing suspicious)."""
     out = []
     if agreement_z is not None and s.decisive >= AGAINST_MIN and agreement_z <= -AGAINST_Z:
@@ -164,4 +204,11 @@ def reasons(s: VoterSignals, agreement_z: float | None = None) -> list[str]:
         out.append("fast")
     if s.burst_s < BURST_S:
         out.append("burst")
+    if (
+        client_voters >= CLIENT_MIN
+        and client_agreement is not None
+        and client_decisive >= AGAINST_MIN
+        and client_agreement.z <= -AGAINST_Z
+    ):
+        out.append("shared_client")
     return out

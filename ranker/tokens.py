@@ -45,6 +45,9 @@ class VoterClaims(msgspec.Struct, array_like=True, frozen=True):
     voter: str
     group: str | None
     issued: float
+    client: str = ""
+    """A pseudonym of the client address the voter was created from (:meth:`TokenSigner.pseudonym`;
+    empty: unknown). Evidence for the organiser (many voters from one client), never a block."""
 
 
 class BallotClaims(msgspec.Struct, array_like=True, frozen=True):
@@ -61,6 +64,8 @@ class BallotClaims(msgspec.Struct, array_like=True, frozen=True):
     expires: float
     cast: int = -1
     """The voter's answers when the ballot was issued (for the open-ballot bound; -1: none)."""
+    client: str = ""
+    """The voter's client pseudonym (see :class:`VoterClaims`)."""
 
 
 def _b64(data: bytes) -> str:
@@ -80,7 +85,7 @@ class TokenSigner:
             raise ValueError("secret must be bytes of length >= 16")
         self._keys = {
             kind: hmac.new(secret, f"ranker/{kind}/v1".encode(), hashlib.sha256).digest()
-            for kind in ("ballot", "voter")
+            for kind in ("ballot", "voter", "client")
         }
         self._enc = msgspec.msgpack.Encoder()
         self._ballot_dec = msgspec.msgpack.Decoder(BallotClaims)
@@ -109,6 +114,18 @@ class TokenSigner:
         if _b64(given) != parts[2] or not hmac.compare_digest(given, want[:_MAC_BYTES]):
             raise BadToken(f"{kind} token signature does not verify")
         return payload
+
+    def pseudonym(self, survey: str, text: str) -> str:
+        """A stable pseudonym of ``text`` (a client address) within one survey: 12 characters
+        of a keyed hash, so the log and the organiser never see the address itself.
+
+        >>> s = TokenSigner(b"k" * 32)
+        >>> a, b = s.pseudonym("s1", "192.0.2.1"), s.pseudonym("s2", "192.0.2.1")
+        >>> len(a), a == s.pseudonym("s1", "192.0.2.1"), a == b
+        (12, True, False)
+        """
+        mac = hmac.new(self._keys["client"], f"{survey}|{text}".encode(), hashlib.sha256)
+        return _b64(mac.digest()[:9])
 
     def sign_ballot(self, claims: BallotClaims) -> str:
         """The token for a ballot."""

@@ -116,12 +116,17 @@ class Voting:
 
     # -- voters ------------------------------------------------------------------------
     def issue_voter(
-        self, survey_id: str, group: str | None = None, admission: Admission = FREE
+        self,
+        survey_id: str,
+        group: str | None = None,
+        admission: Admission = FREE,
+        client: str | None = None,
     ) -> Voter:
         """A voter with a signed token (nothing is written to the log): a new anonymous one,
         or the one a proof of work or a site token names (``admission``, made by
         :meth:`ranker.identity.Identities.admit`; it must suit the survey's identity mode).
-        A site token's group, if it names one, is the voter's group."""
+        A site token's group, if it names one, is the voter's group. ``client`` (the client
+        address, :func:`ranker.identity.client_key`) is kept in the token as a pseudonym."""
         survey = self.repo.get(survey_id).survey
         assert survey is not None
         check_admission(survey, admission)
@@ -130,10 +135,10 @@ class Voting:
             allowed = ", ".join(survey.groups) or "none defined"
             raise InvalidInput(f"unknown group {group!r}; groups: {allowed}", field="group")
         vid = admission.voter or new_id(12)
-        token = self.signer.sign_voter(
-            VoterClaims(survey=survey_id, voter=vid, group=group, issued=self.clock())
-        )
-        return Voter(id=vid, survey=survey_id, group=group, token=token)
+        tag = "" if client is None else self.signer.pseudonym(survey_id, client)
+        claims = VoterClaims(survey_id, vid, group, self.clock(), tag)
+        token = self.signer.sign_voter(claims)
+        return Voter(id=vid, survey=survey_id, group=group, token=token, client=tag)
 
     def voter(self, survey_id: str, token: str) -> Voter:
         """The voter a token names (``bad_token`` for a forged or another survey's token).
@@ -149,7 +154,8 @@ class Voting:
             self._voters[token] = claims
         if claims.survey != survey_id:
             raise BadToken("voter token belongs to another survey")
-        return Voter(id=claims.voter, survey=claims.survey, group=claims.group, token=token)
+        c = claims
+        return Voter(id=c.voter, survey=c.survey, group=c.group, token=token, client=c.client)
 
     def rate_limit(self, key: str, limit: int, window_s: int = 60) -> int:
         """Count one hit on ``key`` (atomic across processes); ``rate_limited`` over
@@ -184,6 +190,7 @@ class Voting:
             issued=now,
             expires=now + ttl,
             cast=cast,
+            client=voter.client,
         )
         return Ballot(
             id=c.id,
@@ -255,6 +262,8 @@ class Voting:
         now = self.clock()
         if now > b.expires:
             raise BallotExpired("this ballot has expired; ask for a new pair")
+        info = proj.voters.get(b.voter)  # the client goes into a voter's first answers only
+        client = b.client or None if info is None or info.client is None else None
         event: ev.VoteCast | ev.VoteSkipped
         if answer.choice == "skip":
             event = ev.VoteSkipped(
@@ -270,6 +279,7 @@ class Voting:
                 ),
                 probability=b.probability,
                 response_ms=answer.response_ms,
+                client=client,
             )
         else:
             event = ev.VoteCast(
@@ -282,6 +292,7 @@ class Voting:
                 outcome=answer.choice,
                 probability=b.probability,
                 response_ms=answer.response_ms,
+                client=client,
             )
         checked_at = proj.seq  # read first: every event up to it is folded
         if refusal(proj, b) is not None:
@@ -377,15 +388,11 @@ def _same_answer(old: ev.VoteCast | ev.VoteSkipped, new: ev.VoteCast | ev.VoteSk
 
 
 def _receipt(seq: int, e: ev.VoteCast | ev.VoteSkipped) -> AnswerReceipt:
-    if isinstance(e, ev.VoteCast):
-        return AnswerReceipt(
-            seq=seq, ballot=e.ballot, choice=e.outcome, left=e.left, right=e.right, ts=e.ts
-        )
     return AnswerReceipt(
         seq=seq,
         ballot=e.ballot,
-        choice="skip",
-        reason=e.reason,
+        choice=e.outcome if isinstance(e, ev.VoteCast) else "skip",
+        reason=None if isinstance(e, ev.VoteCast) else e.reason,
         left=e.left,
         right=e.right,
         ts=e.ts,

@@ -84,3 +84,67 @@ def test_agreement_is_measured_against_the_crowds_current_model() -> None:
     honest_z = [agree[v].z for v in range(1, 40)]
     assert sum(z <= -3 for z in honest_z) <= 1  # about 0.1% expected at -3 sd
     assert abs(float(np.mean(honest_z))) < 0.5
+
+
+def test_many_voters_from_one_address_are_flagged_only_when_they_answer_against_the_crowd(
+    svc: RankerService, clock: Clock
+) -> None:
+    sid = survey(svc, n=10, limits=Limits(answers_per_minute=0))
+    crowd = [svc.voting.issue_voter(sid, client=f"198.51.100.{k}") for k in range(15)]
+    school = [svc.voting.issue_voter(sid, client="192.0.2.1") for _ in range(12)]
+    fakes = [svc.voting.issue_voter(sid, client="203.0.113.9") for _ in range(12)]
+    for _ in range(8):  # few answers each: no voter alone says anything
+        for v in crowd + school:
+            _answer(svc, sid, v, "truth", 2500)
+        for v in fakes:
+            _answer(svc, sid, v, "against", 2500)
+        clock.t += 10.0
+    flagged = {f.voter: f for f in svc.integrity.flagged(sid)}
+    assert set(flagged) == {v.id for v in fakes}
+    f = flagged[fakes[0].id]
+    assert f.reasons == ["shared_client"] and f.client_voters == 12
+    assert f.client_agreement_z is not None and f.client_agreement_z <= -3
+    assert f.client is not None and "203.0.113" not in f.client  # a pseudonym, not the address
+    # the pseudonym is in the log, on each voter's first answer only; never the address
+    events = [e for _, e in svc.exports.events(sid) if getattr(e, "client", None)]
+    assert len(events) == len(crowd + school + fakes)
+    assert all(len(e.client) == 12 and "." not in e.client for e in events)
+
+
+def test_same_client_counts_voters_within_ten_minutes_of_each_other() -> None:
+    from ranker.signals import CLIENT_WINDOW_S, same_client
+
+    joined: list[float | None] = [0.0, CLIENT_WINDOW_S, 2 * CLIENT_WINDOW_S + 1, 5.0, None]
+    assert same_client(["a", "a", "a", "b", "a"], joined).tolist() == [2, 2, 1, 1, 0]
+
+
+def test_down_weighting_flagged_voters_is_a_survey_setting_off_by_default(
+    svc: RankerService, clock: Clock
+) -> None:
+    from ranker.domain import SurveyPatch
+
+    sid = survey(svc, n=8, limits=Limits(answers_per_minute=0))
+    honest = [svc.voting.issue_voter(sid) for _ in range(10)]
+    for _ in range(12):
+        for v in honest:
+            _answer(svc, sid, v, "truth", 2500)
+        clock.t += 30.0
+    bots = [svc.voting.issue_voter(sid) for _ in range(3)]
+    for _ in range(28):  # every pair once: always the right idea, within 0.1 s
+        for v in bots:
+            _answer(svc, sid, v, "right", 100)
+
+    def order() -> list[int]:
+        return [r.idea for r in svc.rankings.results(sid).ideas]
+
+    off = svc.rankings.results(sid)
+    assert off.down_weighted == 0
+    svc.surveys.update(sid, SurveyPatch(down_weight_flagged=True))
+    on = svc.rankings.results(sid)
+    assert on.down_weighted == 3 and on.n_votes == off.n_votes  # nothing is voided
+    truth = list(range(8))
+    from scipy.stats import kendalltau
+
+    assert kendalltau(order(), truth)[0] >= kendalltau([r.idea for r in off.ideas], truth)[0]
+    # the flags stay evidence: the same voters are listed, none voided
+    assert {f.voter for f in svc.integrity.flagged(sid)} == {b.id for b in bots}

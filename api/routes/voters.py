@@ -113,7 +113,7 @@ def create_voter(
         voting.rate_limit(f"voters:{client}", voters_per_ip, 60)
     body = data or VoterIn()
     admission = identities.admit(survey, client, proof=body.proof, site_token=body.site_token)
-    voter = voting.issue_voter(survey_id, body.group, admission)
+    voter = voting.issue_voter(survey_id, body.group, admission, client=client)
     out = VoterOut(voter_id=voter.id, token=voter.token, group=voter.group)
     return Response(out, status_code=201, headers=NO_STORE)
 
