@@ -242,7 +242,7 @@
     history.replaceState(null, "", `#survey=${encodeURIComponent(id)}`);
     $("db-survey").value = id;
     renderSurvey();
-    await Promise.allSettled([loadResults(), loadIdeas()]);
+    await Promise.allSettled([loadResults(), loadIdeas(), loadVoters()]);
     $("db-app").dataset.survey = id; // the survey's data is on screen
     refreshTab();
     startStream();
@@ -271,6 +271,8 @@
     $("set-allow-ideas").checked = !!s.allow_ideas;
     $("set-moderate").checked = !!s.moderate_ideas;
     $("set-show-results").checked = !!(s.show_results ?? s.show_results_to_voters);
+    $("set-down-weight-fields").hidden = !("down_weight_flagged" in s);
+    $("set-down-weight").checked = !!s.down_weight_flagged;
     $("set-groups").value = (s.groups || []).join(", ");
     $("set-origins").value = (s.allowed_origins || s.embed_origins || []).join("\n");
     // Widget theme defaults only if this server stores them (else themes come from the embed).
@@ -938,6 +940,96 @@
     );
   }
 
+  /* ---------------------------------------------------------------- suspicious voters */
+
+  const REASONS = {
+    against_crowd: "Against the crowd",
+    side_bias: "Always one side",
+    fast: "Too fast to read",
+    burst: "Burst of answers",
+    shared_client: "Many from one address",
+  };
+  const fmtPct = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 0 });
+  const fmt1 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+  /** "1,300 times", "more than a million times" for a likelihood ratio. */
+  const times = (ratio) => (ratio >= 1e6 ? "more than a million times" : `${fmtInt.format(Math.round(ratio))} times`);
+  const sds = (z) => `${fmt1.format(Math.abs(z))} standard deviation${Math.abs(z) === 1 ? "" : "s"}`;
+
+  /** The evidence for one flagged voter, in words: one sentence per signal. */
+  function voterEvidence(v) {
+    const why = new Set(v.reasons || []);
+    const out = [];
+    if (why.has("against_crowd")) {
+      const lr = num(v.agreement_log_lr) ?? 0;
+      const fit = lr < 0 ? `a coin toss explains them ${times(Math.exp(-lr))} better than the crowd’s view does` : `the crowd’s view explains them only ${times(Math.exp(lr))} better than a coin toss`;
+      out.push(`Choices unlike everyone else’s: ${fit}, ${sds(v.agreement_z)} below a voter who sees the ideas as the crowd does (flagged from 3).`);
+    }
+    if (why.has("side_bias")) {
+      out.push(`Always one side: chose the left idea in ${fmtPct.format(v.left_share)} of answers. About half is normal: each pair is shown in random order.`);
+    }
+    if (why.has("fast")) out.push(`Too fast to read: ${fmtPct.format(v.fast_share)} of answers came within 0.4 s of the pair appearing.`);
+    if (why.has("burst")) {
+      const span = v.fastest_10_answers_s < 0.1 ? "less than 0.1" : fmt1.format(v.fastest_10_answers_s);
+      out.push(`A burst: 10 answers in a row within ${span} s (a person needs a few seconds for each).`);
+    }
+    if (why.has("shared_client")) {
+      out.push(
+        `One of ${fmtInt.format(v.client_voters)} voters who started from the same address within 10 minutes, and their answers together go against the crowd (${sds(v.client_agreement_z ?? 0)} below a typical voter). Many people behind one school or office address are normal; with answers like these it points to fake voters.`,
+      );
+    } else if (v.client_voters > 1) {
+      const others = v.client_voters - 1;
+      out.push(`Shares an address with ${fmtInt.format(others)} other voter${others === 1 ? "" : "s"} who started within 10 minutes (normal for a school or an office).`);
+    }
+    return out;
+  }
+
+  async function loadVoters() {
+    const res = await api("GET", surveyPath("/voters/flagged"));
+    const voters = (res && res.voters) || [];
+    const badge = $("db-flagged-badge");
+    badge.textContent = String(voters.length);
+    badge.hidden = voters.length === 0;
+    badge.setAttribute("aria-label", `${voters.length} flagged`);
+    $("db-voters-empty").hidden = voters.length > 0;
+    $("db-voters-mode").textContent = state.survey.down_weight_flagged
+      ? "Down-weighting is on (Settings): the voters listed here count a tenth in the ranking until you void them."
+      : "Down-weighting is off (Settings): the voters listed here count in full until you void them.";
+    $("db-voters").replaceChildren(
+      ...voters.map((v) => {
+        const button = h("button", { class: "db-btn db-btn-small db-btn-danger", type: "button", text: "Void this voter" });
+        button.setAttribute("aria-label", `Void voter ${v.voter}`);
+        button.addEventListener("click", () => voidFlagged(v, button));
+        return h(
+          "article",
+          { class: "db-voter", "data-voter": v.voter },
+          h(
+            "h3",
+            null,
+            h("span", null, "Voter ", h("code", { text: v.voter })),
+            ...v.reasons.map((r) => h("span", { class: "db-flags", text: REASONS[r] || r })),
+          ),
+          h("p", { class: "db-muted", text: `${fmtInt.format(v.answers)} answer${v.answers === 1 ? "" : "s"} count now${v.group ? ` · group ${isolated(v.group)}` : ""}` }),
+          h("ul", { class: "db-evidence" }, ...voterEvidence(v).map((t) => h("li", { text: t }))),
+          button,
+        );
+      }),
+    );
+  }
+
+  async function voidFlagged(v, button) {
+    const n = `${fmtInt.format(v.answers)} answer${v.answers === 1 ? "" : "s"}`;
+    if (!window.confirm(`Void voter ${v.voter}? Their ${n} will stop counting and the ranking will be recomputed without them. This cannot be undone.`)) return;
+    button.disabled = true;
+    try {
+      const res = await api("POST", surveyPath(`/voters/${encodeURIComponent(v.voter)}/void`), { json: { reason: (v.reasons || []).join(", ") } });
+      note("db-voters-note", `Voided voter ${v.voter}: ${fmtInt.format(res.voided)} answers no longer count. The ranking has been recomputed.`);
+      await Promise.allSettled([loadVoters(), loadResults()]);
+    } catch (e) {
+      button.disabled = false;
+      note("db-voters-note", e.message, "error");
+    }
+  }
+
   /* ---------------------------------------------------------------- activity */
 
   async function loadActivity() {
@@ -1196,6 +1288,7 @@
     // Field names follow the survey object the server sent (docs/api.md names or the core's).
     patch["embed_origins" in s ? "embed_origins" : "allowed_origins"] = origins;
     patch["show_results_to_voters" in s ? "show_results_to_voters" : "show_results"] = $("set-show-results").checked;
+    if ("down_weight_flagged" in s) patch.down_weight_flagged = $("set-down-weight").checked;
     if ("theme" in s) {
       patch.theme = Object.assign({}, s.theme || {}, { accent: $("set-accent").value, theme: $("set-theme").value });
     }
@@ -1272,7 +1365,7 @@
 
   /* ---------------------------------------------------------------- tabs */
 
-  const TABS = ["ranking", "groups", "ideas", "comments", "activity", "share", "settings"];
+  const TABS = ["ranking", "groups", "ideas", "comments", "voters", "activity", "share", "settings"];
 
   function selectTab(name, focus) {
     state.tab = name;
@@ -1289,7 +1382,7 @@
 
   function refreshTab() {
     if (!state.survey) return;
-    const loaders = { groups: loadGroups, comments: loadComments, activity: loadActivity, ideas: loadIdeas };
+    const loaders = { groups: loadGroups, comments: loadComments, voters: loadVoters, activity: loadActivity, ideas: loadIdeas };
     const load = loaders[state.tab];
     if (load) load().catch((e) => banner(e.message));
   }
