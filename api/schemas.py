@@ -27,6 +27,7 @@ from ranker.domain import (
 )
 from ranker.groups import GROUP_MODEL, GroupDisagreement, GroupShift
 from ranker.integrity import FlaggedVoter
+from ranker.languages import IdeaTranslations, SurveyTranslation
 from ranker.rules import (
     Choice,
     CommentText,
@@ -97,6 +98,10 @@ class PublicSurvey(msgspec.Struct, frozen=True, kw_only=True):
     identity: IdentityMode = "anonymous"
     """Who may become a voter: ``anonymous`` (a proof of work past a free budget per address),
     ``proof_of_work`` (always) or ``site`` (a token from the embedding site)."""
+    language: str = ""
+    """The survey's language (BCP 47; ``""``: none): the widget's language when set."""
+    translations: dict[str, SurveyTranslation] = msgspec.field(default_factory=dict)
+    """Question and description per language (``""``: not translated)."""
 
 
 class VoterIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -121,6 +126,8 @@ class VoterOut(msgspec.Struct, frozen=True, kw_only=True):
 class PublicIdea(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     text: str
+    translations: dict[str, str] = msgspec.field(default_factory=dict)
+    """The text in other languages (the widget shows the voter's where there is one)."""
 
 
 class BallotOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -232,6 +239,8 @@ class IdeaList(msgspec.Struct, frozen=True, kw_only=True):
 
 class IdeaPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     text: IdeaText | None = None
+    translations: IdeaTranslations | None = None
+    """Replaces the idea's translations, ``{"cy": "..."}`` (``{}``: none)."""
     status: IdeaStatus | None = None
     """``active`` approves (or reinstates), ``rejected`` rejects, ``retired`` retires."""
     reason: ReasonText = ""

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from ranker.languages import IdeaTranslations, LanguageSetting, SurveyTranslations
 from ranker.rules import (
     COMMENT_MAX,
     IDEA_MAX,
@@ -127,6 +128,10 @@ class Survey(msgspec.Struct, frozen=True, kw_only=True):
     """Ideas preferred by less than this (55/45) are practically tied."""
     created: float = 0.0
     identity: Identity = msgspec.field(default_factory=Identity)
+    language: LanguageSetting = ""
+    """The survey's language (BCP 47): the widget's language for everyone when set."""
+    translations: SurveyTranslations = msgspec.field(default_factory=dict)
+    """Question and description per language (:mod:`ranker.languages`)."""
     down_weight_flagged: bool = False
     """Count the answers of voters the integrity rules flag a tenth in the ranking
     (:data:`~ranker.rules.FLAGGED_WEIGHT`; ``bt`` only); off: evidence for the organiser only."""
@@ -149,6 +154,8 @@ class SurveySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     top_k: TopK = 10
     margin: Margin = 0.55
     down_weight_flagged: bool = False
+    language: LanguageSetting = ""
+    translations: SurveyTranslations = msgspec.field(default_factory=dict)
     ideas: Annotated[list[IdeaText], Meta(max_length=IDEAS_PER_REQUEST_MAX)] = msgspec.field(
         default_factory=list
     )
@@ -173,6 +180,10 @@ class SurveyPatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     top_k: TopK | None = None
     margin: Margin | None = None
     down_weight_flagged: bool | None = None
+    language: LanguageSetting | None = None
+    """``""`` removes the setting."""
+    translations: SurveyTranslations | None = None
+    """Replaces all translations (``{}`` removes them)."""
 
 
 class Idea(msgspec.Struct, frozen=True, kw_only=True):
@@ -187,6 +198,8 @@ class Idea(msgspec.Struct, frozen=True, kw_only=True):
     similar_to: IdeaId | None = None
     """An earlier idea this one nearly repeats (:func:`ranker.text.similar_keys`), found when
     it was added: a participant's such idea waits for the moderator."""
+    translations: IdeaTranslations = msgspec.field(default_factory=dict)
+    """The text in other languages, entered by the organiser (:mod:`ranker.languages`)."""
 
 
 class Voter(msgspec.Struct, frozen=True, kw_only=True):

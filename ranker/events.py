@@ -27,6 +27,7 @@ __all__ = [
     "IdeaEdited",
     "IdeaFlagged",
     "IdeaStatusChanged",
+    "IdeaTranslated",
     "SurveyCreated",
     "SurveyStatusChanged",
     "SurveyUpdated",
@@ -79,6 +80,13 @@ class IdeaEdited(_Base, tag="idea_edited", frozen=True, kw_only=True):
 
     idea: int
     text: str
+
+
+class IdeaTranslated(_Base, tag="idea_translated", frozen=True, kw_only=True):
+    """The idea's translations were replaced (``{}``: none); its votes are kept."""
+
+    idea: int
+    translations: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class IdeaStatusChanged(_Base, tag="idea_status_changed", frozen=True, kw_only=True):
@@ -159,6 +167,7 @@ Event = (
     | SurveyStatusChanged
     | IdeaAdded
     | IdeaEdited
+    | IdeaTranslated
     | IdeaStatusChanged
     | VoteCast
     | VoteSkipped

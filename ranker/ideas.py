@@ -1,20 +1,16 @@
-"""Ideas and their moderation, comments and flags.
+"""Ideas and their moderation, translations, comments and flags.
 
-Organisers add, import, edit, approve, reject, retire and reinstate ideas; participants
-submit ideas (``pending`` until approved when the survey moderates them, at most
-``limits.ideas_per_voter`` each, counted atomically in the store), comment on ideas and
-flag them. Each change is one event, decided and appended through
-:meth:`ranker.repository.ProjectionRepository.write`, so a refusal (closed survey, voided
-voter, used-up quota) never leaves an event in the log.
+Organisers add, import, edit, translate, approve, reject, retire and reinstate ideas;
+participants submit ideas (``pending`` until approved when the survey moderates them, at most
+``limits.ideas_per_voter`` each, counted atomically in the store), comment on ideas and flag
+them. Each change is one event, decided and appended through ``repo.write``: a refusal never
+leaves an event.
 
-Repeats are caught on the way in. An idea with the same :func:`ranker.text.text_key` as
-one the survey has (not rejected) is refused (``duplicate_idea``), from organisers and
-participants alike. An idea that nearly repeats one (:func:`ranker.text.similar_keys`) is
-added with ``similar_to`` naming it: a participant's waits for the moderator (``pending``)
-even when the survey does not moderate ideas, an organiser's is active at once and the
-answer reports the match. Each survey's keys are kept beside its projection (an index
-refreshed from ``proj.ideas``), so a check is one pass of C code over the keys plus the
-word rule on the few closest.
+Repeats are caught on the way in: an idea with the same :func:`ranker.text.text_key` as one the
+survey has (not rejected) is refused (``duplicate_idea``); one that nearly repeats one
+(:func:`ranker.text.similar_keys`) is added with ``similar_to`` naming it (a participant's waits
+for the moderator, an organiser's is active at once and the answer reports the match). Keys are
+kept beside each projection: a check is one pass of C code plus the word rule on the closest.
 """
 
 from __future__ import annotations
@@ -37,6 +33,7 @@ from ranker.errors import (
     SurveyClosed,
     VoterVoided,
 )
+from ranker.languages import check_idea_translations
 from ranker.projection import Projection
 from ranker.repository import ProjectionRepository
 from ranker.rules import REASON_MAX, IdeaStatus, check_distinct, check_text
@@ -256,13 +253,22 @@ class Ideas:
         return decide
 
     def edit(
-        self, survey_id: str, idea_id: int, text: str, *, organiser: str | None = None
+        self,
+        survey_id: str,
+        idea_id: int,
+        text: str | None = None,
+        *,
+        translations: dict[str, str] | None = None,
+        organiser: str | None = None,
     ) -> Idea:
-        """Change an idea's text; its votes are kept."""
+        """Change an idea's text or, given ``translations``, replace those; votes are kept."""
 
         def decide(proj: Projection) -> ev.Event:
             survey = check_owner(proj, organiser)
             check_idea(proj, idea_id)
+            if translations is not None:
+                tr = check_idea_translations(translations, survey.limits.idea_max_chars)
+                return ev.IdeaTranslated(ts=self.clock(), idea=idea_id, translations=tr)
             clean = check_text("idea", text, survey.limits.idea_max_chars)
             self._refuse_repeat(proj, clean, "idea", skip=idea_id)
             return ev.IdeaEdited(ts=self.clock(), idea=idea_id, text=clean)

@@ -131,6 +131,8 @@ class Projection:
                 self._idea_added(event)
             case ev.IdeaEdited(idea=i, text=text) if 0 <= i < len(self.ideas):
                 self.ideas[i] = msgspec.structs.replace(self.ideas[i], text=text)
+            case ev.IdeaTranslated(idea=i, translations=tr) if 0 <= i < len(self.ideas):
+                self.ideas[i] = msgspec.structs.replace(self.ideas[i], translations=dict(tr))
             case ev.IdeaStatusChanged(idea=i, status=status) if 0 <= i < len(self.ideas):
                 self.ideas[i] = msgspec.structs.replace(self.ideas[i], status=status)
                 self._mask = None

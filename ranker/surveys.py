@@ -21,6 +21,7 @@ from ranker import events as ev
 from ranker.domain import Survey, SurveyPatch, SurveySpec
 from ranker.errors import Forbidden, InvalidInput
 from ranker.identity import check_identity
+from ranker.languages import check_language, check_survey_translations
 from ranker.projection import Projection
 from ranker.repository import ProjectionRepository
 from ranker.rules import (
@@ -58,6 +59,8 @@ _EXTRA: dict[str, Callable[[Any], Any]] = {
     "groups": _groups,
     "embed_origins": check_origins,
     "identity": check_identity,
+    "language": check_language,
+    "translations": check_survey_translations,
 }
 """Rules a type cannot state, applied after the field's type (see :func:`clean_settings`)."""
 

@@ -252,7 +252,7 @@ async def import_ideas(
 
 @patch(
     "/v1/surveys/{survey_id:str}/ideas/{idea_id:int}",
-    summary="Edit, approve, reject, retire or reinstate an idea",
+    summary="Edit, translate, approve, reject, retire or reinstate an idea",
     responses=responses(401, 404, 409),
     sync_to_thread=False,
 )
@@ -268,6 +268,8 @@ def patch_idea(
     idea = pool.get(survey_id, idea_id)
     if data.text is not None:
         idea = pool.edit(survey_id, idea_id, data.text, organiser=organiser.id)
+    if data.translations is not None:
+        idea = pool.edit(survey_id, idea_id, translations=data.translations, organiser=organiser.id)
     if data.status is not None:
         idea = pool.set_status(
             survey_id, idea_id, data.status, reason=data.reason, organiser=organiser.id

@@ -63,6 +63,8 @@ def public_view(surveys: core_surveys.Surveys, survey_id: str) -> PublicSurvey:
         idea_max_chars=s.limits.idea_max_chars,
         comment_max_chars=s.limits.comment_max_chars,
         identity=s.identity.mode,
+        language=s.language,
+        translations=dict(s.translations),
     )
 
 
@@ -146,11 +148,16 @@ def voter_challenge(
 
 def _ballot_out(voting: core_voting.Voting, survey_id: str, voter: Voter) -> BallotOut:
     ballot = voting.next_ballot(survey_id, voter)
+    ideas = voting.repo.get(survey_id).ideas  # for the ideas' translations
     return BallotOut(
         ballot=ballot.token,
         survey_id=survey_id,
-        left=PublicIdea(id=ballot.left, text=ballot.left_text),
-        right=PublicIdea(id=ballot.right, text=ballot.right_text),
+        left=PublicIdea(
+            id=ballot.left, text=ballot.left_text, translations=ideas[ballot.left].translations
+        ),
+        right=PublicIdea(
+            id=ballot.right, text=ballot.right_text, translations=ideas[ballot.right].translations
+        ),
         expires=ballot.expires,
     )
 
