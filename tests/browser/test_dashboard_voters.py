@@ -67,6 +67,9 @@ def test_voters_tab_lists_a_bot_with_evidence_and_voids_it_after_confirming(
     expect(evidence.filter(has_text="chose the left idea in 100% of answers")).to_have_count(1)
     expect(evidence.filter(has_text="within 0.4 s of the pair appearing")).to_have_count(1)
     page.screenshot(path=artifacts / "dashboard-voters.png", full_page=True, animations="disabled")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=artifacts / "dashboard-voters-phone.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     expect(page.locator("#db-voters-mode")).to_contain_text("Down-weighting is off")
 
