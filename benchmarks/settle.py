@@ -61,14 +61,22 @@ def truth(n: int, kind: str, seed: int) -> np.ndarray:
     return rng.exponential(size=n)  # sd 1, right tail: a few strong ideas, many weak
 
 
+def make(spec: str, seed: int) -> Any:
+    """A sampler from a spec: a name, or ``settle@F`` for ``settle`` with ``focus=F``."""
+    name, _, focus = spec.partition("@")
+    params = {"focus": float(focus)} if focus else {}
+    return create_sampler(name, seed=seed, **params)
+
+
 def run(n: int, kind: str, seed: int, sampler: str, cap: int, sims: int) -> dict[str, Any]:
-    """One survey until settled; forecasts and coverage at checkpoints for the default."""
+    """One survey until settled and at least 40 votes per idea (for τ at every budget);
+    forecasts and coverage at the checkpoints for the samplers other than ``random``."""
     th = truth(n, kind, seed)
     rng = np.random.default_rng([seed, 1])
     n0 = n - round(0.1 * n)
     arrivals = np.linspace(1 * n, 4 * n, n - n0).astype(int).tolist()
     model = create_model("bt", n_items=n0)
-    smp = create_sampler(sampler, seed=seed)
+    smp = make(sampler, seed)
     left: list[int] = []
     right: list[int] = []
     ys: list[float] = []
@@ -76,7 +84,7 @@ def run(n: int, kind: str, seed: int, sampler: str, cap: int, sims: int) -> dict
     checks: dict[int, dict[str, Any]] = {}
     t, due, settled_at = 0, next_check(0, n0), None
     u = rng.random(cap * n)
-    while t < cap * n:
+    while t < cap * n and (settled_at is None or t < max(TAU_AT) * n):
         while arrivals and arrivals[0] <= t:
             model.add_items(1)
             arrivals.pop(0)
@@ -93,14 +101,13 @@ def run(n: int, kind: str, seed: int, sampler: str, cap: int, sims: int) -> dict
         if t % n == 0 and t // n in TAU_AT:
             m = model.n_items
             taus[t // n] = metrics.kendall_tau(model.scores(), th[:m])
-        if sampler == DEFAULT and t % n == 0 and t // n in CHECKPOINTS:
+        if sampler != "random" and settled_at is None and t % n == 0 and t // n in CHECKPOINTS:
             checks[t // n] = checkpoint(
                 model, th, sampler, seed, (left, right, ys), cap * n - t, sims
             )
-        if t >= due:
+        if settled_at is None and t >= due:
             if check_model(model, K, LEVEL, MARGIN).settled:
                 settled_at = t
-                break
             due = next_check(t, model.n_items)
     return {
         "n": n,
@@ -154,11 +161,11 @@ def checkpoint(model, th, sampler, seed, hist, horizon, sims) -> dict[str, Any]:
         "score_cover_theta": float(np.mean((low <= centred) & (centred <= high))),
         "settled": bool(check_model(model, K, LEVEL, MARGIN).settled),
     }
-    if not out["settled"]:
+    if not out["settled"] and sims > 0:
         hist_arr = tuple(np.asarray(h) for h in hist)
         fc = forecast(
             model,
-            lambda: create_sampler(sampler, seed=seed + 1000),
+            lambda: make(sampler, seed + 1000),
             K,
             LEVEL,
             MARGIN,
@@ -180,56 +187,60 @@ def _per_idea(r: dict[str, Any]) -> float:
     return math.inf if r["settled_at"] is None else r["settled_at"] / r["n"]
 
 
-def summarise(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def summarise(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per size x truth x sampler (other than ``random``), against ``random``'s
+    runs of the same seeds: votes per idea until settled (median), τ gaps at each budget
+    (mean ± standard error over seeds, paired), forecast accuracy, coverage."""
     rows = []
     groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for r in results:
         groups.setdefault((r["n"], r["truth"]), []).append(r)
     for (n, kind), rs in sorted(groups.items()):
-        by = {s: {r["seed"]: r for r in rs if r["sampler"] == s} for s in ("random", DEFAULT)}
-        seeds = sorted(by[DEFAULT])
-
-        d = [_per_idea(by[DEFAULT][s]) for s in seeds]
-        rnd = [_per_idea(by["random"][s]) for s in seeds]
-        ratios, fc_n, cover_r, cover_s, cover_t = [], 0, [], [], []
-        for s in seeds:
-            r = by[DEFAULT][s]
-            for ck in r["checks"].values():
-                cover_r.append(ck["rank_cover"])
-                cover_s.append(ck["score_cover"])
-                cover_t.append(ck["score_cover_theta"])
-                if ck["settled"] or r["settled_at"] is None:
-                    continue
-                actual = r["settled_at"] - ck["votes"]
-                fc_n += 1
-                ratios.append(math.inf if ck["median"] is None else ck["median"] / max(actual, 1))
-        tau_gap = {
-            b: float(
-                np.mean([by[DEFAULT][s]["tau"].get(b, np.nan) for s in seeds])
-                - np.mean([by["random"][s]["tau"].get(b, np.nan) for s in seeds])
-            )
-            for b in TAU_AT
-        }
-        med_d, med_r = float(np.median(d)), float(np.median(rnd))
-        rat = np.array(ratios) if ratios else np.array([np.nan])
-        rows.append(
-            {
+        rnd = {r["seed"]: r for r in rs if r["sampler"] == "random"}
+        for spec in sorted({r["sampler"] for r in rs} - {"random"}):
+            mine = {r["seed"]: r for r in rs if r["sampler"] == spec}
+            seeds = sorted(set(mine) & set(rnd))
+            d = [_per_idea(mine[s]) for s in seeds]
+            base = [_per_idea(rnd[s]) for s in seeds]
+            ratios, cover_r, cover_s, cover_t = [], [], [], []
+            for s in seeds:
+                r = mine[s]
+                for ck in r["checks"].values():
+                    cover_r.append(ck["rank_cover"])
+                    cover_s.append(ck["score_cover"])
+                    cover_t.append(ck["score_cover_theta"])
+                    if ck["settled"] or r["settled_at"] is None or "median" not in ck:
+                        continue
+                    actual = r["settled_at"] - ck["votes"]
+                    ratios.append(
+                        math.inf if ck["median"] is None else ck["median"] / max(actual, 1)
+                    )
+            row: dict[str, Any] = {
                 "n": n,
                 "truth": kind,
+                "sampler": spec,
                 "seeds": len(seeds),
-                "settle_default": med_d,
-                "settle_random": med_r,
-                "ratio": med_d / med_r if math.isfinite(med_r) else None,
-                "tau_gap_min": min(tau_gap.values()),
-                "forecasts": fc_n,
-                "fc_median_ratio": float(np.median(rat)),
-                "fc_within_2x": float(np.mean((rat >= 0.5) & (rat <= 2.0))) if ratios else None,
-                "rank_cover": float(np.mean(cover_r)),
-                "score_cover": float(np.mean(cover_s)),
+                "settle": float(np.median(d)),
+                "settle_random": float(np.median(base)),
             }
-        )
-    allr = [x for r in rows for x in [r]]
-    return rows, {"rows": allr}
+            med_r = row["settle_random"]
+            row["ratio"] = row["settle"] / med_r if math.isfinite(med_r) else None
+            for b in TAU_AT:
+                gap = np.array(
+                    [mine[s]["tau"].get(b, np.nan) - rnd[s]["tau"].get(b, np.nan) for s in seeds]
+                )
+                gap = gap[~np.isnan(gap)]
+                se = float(gap.std(ddof=1) / math.sqrt(gap.size)) if gap.size > 1 else math.nan
+                row[f"tau_gap@{b}"] = f"{gap.mean():+.3f}±{se:.3f}" if gap.size else None
+            rat = np.array(ratios)
+            row["forecasts"] = len(ratios)
+            row["fc_median_ratio"] = float(np.median(rat)) if ratios else None
+            row["fc_within_2x"] = float(np.mean((rat >= 0.5) & (rat <= 2.0))) if ratios else None
+            row["rank_cover"] = float(np.mean(cover_r)) if cover_r else None
+            row["score_cover"] = float(np.mean(cover_s)) if cover_s else None
+            row["score_cover_theta"] = float(np.mean(cover_t)) if cover_t else None
+            rows.append(row)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,7 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="20,50,200")
     ap.add_argument("--truths", default="normal,heavy")
     ap.add_argument("--cap", type=int, default=300, help="votes per idea before giving up")
-    ap.add_argument("--sims", type=int, default=8, help="simulations per forecast")
+    ap.add_argument("--sims", type=int, default=8, help="simulations per forecast (0: none)")
+    ap.add_argument(
+        "--samplers",
+        default=DEFAULT,
+        help="samplers compared with random, comma-separated; settle@F: focus F",
+    )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", default=None, help="output path (default benchmarks/results)")
     a = ap.parse_args(argv)
@@ -247,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in (int(x) for x in a.sizes.split(","))
         for kind in a.truths.split(",")
         for seed in range(a.seeds)
-        for s in (DEFAULT, "random")
+        for s in ["random", *a.samplers.split(",")]
     ]
     jobs.sort(key=lambda j: -j[0])  # the long ones first
     t0 = time.perf_counter()
@@ -257,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(r)
             sys.stderr.write(f"\r[{k}/{len(jobs)}] {time.perf_counter() - t0:7.0f}s")
     sys.stderr.write("\n")
-    rows, _ = summarise(results)
+    rows = summarise(results)
     print_table(rows)
     write_json("settle", {"args": vars(a), "rows": rows, "runs": results}, a.json)
     return 0

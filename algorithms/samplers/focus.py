@@ -74,7 +74,7 @@ class SettleSampler(AdaptiveSampler):
         k: int = 10,
         margin: float = 0.55,
         level: float = 0.95,
-        focus: float = 0.3,
+        focus: float = 0.2,
         candidates: int = 64,
         slack: float = 2.0,
         explore: float = 0.1,

@@ -302,7 +302,7 @@
       "time-bt": ["Bradley-Terry over time", "Scores may drift over time: for surveys that run for months while opinions change."],
     },
     "set-sampler": {
-      settle: ["settle the top k, and the rest (recommended)", "Like adaptive, plus 3 in 10 pairs on the border of the top k ideas until each idea there is known to be in, out or practically tied."],
+      settle: ["settle the top k, and the rest (recommended)", "Like adaptive, plus 1 in 5 pairs on the border of the top k ideas until each idea there is known to be in, out or practically tied."],
       adaptive: ["most informative pairs", "Shows the pair that teaches the most, with some far-apart pairs to keep the intervals honest; new ideas are shown at once."],
       "info-gain": ["always the most informative pair", "Fast to a good order, but the intervals come out too narrow: for research."],
       "info-gain-exact": ["exact most informative pair", "A slow exact reference (at most 300 ideas): for research."],
