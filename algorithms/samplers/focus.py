@@ -118,7 +118,8 @@ class SettleSampler(AdaptiveSampler):
             self._delta = float(logit(self.margin))
 
     def _choose(self, ctx: PickContext) -> tuple[int, int, float | None] | None:
-        edge = self._boundary_pick(ctx) if self.focus > 0.0 else None
+        # a new idea (fewer than ``floor`` votes) is shown first, by adaptive's floor
+        edge = self._boundary_pick(ctx) if self.focus > 0.0 and not self._new_idea(ctx) else None
         if edge is not None and self.rng.random() < self.focus:
             i, j = edge
             return i, j, self.focus + (1.0 - self.focus) * self._adaptive_prob(ctx, i, j)
@@ -128,6 +129,14 @@ class SettleSampler(AdaptiveSampler):
         i, j, p = got
         hit = {i, j} == set(edge)
         return i, j, (1.0 - self.focus) * (p or 0.0) + self.focus * hit
+
+    def _new_idea(self, ctx: PickContext) -> bool:
+        if self.floor <= 0:
+            return False
+        c = self.counts[: ctx.n]
+        if ctx.active is not None:
+            c = c[ctx.active]
+        return bool(c.size) and int(c.min()) < self.floor
 
     def _adaptive_prob(self, ctx: PickContext, i: int, j: int) -> float:
         """Probability that ``adaptive``'s draw would have been the pair ``{i, j}``."""
