@@ -14,17 +14,26 @@ runs alongside:
 (c) ``random_bots``: 10% extra voters clicking at random, 40 answers each;
 (d) ``left_bots``: 10% extra voters always choosing the left idea, 40 answers each.
 
-Defences **off** is how the previous version counted: every logged answer counts (a fit on the
-raw log), harvested stacks answerable. Defences **on** is this version's defaults: one voice per
-voter and pair, three answerable open ballots per voter, and the voters the integrity signals
-flag (``ranker.signals``) voided by the organiser in one click (the ranking after voiding).
+Every voter comes from their own client address, except the 50 fakes, who share one. Honest
+voters answer with common random numbers (the same answer to the same pair in every run of a
+seed), so the attack-free run differs from an attacked one only through the attack and the pairs
+it makes the sampler choose.
 
-Reported per attack and seed, against the attack-free run of the same seed: the target's
-rank shift and whether it stays inside its attack-free 95% rank range; the share of attackers
-with >= 40 answers flagged and of honest voters flagged; Kendall tau of the ranking against the
-truth minus the attack-free tau. Targets (issue 12): (a) shift <= 1 and inside the range;
-(b) shift <= 3 with >= 80% of fakes flagged; (c, d) >= 80% of bots flagged, <= 5% of honest
-voters flagged, tau within 0.02.
+Defences **off** is how the first version counted: every logged answer counts (a fit on the raw
+log: no supersede, no cap, no void). **Cap only** is this version's ranking with nobody voided:
+one voice per voter and pair, three answerable open ballots per voter, bounded influence in
+``bt`` (``INFLUENCE_CAP``). Defences **on** adds the organiser voiding every voter the integrity
+signals flag (``ranker.signals``), one click each.
+
+Reported per attack and seed: the places the target was pushed up, against **the same run
+without the attackers' answers** (the attack's own push; its 95% rank range from the same run's
+ranking with every attacker voided), and against the seed's separate attack-free run (which adds
+that run's noise: other pairs were shown); the share of attackers with >= 40 answers (all fakes)
+flagged and of honest voters flagged; Kendall tau against the truth minus the same run's
+without attackers, and minus the attack-free run's. Targets (issue 12): (a) shift <= 1 and inside
+the range; (b) shift <= 3 with >= 80% of fakes flagged; (c, d) >= 80% of bots flagged, <= 5% of
+honest voters flagged, tau within 0.02. ``--influence-cap`` explores other caps,
+``--attacks`` runs a subset.
 
 Run: ``python -m benchmarks.manipulation [--seeds 10] [--quick]``.
 """
@@ -38,13 +47,16 @@ import time
 from typing import Any
 
 import numpy as np
+from scipy.special import erfinv
 from scipy.stats import kendalltau
 
 from algorithms import create_model
 from benchmarks._common import print_table, write_json
 from ranker import events as ev
+from ranker import projection
 from ranker.domain import Answer, Limits, SurveySpec
 from ranker.errors import BallotExpired, RateLimited
+from ranker.rules import INFLUENCE_CAP
 from ranker.sampling import default_sampler_factory
 from ranker.service import RankerService
 from ranker.storage import open_store
@@ -61,9 +73,15 @@ class Clock:
         return self.t
 
 
-def _choose(rng: np.random.Generator, truth: np.ndarray, left: int, right: int) -> str:
+def _choose(seed: int, voter: int, truth: np.ndarray, left: int, right: int) -> tuple[str, int]:
+    """An honest voter's answer and response time, the same in every run of a seed for the
+    same voter and pair (common random numbers: the attack-free run differs only by the
+    attack, not by other honest answers)."""
+    u = np.random.default_rng([seed, voter, min(left, right), max(left, right)]).random(2)
     p = 1.0 / (1.0 + np.exp(-(truth[left] - truth[right])))
-    return "left" if rng.random() < p else "right"
+    won = u[0] < (p if left < right else 1.0 - p)  # the lower index wins with u < its p
+    choice = "left" if won == (left < right) else "right"
+    return choice, int(np.exp(np.log(3000) + 0.5 * np.sqrt(2) * float(erfinv(2 * u[1] - 1))))
 
 
 def simulate(seed: int, attack: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -71,6 +89,7 @@ def simulate(seed: int, attack: str, args: argparse.Namespace) -> dict[str, Any]
     truth = rng.normal(0.0, 1.0, args.ideas)
     order = np.argsort(-truth)
     target = int(order[int(0.7 * args.ideas)])
+    honest_rng = np.random.default_rng([seed, 99])  # the same honest timeline in every run
     rng = np.random.default_rng([seed, ATTACKS.index(attack)])
     clock = Clock()
     svc = RankerService(
@@ -87,17 +106,24 @@ def simulate(seed: int, attack: str, args: argparse.Namespace) -> dict[str, Any]
         limits=Limits(),
     )
     sid = svc.surveys.create("bench", spec).id
-    honest = [svc.voting.issue_voter(sid) for _ in range(args.honest)]
+    # each honest voter and bot from their own address; the 50 fakes from one
+    honest = [
+        svc.voting.issue_voter(sid, client=f"10.1.{k // 200}.{k % 200}") for k in range(args.honest)
+    ]
     n_extra = {"fakes": 50, "random_bots": args.honest // 10, "left_bots": args.honest // 10}
-    attackers = [svc.voting.issue_voter(sid) for _ in range(n_extra.get(attack, 0))]
-    harvester = svc.voting.issue_voter(sid) if attack == "harvest" else None
+    attackers = [
+        svc.voting.issue_voter(sid, client="203.0.113.7" if attack == "fakes" else f"10.2.0.{k}")
+        for k in range(n_extra.get(attack, 0))
+    ]
+    harvester = svc.voting.issue_voter(sid, client="10.3.0.1") if attack == "harvest" else None
     per_attacker = 20 if attack == "fakes" else 40
     # a timeline of actions over MINUTES: (time, kind, voter index)
     events: list[tuple[float, str, int]] = []
     span = MINUTES * 60
     for k in range(args.honest):
-        start = rng.uniform(0, span * 0.8)
-        events += [(start + j * rng.uniform(3, 8), "honest", k) for j in range(args.answers)]
+        start = honest_rng.uniform(0, span * 0.8)
+        gaps = honest_rng.uniform(3, 8, args.answers)
+        events += [(start + j * gaps[j], "honest", k) for j in range(args.answers)]
     for k in range(len(attackers)):
         start = rng.uniform(0, span * 0.8)
         gap = 1.0 if attack != "fakes" else 2.0
@@ -112,8 +138,7 @@ def simulate(seed: int, attack: str, args: argparse.Namespace) -> dict[str, Any]
             if kind == "honest":
                 v = honest[k]
                 b = svc.voting.next_ballot(sid, v)
-                choice = _choose(rng, truth, b.left, b.right)
-                ms = int(rng.lognormal(np.log(3000), 0.5))
+                choice, ms = _choose(seed, k, truth, b.left, b.right)
             elif kind == "harvest":
                 assert harvester is not None
                 v = harvester
@@ -149,18 +174,31 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     return out
 
 
-def _raw_scores(svc: RankerService, sid: str, n: int) -> np.ndarray:
-    """What the previous version counted: every logged answer (no supersede, no void)."""
+def _raw_scores(svc: RankerService, sid: str, n: int, without: set[str]) -> np.ndarray:
+    """What the previous version counted: every logged answer (no supersede, no cap, no
+    void), leaving out the answers of the voters in ``without``."""
     rows = [
         (e.left, e.right, {"left": 1.0, "right": 0.0, "tie": 0.5}[e.outcome])
         for _, e in svc.exports.events(sid)
-        if isinstance(e, ev.VoteCast)
+        if isinstance(e, ev.VoteCast) and e.voter not in without
     ]
     model = create_model("bt")
     model.add_items(n)
     arr = np.array(rows, dtype=np.float64)
     model.fit(arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2])
     return np.asarray(model.scores())
+
+
+def _ranking(svc: RankerService, sid: str, target: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """The service's scores and the target's 95% rank range."""
+    res = svc.rankings.results(sid)
+    scores = np.zeros(len(res.ideas))
+    span = (0, 0)
+    for r in res.ideas:
+        scores[r.idea] = r.score
+        if r.idea == target:
+            span = (r.rank_lo, r.rank_hi)
+    return scores, span
 
 
 def _measure(
@@ -173,39 +211,101 @@ def _measure(
     harvester: Any,
     attack: str,
 ) -> dict[str, Any]:
+    """The target's rank and Kendall tau with defences off, with bounded influence only
+    (``cap``), and on (cap, then the flagged voters voided), each also for the same run
+    without the attackers' answers (``clean``: the attack's own push, free of the noise of
+    a different run)."""
     n = truth.size
     bad = [*attackers, *([harvester] if harvester is not None else [])]
+    bad_ids = {v.id for v in bad}
     flagged = {f.voter for f in svc.integrity.flagged(sid)}
     proj = svc.repo.get(sid)
-    answers = {v: len(proj.voters[v].answers) if v in proj.voters else 0 for v in proj.voters}
-    cast = {v: proj.voters[v].cast if v in proj.voters else 0 for v in proj.voters}
+    answers = {v: len(info.answers) for v, info in proj.voters.items()}
+    cast = {v: info.cast for v, info in proj.voters.items()}
     bad_40 = [v.id for v in bad if cast.get(v.id, 0) >= 40 or attack == "fakes"]
-    off = _raw_scores(svc, sid, n)
-    counted = svc.rankings.results(sid)
-    on_before_void = np.empty(n)
-    for r in counted.ideas:
-        on_before_void[r.idea] = r.score
+    off = _raw_scores(svc, sid, n, set())
+    off_clean = _raw_scores(svc, sid, n, bad_ids)
+    cap, _ = _ranking(svc, sid, target)
     for v in flagged:  # the organiser voids every flagged voter
         svc.voting.void_voter(sid, v)
-    res = svc.rankings.results(sid)
-    on = np.empty(n)
-    rank_lo, rank_hi = 0, 0
-    for r in res.ideas:
-        on[r.idea] = r.score
-        if r.idea == target:
-            rank_lo, rank_hi = r.rank_lo, r.rank_hi
+    on, on_span = _ranking(svc, sid, target)
+    for v in bad_ids - flagged:  # the same run without any attacker
+        if v in proj.voters:
+            svc.voting.void_voter(sid, v)
+    clean, clean_span = _ranking(svc, sid, target)
     svc.close()
+
+    def rank(scores: np.ndarray) -> int:
+        return int(_ranks(scores)[target])
+
+    def tau(scores: np.ndarray) -> float:
+        return float(kendalltau(scores, truth)[0])
+
     return {
-        "off_rank": int(_ranks(off)[target]),
-        "on_rank": int(_ranks(on)[target]),
-        "on_rank_range": (rank_lo, rank_hi),
-        "off_tau": float(kendalltau(off, truth)[0]),
-        "on_tau": float(kendalltau(on, truth)[0]),
+        "off_rank": rank(off),
+        "off_clean_rank": rank(off_clean),
+        "cap_rank": rank(cap),
+        "on_rank": rank(on),
+        "clean_rank": rank(clean),
+        "on_rank_range": on_span,
+        "clean_rank_range": clean_span,
+        "off_tau": tau(off),
+        "off_clean_tau": tau(off_clean),
+        "cap_tau": tau(cap),
+        "on_tau": tau(on),
+        "clean_tau": tau(clean),
         "bots_flagged": (sum(v in flagged for v in bad_40) / len(bad_40)) if bad_40 else None,
         "honest_flagged": sum(v.id in flagged for v in honest) / len(honest),
         "harvester_answers": answers.get(harvester.id, 0) if harvester is not None else None,
         "harvester_cast": cast.get(harvester.id, 0) if harvester is not None else None,
     }
+
+
+def summarise(per_seed: list[dict[str, Any]], attacks: list[str]) -> list[dict[str, Any]]:
+    """One row per attack: medians and maxima over the seeds (flag rates as means)."""
+    rows = []
+    for attack in attacks:
+        sel = [r for r in per_seed if r["attack"] == attack]
+
+        def med(key: str, sel: list[dict[str, Any]] = sel) -> float | None:
+            vals = [r[key] for r in sel if r[key] is not None]
+            return round(float(statistics.median(vals)), 4) if vals else None
+
+        def mean(key: str, sel: list[dict[str, Any]] = sel) -> float | None:
+            vals = [r[key] for r in sel if r[key] is not None]
+            return round(float(statistics.mean(vals)), 3) if vals else None
+
+        def top(key: str, sel: list[dict[str, Any]] = sel) -> int:
+            return max(abs(r[key]) for r in sel)
+
+        def share(key: str, sel: list[dict[str, Any]] = sel) -> str:
+            return f"{sum(r[key] for r in sel)}/{len(sel)}"
+
+        rows.append(
+            {
+                "attack": attack,
+                "seeds": len(sel),
+                "pushed off (med / max)": f"{med('push_off')} / {top('push_off')}",
+                "pushed, cap only (med / max)": f"{med('push_cap')} / {top('push_cap')}",
+                "pushed on (med / max)": f"{med('push_on')} / {top('push_on')}",
+                "in 95% range off / cap / on": (
+                    f"{share('inside_range_off')} / {share('inside_range_cap')}"
+                    f" / {share('inside_range_on')}"
+                ),
+                "vs attack-free run on (med / max)": (
+                    f"{med('shift_vs_base_on')} / {top('shift_vs_base_on')}"
+                ),
+                "in attack-free run's range on": share("inside_base_range_on"),
+                "bots flagged (mean)": mean("bots_flagged"),
+                "honest flagged (max)": round(max(r["honest_flagged"] for r in sel), 4),
+                "tau without attackers (median)": med("tau_clean"),
+                "tau change off / on (median)": f"{med('tau_change_off')} / {med('tau_change_on')}",
+                "tau vs attack-free run off / on": (
+                    f"{med('tau_vs_base_off')} / {med('tau_vs_base_on')}"
+                ),
+            }
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,54 +318,56 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--answers", type=int, default=20)
     p.add_argument("--quick", action="store_true", help="2 seeds, 100 honest voters")
     p.add_argument("--out", default=None)
+    p.add_argument(
+        "--attacks", default=",".join(ATTACKS[1:]), help="comma-separated subset of attacks"
+    )
+    p.add_argument(
+        "--influence-cap",
+        type=float,
+        default=INFLUENCE_CAP,
+        help=f"the service's bounded influence (default {INFLUENCE_CAP:g}), to explore others",
+    )
     args = p.parse_args(argv)
+    attacks = [a for a in ATTACKS[1:] if a in args.attacks.split(",")]
+    projection.INFLUENCE_CAP = args.influence_cap
     if args.quick:
         args.seeds, args.honest = 2, 100
     started = time.perf_counter()
     per_seed: list[dict[str, Any]] = []
     for seed in range(args.seeds):
         base = simulate(seed, "none", args)
-        for attack in ATTACKS[1:]:
+        for attack in attacks:
             m = simulate(seed, attack, args)
-            lo, hi = base["on_rank_range"]
+            lo, hi = m["clean_rank_range"]
+            blo, bhi = base["on_rank_range"]
             per_seed.append(
                 {
                     "seed": seed,
                     "attack": attack,
-                    "shift_off": base["off_rank"] - m["off_rank"],
-                    "shift_on": base["on_rank"] - m["on_rank"],
+                    # places the target was pushed up, against the same run without attackers
+                    "push_off": m["off_clean_rank"] - m["off_rank"],
+                    "push_cap": m["clean_rank"] - m["cap_rank"],
+                    "push_on": m["clean_rank"] - m["on_rank"],
+                    "inside_range_off": lo <= m["off_rank"] <= hi,
+                    "inside_range_cap": lo <= m["cap_rank"] <= hi,
                     "inside_range_on": lo <= m["on_rank"] <= hi,
+                    # ... and against the attack-free run of the seed (adds that run's noise)
+                    "shift_vs_base_off": base["off_rank"] - m["off_rank"],
+                    "shift_vs_base_on": base["on_rank"] - m["on_rank"],
+                    "inside_base_range_on": blo <= m["on_rank"] <= bhi,
                     "bots_flagged": m["bots_flagged"],
                     "honest_flagged": m["honest_flagged"],
-                    "tau_change_off": m["off_tau"] - base["off_tau"],
-                    "tau_change_on": m["on_tau"] - base["on_tau"],
+                    "tau_change_off": m["off_tau"] - m["off_clean_tau"],
+                    "tau_change_on": m["on_tau"] - m["clean_tau"],
+                    "tau_vs_base_off": m["off_tau"] - base["off_tau"],
+                    "tau_vs_base_on": m["on_tau"] - base["on_tau"],
+                    "tau_clean": m["clean_tau"],
                     "harvester_answers_counted": m["harvester_answers"],
                     "harvester_answers_logged": m["harvester_cast"],
                 }
             )
         print(f"seed {seed} done ({time.perf_counter() - started:.0f} s)", flush=True)
-    rows = []
-    for attack in ATTACKS[1:]:
-        sel = [r for r in per_seed if r["attack"] == attack]
-
-        def med(key: str, sel: list[dict[str, Any]] = sel) -> float | None:
-            vals = [r[key] for r in sel if r[key] is not None]
-            return float(statistics.median(vals)) if vals else None
-
-        rows.append(
-            {
-                "attack": attack,
-                "seeds": len(sel),
-                "places_pushed_off (median)": med("shift_off"),
-                "places_pushed_on (median)": med("shift_on"),
-                "places_pushed_on (max)": max(r["shift_on"] for r in sel),
-                "inside_95%_range_on": f"{sum(r['inside_range_on'] for r in sel)}/{len(sel)}",
-                "bots_flagged (median)": med("bots_flagged"),
-                "honest_flagged (max)": max(r["honest_flagged"] for r in sel),
-                "tau_change_off (median)": med("tau_change_off"),
-                "tau_change_on (median)": med("tau_change_on"),
-            }
-        )
+    rows = summarise(per_seed, attacks)
     print_table(rows)
     write_json(
         "manipulation",
