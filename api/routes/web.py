@@ -18,11 +18,12 @@ with a content hash:
     allow-list can change. An unknown survey gets a 404 page that nobody may frame.
 ``GET /dashboard``
     The organiser dashboard; ``frame-ancestors 'none'`` (no click-jacking of organiser actions).
-``GET /web/{name}``, ``GET /web/vendor/{name}``
-    The page's scripts and styles, and the third-party files vendored in ``api/web/vendor/``
-    (the ALTCHA proof-of-work worker and its licence; see the README there). The HTML pages
-    reference them as ``/web/NAME?v=HASH``; a request carrying the current hash is ``immutable``
-    for a year, any other gets ``no-cache``.
+``GET /web/{name}``, ``GET /web/i18n/{name}``, ``GET /web/vendor/{name}``
+    The page's scripts and styles, the message catalogues of ``api/web/i18n/`` (one file per
+    page and language, plus ``i18n.js`` that picks the language), and the third-party files
+    vendored in ``api/web/vendor/`` (the ALTCHA proof-of-work worker and its licence). The HTML
+    pages reference them as ``/web/NAME?v=HASH``; a request carrying the current hash is
+    ``immutable`` for a year, any other gets ``no-cache``.
 
 Every response carries a strong ``ETag`` and answers ``If-None-Match`` with ``304``.
 """
@@ -62,6 +63,7 @@ _MEDIA_TYPES = {
 }
 _VENDOR = ("vendor/altcha-pbkdf2.js", "vendor/altcha-LICENSE.txt")
 _SUBRESOURCES = ("widget.js", "widget.css", "dashboard.js", "dashboard.css", *_VENDOR)
+"""Sub-resources besides the catalogues (every ``i18n/*.js``)."""
 _SURVEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 WIDGET_CSP = (
@@ -113,10 +115,15 @@ class WebAssets:
     def __init__(self, root: Path = ASSET_DIR) -> None:
         self.root = root
         self._assets: dict[str, Asset] = {}
-        for path in sorted([*root.iterdir(), *(root / "vendor").glob("*")]):
+        i18n = sorted((root / "i18n").glob("*.js"))
+        for path in sorted([*root.iterdir(), *(root / "vendor").glob("*"), *i18n]):
             media = _MEDIA_TYPES.get(path.suffix)
             name = path.relative_to(root).as_posix()
-            if media is not None and path.is_file() and (path.parent == root or name in _VENDOR):
+            if (
+                media is not None
+                and path.is_file()
+                and (path.parent == root or name in _VENDOR or path in i18n)
+            ):
                 self._assets[name] = Asset.of(path.read_bytes(), media)
         missing = [
             n for n in ("widget.html", "dashboard.html", "embed.js") if n not in self._assets
@@ -126,9 +133,8 @@ class WebAssets:
         for name, asset in list(self._assets.items()):
             if name.endswith(".html"):
                 html = asset.body.decode()
-                for sub in _SUBRESOURCES:
-                    if sub in self._assets:
-                        html = html.replace(f'"/web/{sub}"', f'"/web/{sub}?v={self.version(sub)}"')
+                for sub in self.subresources():
+                    html = html.replace(f'"/web/{sub}"', f'"/web/{sub}?v={self.version(sub)}"')
                 self._assets[name] = Asset.of(html.encode(), asset.media_type)
 
     def get(self, name: str) -> Asset:
@@ -141,6 +147,10 @@ class WebAssets:
 
     def names(self) -> Iterable[str]:
         return self._assets.keys()
+
+    def subresources(self) -> list[str]:
+        """Names served under ``/web/``: scripts, styles, catalogues and vendored files."""
+        return [n for n in self._assets if n in _SUBRESOURCES or n.startswith("i18n/")]
 
 
 def widget_csp(origins: Iterable[str]) -> str:
@@ -263,6 +273,17 @@ def web_asset(
     return _subresource(request, web_assets, name, v)
 
 
+@get("/web/i18n/{name:str}", include_in_schema=False, sync_to_thread=False)
+def i18n_asset(
+    request: Request[Any, Any, Any],
+    web_assets: Assets,
+    name: FromPath[str],
+    v: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """A message catalogue (``api/web/i18n/``); immutable when the URL is versioned."""
+    return _subresource(request, web_assets, f"i18n/{name}", v)
+
+
 @get("/web/vendor/{name:str}", include_in_schema=False, sync_to_thread=False)
 def vendor_asset(
     request: Request[Any, Any, Any],
@@ -277,7 +298,7 @@ def vendor_asset(
 def _subresource(
     request: Request[Any, Any, Any], assets: WebAssets, name: str, v: str | None
 ) -> Response[bytes]:
-    if name not in _SUBRESOURCES or name not in assets.names():
+    if name not in assets.subresources():
         return Response(
             content=b'{"title":"Not found","status":404,"code":"not_found"}',
             status_code=404,
@@ -299,6 +320,7 @@ def web_router() -> Router:
             widget_page,
             dashboard_page,
             web_asset,
+            i18n_asset,
             vendor_asset,
         ],
         dependencies={"web_assets": Provide(lambda: assets, use_cache=True, sync_to_thread=False)},

@@ -4,7 +4,9 @@
  *
  * Optional attributes: data-theme (light|dark|auto), data-accent, data-bg, data-fg (colours such as
  * #0a7c4f), data-font, data-radius (px), data-group, data-thanks (votes before the thank-you),
- * data-height (initial px), data-title (the iframe's accessible name), data-target (CSS selector of
+ * data-lang (the widget's language, a BCP 47 tag such as "cy"; the survey's own `language` setting
+ * wins, and without either the visitor's browser languages choose), data-height (initial px),
+ * data-title (the iframe's accessible name), data-target (CSS selector of
  * the element to put the widget in; default: right after the script tag), data-remember="false"
  * (do not keep the anonymous voter token in this page's localStorage; by default the loader keeps
  * it there when the browser denies storage to the cross-site iframe, so returning visitors resume).
@@ -32,7 +34,7 @@
   "use strict";
 
   var PROTOCOL = 1;
-  var PASS = ["theme", "accent", "bg", "fg", "font", "radius", "group", "thanks"];
+  var PASS = ["theme", "accent", "bg", "fg", "font", "radius", "group", "thanks", "lang"];
   var registry = (window.__rankerEmbed = window.__rankerEmbed || { frames: {}, listening: false, n: 0 });
 
   function mount(script) {

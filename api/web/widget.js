@@ -8,6 +8,11 @@
  * with type in ready | resize | vote | skip | undo | idea | error. They are only ever posted to the
  * origin of the page that frames the widget (browser-reported ancestor origin), never to "*".
  *
+ * Words: every string comes from the message catalogues of api/web/i18n/ (widget.LANG.js, through
+ * i18n.js). The language is the first of: the survey's `language` setting, `lang` on the embed
+ * (data-lang / ?lang=), the browser's languages, English. The question, description and ideas
+ * show the organiser's translation into that language where there is one (else their own text).
+ *
  * Who may vote (the survey's `identity`, docs/user-guide.md "Who may vote"):
  * - anonymous: a new voter costs nothing until the server answers proof_required (this address made
  *   many voters lately); then, as in proof_of_work mode, the browser solves a proof of work first;
@@ -73,8 +78,7 @@
     targetRight: $("rk-target-right"),
     addPanel: $("rk-add-panel"),
     ideaText: $("rk-idea-text"),
-    ideaCount: $("rk-idea-count"),
-    ideaMax: $("rk-idea-max"),
+    ideaHint: $("rk-idea-hint"),
     ideaError: $("rk-idea-error"),
     ideaSubmit: $("rk-idea-submit"),
     ideaCancel: $("rk-idea-cancel"),
@@ -91,7 +95,60 @@
     retry: $("rk-retry"),
     count: $("rk-count"),
     live: $("rk-live"),
+    keysHint: $("rk-keys-hint"),
+    privacy: $("rk-privacy"),
   };
+
+  /* ---------------------------------------------------------------- language */
+
+  const I18N = window.rankerI18n;
+  let L = I18N.create("widget", "en");
+
+  /** Language tags in the order they are wanted: the survey's setting, the embed's, the browser's. */
+  function wantedLanguages() {
+    const survey = state.survey || {};
+    return [survey.language, params.get("lang"), ...(navigator.languages || [navigator.language]), "en"].filter(Boolean);
+  }
+
+  /** Choose the widget's language and put its words on the page (static ones by data-i18n). */
+  function setLanguage() {
+    const lang = I18N.pick(wantedLanguages(), Object.keys(I18N.catalogues.widget || {})) || "en";
+    L = I18N.create("widget", lang);
+    document.documentElement.lang = L.lang;
+    document.documentElement.dir = L.dir;
+    I18N.translate(document, L);
+    const [first, second] = L.dir === "rtl" ? ["→", "←"] : ["←", "→"];
+    const kbd = (text) => {
+      const k = document.createElement("kbd");
+      k.textContent = text;
+      return k;
+    };
+    el.keysHint.replaceChildren(...L.parts("vote.keys", { key1: kbd("1"), arrow1: kbd(first), key2: kbd("2"), arrow2: kbd(second) }));
+    const [near, far] = L.dir === "rtl" ? ["key.right_arrow", "key.left_arrow"] : ["key.left_arrow", "key.right_arrow"];
+    $("rk-left-hint").textContent = L.t("vote.first_hint", { arrow: L.t(near) });
+    $("rk-right-hint").textContent = L.t("vote.second_hint", { arrow: L.t(far) });
+    updateIdeaCount();
+    if (state.survey) updateCount();
+  }
+
+  /** The organiser's translation of a text for this voter, ``{text, lang}`` (``lang`` null:
+   * the survey's own language, not named). ``translations``: ``{tag: text}``. */
+  function localised(text, translations) {
+    const source = (state.survey && state.survey.language) || "";
+    const tags = Object.keys(translations || {});
+    if (tags.length === 0) return { text, lang: source || null };
+    const got = I18N.pick(wantedLanguages(), source ? [source, ...tags] : tags);
+    if (!got || got === source || !translations[got]) return { text, lang: source || null };
+    return { text: translations[got], lang: got };
+  }
+
+  function updateIdeaCount() {
+    const count = document.createElement("span");
+    count.id = "rk-idea-count";
+    count.textContent = L.number(el.ideaText.value.length);
+    const n = el.ideaText.maxLength > 0 ? el.ideaText.maxLength : 280;
+    el.ideaHint.replaceChildren(...L.parts("idea.count", { count, n }));
+  }
 
   const state = {
     survey: null,
@@ -307,66 +364,67 @@
   }
 
   function updateCount() {
-    el.count.textContent = state.votes === 1 ? "1 vote" : `${state.votes} votes`;
+    el.count.textContent = L.t("count.votes", { n: state.votes });
   }
 
-  /** What each problem ``code`` the widget can receive means to a voter (api/problems.py; a
-   * test checks that every public code has a sentence here). The API's own wording is never shown. */
+  /** What each problem ``code`` the widget can receive means to a voter: the catalogue key of
+   * its sentence (api/problems.py; a test checks that every public code has one here). The
+   * API's own wording is never shown. */
   const MESSAGES = {
     // the survey itself
-    survey_not_found: "This survey is not available.",
-    not_found: "This survey is not available.",
-    survey_closed: "This survey is closed. Thank you for your interest.",
-    not_enough_ideas: "This survey does not have enough ideas yet. Please come back later.",
-    no_pair_available: "You have seen every pair for now. Thank you! Please come back later for more.",
-    results_hidden: "The ranking is not public for this survey.",
-    ideas_not_allowed: "This survey does not accept new ideas.",
+    survey_not_found: "error.unavailable",
+    not_found: "error.unavailable",
+    survey_closed: "error.closed",
+    not_enough_ideas: "error.not_enough_ideas",
+    no_pair_available: "error.no_pair",
+    results_hidden: "error.results_hidden",
+    ideas_not_allowed: "error.ideas_not_allowed",
     // who is voting
-    voter_token_missing: "Your voting session has ended. Press “Try again” to start a new one.",
-    voter_token_invalid: "Your voting session has ended. Press “Try again” to start a new one.",
-    voter_not_found: "Your voting session has ended. Press “Try again” to start a new one.",
-    voter_voided: "The organisers are no longer counting votes from this browser.",
-    site_token_required: "Please sign in on this site to vote.",
-    site_token_invalid: "Your sign-in could not be confirmed. Sign in again on this site, then try again.",
-    proof_required: "Your browser needs to finish a quick check first. Please try again.",
-    proof_failed: "Your browser could not finish its quick check. Please try again.",
-    proof_invalid: "Your browser could not finish its quick check. Please try again.",
-    forbidden: "This is not allowed for this survey.",
+    voter_token_missing: "error.session_ended",
+    voter_token_invalid: "error.session_ended",
+    voter_not_found: "error.session_ended",
+    voter_voided: "error.voided",
+    site_token_required: "error.sign_in",
+    site_token_invalid: "error.sign_in_failed",
+    proof_required: "error.proof_required",
+    proof_failed: "error.proof_failed",
+    proof_invalid: "error.proof_failed",
+    forbidden: "error.forbidden",
     // this pair
-    bad_token: "That pair is no longer available. Press “Try again” for a new one.",
-    ballot_not_found: "That pair is no longer available. Press “Try again” for a new one.",
-    ballot_expired: "That pair was open too long. Press “Try again” for a new one.",
-    ballot_used: "You already answered that pair. Press “Try again” for a new one.",
-    wrong_voter: "That pair was meant for someone else. Press “Try again” for a new one.",
-    idea_inactive: "One of those ideas was withdrawn. Press “Try again” for a new pair.",
-    idea_not_found: "That idea is no longer in the survey.",
-    nothing_to_undo: "There is nothing to undo.",
-    undo_expired: "It is too late to undo that answer.",
+    bad_token: "error.pair_gone",
+    ballot_not_found: "error.pair_gone",
+    ballot_expired: "error.pair_expired",
+    ballot_used: "error.pair_used",
+    wrong_voter: "error.pair_other_voter",
+    idea_inactive: "error.idea_withdrawn",
+    idea_not_found: "error.idea_gone",
+    nothing_to_undo: "error.nothing_to_undo",
+    undo_expired: "error.undo_expired",
     // what was written
-    text_empty: "Please write something first.",
-    text_too_long: "That text is too long. Please shorten it.",
-    duplicate_idea: "This idea is already in the survey.",
-    limit_reached: "No more can be added: the limit has been reached.",
-    payload_too_large: "That text is too long. Please shorten it.",
+    text_empty: "error.text_empty",
+    text_too_long: "error.text_too_long",
+    duplicate_idea: "error.duplicate_idea",
+    limit_reached: "error.limit_reached",
+    payload_too_large: "error.text_too_long",
     // the request went wrong (a fault of this page, not the voter's)
-    validation_error: "Something went wrong sending your answer. Press “Try again” to carry on.",
-    invalid_input: "Something went wrong sending your answer. Press “Try again” to carry on.",
-    bad_request: "Something went wrong sending your answer. Press “Try again” to carry on.",
-    ranker_error: "Something went wrong sending your answer. Press “Try again” to carry on.",
-    method_not_allowed: "Something went wrong sending your answer. Press “Try again” to carry on.",
-    not_acceptable: "Something went wrong sending your answer. Press “Try again” to carry on.",
-    unsupported_media_type: "Something went wrong sending your answer. Press “Try again” to carry on.",
-    conflict: "Something changed while you were voting. Press “Try again” to carry on.",
+    validation_error: "error.request",
+    invalid_input: "error.request",
+    bad_request: "error.request",
+    ranker_error: "error.request",
+    method_not_allowed: "error.request",
+    not_acceptable: "error.request",
+    unsupported_media_type: "error.request",
+    conflict: "error.conflict",
     // the service
-    rate_limited: "You are voting very fast. Please wait a moment, then try again.",
-    internal_error: "Something went wrong on our side. Please try again in a moment.",
-    not_ready: "The survey is starting up. Please try again in a moment.",
-    store_error: "The survey cannot save answers just now. Please try again in a moment.",
-    network_error: "Could not reach the server. Check your connection and try again.",
+    rate_limited: "error.rate_limited",
+    internal_error: "error.internal",
+    not_ready: "error.not_ready",
+    store_error: "error.store",
+    network_error: "error.network",
   };
 
   function problemText(err) {
-    return MESSAGES[err.code] || (err.status >= 500 ? MESSAGES.internal_error : "Something went wrong. Please try again.");
+    return L.t(MESSAGES[err.code] || (err.status >= 500 ? "error.internal" : "error.generic"));
   }
 
   /** Codes after which the same request may well succeed when sent again. */
@@ -500,7 +558,7 @@
       if (!siteToken) throw new ApiError(403, { code: "site_token_required" });
       body.site_token = siteToken;
     } else if (mode === "proof_of_work") {
-      setMessage("One moment: your browser is doing a quick check…");
+      setMessage(L.t("proof.working"));
       body.proof = await takeProof();
     }
     let voter;
@@ -510,7 +568,7 @@
       // past the free budget of this address, or a proof that came too late: one (new) proof
       const again = (err.code === "proof_required" && !body.proof) || (err.code === "proof_invalid" && body.proof);
       if (!again) throw err;
-      setMessage("One moment: your browser is doing a quick check…");
+      setMessage(L.t("proof.working"));
       body.proof = await takeProof();
       voter = await call("POST", "/voters", body, false);
     }
@@ -559,17 +617,26 @@
   /** Show an idea's text in its own direction: dir="auto" isolates it (CSS unicode-bidi:
    * isolate), so a right-to-left idea cannot reorder the text around it. Bidi controls are
    * stripped on input; older ideas may still hold one (U+202E shows "evil" as "live"). */
-  function showIdea(node, text) {
+  function showIdea(node, text, lang) {
     node.textContent = String(text ?? "").replace(BIDI_CONTROLS, "");
     node.dir = "auto";
     node.classList.add("rk-bidi");
+    if (lang) node.lang = lang;
+    else node.removeAttribute("lang");
+  }
+
+  /** An idea of a ballot ({id, text, translations}) in the voter's language where the organiser
+   * translated it. */
+  function showBallotIdea(node, idea) {
+    const { text, lang } = localised(idea.text, idea.translations);
+    showIdea(node, text, lang);
   }
 
   function renderPair(ballot) {
     state.ballot = ballot;
     state.shownAt = performance.now();
-    showIdea(el.leftText, ballot.left.text);
-    showIdea(el.rightText, ballot.right.text);
+    showBallotIdea(el.leftText, ballot.left);
+    showBallotIdea(el.rightText, ballot.right);
     el.left.dataset.picked = "false";
     el.right.dataset.picked = "false";
     el.pair.classList.remove("rk-enter");
@@ -581,7 +648,8 @@
     state.busy = false;
     if (state.interacted) {
       // Focus reads the first idea; the live region says what happened and both new ideas.
-      announce(`${state.said} New pair: ${el.leftText.textContent}, or ${el.rightText.textContent}.`.trim());
+      const pair = L.t("live.new_pair", { left: el.leftText.textContent, right: el.rightText.textContent });
+      announce(`${state.said} ${pair}`.trim());
       state.said = "";
       el.left.focus({ preventScroll: true });
     }
@@ -602,14 +670,13 @@
     } catch (err) {
       state.busy = false;
       if (STALE_BALLOT.has(err.code)) {
-        state.said =
-          err.code === "idea_inactive" ? "One of those ideas was withdrawn." : "That pair is no longer available.";
+        state.said = L.t(err.code === "idea_inactive" ? "live.withdrawn" : "live.gone");
         return nextPair();
       }
       if (err.code === "voter_token_invalid" || err.code === "voter_token_missing") {
         state.token = null; // a session the server no longer knows: start a new one
         saveToken(null);
-        state.said = "Your voting session had ended.";
+        state.said = L.t("live.session_ended");
         return nextPair();
       }
       // The pair stays usable: choose again, or "Try again" sends the same answer once more
@@ -628,7 +695,7 @@
     const other = choice === "left" ? ballot.right : choice === "right" ? ballot.left : null;
     if (choice === "skip") {
       emit("skip", { reason: reason || null, left: ballot.left.id, right: ballot.right.id });
-      state.said = "Skipped.";
+      state.said = L.t("live.skipped");
     } else {
       state.votes += 1;
       state.sinceThanks += 1;
@@ -641,7 +708,7 @@
         right: ballot.right.id,
         votes: state.votes,
       });
-      state.said = picked ? `Vote recorded: ${picked.text}.` : "Recorded as a tie.";
+      state.said = picked ? L.t("live.vote", { idea: localised(picked.text, picked.translations).text }) : L.t("live.tie");
     }
     state.history.push(choice);
     state.undoable = true;
@@ -673,7 +740,7 @@
       el.undo.disabled = !state.undoable;
       updateCount();
       emit("undo", { undone: res && res.undone_seq ? res.undone_seq : null, votes: state.votes });
-      const text = undone === "skip" ? "Your last skip was undone." : "Your last answer was undone.";
+      const text = L.t(undone === "skip" ? "undo.skip" : "undo.answer");
       setMessage(text, "ok");
       announce(text);
       state.busy = false;
@@ -710,8 +777,8 @@
     const open = el.commentPanel.hidden;
     closePanels();
     if (!open || !state.ballot) return;
-    showIdea(el.targetLeft, state.ballot.left.text);
-    showIdea(el.targetRight, state.ballot.right.text);
+    showBallotIdea(el.targetLeft, state.ballot.left);
+    showBallotIdea(el.targetRight, state.ballot.right);
     el.commentPanel.querySelector('input[value="left"]').checked = true;
     el.commentError.hidden = true;
     el.commentPanel.hidden = false;
@@ -733,7 +800,7 @@
     const text = el.commentText.value.trim();
     el.commentError.hidden = true;
     if (kind === "comment" && !text) {
-      el.commentError.textContent = "Please write your comment first.";
+      el.commentError.textContent = L.t("comment.empty");
       el.commentError.hidden = false;
       el.commentText.focus();
       return;
@@ -746,14 +813,14 @@
       await call("POST", path, kind === "comment" ? { text } : text ? { reason: text.slice(0, 200) } : {});
       el.commentText.value = "";
       closePanels();
-      const msg = kind === "comment" ? "Thank you! Your comment was posted." : "Thank you. The organisers will review this idea.";
+      const msg = L.t(kind === "comment" ? "comment.posted" : "comment.flagged");
       setMessage(msg, "ok");
       announce(msg);
       emit(kind === "comment" ? "comment" : "flag", { idea: idea.id });
       el.comment.focus({ preventScroll: true });
     } catch (err) {
-      el.commentError.textContent =
-        { text_too_long: "Your comment is too long.", text_empty: "Please write your comment first." }[err.code] || problemText(err);
+      const key = { text_too_long: "comment.too_long", text_empty: "comment.empty" }[err.code];
+      el.commentError.textContent = key ? L.t(key) : problemText(err);
       el.commentError.hidden = false;
       emit("error", { code: err.code, status: err.status });
     } finally {
@@ -786,7 +853,7 @@
     const text = el.ideaText.value.trim();
     el.ideaError.hidden = true;
     if (!text) {
-      el.ideaError.textContent = "Please write your idea first.";
+      el.ideaError.textContent = L.t("idea.empty");
       el.ideaError.hidden = false;
       el.ideaText.focus();
       return;
@@ -796,27 +863,22 @@
       await ensureVoter();
       const idea = await call("POST", "/ideas", { text });
       el.ideaText.value = "";
-      el.ideaCount.textContent = "0";
+      updateIdeaCount();
       closePanels();
-      const msg =
-        idea.status === "pending"
-          ? "Thank you! Your idea will appear once the organisers have reviewed it."
-          : idea.status === "active"
-            ? "Thank you! Your idea has been added and will appear in pairs soon."
-            : "Thank you! Your idea has been sent. It may be reviewed before it appears.";
+      const msg = L.t(idea.status === "pending" ? "idea.pending" : idea.status === "active" ? "idea.active" : "idea.sent");
       setMessage(msg, "ok");
       announce(msg);
       emit("idea", { status: idea.status || null, idea: idea.id });
       el.add.focus({ preventScroll: true });
     } catch (err) {
-      const text =
-        {
-          text_too_long: `Your idea is too long (${el.ideaText.maxLength} characters at most).`,
-          text_empty: "Please write your idea first.",
-          duplicate_idea: "This idea is already in the survey.",
-          limit_reached: "No more ideas can be added: the limit has been reached.",
-          ideas_not_allowed: "This survey does not accept new ideas.",
-        }[err.code] || problemText(err);
+      const key = {
+        text_too_long: "idea.too_long",
+        text_empty: "idea.empty",
+        duplicate_idea: "error.duplicate_idea",
+        limit_reached: "idea.limit",
+        ideas_not_allowed: "error.ideas_not_allowed",
+      }[err.code];
+      const text = key ? L.t(key, { n: el.ideaText.maxLength }) : problemText(err);
       el.ideaError.textContent = text;
       el.ideaError.hidden = false;
       emit("error", { code: err.code, status: err.status });
@@ -828,12 +890,11 @@
   /* ---------------------------------------------------------------- thank you and ranking */
 
   function showThanks() {
-    el.doneText.textContent =
-      state.votes === 1 ? "You have cast 1 vote." : `You have cast ${state.votes} votes. Every vote sharpens the ranking.`;
+    el.doneText.textContent = L.t("done.votes", { n: state.votes });
     el.showResults.hidden = !(state.survey && (state.survey.show_results ?? state.survey.show_results_to_voters));
     el.results.hidden = true;
     show(el.doneView);
-    announce(`${state.said} Thank you for voting.`.trim());
+    announce(`${state.said} ${L.t("live.thanks")}`.trim());
     state.said = "";
     el.doneView.focus({ preventScroll: true });
   }
@@ -857,7 +918,7 @@
     if (ideas.length > 10) {
       const li = document.createElement("li");
       li.className = "rk-unplaced-more";
-      li.textContent = `and ${ideas.length - 10} more`;
+      li.textContent = L.t("results.more", { n: ideas.length - 10 });
       list.append(li);
     }
     $("rk-unplaced").hidden = ideas.length === 0;
@@ -865,9 +926,6 @@
   }
 
   /* ---------------------------------------------------------------- your own ranking */
-
-  const votesText = (n) => (n === 1 ? "1 vote" : `${n} votes`);
-  const timesText = (n) => (n === 1 ? "once" : n === 2 ? "twice" : `${n} times`);
 
   function node(tag, cls, text) {
     const n = document.createElement(tag);
@@ -878,8 +936,11 @@
 
   /** An idea's text in quotes, isolated in its own direction. */
   function quoted(text) {
+    // the quotation marks are the sentence's (its language and direction), the text its own
     const q = node("q", "rk-mine-quote");
-    showIdea(q, text);
+    const inner = node("span");
+    showIdea(inner, text);
+    q.append(inner);
     return q;
   }
 
@@ -892,22 +953,21 @@
     const n = res.n_votes || 0;
     const need = res.votes_to_rank || 3;
     const basis = node("p", "rk-hint rk-mine-basis");
-    if (res.status === "no_votes") basis.textContent = "You have not voted yet. Vote on a few pairs to see your own ranking.";
+    if (res.status === "no_votes") basis.textContent = L.t("mine.no_votes");
     else if (res.status === "too_few_votes")
-      basis.textContent = `Based on your ${votesText(n)}. Vote at least ${need} times to see your own ranking.`;
-    else basis.textContent = `Based on your ${votesText(n)}, next to everyone’s.`;
+      basis.textContent = `${L.t("mine.based_on", { n })} ${L.t("mine.vote_more", { n: need })}`;
+    else basis.textContent = L.t("mine.next_to_everyone", { n });
     box.append(basis);
 
     const favs = res.favourites || [];
     if (favs.length) {
-      box.append(node("h4", "rk-mine-title", "Your favourites so far"));
+      box.append(node("h4", "rk-mine-title", L.t("mine.favourites")));
       const list = node("ul", "rk-mine-list rk-mine-favourites");
       for (const f of favs.slice(0, 5)) {
         const li = node("li");
         const text = node("span");
         showIdea(text, f.text);
-        const pairs = `${f.shown} ${f.shown === 1 ? "pair" : "pairs"}`;
-        li.append(text, node("span", "rk-mine-note", `picked in ${f.picked} of ${pairs}`));
+        li.append(text, node("span", "rk-mine-note", L.t("mine.picked", { picked: f.picked, n: f.shown })));
         list.append(li);
       }
       box.append(list);
@@ -915,32 +975,25 @@
 
     const ranking = res.ranking || [];
     if (res.status === "ranked" && ranking.length) {
-      box.append(node("h4", "rk-mine-title", "Your ranking, blended with everyone’s"));
-      const share = Math.round(100 * (res.yours || 0));
-      box.append(
-        node(
-          "p",
-          "rk-hint",
-          `For the ideas you compared, about ${share}% of their place comes from your votes and the rest ` +
-            "from everyone’s. Ideas you have not compared stay where everyone puts them.",
-        ),
-      );
+      box.append(node("h4", "rk-mine-title", L.t("mine.blended_title")));
+      const share = L.percent(Math.round(100 * (res.yours || 0)) / 100);
+      box.append(node("p", "rk-hint", L.t("mine.blended_hint", { share })));
       const list = node("ol", "rk-ranking rk-mine-ranking");
       for (const r of ranking.slice(0, 10)) {
         const li = node("li");
         const text = node("span");
         showIdea(text, r.text);
         const moved = r.crowd_position - r.position;
-        let note = "not compared yet";
-        let title = `Everyone puts it ${r.crowd_position}.`;
-        if (r.seen > 0 && moved > 0) note = `▲ ${moved} vs everyone`;
-        else if (r.seen > 0 && moved < 0) note = `▼ ${-moved} vs everyone`;
-        else if (r.seen > 0) note = "as everyone";
-        if (r.seen > 0) title += ` You compared it ${timesText(r.seen)}.`;
+        let note = L.t("mine.not_compared");
+        let title = L.t("mine.everyone_puts", { n: r.crowd_position });
+        if (r.seen > 0 && moved > 0) note = L.t("mine.up", { n: moved });
+        else if (r.seen > 0 && moved < 0) note = L.t("mine.down", { n: -moved });
+        else if (r.seen > 0) note = L.t("mine.same");
+        if (r.seen > 0) title += ` ${L.t("mine.compared", { n: r.seen })}`;
         const badge = node("span", `rk-mine-note${r.seen > 0 ? "" : " rk-mine-unseen"}`, note);
         badge.title = title;
         li.dataset.moved = String(r.seen > 0 ? moved : 0);
-        li.append(node("span", "rk-rank", String(r.position)), text, badge);
+        li.append(node("span", "rk-rank", L.number(r.position)), text, badge);
         list.append(li);
       }
       box.append(list);
@@ -948,22 +1001,16 @@
 
     const decisive = res.decisive || 0;
     if (decisive > 0) {
-      box.append(node("h4", "rk-mine-title", "Where you agree and differ with everyone"));
+      box.append(node("h4", "rk-mine-title", L.t("mine.differ_title")));
       const typical = Math.round(res.expected_agreed || 0);
-      box.append(
-        node(
-          "p",
-          "rk-mine-agreement",
-          `In ${res.agreed} of your ${decisive} choices you picked the idea most people prefer ` +
-            `(a typical participant would in about ${typical}).`,
-        ),
-      );
+      box.append(node("p", "rk-mine-agreement", L.t("mine.agreement", { agreed: res.agreed, n: decisive, typical })));
       const against = (res.disagreements || []).slice(0, 3);
       if (against.length) {
         const list = node("ul", "rk-mine-list rk-mine-differ");
         for (const d of against) {
           const li = node("li");
-          li.append("You picked ", quoted(d.text), " over ", quoted(d.over_text), `: about ${Math.max(1, Math.round(100 * d.crowd))} in 100 people would.`);
+          const n = Math.max(1, Math.round(100 * d.crowd));
+          li.append(...L.parts("mine.you_picked", { idea: quoted(d.text), other: quoted(d.over_text), n }));
           list.append(li);
         }
         box.append(list);
@@ -978,7 +1025,7 @@
     button.disabled = true;
     try {
       const res = mine ? await call("GET", "/me") : await call("GET", "/results", undefined, false);
-      el.resultsTitle.textContent = mine ? "Your own ranking" : "Current ranking";
+      el.resultsTitle.textContent = L.t(mine ? "done.mine" : "results.title");
       for (const id of ["rk-results-hint", "rk-ranking"]) $(id).hidden = mine;
       $("rk-mine").hidden = true;
       el.ranking.replaceChildren();
@@ -986,14 +1033,17 @@
         showUnplaced([], false);
         renderMine(res);
         el.results.hidden = false;
-        announce("Your own ranking shown.");
+        announce(L.t("mine.shown"));
         return;
       }
       for (const idea of shownIdeas(res)) {
         const li = document.createElement("li");
         const rank = document.createElement("span");
         rank.className = "rk-rank";
-        rank.textContent = idea.rank_lo !== undefined && idea.rank_lo !== idea.rank_hi ? `${idea.rank_lo}–${idea.rank_hi}` : String(idea.rank);
+        rank.textContent =
+          idea.rank_lo !== undefined && idea.rank_lo !== idea.rank_hi
+            ? L.t("results.range", { lo: idea.rank_lo, hi: idea.rank_hi })
+            : L.number(idea.rank);
         const text = document.createElement("span");
         showIdea(text, idea.text);
         const score = document.createElement("span");
@@ -1001,9 +1051,9 @@
         if (typeof idea.p_beats_random === "number") {
           const label = document.createElement("span");
           label.className = "rk-visually-hidden";
-          label.textContent = "chance to win, out of 100: ";
-          score.append(label, `${Math.round(idea.p_beats_random * 100)}`);
-          score.title = "Chance (out of 100) to win against a randomly chosen idea";
+          label.textContent = `${L.t("results.chance_label")} `;
+          score.append(label, L.number(Math.round(idea.p_beats_random * 100)));
+          score.title = L.t("results.chance_title");
         }
         li.append(rank, text, score);
         el.ranking.append(li);
@@ -1011,9 +1061,9 @@
       const unplaced = (res.ideas || []).filter((i) => i.placed === false);
       showUnplaced(unplaced, el.ranking.childElementCount === 0);
       el.results.hidden = false;
-      announce("Current ranking shown.");
+      announce(L.t("results.shown"));
     } catch (err) {
-      setMessage(err.code === "results_hidden" ? "The ranking is not public for this survey." : problemText(err), "error");
+      setMessage(problemText(err), "error");
     } finally {
       button.disabled = false;
     }
@@ -1033,14 +1083,14 @@
       const b = document.createElement("button");
       b.type = "button";
       b.className = "rk-reason";
-      b.textContent = g;
+      showIdea(b, g); // the organiser's words, in their own direction
       b.addEventListener("click", () => pick(g));
       el.groups.append(b);
     }
     const none = document.createElement("button");
     none.type = "button";
     none.className = "rk-reason";
-    none.textContent = "Prefer not to say";
+    none.textContent = L.t("group.none");
     none.addEventListener("click", () => pick(null));
     el.groups.append(none);
     show(el.groupView);
@@ -1064,9 +1114,7 @@
     el.add.focus({ preventScroll: true });
   });
   el.addPanel.addEventListener("submit", submitIdea);
-  el.ideaText.addEventListener("input", () => {
-    el.ideaCount.textContent = String(el.ideaText.value.length);
-  });
+  el.ideaText.addEventListener("input", updateIdeaCount);
   el.reasons.addEventListener("click", (event) => {
     const b = event.target.closest("button");
     if (!b || b.disabled) return;
@@ -1108,11 +1156,13 @@
     }
     if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.isContentEditable)) return;
     if (el.voteView.hidden || state.busy || !state.ballot) return;
-    if (event.key === "ArrowLeft" || event.key === "1") {
+    // Arrows point at the ideas as they are laid out: right to left, the first idea is on the right.
+    const rtl = L.dir === "rtl";
+    if (event.key === "1" || event.key === (rtl ? "ArrowRight" : "ArrowLeft")) {
       event.preventDefault();
       el.left.focus({ preventScroll: true });
       answer("left");
-    } else if (event.key === "ArrowRight" || event.key === "2") {
+    } else if (event.key === "2" || event.key === (rtl ? "ArrowLeft" : "ArrowRight")) {
       event.preventDefault();
       el.right.focus({ preventScroll: true });
       answer("right");
@@ -1122,36 +1172,39 @@
   async function start() {
     if (!/^[A-Za-z0-9_.~-]{1,128}$/.test(surveyId)) {
       fail(new ApiError(404, { code: "survey_not_found" }));
-      el.question.textContent = "Survey not found";
+      el.question.removeAttribute("data-i18n");
+      el.question.textContent = L.t("page.not_found");
       return;
     }
     let survey;
     try {
       survey = await call("GET", "", undefined, false);
     } catch (err) {
-      el.question.textContent = err.code === "survey_not_found" ? "Survey not found" : "Which is better?";
+      el.question.removeAttribute("data-i18n");
+      el.question.textContent = L.t(err.code === "survey_not_found" ? "page.not_found" : "page.default_question");
       fail(err, start);
       return;
     }
     state.survey = survey;
     // Survey defaults first, then the embed's URL parameters win.
     applyTheme(Object.assign({}, survey.theme || {}, urlTheme()));
-    el.question.textContent = survey.question;
-    document.title = survey.question;
+    if (Number.isInteger(survey.idea_max_chars) && survey.idea_max_chars > 0) el.ideaText.maxLength = survey.idea_max_chars;
+    const mode = identityMode();
+    if (mode === "site") el.privacy.dataset.i18n = "status.site";
+    el.question.removeAttribute("data-i18n");
+    setLanguage(); // the survey's own setting comes first
+    const tr = survey.translations || {};
+    const pick = (field) => Object.fromEntries(Object.entries(tr).filter(([, v]) => v && v[field]).map(([k, v]) => [k, v[field]]));
+    const question = localised(survey.question, pick("question"));
+    showText(el.question, question);
+    document.title = question.text;
     if (survey.description) {
-      el.desc.textContent = survey.description;
+      showText(el.desc, localised(survey.description, pick("description")));
       el.desc.hidden = false;
     }
     el.add.hidden = !survey.allow_ideas;
-    if (Number.isInteger(survey.idea_max_chars) && survey.idea_max_chars > 0) {
-      el.ideaText.maxLength = survey.idea_max_chars;
-      el.ideaMax.textContent = String(survey.idea_max_chars);
-    }
-    const mode = identityMode();
     if (mode === "site") {
       // one voter per site user: always ask the site who is signed in, never reuse a stored token
-      const status = document.querySelector(".rk-status span:last-child");
-      if (status) status.textContent = "Your account on this site · no cookies";
       saveToken(null);
     } else {
       state.token = loadToken();
@@ -1189,5 +1242,13 @@
     await nextPair();
   }
 
+  /** The organiser's text ({text, lang}) in an element, tagged with its language when known. */
+  function showText(node, { text, lang }) {
+    node.textContent = text;
+    if (lang) node.lang = lang;
+    else node.removeAttribute("lang");
+  }
+
+  setLanguage(); // the embed's and the browser's choice, until the survey says otherwise
   start();
 })();
