@@ -325,4 +325,3 @@ def settle_note(model: PairwiseModel, votes: tuple[Any, Any, Any], args: argpars
         span = f"{lo:,}-{hi:,} in 80%" if hi is not None else f"at least {lo:,} in 90%"
         more = f"about {mid:,} more votes ({span} of {sims} simulations)"
     return f"{head}; {more} with sampler {args.sampler}"
-
