@@ -273,6 +273,11 @@
     $("set-show-results").checked = !!(s.show_results ?? s.show_results_to_voters);
     $("set-down-weight-fields").hidden = !("down_weight_flagged" in s);
     $("set-down-weight").checked = !!s.down_weight_flagged;
+    $("set-language-fields").hidden = !("translations" in s);
+    $("set-language").value = s.language || "";
+    $("set-translations").replaceChildren(
+      ...Object.entries(s.translations || {}).map(([tag, tr]) => translationRow(tag, tr.question, tr.description)),
+    );
     $("set-groups").value = (s.groups || []).join(", ");
     $("set-origins").value = (s.allowed_origins || s.embed_origins || []).join("\n");
     // Widget theme defaults only if this server stores them (else themes come from the embed).
@@ -281,6 +286,48 @@
     if (/^#[0-9a-f]{6}$/i.test(theme.accent || "")) $("set-accent").value = theme.accent;
     $("set-theme").value = ["auto", "light", "dark"].includes(theme.theme) ? theme.theme : "auto";
     renderShare();
+  }
+
+  /** A language's name in the dashboard's language ("Welsh" for cy), else the tag itself. */
+  function languageName(tag) {
+    try {
+      return new Intl.DisplayNames([document.documentElement.lang || "en"], { type: "language" }).of(tag) || tag;
+    } catch (_) {
+      return tag;
+    }
+  }
+
+  /** One language of the survey's translations: tag, question, description, Remove. */
+  function translationRow(tag = "", question = "", description = "") {
+    const row = h("div", { class: "db-translation" });
+    const tagInput = h("input", { class: "db-input", value: tag, spellcheck: "false", placeholder: "cy", "aria-label": "Language tag", "data-field": "tag" });
+    const q = h("input", { class: "db-input", value: question, maxlength: "300", placeholder: "Question", dir: "auto", "data-field": "question" });
+    const d = h("textarea", { class: "db-input db-translation-desc", rows: "2", maxlength: "5000", placeholder: "Description (optional)", dir: "auto", "data-field": "description" });
+    d.value = description;
+    const label = () => {
+      const name = tagInput.value.trim() ? languageName(tagInput.value.trim()) : "the new language";
+      q.setAttribute("aria-label", `Question in ${name}`);
+      d.setAttribute("aria-label", `Description in ${name}`);
+    };
+    label();
+    tagInput.addEventListener("input", label);
+    const remove = h("button", { class: "db-btn db-btn-small", type: "button", text: "Remove" });
+    remove.addEventListener("click", () => {
+      row.remove();
+      $("set-add-translation").focus();
+    });
+    row.append(tagInput, q, remove, d);
+    return row;
+  }
+
+  /** The translations of the Settings form, {tag: {question, description}} (rows without a tag are dropped). */
+  function formTranslations() {
+    const out = {};
+    for (const row of $("set-translations").querySelectorAll(".db-translation")) {
+      const get = (f) => row.querySelector(`[data-field="${f}"]`).value.trim();
+      if (get("tag")) out[get("tag")] = { question: get("question"), description: get("description") };
+    }
+    return out;
   }
 
   function fillSelect(sel, options, current) {
@@ -813,7 +860,7 @@
           "li",
           { "data-idea": idea.id, "data-status": idea.status },
           said(idea.text),
-          h("span", { class: "db-idea-status", text: `${idea.status}${idea.author === "participant" ? " · by a participant" : ""}${ideaCounts(idea)}` }),
+          h("span", { class: "db-idea-status", text: `${idea.status}${idea.author === "participant" ? " · by a participant" : ""}${ideaCounts(idea)}${translatedInto(idea)}` }),
           similarNote(idea),
         );
         const active = idea.status === "active";
@@ -829,6 +876,12 @@
     );
   }
 
+  /** " · in cy, ar": the languages the organiser translated the idea into. */
+  function translatedInto(idea) {
+    const tags = Object.keys(idea.translations || {});
+    return tags.length ? ` · in ${tags.join(", ")}` : "";
+  }
+
   /** " · 12 votes · shown 20 times" from the latest results (active ideas only). */
   function ideaCounts(idea) {
     const r = ((state.results && state.results.ideas) || []).find((x) => String(x.id ?? x.idea) === String(idea.id));
@@ -838,12 +891,24 @@
     return ` · ${fmtInt.format(votes)} vote${votes === 1 ? "" : "s"} · shown ${fmtInt.format(shown)} time${shown === 1 ? "" : "s"}`;
   }
 
-  /** Edit an idea's text in place (its votes are kept). */
+  /** Edit an idea's text and its translations in place (its votes are kept): one field per
+   * language the survey or the idea has, and one for a new language. */
   function editIdea(li, idea) {
     const input = h("input", { class: "db-input", maxlength: "280", value: idea.text, "aria-label": "Idea text" });
     const save = h("button", { class: "db-btn db-btn-small db-btn-primary", type: "submit", text: "Save" });
     const cancel = h("button", { class: "db-btn db-btn-small", type: "button", text: "Cancel" });
-    const form = h("form", { class: "db-inline-form db-edit-idea", novalidate: true }, input, save, cancel);
+    const own = idea.translations || {};
+    const survey = state.survey || {};
+    const tags = [...new Set([...Object.keys(survey.translations || {}), ...Object.keys(own)])].filter((t) => t !== survey.language);
+    const rows = tags.map((tag) => {
+      const field = h("input", { class: "db-input", maxlength: "280", value: own[tag] || "", dir: "auto", "data-tag": tag });
+      field.setAttribute("aria-label", `Idea in ${languageName(tag)} (${tag})`);
+      return h("label", { class: "db-translation" }, h("span", { text: tag }), field);
+    });
+    const newTag = h("input", { class: "db-input", spellcheck: "false", placeholder: "cy", "aria-label": "Another language: tag" });
+    const newText = h("input", { class: "db-input", maxlength: "280", dir: "auto", "aria-label": "Another language: the idea in it" });
+    const translations = "translations" in idea ? h("div", { class: "db-translations" }, ...rows, h("div", { class: "db-translation" }, newTag, newText)) : null;
+    const form = h("form", { class: "db-inline-form db-edit-idea", novalidate: true }, input, save, cancel, translations);
     li.replaceChildren(form);
     input.focus();
     cancel.addEventListener("click", () => {
@@ -854,11 +919,24 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const text = input.value.trim();
-      if (!text || text === idea.text) return cancel.click();
+      const changes = {};
+      if (text && text !== idea.text) changes.text = text;
+      if (translations) {
+        const tr = {};
+        for (const f of translations.querySelectorAll("input[data-tag]")) if (f.value.trim()) tr[f.dataset.tag] = f.value.trim();
+        if (newTag.value.trim() && newText.value.trim()) tr[newTag.value.trim()] = newText.value.trim();
+        if (JSON.stringify(tr) !== JSON.stringify(own)) changes.translations = tr;
+      }
+      if (!Object.keys(changes).length) return cancel.click();
       save.disabled = true;
       try {
-        await api("PATCH", surveyPath(`/ideas/${encodeURIComponent(idea.id)}`), { json: { text } });
-        note("db-ideas-note", `Idea changed to “${isolated(plain(text).slice(0, 60))}”. Its votes are kept.`);
+        await api("PATCH", surveyPath(`/ideas/${encodeURIComponent(idea.id)}`), { json: changes });
+        note(
+          "db-ideas-note",
+          changes.text
+            ? `Idea changed to “${isolated(plain(text).slice(0, 60))}”. Its votes are kept.`
+            : `Translations of “${isolated(plain(idea.text).slice(0, 60))}” saved.`,
+        );
         await Promise.allSettled([loadIdeas(), loadResults()]);
       } catch (err) {
         note("db-ideas-note", err.code === "duplicate_idea" ? "Another idea already says that." : err.message, "error");
@@ -1289,6 +1367,10 @@
     patch["embed_origins" in s ? "embed_origins" : "allowed_origins"] = origins;
     patch["show_results_to_voters" in s ? "show_results_to_voters" : "show_results"] = $("set-show-results").checked;
     if ("down_weight_flagged" in s) patch.down_weight_flagged = $("set-down-weight").checked;
+    if ("translations" in s) {
+      patch.language = $("set-language").value.trim();
+      patch.translations = formTranslations();
+    }
     if ("theme" in s) {
       patch.theme = Object.assign({}, s.theme || {}, { accent: $("set-accent").value, theme: $("set-theme").value });
     }
@@ -1481,6 +1563,11 @@
   $("db-add-idea").addEventListener("submit", addIdea);
   $("db-import").addEventListener("change", importCsv);
   $("db-settings").addEventListener("submit", saveSettings);
+  $("set-add-translation").addEventListener("click", () => {
+    const row = translationRow();
+    $("set-translations").append(row);
+    row.querySelector("input").focus();
+  });
   for (const id of ["set-model", "set-sampler"]) $(id).addEventListener("change", (e) => describeChoice(e.target));
   $("db-embed-site").addEventListener("submit", allowEmbedSite);
   $("db-embed-page").addEventListener("input", checkEmbedSite);

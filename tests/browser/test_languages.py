@@ -15,7 +15,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, AppServer, Survey
-from tests.browser.test_accessibility import Audit
 from tests.browser.helpers import cast_votes
 from tests.browser.i18n_check import (
     CONTENT,
@@ -28,6 +27,8 @@ from tests.browser.i18n_check import (
     pseudo,
     untranslated,
 )
+from tests.browser.test_accessibility import Audit
+from tests.browser.test_dashboard import sign_in
 
 LANGUAGES = ["cy", "pl", "ar"]
 PAGES = ["widget"]
@@ -255,3 +256,44 @@ def test_right_to_left_mirrors_the_pair_and_the_arrow_keys(
     first_text = page.locator("#rk-left-text").inner_text()
     page.keyboard.press("ArrowRight")  # points at the first idea
     expect(page.locator("#rk-live")).to_contain_text(first_text)
+
+
+def test_the_organiser_enters_translations_in_the_dashboard(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+) -> None:
+    """Settings: the survey's language and its question translated; Ideas: an idea translated
+    (Edit); the widget then shows them to a Welsh voter, the dashboard keeps the organiser's."""
+    survey = make_survey(["More nurses", "Longer opening hours"], question="Which is better?")
+    page = new_page(1100, 1200)
+    sign_in(page, app_server, organiser_key, survey.id)
+    page.get_by_role("tab", name="Settings").click()
+    page.get_by_role("button", name="Add a translation").click()
+    page.get_by_label("Language tag").fill("cy")
+    page.get_by_label("Question in Welsh").fill("Pa un sy’n well?")
+    page.locator("#set-language-fields").screenshot(path=str(ARTIFACTS / "lang-dashboard-settings.png"))
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#db-settings-note")).to_contain_text("Settings saved")
+    page.get_by_role("tab", name="Ideas").click()
+    page.get_by_role("button", name="Edit: More nurses").click()
+    page.get_by_label("Idea in Welsh (cy)").fill("Mwy o nyrsys")
+    page.get_by_label("Another language: tag").fill("ar")
+    page.get_by_label("Another language: the idea in it").fill("مزيد من الممرضين")
+    page.screenshot(path=str(ARTIFACTS / "lang-dashboard-idea-translations.png"))
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#db-ideas-note")).to_contain_text("Translations")
+    expect(page.locator("#db-ideas")).to_contain_text("More nurses")
+    expect(page.locator("#db-ideas")).to_contain_text("in cy, ar")
+    page.screenshot(path=str(ARTIFACTS / "lang-dashboard-translations.png"), full_page=True)
+    with app_server.client(organiser_key) as c:
+        s = c.get(f"/v1/surveys/{survey.id}").json()
+        idea = c.get(f"/v1/surveys/{survey.id}/ideas").json()["ideas"][survey.ideas["More nurses"]]
+    assert s["translations"] == {"cy": {"question": "Pa un sy’n well?", "description": ""}}
+    assert s["language"] == ""
+    assert idea["translations"] == {"cy": "Mwy o nyrsys", "ar": "مزيد من الممرضين"}
+    widget = new_page(700, 500)
+    widget.goto(f"{app_server.base}/w/{survey.id}?lang=cy")
+    expect(widget.locator("#rk-question")).to_have_text("Pa un sy’n well?")
+    expect(widget.locator("#rk-pair")).to_contain_text("Mwy o nyrsys")
