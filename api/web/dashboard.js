@@ -4,6 +4,11 @@
  * sessionStorage (this tab only). Live updates come from the survey's server-sent event stream,
  * opened with a short-lived ticket because EventSource cannot send headers. Every piece of survey
  * data (idea text, comments, group names) is inserted with textContent, never as HTML.
+ *
+ * Words: every string comes from the message catalogues of api/web/i18n/ (dashboard.LANG.js,
+ * through i18n.js), in the language of ?lang= or else the browser's first language that has one,
+ * else English; numbers and dates through Intl in that language. Survey content (question,
+ * ideas, comments) is the organiser's and participants' own text, never translated here.
  */
 (() => {
   "use strict";
@@ -11,14 +16,49 @@
   const KEY_STORAGE = "ranker:organiser-key";
   const MODELS = ["bt", "bt-online", "elo", "crowd-bt"];
   const SAMPLERS = ["settle", "adaptive", "info-gain", "uncertainty", "thompson", "topk", "balanced", "random"];
-  const EXPORTS = [
-    ["votes", "Votes"],
-    ["skips", "Skips"],
-    ["ideas", "Ideas"],
-    ["comments", "Comments"],
-  ];
+  const EXPORTS = ["votes", "skips", "ideas", "comments"];
 
   const $ = (id) => document.getElementById(id);
+
+  /* ---------------------------------------------------------------- language */
+
+  const I18N = window.rankerI18n;
+  const wanted = [new URLSearchParams(location.search).get("lang"), ...(navigator.languages || [navigator.language]), "en"];
+  const L = I18N.create("dashboard", I18N.pick(wanted.filter(Boolean), Object.keys(I18N.catalogues.dashboard || {})) || "en");
+  const t = L.t;
+  document.documentElement.lang = L.lang;
+  document.documentElement.dir = L.dir;
+  document.title = t("page.title");
+  I18N.translate(document, L);
+  {
+    const code = document.createElement("code");
+    code.textContent = "ranker demo";
+    $("db-signin-hint").replaceChildren(...L.parts("signin.hint", { command: code }));
+    const level = document.createElement("span");
+    level.id = "db-level";
+    level.textContent = L.percent(0.95);
+    $("db-ranking-hint").replaceChildren(...L.parts("ranking.hint", { level }));
+    const tag = (cls, key) => {
+      const n = document.createElement("span");
+      n.className = cls;
+      n.textContent = t(key);
+      return n;
+    };
+    $("db-groups-hint").replaceChildren(
+      ...L.parts("groups.hint", {
+        higher: tag("db-shift db-shift-up", "groups.higher"),
+        lower: tag("db-shift db-shift-down", "groups.lower"),
+        disagree: tag("db-flag-inline", "groups.disagree"),
+      }),
+    );
+    $("set-margin-default").textContent = t("settings.margin_default", { split: split(0.55) });
+  }
+
+  /** "55/45" for a margin of 0.55, in the page's digits. */
+  function split(margin) {
+    const a = Math.round(100 * margin);
+    return `${L.number(a)}/${L.number(100 - a)}`;
+  }
   const state = {
     key: null,
     surveys: [],
@@ -65,8 +105,8 @@
   const isolated = (text) => `\u2068${plain(text)}\u2069`;
   const said = (text, cls = "db-idea-text") => h("span", { class: cls, dir: "auto", text: plain(text) });
 
-  const fmtInt = new Intl.NumberFormat();
-  const fmt2 = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const fmtInt = new Intl.NumberFormat(L.lang);
+  const fmt2 = new Intl.NumberFormat(L.lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const num = (x) => (typeof x === "number" && Number.isFinite(x) ? x : null);
   /** Seconds since the epoch from a number (JSON bodies) or an ISO 8601 string (exports). */
   const seconds = (x) => {
@@ -79,7 +119,7 @@
 
   function when(ts) {
     if (!num(ts)) return "";
-    return new Date(ts * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    return L.date(new Date(ts * 1000), { dateStyle: "medium", timeStyle: "short" });
   }
 
   /** Accept the API's RankedIdea and tolerate the core's field names. */
@@ -132,7 +172,7 @@
     try {
       res = await fetch(path, { method, headers, body, cache: "no-store", credentials: "omit" });
     } catch (_) {
-      throw new ApiError(0, { detail: "Could not reach the server." });
+      throw new ApiError(0, { detail: t("main.unreachable") });
     }
     if (!res.ok) {
       let problem = null;
@@ -142,7 +182,7 @@
         problem = null;
       }
       const err = new ApiError(res.status, problem);
-      if (res.status === 401 && !opts.signin) signOut("Your session has ended. Please sign in again.");
+      if (res.status === 401 && !opts.signin) signOut(t("signin.ended"));
       throw err;
     }
     if (opts.raw) return res;
@@ -151,6 +191,11 @@
   }
 
   const surveyPath = (suffix = "") => `/v1/surveys/${encodeURIComponent(state.survey.id)}${suffix}`;
+
+  /** An idea's status in words ("active", "pending", ...). */
+  function statusWord(status) {
+    return ["active", "pending", "rejected", "retired"].includes(status) ? t(`ideas.status.${status}`) : status;
+  }
 
   function note(id, text, kind) {
     const n = $(id);
@@ -189,7 +234,7 @@
   async function signIn(event) {
     event.preventDefault();
     const key = $("db-key").value.trim();
-    if (!key) return showSignin("Enter your organiser key.");
+    if (!key) return showSignin(t("signin.enter_key"));
     $("db-signin-submit").disabled = true;
     state.key = key;
     try {
@@ -203,7 +248,7 @@
       await boot(list);
     } catch (err) {
       state.key = null;
-      showSignin(err.status === 401 ? "That key was not accepted. Check it and try again." : err.message);
+      showSignin(err.status === 401 ? t("signin.refused") : err.message);
     } finally {
       $("db-signin-submit").disabled = false;
     }
@@ -219,8 +264,8 @@
     const wanted = new URLSearchParams(location.hash.slice(1)).get("survey");
     const pick = state.surveys.find((s) => s.id === wanted) || state.surveys[0];
     if (!pick) {
-      $("db-question").textContent = "No surveys yet";
-      banner("You have no surveys yet. Create one with “New survey”.");
+      $("db-question").textContent = t("main.no_surveys");
+      banner(t("main.no_surveys_banner"));
       return;
     }
     await selectSurvey(pick.id);
@@ -228,7 +273,7 @@
 
   function renderSurveyPicker() {
     const sel = $("db-survey");
-    sel.replaceChildren(...state.surveys.map((s) => h("option", { value: s.id, text: s.question })));
+    sel.replaceChildren(...state.surveys.map((s) => h("option", { value: s.id, text: s.question, dir: "auto" })));
     if (state.survey) sel.value = state.survey.id;
   }
 
@@ -250,14 +295,17 @@
 
   function renderSurvey() {
     const s = state.survey;
+    $("db-question").removeAttribute("data-i18n");
     $("db-question").textContent = s.question;
-    document.title = `${s.question} · ranker`;
+    $("db-question").dir = "auto";
+    document.title = t("page.title_survey", { question: s.question });
     const status = $("db-status");
-    status.textContent = s.status;
+    status.removeAttribute("data-i18n");
+    status.textContent = t(`status.${s.status}`);
     status.dataset.status = s.status;
     $("db-open").disabled = s.status === "open";
     $("db-close").disabled = s.status !== "open";
-    banner(s.status === "draft" ? "This survey is a draft: open it in Settings to start collecting votes." : "");
+    banner(s.status === "draft" ? t("main.draft_banner") : "");
     // Settings form
     $("set-question").value = s.question || "";
     $("set-description").value = s.description || "";
@@ -266,7 +314,7 @@
     $("set-top-k").value = String(s.top_k ?? 10);
     const margin = String(s.margin ?? 0.55);
     const sel = $("set-margin");
-    if (![...sel.options].some((o) => o.value === margin)) sel.append(h("option", { value: margin }, `${Math.round(100 * s.margin)}/${100 - Math.round(100 * s.margin)}`));
+    if (![...sel.options].some((o) => o.value === margin)) sel.append(h("option", { value: margin }, split(s.margin)));
     sel.value = margin;
     $("set-allow-ideas").checked = !!s.allow_ideas;
     $("set-moderate").checked = !!s.moderate_ideas;
@@ -290,28 +338,24 @@
 
   /** A language's name in the dashboard's language ("Welsh" for cy), else the tag itself. */
   function languageName(tag) {
-    try {
-      return new Intl.DisplayNames([document.documentElement.lang || "en"], { type: "language" }).of(tag) || tag;
-    } catch (_) {
-      return tag;
-    }
+    return L.languageName(tag);
   }
 
   /** One language of the survey's translations: tag, question, description, Remove. */
   function translationRow(tag = "", question = "", description = "") {
     const row = h("div", { class: "db-translation" });
-    const tagInput = h("input", { class: "db-input", value: tag, spellcheck: "false", placeholder: "cy", "aria-label": "Language tag", "data-field": "tag" });
-    const q = h("input", { class: "db-input", value: question, maxlength: "300", placeholder: "Question", dir: "auto", "data-field": "question" });
-    const d = h("textarea", { class: "db-input db-translation-desc", rows: "2", maxlength: "5000", placeholder: "Description (optional)", dir: "auto", "data-field": "description" });
+    const tagInput = h("input", { class: "db-input", value: tag, spellcheck: "false", placeholder: "cy", translate: "no", "aria-label": t("settings.tag"), "data-field": "tag" });
+    const q = h("input", { class: "db-input", value: question, maxlength: "300", placeholder: t("settings.question_placeholder"), dir: "auto", "data-field": "question" });
+    const d = h("textarea", { class: "db-input db-translation-desc", rows: "2", maxlength: "5000", placeholder: t("settings.description_placeholder"), dir: "auto", "data-field": "description" });
     d.value = description;
     const label = () => {
-      const name = tagInput.value.trim() ? languageName(tagInput.value.trim()) : "the new language";
-      q.setAttribute("aria-label", `Question in ${name}`);
-      d.setAttribute("aria-label", `Description in ${name}`);
+      const language = tagInput.value.trim() ? languageName(tagInput.value.trim()) : t("settings.new_language");
+      q.setAttribute("aria-label", t("settings.question_in", { language }));
+      d.setAttribute("aria-label", t("settings.description_in", { language }));
     };
     label();
     tagInput.addEventListener("input", label);
-    const remove = h("button", { class: "db-btn db-btn-small", type: "button", text: "Remove" });
+    const remove = h("button", { class: "db-btn db-btn-small", type: "button", text: t("settings.remove") });
     remove.addEventListener("click", () => {
       row.remove();
       $("set-add-translation").focus();
@@ -332,39 +376,22 @@
 
   function fillSelect(sel, options, current) {
     const all = current && !options.includes(current) ? [current, ...options] : options;
-    const help = HELP[sel.id] || {};
-    sel.replaceChildren(...all.map((o) => h("option", { value: o, text: help[o] ? `${o}: ${help[o][0]}` : o })));
+    sel.replaceChildren(
+      ...all.map((o) => h("option", { value: o, text: L.has(helpKey(sel, o)) ? t("choice", { id: o, label: t(helpKey(sel, o)) }) : o })),
+    );
     if (current) sel.value = current;
     describeChoice(sel);
   }
 
-  /** What each rating model and pair sampler does, in a line (docs/models.md, docs/samplers.md). */
-  const HELP = {
-    "set-model": {
-      bt: ["Bradley-Terry (recommended)", "The standard model for “which is better?” votes: scores with honest confidence intervals."],
-      "bt-online": ["Bradley-Terry, vote by vote", "Bradley-Terry updated after each vote: cheaper for very large surveys, intervals a little less exact."],
-      elo: ["Elo", "Ratings as in chess: simple and familiar, but they depend on the order of the votes and have no real intervals."],
-      "crowd-bt": ["Bradley-Terry with voter reliability", "Learns how reliable each voter is: for open links where some people click carelessly or try to game the result."],
-      "group-bt": ["Bradley-Terry per group", "A score for each participant group, kept close to everyone’s score until that group’s votes say otherwise."],
-      "time-bt": ["Bradley-Terry over time", "Scores may drift over time: for surveys that run for months while opinions change."],
-    },
-    "set-sampler": {
-      settle: ["settle the top k, and the rest (recommended)", "Like adaptive, plus 1 in 5 pairs on the border of the top k ideas until each idea there is known to be in, out or practically tied."],
-      adaptive: ["most informative pairs", "Shows the pair that teaches the most, with some far-apart pairs to keep the intervals honest; new ideas are shown at once."],
-      "info-gain": ["always the most informative pair", "Fast to a good order, but the intervals come out too narrow: for research."],
-      "info-gain-exact": ["exact most informative pair", "A slow exact reference (at most 300 ideas): for research."],
-      uncertainty: ["least certain idea against its closest rival", "Fast to a good order, but the intervals come out too narrow: for research."],
-      thompson: ["random draws from the current scores", "A good whole-list order; no side balancing and no exact selection probability."],
-      topk: ["settle the top k", "Spends votes on the border of the top k ideas: for shortlists; the rest of the list stays rough."],
-      balanced: ["least-shown ideas first", "Every idea is shown about as often as the others (as All Our Ideas): the fairest exposure, the least learnt per vote."],
-      random: ["random pairs", "Every pair equally likely: the simplest design, and unbiased if you reweight votes later."],
-    },
-  };
+  /** What each rating model and pair sampler does, in a line (docs/models.md, docs/samplers.md):
+   * the catalogue's "model.NAME" / "sampler.NAME" (a label) and ".help" (what it does). */
+  const HELP = { "set-model": "model", "set-sampler": "sampler" };
+  const helpKey = (sel, value) => `${HELP[sel.id]}.${value}`;
 
   function describeChoice(sel) {
     const hint = $(`${sel.id}-hint`);
-    const help = (HELP[sel.id] || {})[sel.value];
-    if (hint) hint.textContent = help ? help[1] : "See docs/models.md and docs/samplers.md for what this does.";
+    const key = `${helpKey(sel, sel.value)}.help`;
+    if (hint) hint.textContent = L.has(key) ? t(key) : t("settings.see_docs");
   }
 
   /* ---------------------------------------------------------------- results */
@@ -409,20 +436,15 @@
     $("db-n-votes").textContent = fmtInt.format(res.n_votes ?? 0);
     $("db-n-voters").textContent = fmtInt.format(res.n_voters ?? 0);
     $("db-n-ideas").textContent = fmtInt.format(ideas.filter((i) => i.status === "active").length);
-    if (num(res.level)) $("db-level").textContent = `${Math.round(res.level * 100)}%`;
-    $("db-updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
+    if (num(res.level)) $("db-level").textContent = L.percent(Math.round(res.level * 100) / 100);
+    $("db-updated").textContent = t("main.updated", { time: L.date(new Date(), { timeStyle: "medium" }) });
     const k = wantedK(res);
     if (neededK(res) === k) renderEnough(res);
     else if (!state.enoughTimer) state.enoughTimer = setTimeout(() => loadEnough(k), 300);
     renderRanking(ideas);
   }
 
-  const SETTLE_WORDS = {
-    in: "in the top",
-    out: "out of the top",
-    tied: "practically tied with the border",
-    open: "still open",
-  };
+  const settleWord = (status) => (["in", "out", "tied", "open"].includes(status) ? t(`settle.${status}`) : status);
 
   /** "3–5, 9" for sorted places [3, 4, 5, 9]. */
   function placeRanges(places) {
@@ -430,10 +452,10 @@
     for (let i = 0; i < places.length; i++) {
       let j = i;
       while (j + 1 < places.length && places[j + 1] === places[j] + 1) j++;
-      out.push(i === j ? `${places[i]}` : `${places[i]}–${places[j]}`);
+      out.push(i === j ? L.number(places[i]) : t("ranking.range", { lo: places[i], hi: places[j] }));
       i = j;
     }
-    return out.join(", ");
+    return L.list(out);
   }
 
   function renderEnough(res) {
@@ -443,27 +465,29 @@
     const bar = $("db-enough-progress");
     const text = $("db-enough-text");
     const places = vn.places || [];
-    const margin = Math.round(100 * (num(vn.margin) ?? 0.55));
-    const level = Math.round(100 * (num(vn.level) ?? num(res.level) ?? 0.95));
+    const margin = num(vn.margin) ?? 0.55;
+    const level = L.percent(Math.round(100 * (num(vn.level) ?? num(res.level) ?? 0.95)) / 100);
     const need = num(vn.votes_needed);
     const lo = num(vn.votes_needed_low);
     const hi = num(vn.votes_needed_high);
-    $("db-enough-label").textContent = `Are there enough votes for a settled top ${k}?`;
+    $("db-enough-label").removeAttribute("data-i18n");
+    $("db-enough-label").textContent = t("enough.title_k", { k });
     bar.value = Math.round(100 * (vn.settled ? 1 : num(vn.progress) ?? 0));
-    text.title = vn.method ? `How: ${vn.method}` : "";
+    // how the server computed it, in its own (English) words: shown to English readers only
+    text.title = vn.method && L.lang === "en" ? t("enough.how", { method: vn.method }) : "";
     if (vn.settled === true) {
-      text.textContent = `Yes: the top ${k} is settled (${level}% confidence; ideas within ${margin}/${100 - margin} count as tied).`;
+      text.textContent = t("enough.settled", { k, level, margin: split(margin) });
     } else if (n === 0) {
-      text.textContent = "No votes yet.";
+      text.textContent = t("enough.no_votes");
     } else if (need !== null) {
       let range = "";
-      if (lo !== null && hi !== null) range = ` (${fmtInt.format(lo)}–${fmtInt.format(hi)} in 80% of simulations)`;
-      else if (lo !== null) range = ` (at least ${fmtInt.format(lo)} in 90% of simulations)`;
-      text.textContent = `About ${fmtInt.format(need)} more votes${range} until the top ${k} is settled.`;
+      if (lo !== null && hi !== null) range = t("enough.range", { lo, hi });
+      else if (lo !== null) range = t("enough.at_least", { lo });
+      text.textContent = t("enough.more", { n: need, range, k });
     } else if (num(vn.horizon)) {
-      text.textContent = `More than ${fmtInt.format(vn.horizon)} more votes: the open ideas are still too close to call.`;
+      text.textContent = t("enough.beyond", { n: vn.horizon });
     } else {
-      text.textContent = "Not enough votes to estimate yet.";
+      text.textContent = t("enough.unknown");
     }
     const texts = new Map((res.ideas || []).map((i) => [String(i.idea ?? i.id), String(i.text ?? "")]));
     renderSettlePlaces(places, k, margin, n, (id) => texts.get(String(id)) || ideaText(id));
@@ -481,21 +505,19 @@
     places.forEach((p, i) => {
       const place = i + 1;
       (by[p.status] || by.open).push(place);
-      const li = h("li", { "data-status": p.status, title: `${place}. ${textOf(p.idea)}: ${SETTLE_WORDS[p.status] || p.status}` },
-        h("span", { class: "db-visually-hidden" }, `${place}. ${textOf(p.idea)}: ${SETTLE_WORDS[p.status] || p.status}`));
+      const words = t("settle.place", { place, idea: isolated(textOf(p.idea)), status: settleWord(p.status) });
+      const li = h("li", { "data-status": p.status, title: words }, h("span", { class: "db-visually-hidden" }, words));
       if (place === k) li.classList.add("is-boundary");
       strip.append(li);
     });
-    const names = (list) => list.slice(0, 4).map((pl) => `“${textOf(places[pl - 1].idea)}”`).join(", ") + (list.length > 4 ? " …" : "");
-    const counts = [`${by.in.length} in`, `${by.out.length} out`];
-    if (by.tied.length) counts.push(`${by.tied.length} practically tied`);
-    counts.push(`${by.open.length} still open`);
-    notes.append(h("li", {}, `Of ${places.length} ideas: ${counts.join(", ")} (dark: in, light: out, striped: tied, amber: open).`));
+    const names = (list) => L.list(list.slice(0, 4).map((pl) => isolated(textOf(places[pl - 1].idea)))) + (list.length > 4 ? " …" : "");
+    const counts = { n: places.length, in: by.in.length, out: by.out.length, tied: by.tied.length, open: by.open.length };
+    notes.append(h("li", {}, t("settle.counts", counts)));
     if (by.tied.length) {
-      notes.append(h("li", {}, `Places ${placeRanges(by.tied)} (${names(by.tied)}) are within ${margin}/${100 - margin} of the border at place ${k}: more votes will not separate them meaningfully.`));
+      notes.append(h("li", {}, t("settle.tied_note", { places: placeRanges(by.tied), ideas: names(by.tied), margin: split(margin), k })));
     }
     if (by.open.length) {
-      notes.append(h("li", {}, `Still open: places ${placeRanges(by.open)} (${names(by.open)}).`));
+      notes.append(h("li", {}, t("settle.open_note", { places: placeRanges(by.open), ideas: names(by.open) })));
     }
   }
 
@@ -547,7 +569,7 @@
       const tierStart = idea.placed && idea.tier !== lastTier;
       if (tierStart) band = band === "a" ? "b" : "a";
       if (idea.placed) lastTier = idea.tier;
-      const rankText = idea.rankLo === idea.rankHi ? `${idea.rank}` : `${idea.rankLo}–${idea.rankHi}`;
+      const rankText = idea.rankLo === idea.rankHi ? L.number(idea.rank) : t("ranking.range", { lo: idea.rankLo, hi: idea.rankHi });
       const plot = h("div", { class: "db-plot", "aria-hidden": "true" });
       if (idea.placed && lo < 0 && hi > 0) {
         const zero = h("span", { class: "db-plot-zero" });
@@ -556,7 +578,7 @@
       }
       const answers = idea.wins + idea.losses + idea.ties;
       if (!idea.placed) {
-        plot.append(h("span", { class: "db-plot-none", text: answers === 1 ? "1 vote so far" : `${fmtInt.format(answers)} votes so far` }));
+        plot.append(h("span", { class: "db-plot-none", text: t("ranking.votes_so_far", { n: answers }) }));
       } else if (idea.low !== null && idea.high !== null) {
         const bar = h("span", { class: "db-plot-bar" });
         bar.style.left = x(idea.low);
@@ -569,11 +591,12 @@
         plot.append(dot);
       }
       const plotText = !idea.placed
-        ? `not enough votes yet to place it (${answers} so far)`
+        ? t("ranking.not_placed", { n: answers })
         : idea.score === null
-          ? "no score yet"
-          : `score ${fmt2.format(idea.score)}` +
-            (idea.low !== null ? `, interval ${fmt2.format(idea.low)} to ${fmt2.format(idea.high)}` : "");
+          ? t("ranking.no_score")
+          : idea.low !== null
+            ? t("ranking.interval_text", { score: fmt2.format(idea.score), low: fmt2.format(idea.low), high: fmt2.format(idea.high) })
+            : t("ranking.score_text", { score: fmt2.format(idea.score) });
       const prev = state.prevRanks.get(idea.id);
       const tr = h(
         "tr",
@@ -593,29 +616,29 @@
           { class: "db-col-rank" },
           idea.placed
             ? h("span", { class: "db-rank", text: rankText })
-            : h("span", { class: "db-unplaced-badge", text: "not enough votes yet" }),
+            : h("span", { class: "db-unplaced-badge", text: t("ranking.not_enough") }),
           " ",
-          idea.placed && idea.tier !== undefined && idea.tier !== null ? h("span", { class: "db-tier", text: `tier ${idea.tier}` }) : null,
+          idea.placed && idea.tier !== undefined && idea.tier !== null ? h("span", { class: "db-tier", text: t("ranking.tier", { n: idea.tier }) }) : null,
         ),
         h(
           "td",
           { class: "db-col-idea" },
           said(idea.text),
-          idea.status !== "active" ? h("span", { class: "db-idea-status", text: idea.status }) : null,
+          idea.status !== "active" ? h("span", { class: "db-idea-status", text: statusWord(idea.status) }) : null,
         ),
         h("td", { class: "db-col-plot" }, plot, h("span", { class: "db-visually-hidden", text: plotText })),
-        h("td", { class: "db-num", "data-label": "Beats random" }, idea.p === null || !idea.placed ? "–" : `${Math.round(idea.p * 100)}%`),
+        h("td", { class: "db-num", "data-label": t("ranking.beats") }, idea.p === null || !idea.placed ? "–" : L.percent(Math.round(idea.p * 100) / 100)),
         h(
           "td",
-          { class: "db-num", "data-label": "W / L / T" },
-          `${idea.wins} / ${idea.losses} / ${idea.ties} `,
-          h("span", { class: "db-sub", text: `${idea.skips} skipped` }),
+          { class: "db-num", "data-label": t("ranking.wlt") },
+          `${L.number(idea.wins)} / ${L.number(idea.losses)} / ${L.number(idea.ties)} `,
+          h("span", { class: "db-sub", text: t("ranking.skipped", { n: idea.skips }) }),
         ),
         h(
           "td",
-          { class: "db-num", "data-label": "Shown" },
+          { class: "db-num", "data-label": t("ranking.shown") },
           `${fmtInt.format(idea.exposure)} `,
-          h("span", { class: "db-sub", text: `L ${idea.left} · R ${idea.right}` }),
+          h("span", { class: "db-sub", text: t("ranking.sides", { left: idea.left, right: idea.right }) }),
         ),
       );
       rows.push(tr);
@@ -626,21 +649,17 @@
 
   /** The heading row of the ideas with too few answers to be placed (listed after the ranking). */
   function unplacedHead(count, placed) {
-    const what = count === 1 ? "1 idea has" : `${fmtInt.format(count)} ideas have`;
     return h(
       "tr",
       { class: "db-unplaced-head", id: "db-unplaced-head" },
       h(
         "th",
         { colspan: "6", scope: "rowgroup" },
-        h("span", { class: "db-unplaced-title", text: "Not enough votes yet" }),
+        h("span", { class: "db-unplaced-title", text: t("ranking.unplaced_title") }),
         " ",
         h("span", {
           class: "db-sub",
-          text:
-            `${what} been compared too few times to place, so ${count === 1 ? "it is" : "they are"} not ranked` +
-            (placed ? ` (the ${fmtInt.format(placed)} above are)` : "") +
-            ". They join the ranking after a few more votes.",
+          text: placed ? t("ranking.unplaced_text_placed", { n: count, placed }) : t("ranking.unplaced_text", { n: count }),
         }),
       ),
     );
@@ -650,11 +669,8 @@
 
   /** What a group's column says instead of an order when the group is not ranked yet. */
   function groupNote(g) {
-    if (g.status === "no_votes") return "No votes yet";
-    if (g.status === "too_few_votes") {
-      const need = g.need ? ` (${fmtInt.format(g.n)} of ${fmtInt.format(g.need)} needed)` : "";
-      return `Too few votes to rank${need}`;
-    }
+    if (g.status === "no_votes") return t("groups.no_votes");
+    if (g.status === "too_few_votes") return g.need ? t("groups.too_few_need", { n: g.n, need: g.need }) : t("groups.too_few");
     return "";
   }
 
@@ -667,8 +683,8 @@
     if (!raw) return h("td", { class: cls.join(" "), text: "–" });
     const i = normIdea(raw);
     const shift = g.shifts.get(idea.id);
-    const level = `${Math.round(g.level * 100)}%`;
-    const rank = raw.placed === false ? "–" : i.rankLo === i.rankHi ? `${i.rank}` : `${i.rankLo}–${i.rankHi}`;
+    const level = L.percent(Math.round(g.level * 100) / 100);
+    const rank = raw.placed === false ? "–" : i.rankLo === i.rankHi ? L.number(i.rank) : t("ranking.range", { lo: i.rankLo, hi: i.rankHi });
     const plot = h("span", { class: "db-plot db-plot-mini", "aria-hidden": "true" });
     if (i.low !== null && i.high !== null) {
       const bar = h("span", { class: "db-plot-bar" });
@@ -685,19 +701,21 @@
     if (shift && shift.credible) {
       const up = shift.direction === "higher";
       cls.push(up ? "db-shift-higher" : "db-shift-lower");
-      const p = Math.round(100 * (up ? shift.p_higher : 1 - shift.p_higher));
+      const p = L.percent(Math.round(100 * (up ? shift.p_higher : 1 - shift.p_higher)) / 100);
       badge = h("span", {
         class: `db-shift ${up ? "db-shift-up" : "db-shift-down"}`,
-        title: `${g.name} rate this ${up ? "higher" : "lower"} than everyone (${p}% probability)`,
-        text: up ? "▲ higher" : "▼ lower",
+        title: t(up ? "groups.rates_higher" : "groups.rates_lower", { group: isolated(g.name), p }),
+        text: t(up ? "groups.higher" : "groups.lower"),
       });
     }
-    const label =
+    const group = isolated(g.name);
+    let label =
       raw.placed === false
-        ? `${g.name}: not enough votes on this idea yet`
-        : `${g.name}: rank ${rank}` +
-          (i.low !== null ? `, score ${fmt2.format(i.score)} (${level} interval ${fmt2.format(i.low)} to ${fmt2.format(i.high)})` : "") +
-          (badge ? `, credibly ${shift.direction} than everyone` : "");
+        ? t("groups.cell_unplaced", { group })
+        : i.low !== null
+          ? t("groups.cell_interval", { group, rank, score: fmt2.format(i.score), level, low: fmt2.format(i.low), high: fmt2.format(i.high) })
+          : t("groups.cell", { group, rank });
+    if (badge && raw.placed !== false) label = t(shift.direction === "higher" ? "groups.credibly_higher" : "groups.credibly_lower", { text: label });
     return h(
       "td",
       {
@@ -753,25 +771,27 @@
       h(
         "tr",
         null,
-        h("th", { scope: "col", text: "Idea" }),
-        h("th", { scope: "col", class: "db-num", text: "Everyone" }),
+        h("th", { scope: "col", text: t("groups.idea") }),
+        h("th", { scope: "col", class: "db-num", text: t("groups.everyone") }),
         ...perGroup.map((g) =>
           h(
             "th",
             { scope: "col", class: "db-num", "data-status": g.status },
-            g.name,
+            said(g.name, ""),
             " ",
-            h("span", { class: "db-sub", text: `${fmtInt.format(g.n)} ${g.n === 1 ? "vote" : "votes"}` }),
+            h("span", { class: "db-sub", text: t("groups.votes", { n: g.n }) }),
           ),
         ),
       ),
     );
     const ideaList = overall.length ? overall : ranked.length ? [...ranked[0].raw.values()].map(normIdea) : [];
-    const rankOf = (i) => (i ? (i.rankLo === i.rankHi ? `${i.rank}` : `${i.rank} (${i.rankLo}–${i.rankHi})`) : "–");
+    const rankOf = (i) => (i ? (i.rankLo === i.rankHi ? L.number(i.rank) : t("groups.rank_range", { rank: i.rank, lo: i.rankLo, hi: i.rankHi })) : "–");
     const rows = ideaList.map((idea, row) => {
       const diffs = differ.get(idea.id) || [];
       const involved = new Set(diffs.flatMap((d) => [d.higher, d.lower]));
-      const title = diffs.map((d) => `${d.higher} rate it higher than ${d.lower} (${Math.round(100 * d.p_higher)}% probability)`).join("; ");
+      const title = diffs
+        .map((d) => t("groups.differ", { higher: isolated(d.higher), lower: isolated(d.lower), p: L.percent(Math.round(100 * d.p_higher) / 100) }))
+        .join("; ");
       const cells = [];
       perGroup.forEach((g) => {
         if (g.status === "ranked") cells.push(groupCell(g, idea, x, involved.has(g.name)));
@@ -787,7 +807,7 @@
           "th",
           { scope: "row" },
           said(idea.text),
-          diffs.length > 0 ? h("span", { class: "db-disagree", title, text: "disagree" }) : null,
+          diffs.length > 0 ? h("span", { class: "db-disagree", title, text: t("groups.disagree") }) : null,
         ),
         h("td", { class: "db-num", text: rankOf(idea) }),
         ...cells,
@@ -806,7 +826,7 @@
 
   function ideaText(id) {
     const found = state.ideas.find((i) => String(i.id) === String(id));
-    return found ? found.text : `Idea ${id}`;
+    return found ? found.text : t("ideas.idea_n", { id });
   }
 
   /** "similar to #12: <its text>" for an idea that nearly repeats an earlier one. */
@@ -816,7 +836,9 @@
     return h(
       "span",
       { class: "db-similar", "data-similar-to": idea.similar_to },
-      `similar to #${idea.similar_to}${other && other.status !== "active" ? ` (${other.status})` : ""}: `,
+      other && other.status !== "active"
+        ? t("ideas.similar_status", { id: idea.similar_to, status: statusWord(other.status) })
+        : t("ideas.similar", { id: idea.similar_to }),
       said(ideaText(idea.similar_to)),
     );
   }
@@ -825,7 +847,7 @@
     button.disabled = true;
     try {
       await api("PATCH", surveyPath(`/ideas/${encodeURIComponent(idea.id)}`), { json: { status } });
-      note("db-ideas-note", `“${isolated(plain(idea.text).slice(0, 60))}” is now ${status}.`);
+      note("db-ideas-note", t("ideas.now", { idea: isolated(plain(idea.text).slice(0, 60)), status: statusWord(status) }));
       await Promise.allSettled([loadIdeas(), loadResults()]);
     } catch (err) {
       note("db-ideas-note", err.message, "error");
@@ -843,13 +865,13 @@
     $("db-pending").replaceChildren(
       ...pending.map((idea) => {
         const li = h("li", { "data-idea": idea.id, "data-status": "pending" }, said(idea.text), similarNote(idea));
-        const approve = h("button", { class: "db-btn db-btn-small db-btn-primary", type: "button", text: "Approve" });
-        const reject = h("button", { class: "db-btn db-btn-small db-btn-danger", type: "button", text: "Reject" });
-        approve.setAttribute("aria-label", `Approve: ${plain(idea.text)}`);
-        reject.setAttribute("aria-label", `Reject: ${plain(idea.text)}`);
+        const approve = h("button", { class: "db-btn db-btn-small db-btn-primary", type: "button", text: t("ideas.approve") });
+        const reject = h("button", { class: "db-btn db-btn-small db-btn-danger", type: "button", text: t("ideas.reject") });
+        approve.setAttribute("aria-label", t("ideas.approve_label", { idea: plain(idea.text) }));
+        reject.setAttribute("aria-label", t("ideas.reject_label", { idea: plain(idea.text) }));
         approve.addEventListener("click", () => setIdeaStatus(idea, "active", approve));
         reject.addEventListener("click", () => setIdeaStatus(idea, "rejected", reject));
-        li.append(h("span", { class: "db-sub", text: when(idea.created_at ?? idea.created) }), h("span", { class: "db-actions" }, approve, reject));
+        li.append(h("time", { class: "db-sub", text: when(idea.created_at ?? idea.created) }), h("span", { class: "db-actions" }, approve, reject));
         return li;
       }),
     );
@@ -860,15 +882,15 @@
           "li",
           { "data-idea": idea.id, "data-status": idea.status },
           said(idea.text),
-          h("span", { class: "db-idea-status", text: `${idea.status}${idea.author === "participant" ? " · by a participant" : ""}${ideaCounts(idea)}${translatedInto(idea)}` }),
+          h("span", { class: "db-idea-status", text: `${statusWord(idea.status)}${idea.author === "participant" ? t("ideas.by_participant") : ""}${ideaCounts(idea)}${translatedInto(idea)}` }),
           similarNote(idea),
         );
         const active = idea.status === "active";
-        const btn = h("button", { class: "db-btn db-btn-small", type: "button", text: active ? "Retire" : "Reactivate" });
-        btn.setAttribute("aria-label", `${active ? "Retire" : "Reactivate"}: ${plain(idea.text)}`);
+        const btn = h("button", { class: "db-btn db-btn-small", type: "button", text: t(active ? "ideas.retire" : "ideas.reactivate") });
+        btn.setAttribute("aria-label", t(active ? "ideas.retire_label" : "ideas.reactivate_label", { idea: plain(idea.text) }));
         btn.addEventListener("click", () => setIdeaStatus(idea, active ? "retired" : "active", btn));
-        const edit = h("button", { class: "db-btn db-btn-small", type: "button", text: "Edit" });
-        edit.setAttribute("aria-label", `Edit: ${plain(idea.text)}`);
+        const edit = h("button", { class: "db-btn db-btn-small", type: "button", text: t("ideas.edit") });
+        edit.setAttribute("aria-label", t("ideas.edit_label", { idea: plain(idea.text) }));
         edit.addEventListener("click", () => editIdea(li, idea));
         li.append(h("span", { class: "db-actions" }, edit, btn));
         return li;
@@ -879,7 +901,7 @@
   /** " · in cy, ar": the languages the organiser translated the idea into. */
   function translatedInto(idea) {
     const tags = Object.keys(idea.translations || {});
-    return tags.length ? ` · in ${tags.join(", ")}` : "";
+    return tags.length ? t("ideas.in_languages", { tags: L.list(tags) }) : "";
   }
 
   /** " · 12 votes · shown 20 times" from the latest results (active ideas only). */
@@ -888,25 +910,25 @@
     if (!r) return "";
     const votes = (r.wins ?? 0) + (r.losses ?? 0) + (r.ties ?? 0);
     const shown = (r.shown_left ?? 0) + (r.shown_right ?? 0);
-    return ` · ${fmtInt.format(votes)} vote${votes === 1 ? "" : "s"} · shown ${fmtInt.format(shown)} time${shown === 1 ? "" : "s"}`;
+    return t("ideas.counts", { n: votes, shown });
   }
 
   /** Edit an idea's text and its translations in place (its votes are kept): one field per
    * language the survey or the idea has, and one for a new language. */
   function editIdea(li, idea) {
-    const input = h("input", { class: "db-input", maxlength: "280", value: idea.text, "aria-label": "Idea text" });
-    const save = h("button", { class: "db-btn db-btn-small db-btn-primary", type: "submit", text: "Save" });
-    const cancel = h("button", { class: "db-btn db-btn-small", type: "button", text: "Cancel" });
+    const input = h("input", { class: "db-input", maxlength: "280", value: idea.text, dir: "auto", "aria-label": t("ideas.text_label") });
+    const save = h("button", { class: "db-btn db-btn-small db-btn-primary", type: "submit", text: t("ideas.save") });
+    const cancel = h("button", { class: "db-btn db-btn-small", type: "button", text: t("ideas.cancel") });
     const own = idea.translations || {};
     const survey = state.survey || {};
     const tags = [...new Set([...Object.keys(survey.translations || {}), ...Object.keys(own)])].filter((t) => t !== survey.language);
     const rows = tags.map((tag) => {
       const field = h("input", { class: "db-input", maxlength: "280", value: own[tag] || "", dir: "auto", "data-tag": tag });
-      field.setAttribute("aria-label", `Idea in ${languageName(tag)} (${tag})`);
+      field.setAttribute("aria-label", t("ideas.in_language", { language: languageName(tag), tag }));
       return h("label", { class: "db-translation" }, h("span", { text: tag }), field);
     });
-    const newTag = h("input", { class: "db-input", spellcheck: "false", placeholder: "cy", "aria-label": "Another language: tag" });
-    const newText = h("input", { class: "db-input", maxlength: "280", dir: "auto", "aria-label": "Another language: the idea in it" });
+    const newTag = h("input", { class: "db-input", spellcheck: "false", placeholder: "cy", translate: "no", "aria-label": t("ideas.other_tag") });
+    const newText = h("input", { class: "db-input", maxlength: "280", dir: "auto", "aria-label": t("ideas.other_text") });
     const translations = "translations" in idea ? h("div", { class: "db-translations" }, ...rows, h("div", { class: "db-translation" }, newTag, newText)) : null;
     const form = h("form", { class: "db-inline-form db-edit-idea", novalidate: true }, input, save, cancel, translations);
     li.replaceChildren(form);
@@ -934,12 +956,12 @@
         note(
           "db-ideas-note",
           changes.text
-            ? `Idea changed to “${isolated(plain(text).slice(0, 60))}”. Its votes are kept.`
-            : `Translations of “${isolated(plain(idea.text).slice(0, 60))}” saved.`,
+            ? t("ideas.changed", { idea: isolated(plain(text).slice(0, 60)) })
+            : t("ideas.translated", { idea: isolated(plain(idea.text).slice(0, 60)) }),
         );
         await Promise.allSettled([loadIdeas(), loadResults()]);
       } catch (err) {
-        note("db-ideas-note", err.code === "duplicate_idea" ? "Another idea already says that." : err.message, "error");
+        note("db-ideas-note", err.code === "duplicate_idea" ? t("ideas.duplicate") : err.message, "error");
         save.disabled = false;
       }
     });
@@ -949,11 +971,11 @@
     event.preventDefault();
     const input = $("db-add-idea-text");
     const text = input.value.trim();
-    if (!text) return note("db-ideas-note", "Write the idea first.", "error");
+    if (!text) return note("db-ideas-note", t("ideas.write_first"), "error");
     try {
       await api("POST", surveyPath("/ideas"), { json: { text } });
       input.value = "";
-      note("db-ideas-note", "Idea added.");
+      note("db-ideas-note", t("ideas.added"));
       await Promise.allSettled([loadIdeas(), loadResults()]);
     } catch (err) {
       note("db-ideas-note", err.message, "error");
@@ -967,7 +989,7 @@
     try {
       const text = await file.text();
       const res = await api("POST", surveyPath("/ideas/import"), { body: text, contentType: "text/csv" });
-      note("db-ideas-note", `Imported ${res.added} ideas.`);
+      note("db-ideas-note", t("ideas.imported", { n: res.added }));
       await Promise.allSettled([loadIdeas(), loadResults()]);
     } catch (err) {
       note("db-ideas-note", err.message, "error");
@@ -1003,16 +1025,16 @@
             "h3",
             null,
             said(ideaText(g.id), ""),
-            g.flags ? h("span", { class: "db-flags", text: `${g.flags} flag${g.flags === 1 ? "" : "s"}` }) : null,
+            g.flags ? h("span", { class: "db-flags", text: t("comments.flags", { n: g.flags }) }) : null,
           ),
-          g.reasons.length ? h("p", { class: "db-muted", text: `Flag reasons: ${g.reasons.map(isolated).join("; ")}` }) : null,
+          g.reasons.length ? h("p", { class: "db-muted", text: t("comments.reasons", { reasons: g.reasons.map(isolated).join("; ") }) }) : null,
           g.comments.length
             ? h(
                 "ul",
                 null,
                 ...g.comments.map((c) => h("li", null, said(c.text, "db-comment-text"), " ", h("time", { text: when(c.created_at ?? c.created) }))),
               )
-            : h("p", { class: "db-muted", text: "No comments." }),
+            : h("p", { class: "db-muted", text: t("comments.none") }),
         ),
       ),
     );
@@ -1020,18 +1042,13 @@
 
   /* ---------------------------------------------------------------- suspicious voters */
 
-  const REASONS = {
-    against_crowd: "Against the crowd",
-    side_bias: "Always one side",
-    fast: "Too fast to read",
-    burst: "Burst of answers",
-    shared_client: "Many from one address",
-  };
-  const fmtPct = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 0 });
-  const fmt1 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+  const REASONS = ["against_crowd", "side_bias", "fast", "burst", "shared_client"];
+  const reasonWord = (r) => (REASONS.includes(r) ? t(`voters.reason.${r}`) : r);
+  const fmtPct = new Intl.NumberFormat(L.lang, { style: "percent", maximumFractionDigits: 0 });
+  const fmt1 = new Intl.NumberFormat(L.lang, { maximumFractionDigits: 1 });
   /** "1,300 times", "more than a million times" for a likelihood ratio. */
-  const times = (ratio) => (ratio >= 1e6 ? "more than a million times" : `${fmtInt.format(Math.round(ratio))} times`);
-  const sds = (z) => `${fmt1.format(Math.abs(z))} standard deviation${Math.abs(z) === 1 ? "" : "s"}`;
+  const times = (ratio) => (ratio >= 1e6 ? t("voters.million_times") : t("voters.times", { n: Math.round(ratio) }));
+  const sds = (z) => t("voters.sds", { n: Math.round(Math.abs(z) * 10) / 10 });
 
   /** The evidence for one flagged voter, in words: one sentence per signal. */
   function voterEvidence(v) {
@@ -1039,24 +1056,22 @@
     const out = [];
     if (why.has("against_crowd")) {
       const lr = num(v.agreement_log_lr) ?? 0;
-      const fit = lr < 0 ? `a coin toss explains them ${times(Math.exp(-lr))} better than the crowd’s view does` : `the crowd’s view explains them only ${times(Math.exp(lr))} better than a coin toss`;
-      out.push(`Choices unlike everyone else’s: ${fit}, ${sds(v.agreement_z)} below a voter who sees the ideas as the crowd does (flagged from 3).`);
+      const fit = lr < 0 ? t("voters.coin_better", { times: times(Math.exp(-lr)) }) : t("voters.crowd_better", { times: times(Math.exp(lr)) });
+      out.push(t("voters.against_crowd", { fit, sds: sds(v.agreement_z) }));
     }
     if (why.has("side_bias")) {
-      out.push(`Always one side: chose the left idea in ${fmtPct.format(v.left_share)} of answers. About half is normal: each pair is shown in random order.`);
+      out.push(t("voters.side_bias", { share: fmtPct.format(v.left_share) }));
     }
-    if (why.has("fast")) out.push(`Too fast to read: ${fmtPct.format(v.fast_share)} of answers came within 0.4 s of the pair appearing.`);
+    if (why.has("fast")) out.push(t("voters.fast", { share: fmtPct.format(v.fast_share) }));
     if (why.has("burst")) {
-      const span = v.fastest_10_answers_s < 0.1 ? "less than 0.1" : fmt1.format(v.fastest_10_answers_s);
-      out.push(`A burst: 10 answers in a row within ${span} s (a person needs a few seconds for each).`);
+      const span = v.fastest_10_answers_s < 0.1 ? t("voters.burst_tiny") : fmt1.format(v.fastest_10_answers_s);
+      out.push(t("voters.burst", { seconds: span }));
     }
     if (why.has("shared_client")) {
-      out.push(
-        `One of ${fmtInt.format(v.client_voters)} voters who started from the same address within 10 minutes, and their answers together go against the crowd (${sds(v.client_agreement_z ?? 0)} below a typical voter). Many people behind one school or office address are normal; with answers like these it points to fake voters.`,
-      );
+      out.push(t("voters.shared_client", { n: v.client_voters, sds: sds(v.client_agreement_z ?? 0) }));
     } else if (v.client_voters > 1) {
       const others = v.client_voters - 1;
-      out.push(`Shares an address with ${fmtInt.format(others)} other voter${others === 1 ? "" : "s"} who started within 10 minutes (normal for a school or an office).`);
+      out.push(t("voters.shares_address", { n: others }));
     }
     return out;
   }
@@ -1067,15 +1082,13 @@
     const badge = $("db-flagged-badge");
     badge.textContent = String(voters.length);
     badge.hidden = voters.length === 0;
-    badge.setAttribute("aria-label", `${voters.length} flagged`);
+    badge.setAttribute("aria-label", t("voters.flagged_badge", { n: voters.length }));
     $("db-voters-empty").hidden = voters.length > 0;
-    $("db-voters-mode").textContent = state.survey.down_weight_flagged
-      ? "Down-weighting is on (Settings): the voters listed here count a tenth in the ranking until you void them."
-      : "Down-weighting is off (Settings): the voters listed here count in full until you void them.";
+    $("db-voters-mode").textContent = t(state.survey.down_weight_flagged ? "voters.mode_on" : "voters.mode_off");
     $("db-voters").replaceChildren(
       ...voters.map((v) => {
-        const button = h("button", { class: "db-btn db-btn-small db-btn-danger", type: "button", text: "Void this voter" });
-        button.setAttribute("aria-label", `Void voter ${v.voter}`);
+        const button = h("button", { class: "db-btn db-btn-small db-btn-danger", type: "button", text: t("voters.void") });
+        button.setAttribute("aria-label", t("voters.void_label", { voter: v.voter }));
         button.addEventListener("click", () => voidFlagged(v, button));
         return h(
           "article",
@@ -1083,10 +1096,10 @@
           h(
             "h3",
             null,
-            h("span", null, "Voter ", h("code", { text: v.voter })),
-            ...v.reasons.map((r) => h("span", { class: "db-flags", text: REASONS[r] || r })),
+            h("span", null, ...L.parts("voters.voter", { voter: h("code", { text: v.voter }) })),
+            ...v.reasons.map((r) => h("span", { class: "db-flags", text: reasonWord(r) })),
           ),
-          h("p", { class: "db-muted", text: `${fmtInt.format(v.answers)} answer${v.answers === 1 ? "" : "s"} count now${v.group ? ` · group ${isolated(v.group)}` : ""}` }),
+          h("p", { class: "db-muted", text: `${t("voters.answers", { n: v.answers })}${v.group ? t("voters.group", { group: isolated(v.group) }) : ""}` }),
           h("ul", { class: "db-evidence" }, ...voterEvidence(v).map((t) => h("li", { text: t }))),
           button,
         );
@@ -1095,12 +1108,11 @@
   }
 
   async function voidFlagged(v, button) {
-    const n = `${fmtInt.format(v.answers)} answer${v.answers === 1 ? "" : "s"}`;
-    if (!window.confirm(`Void voter ${v.voter}? Their ${n} will stop counting and the ranking will be recomputed without them. This cannot be undone.`)) return;
+    if (!window.confirm(t("voters.confirm", { voter: v.voter, n: v.answers }))) return;
     button.disabled = true;
     try {
       const res = await api("POST", surveyPath(`/voters/${encodeURIComponent(v.voter)}/void`), { json: { reason: (v.reasons || []).join(", ") } });
-      note("db-voters-note", `Voided voter ${v.voter}: ${fmtInt.format(res.voided)} answers no longer count. The ranking has been recomputed.`);
+      note("db-voters-note", t("voters.voided", { voter: v.voter, n: res.voided }));
       await Promise.allSettled([loadVoters(), loadResults()]);
     } catch (e) {
       button.disabled = false;
@@ -1147,8 +1159,8 @@
     const tbody = $("db-activity-table").tBodies[0];
     tbody.replaceChildren();
     if (times.length === 0) {
-      $("db-activity-summary").textContent = "No votes yet.";
-      fig.append(h("p", { class: "db-empty", text: "The chart appears after the first votes." }));
+      $("db-activity-summary").textContent = t("activity.no_votes");
+      fig.append(h("p", { class: "db-empty", text: t("activity.empty") }));
       return;
     }
     times.sort((a, b) => a - b);
@@ -1162,11 +1174,17 @@
     const counts = new Array(n).fill(0);
     for (const t of times) counts[Math.floor((t - start) / step)] += 1;
     const max = Math.max(...counts);
-    const unit = step < 3600 ? `${step / 60} minutes` : step < 86400 ? `${step / 3600} hour${step === 3600 ? "" : "s"}` : step === 86400 ? "day" : "week";
+    const unit =
+      step < 3600
+        ? t("activity.unit.minutes", { n: step / 60 })
+        : step < 86400
+          ? t("activity.unit.hours", { n: step / 3600 })
+          : t(step === 86400 ? "activity.unit.day" : "activity.unit.week");
     const zone = zoneLabel();
-    $("db-activity-summary").textContent =
-      `${fmtInt.format(times.length)} votes between ${when(first)} and ${when(last)}, per ${unit}. Times are in ${zone}.`;
-    $("db-activity-table").tHead.rows[0].cells[0].textContent = `From (${zone})`;
+    $("db-activity-summary").textContent = t("activity.summary", { n: times.length, first: when(first), last: when(last), unit, zone });
+    const fromCell = $("db-activity-table").tHead.rows[0].cells[0];
+    fromCell.removeAttribute("data-i18n");
+    fromCell.textContent = t("activity.from_zone", { zone });
 
     const W = 760;
     const H = 220;
@@ -1175,7 +1193,7 @@
     const svg = document.createElementNS(NS, "svg");
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
     svg.setAttribute("role", "img");
-    svg.setAttribute("aria-label", `Bar chart of votes per ${unit}; peak ${max} votes.`);
+    svg.setAttribute("aria-label", t("activity.chart", { unit, n: max }));
     const line = (x1, y1, x2, y2, cls) => {
       const l = document.createElementNS(NS, "line");
       for (const [k, v] of Object.entries({ x1, y1, x2, y2 })) l.setAttribute(k, String(v));
@@ -1194,7 +1212,7 @@
     const ih = H - m.t - m.b;
     for (const tick of niceTicks(0, max, 4)) {
       const y = m.t + ih - (ih * tick) / max;
-      svg.append(line(m.l, y, W - m.r, y, "db-chart-grid"), label(m.l - 6, y + 4, String(tick), "end"));
+      svg.append(line(m.l, y, W - m.r, y, "db-chart-grid"), label(m.l - 6, y + 4, L.number(tick), "end"));
     }
     const bw = iw / n;
     counts.forEach((c, i) => {
@@ -1207,13 +1225,13 @@
       r.setAttribute("rx", "2");
       r.setAttribute("class", "db-chart-bar");
       const title = document.createElementNS(NS, "title");
-      title.textContent = `${when(start + i * step)}: ${c} votes`;
+      title.textContent = t("activity.bar", { time: when(start + i * step), n: c });
       r.append(title);
       svg.append(r);
-      tbody.append(h("tr", null, h("td", { text: when(start + i * step) }), h("td", { class: "db-num", text: String(c) })));
+      tbody.append(h("tr", null, h("td", null, h("time", { text: when(start + i * step) })), h("td", { class: "db-num", text: L.number(c) })));
     });
     const fmtTick = (t) =>
-      new Date(t * 1000).toLocaleString(undefined, step >= 86400 ? { dateStyle: "short" } : { hour: "2-digit", minute: "2-digit" });
+      L.date(new Date(t * 1000), step >= 86400 ? { dateStyle: "short" } : { hour: "2-digit", minute: "2-digit" });
     const every = Math.max(1, Math.ceil(n / 6));
     for (let i = 0; i < n; i += every) svg.append(label(m.l + i * bw + bw / 2, H - 8, fmtTick(start + i * step), "middle"));
     svg.append(line(m.l, m.t + ih, W - m.r, m.t + ih, "db-chart-grid"));
@@ -1228,7 +1246,7 @@
     const sid = encodeURIComponent(s.id);
     $("db-embed-script").value = `<script src="${base}/embed.js" data-survey="${s.id}" async></script>`;
     $("db-embed-iframe").value =
-      `<iframe src="${base}/w/${sid}" title="Vote: which idea is better?" width="100%" height="460" style="border:0"></iframe>`;
+      `<iframe src="${base}/w/${sid}" title="${t("share.iframe_title").replace(/[&"<>]/g, "")}" width="100%" height="460" style="border:0"></iframe>`;
     $("db-widget-link").href = `${base}/w/${sid}`;
     checkEmbedSite();
     const box = $("db-exports");
@@ -1236,11 +1254,12 @@
       h(
         "div",
         { class: "db-export" },
-        h("strong", { text: "Results" }),
+        h("strong", { text: t("share.results") }),
         exportButton("CSV", surveyPath("/results.csv"), `${s.id}-results.csv`),
       ),
     ];
-    for (const [kind, label] of EXPORTS) {
+    for (const kind of EXPORTS) {
+      const label = t(`share.${kind}`);
       items.push(
         h(
           "div",
@@ -1255,8 +1274,8 @@
   }
 
   function exportButton(label, path, filename) {
-    const b = h("button", { class: "db-btn db-btn-small", type: "button", text: label });
-    b.setAttribute("aria-label", `Download ${filename}`);
+    const b = h("button", { class: "db-btn db-btn-small", type: "button", text: label, translate: "no" }); // a format's name
+    b.setAttribute("aria-label", t("share.download", { file: filename }));
     b.addEventListener("click", async () => {
       b.disabled = true;
       try {
@@ -1269,7 +1288,7 @@
         a.remove();
         setTimeout(() => URL.revokeObjectURL(url), 10000);
       } catch (err) {
-        banner(`Export failed: ${err.message}`);
+        banner(t("share.export_failed", { detail: err.message }));
       } finally {
         b.disabled = false;
       }
@@ -1302,15 +1321,13 @@
     const allowed = embedOrigins();
     let text;
     if (origin === null) {
-      text = allowed.length
-        ? `Allowed now: ${allowed.join(", ")}. Type a page’s address to check it.`
-        : "No other site may show the widget yet. Type the address of the page that will show it.";
+      text = allowed.length ? t("share.allowed_now", { origins: allowed.join(", ") }) : t("share.none_allowed");
     } else if (origin === "") {
-      text = "That is not a web address. Use the form https://www.example.org/page.";
+      text = t("share.not_address");
     } else if (allowed.includes(origin)) {
-      text = `${origin} is allowed: the widget will show on its pages.`;
+      text = t("share.is_allowed", { origin });
     } else {
-      text = `${origin} is not allowed yet: add it to “Allowed embedding sites” in Settings, or press “Allow this site”.`;
+      text = t("share.not_allowed", { origin });
     }
     $("db-embed-allow").disabled = !origin || allowed.includes(origin);
     note("db-embed-site-note", text);
@@ -1324,9 +1341,9 @@
     try {
       state.survey = await api("PATCH", surveyPath(), { json: { [key]: [...embedOrigins(), origin] } });
       renderSurvey();
-      note("db-embed-site-note", `${origin} is allowed now: reload its page to see the widget.`);
+      note("db-embed-site-note", t("share.allowed", { origin }));
     } catch (e) {
-      note("db-embed-site-note", `Could not allow ${origin}: ${e.message}`, "error");
+      note("db-embed-site-note", t("share.allow_failed", { origin, detail: e.message }), "error");
     }
   }
 
@@ -1343,7 +1360,7 @@
       .filter(Boolean);
     const bad = origins.filter((o) => !/^https?:\/\/[^/\s]+$/.test(o));
     if (bad.length) {
-      err.textContent = `Not a site origin: ${bad.join(", ")}. Use the form https://www.example.org (no path).`;
+      err.textContent = t("settings.bad_origin", { origins: bad.join(", ") });
       err.hidden = false;
       $("set-origins").focus();
       return;
@@ -1380,10 +1397,10 @@
       const idx = state.surveys.findIndex((s) => s.id === state.survey.id);
       if (idx >= 0) state.surveys[idx] = state.survey;
       renderSurveyPicker();
-      note("db-settings-note", "Settings saved.");
+      note("db-settings-note", t("settings.saved"));
     } catch (e) {
       const detail = e.errors && e.errors.length ? e.errors.map((x) => `${x.field}: ${x.message}`).join("; ") : e.message;
-      err.textContent = `Could not save: ${detail}`;
+      err.textContent = t("settings.save_failed", { detail });
       err.hidden = false;
     }
   }
@@ -1392,10 +1409,10 @@
     try {
       state.survey = await api("POST", surveyPath(open ? "/open" : "/close"));
       renderSurvey();
-      note("db-settings-note", open ? "The survey is open for voting." : "Voting is closed.");
+      note("db-settings-note", t(open ? "settings.opened" : "settings.closed"));
     } catch (e) {
       const err = $("db-settings-error");
-      err.textContent = e.code === "not_enough_ideas" ? "Add at least two active ideas before opening the survey." : e.message;
+      err.textContent = e.code === "not_enough_ideas" ? t("settings.two_ideas") : e.message;
       err.hidden = false;
     }
   }
@@ -1403,15 +1420,15 @@
   async function voidVoter(event) {
     event.preventDefault();
     const id = $("db-void-id").value.trim();
-    if (!id) return note("db-void-note", "Enter a voter id.", "error");
-    if (!window.confirm(`Remove every vote of voter ${id}? This cannot be undone.`)) return;
+    if (!id) return note("db-void-note", t("void.enter_id"), "error");
+    if (!window.confirm(t("void.confirm", { voter: id }))) return;
     try {
       const res = await api("POST", surveyPath(`/voters/${encodeURIComponent(id)}/void`), { json: {} });
-      note("db-void-note", `Voided ${res.voided} votes of ${id}.`);
+      note("db-void-note", t("void.done", { n: res.voided, voter: id }));
       $("db-void-id").value = "";
       await loadResults();
     } catch (e) {
-      note("db-void-note", e.code === "voter_not_found" ? "No voter with that id in this survey." : e.message, "error");
+      note("db-void-note", e.code === "voter_not_found" ? t("void.not_found") : e.message, "error");
     }
   }
 
@@ -1425,7 +1442,7 @@
       .map((l) => l.trim())
       .filter(Boolean);
     if (!question) {
-      err.textContent = "Write the question.";
+      err.textContent = t("new.write_question");
       err.hidden = false;
       return;
     }
@@ -1476,8 +1493,10 @@
   $("db-tabs").addEventListener("keydown", (e) => {
     const i = TABS.indexOf(state.tab);
     let j = null;
-    if (e.key === "ArrowRight") j = (i + 1) % TABS.length;
-    else if (e.key === "ArrowLeft") j = (i - 1 + TABS.length) % TABS.length;
+    const next = L.dir === "rtl" ? "ArrowLeft" : "ArrowRight";
+    const prev = L.dir === "rtl" ? "ArrowRight" : "ArrowLeft";
+    if (e.key === next) j = (i + 1) % TABS.length;
+    else if (e.key === prev) j = (i - 1 + TABS.length) % TABS.length;
     else if (e.key === "Home") j = 0;
     else if (e.key === "End") j = TABS.length - 1;
     if (j !== null) {
@@ -1491,7 +1510,8 @@
   function setLive(mode) {
     const live = $("db-live");
     live.dataset.state = mode;
-    live.textContent = mode === "on" ? "Live" : mode === "retry" ? "Reconnecting…" : "Offline";
+    live.removeAttribute("data-i18n");
+    live.textContent = t(mode === "on" ? "live.on" : mode === "retry" ? "live.retry" : "live.off");
   }
 
   function stopStream() {
@@ -1558,7 +1578,7 @@
   /* ---------------------------------------------------------------- wiring */
 
   $("db-signin-form").addEventListener("submit", signIn);
-  $("db-signout").addEventListener("click", () => signOut("You have signed out."));
+  $("db-signout").addEventListener("click", () => signOut(t("signin.signed_out")));
   $("db-survey").addEventListener("change", (e) => selectSurvey(e.target.value).catch((err) => banner(err.message)));
   $("db-add-idea").addEventListener("submit", addIdea);
   $("db-import").addEventListener("change", importCsv);
@@ -1586,12 +1606,12 @@
       src.select();
       try {
         await navigator.clipboard.writeText(src.value);
-        b.textContent = "Copied";
+        b.textContent = t("share.copied");
       } catch (_) {
-        b.textContent = "Press Ctrl+C";
+        b.textContent = t("share.press_copy");
       }
       setTimeout(() => {
-        b.textContent = "Copy";
+        b.textContent = t("share.copy");
       }, 2000);
     });
   }

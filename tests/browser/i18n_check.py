@@ -3,9 +3,10 @@ and what a page shows (its words, with the organiser's and participants' text le
 
 A catalogue file is ``rankerI18n.add(PAGE, LANG, {...});`` around a JSON object, so Python reads
 it as JSON. ``SHOWN_TEXT`` walks the visible page (screen-reader-only text included, ``hidden``
-excluded) and joins its text and its ``aria-label``/``title``/``placeholder`` attributes; every
-node that holds survey content (an idea, the question, a group name: ``dir="auto"`` elements,
-``#rk-question``, ``#rk-desc``) becomes ``▣``.
+excluded; every option of a select) and joins its text and its ``aria-label``/``title``/
+``placeholder`` attributes; every node that holds survey content (an idea, the question, a group
+name: ``dir="auto"`` elements, ``#rk-question``, ``#rk-desc``), a name (``translate="no"``) or a
+date formatted by Intl (``<time>``, chart labels) becomes ``▣``.
 """
 
 from __future__ import annotations
@@ -17,15 +18,22 @@ from typing import Any
 
 I18N = Path(__file__).resolve().parents[2] / "api" / "web" / "i18n"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
-CONTENT = "[dir=auto], #rk-question, #rk-desc, .db-idea-text, [data-content]"
+CONTENT = (
+    "[dir=auto], #rk-question, #rk-desc, .db-idea-text, #db-survey, [translate=no], time, svg text"
+)
+"""Survey content, names and Intl-formatted dates: not the page's own words."""
 
 SHOWN_TEXT = """([root, content]) => {
   const out = [];
   const walk = (node) => {
     if (node.nodeType === Node.TEXT_NODE) { out.push(node.textContent); return; }
     if (node.nodeType !== Node.ELEMENT_NODE) return;
-    if (['SCRIPT', 'STYLE', 'TEMPLATE', 'OPTION'].includes(node.tagName)) return;
+    if (['SCRIPT', 'STYLE', 'TEMPLATE'].includes(node.tagName)) return;
     if (node.matches(content)) { out.push('▣'); return; }
+    if (node.tagName === 'SELECT') {
+      for (const o of node.options) out.push('\\n' + o.textContent + '\\n');
+      return;
+    }
     if (!node.checkVisibility()) return;
     for (const a of ['aria-label', 'title', 'placeholder', 'aria-description']) {
       if (node.hasAttribute(a)) out.push('\\n' + node.getAttribute(a) + '\\n');
@@ -74,7 +82,9 @@ def english_fragments(page: str, lang: str) -> set[str]:
 
 
 def untranslated(shown: str, fragments: set[str]) -> list[str]:
-    """The English fragments found in the page's text (word-bounded)."""
+    """The English fragments found in the page's text (word-bounded), survey content isolated
+    inside a sentence (between FSI and PDI) left out."""
+    shown = re.sub("\u2068[^\u2069]*\u2069", "▣", shown)
     return sorted(
         f for f in fragments if re.search(rf"(?<![A-Za-z]){re.escape(f)}(?![A-Za-z])", shown)
     )

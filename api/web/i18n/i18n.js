@@ -9,6 +9,11 @@
  *
  * The language: the first of the wanted tags (most wanted first) that has a catalogue, by exact
  * tag, then by its language alone (pt-BR -> pt), then any tag of that language; else English.
+ *
+ * A browser may lack Intl data for a language it has no locale for (Chromium builds without
+ * Welsh date, list and language-name data fall back to English words): dates are then written
+ * in figures only (01/12/2026, 14:37), lists joined with commas and language names left as tags,
+ * so no English word slips in. Plural rules and numbers need no words.
  */
 (() => {
   "use strict";
@@ -52,6 +57,24 @@
     }
     return RTL.has(String(lang).split("-")[0].toLowerCase()) ? "rtl" : "ltr";
   }
+
+  /** ``options`` of Intl.DateTimeFormat with every word replaced by figures. */
+  function figures(options) {
+    const o = {};
+    if (options.dateStyle || options.year || options.month || options.day || options.weekday) {
+      Object.assign(o, { year: "numeric", month: "2-digit", day: "2-digit" });
+    }
+    if (options.timeStyle || options.hour || options.minute) Object.assign(o, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    return o;
+  }
+
+  const knows = (api, code) => {
+    try {
+      return api.supportedLocalesOf(code).length > 0;
+    } catch (_) {
+      return false;
+    }
+  };
 
   /** A translator for ``page`` in ``lang`` (English where that language has no catalogue). */
   function create(page, lang) {
@@ -105,8 +128,19 @@
       has: (key) => own[key] !== undefined,
       number: (x, options) => new Intl.NumberFormat(code, options).format(x),
       percent: (x) => new Intl.NumberFormat(code, { style: "percent", maximumFractionDigits: 0 }).format(x),
-      date: (d, options) => new Intl.DateTimeFormat(code, options).format(d),
-      list: (items) => new Intl.ListFormat(code, { type: "conjunction" }).format(items),
+      date: (d, options) =>
+        knows(Intl.DateTimeFormat, code)
+          ? new Intl.DateTimeFormat(code, options).format(d)
+          : new Intl.DateTimeFormat("en-GB", figures(options)).format(d),
+      list: (items) =>
+        knows(Intl.ListFormat, code) ? new Intl.ListFormat(code, { type: "conjunction" }).format(items) : items.join(", "),
+      languageName: (tag) => {
+        try {
+          return (knows(Intl.DisplayNames, code) && new Intl.DisplayNames([code], { type: "language" }).of(tag)) || tag;
+        } catch (_) {
+          return tag;
+        }
+      },
     };
   }
 
