@@ -34,8 +34,13 @@ _MAX_TOKEN = 1024
 
 
 def new_id(nbytes: int = 12) -> str:
-    """A random URL-safe identifier (``nbytes`` of entropy)."""
-    return secrets.token_urlsafe(nbytes)
+    """A random URL-safe identifier (``nbytes`` of entropy) that does not start with ``-``:
+    one that did would read as an option on a command line (``ranker organiser rotate
+    --survey -x...`` failed) and as a formula to a spreadsheet."""
+    while True:
+        got = secrets.token_urlsafe(nbytes)
+        if not got.startswith("-"):
+            return got
 
 
 class VoterClaims(msgspec.Struct, array_like=True, frozen=True):

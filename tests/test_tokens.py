@@ -83,3 +83,12 @@ def test_only_the_exact_spelling_of_a_token_verifies() -> None:
     for bad in variants:
         with pytest.raises(BadToken):
             signer.verify_voter(bad)
+
+
+def test_new_ids_never_start_with_a_dash() -> None:
+    """A leading '-' read as an option: `ranker organiser rotate --survey -x...` failed."""
+    from ranker.tokens import new_id
+
+    ids = [new_id(9) for _ in range(3000)]  # ~47 would start with "-" without the rule
+    assert not any(i.startswith("-") for i in ids)
+    assert len({i[0] for i in ids}) > 50  # every other first character still occurs
