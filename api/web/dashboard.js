@@ -876,8 +876,13 @@
       }),
     );
     const others = state.ideas.filter((i) => i.status !== "pending");
+    // an idea being edited keeps its form: a vote arriving (new counts) must not throw the
+    // organiser's half-typed edit away
+    const editing = $("db-ideas").querySelector(".db-edit-idea");
+    const open = editing ? editing.closest("li") : null;
     $("db-ideas").replaceChildren(
       ...others.map((idea) => {
+        if (open && open.dataset.idea === String(idea.id)) return open;
         const li = h(
           "li",
           { "data-idea": idea.id, "data-status": idea.status },
@@ -934,6 +939,7 @@
     li.replaceChildren(form);
     input.focus();
     cancel.addEventListener("click", () => {
+      form.remove();
       renderIdeas();
       const again = $("db-ideas").querySelector(`[data-idea="${CSS.escape(String(idea.id))}"] button`);
       if (again) again.focus();
@@ -953,6 +959,7 @@
       save.disabled = true;
       try {
         await api("PATCH", surveyPath(`/ideas/${encodeURIComponent(idea.id)}`), { json: changes });
+        form.remove();
         note(
           "db-ideas-note",
           changes.text

@@ -603,3 +603,27 @@ def test_settle_card_shows_forecast_progress_and_each_ideas_place(
     after = int(progress.get_attribute("value") or 0)
     assert after > before
     page.locator("#db-settle").screenshot(path=artifacts / "dashboard-settle-later.png")
+
+
+def test_an_idea_being_edited_keeps_its_form_when_votes_arrive(
+    app_server: AppServer,
+    organiser_key: str,
+    make_survey: Callable[..., Survey],
+    new_page: Callable[..., Any],
+) -> None:
+    """The live results re-render the ideas list (new vote counts); a half-typed edit stays."""
+    survey = make_survey(IDEAS)
+    page = new_page(1280, 900)
+    sign_in(page, app_server, organiser_key, survey.id)
+    page.get_by_role("tab", name="Ideas").click()
+    page.get_by_role("button", name=f"Edit: {IDEAS[1]}").click()
+    field = page.locator(".db-edit-idea input").first
+    field.fill("Nurse-led telephone clinics, evenings too")
+    cast_votes(app_server, survey.id, 3, lambda left, right: "left")
+    expect(page.locator("#db-n-votes")).to_have_text("3")
+    expect(page.locator(".db-edit-idea input").first).to_have_value(
+        "Nurse-led telephone clinics, evenings too"
+    )
+    page.locator(".db-edit-idea button[type=submit]").click()
+    expect(page.locator("#db-ideas")).to_contain_text("evenings too")
+    expect(page.locator(".db-edit-idea")).to_have_count(0)
