@@ -184,6 +184,14 @@ class Forecast:
             return None
         return round(lo + (hi - lo) * (pos - math.floor(pos)))
 
+    def at_least(self, q: float) -> int | None:
+        """A lower bound of the ``q`` quantile: each censored run counted at the votes it
+        reached (its true value is larger). What "more than N votes" may honestly say."""
+        if not self.needed:
+            return None
+        vals = sorted(self.needed)
+        return vals[math.floor(q * (len(vals) - 1))]
+
     @property
     def median(self) -> int | None:
         return self.quantile(0.5)

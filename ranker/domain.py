@@ -341,6 +341,9 @@ class TopKEstimate(msgspec.Struct, frozen=True, kw_only=True):
     """10th percentile of the simulated further answers."""
     votes_needed_high: int | None = None
     """90th percentile; ``None`` when beyond what was simulated."""
+    votes_needed_above: int | None = None
+    """When ``votes_needed`` is ``None`` (beyond what was simulated): it is more than this (the
+    median with each unfinished simulation counted at the votes it reached)."""
     simulations: int = 0
     horizon: int = 0
     """Further answers simulated at most per run."""

@@ -46,6 +46,7 @@ class _Forecast(msgspec.Struct, frozen=True):
     high: int | None
     sims: int
     horizon: int
+    above: int | None  # a lower bound of the median when the median is beyond the simulations
 
 
 def estimate(
@@ -72,12 +73,13 @@ def estimate(
     if not settled and median == 0:
         median = None  # the forecast thought it would be settled by now: it is not; unknown
     horizon = 0 if fc is None else max(0, fc.horizon - since)
+    above = None if settled or median is not None or fc is None else left(fc.above)
     if settled:
         progress = 1.0
     elif median is not None:
         progress = n_votes / max(1, n_votes + median)
     else:
-        progress = n_votes / max(1, n_votes + horizon) if horizon else 0.0
+        progress = n_votes / max(1, n_votes + above) if above else 0.0
     return TopKEstimate(
         k=check.k,
         settled=settled,
@@ -87,6 +89,7 @@ def estimate(
         margin=check.margin,
         votes_needed_low=0 if settled else (None if fc is None else left(fc.low)),
         votes_needed_high=0 if settled else (None if fc is None else left(fc.high)),
+        votes_needed_above=above,
         simulations=0 if fc is None else fc.sims,
         horizon=horizon,
         n_votes=n_votes,
@@ -174,10 +177,12 @@ class Settling:
 
     def _stale(self, fc: _Forecast | None, n_votes: int) -> bool:
         """No forecast yet, or 10 % more answers (at most every ``min_interval_s``), or new
-        answers and older than ``max_age_s``."""
+        answers and older than ``max_age_s``, or the votes it forecast have been given."""
         if fc is None:
             return True
         moved = n_votes - fc.n_votes
+        if fc.median is not None and moved >= fc.median:
+            return True  # it expected the top k settled by now and it is not: ask again
         age = time.monotonic() - fc.made
         grown = moved > 0.1 * max(fc.n_votes, 1) and age >= self.min_interval_s
         return grown or (moved > 0 and age > self.max_age_s)
@@ -216,6 +221,7 @@ class Settling:
             high=fc.quantile(0.9),
             sims=len(fc.needed),
             horizon=fc.horizon,
+            above=fc.at_least(0.5) if fc.median is None else None,
         )
 
 

@@ -38,6 +38,8 @@ def test_results_carry_the_settle_estimate_of_the_surveys_top_k(api: Api) -> Non
     assert 0.0 <= vn["progress"] <= 1.0 and vn["decided"] <= 4
     if not vn["settled"]:
         assert vn["simulations"] >= 3 and vn["horizon"] > 0
+        if vn["votes_needed"] is None:  # beyond the simulations: "more than N", N known
+            assert 0 < vn["votes_needed_above"] <= vn["horizon"]
     asked = api.client.get(f"/v1/surveys/{sid}/results?top_k=3&margin=0.55", headers=org).json()
     assert (asked["votes_needed"]["k"], asked["votes_needed"]["margin"]) == (3, 0.55)
 

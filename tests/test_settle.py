@@ -163,3 +163,13 @@ def test_bad_settle_requests_are_refused(svc: RankerService) -> None:
             svc.settling.votes_needed(sid, **kw)  # type: ignore[arg-type]
     with pytest.raises(E.SurveyNotFound):
         svc.settling.votes_needed("nope")
+
+
+def test_more_than_n_is_a_true_lower_bound_of_the_median() -> None:
+    """Censored runs count at the votes they reached: "more than N" never overstates."""
+    from algorithms.settle import Forecast
+
+    fc = Forecast(needed=[100, 250, 400, 900], censored=[False, True, True, True], horizon=5000)
+    assert fc.median is None and fc.at_least(0.5) == 250  # not the 5,000 of the horizon
+    done = Forecast(needed=[100, 200, 300], censored=[False] * 3, horizon=5000)
+    assert done.median == 200 == done.at_least(0.5)

@@ -484,8 +484,8 @@
       if (lo !== null && hi !== null) range = t("enough.range", { lo, hi });
       else if (lo !== null) range = t("enough.at_least", { lo });
       text.textContent = t("enough.more", { n: need, range, k });
-    } else if (num(vn.horizon)) {
-      text.textContent = t("enough.beyond", { n: vn.horizon });
+    } else if (num(vn.votes_needed_above)) {
+      text.textContent = t("enough.beyond", { n: vn.votes_needed_above });
     } else {
       text.textContent = t("enough.unknown");
     }

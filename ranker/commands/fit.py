@@ -319,7 +319,7 @@ def settle_note(model: PairwiseModel, votes: tuple[Any, Any, Any], args: argpars
     )
     lo, mid, hi = fc.quantile(0.1), fc.median, fc.quantile(0.9)
     if mid is None:
-        more = f"more than {fc.horizon:,} more votes (the most simulated)"
+        more = f"more than {fc.at_least(0.5) or 0:,} more votes (the simulations stopped there)"
     else:
         sims = len(fc.needed)
         span = f"{lo:,}-{hi:,} in 80%" if hi is not None else f"at least {lo:,} in 90%"
