@@ -24,8 +24,8 @@ from algorithms.samplers import Sampler
 from algorithms.settle import STATUS_NAMES, SettleCheck, check_model, forecast
 from ranker.domain import Place, TopKEstimate
 from ranker.errors import InvalidInput
-from ranker.projection import Projection
 from ranker.repository import ProjectionRepository
+from ranker.results import answer_rows
 from ranker.rules import Level, Margin, TopK, parse
 from ranker.sampling import aim
 
@@ -141,7 +141,7 @@ class Settling:
             n_votes = proj.n_votes
             idx = np.flatnonzero(proj.active_mask()).astype(np.int64)
             sampler_name = survey.sampler
-            history = _history(proj)
+            history = answer_rows(proj)[:3]  # the sampler's counts
         if isinstance(k, bool) or not isinstance(k, int):
             raise InvalidInput("k must be a positive integer", field="k")
         k = parse(TopK, k, "k")
@@ -223,14 +223,3 @@ class Settling:
             horizon=fc.horizon,
             above=fc.at_least(0.5) if fc.median is None else None,
         )
-
-
-def _history(proj: Projection) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """The active decisive answers (left, right, outcome) as arrays, for the sampler's
-    counts."""
-    rows = [r for r in proj.votes if r.active and r.y is not None]
-    return (
-        np.fromiter((r.left for r in rows), dtype=np.int64, count=len(rows)),
-        np.fromiter((r.right for r in rows), dtype=np.int64, count=len(rows)),
-        np.fromiter((r.y for r in rows), dtype=np.float64, count=len(rows)),
-    )

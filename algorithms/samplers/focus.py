@@ -86,23 +86,17 @@ class SettleSampler(AdaptiveSampler):
         super().__init__(
             seed=seed, explore=explore, floor=floor, starts=starts, dist=dist, ramp=ramp
         )
-        if int(k) != k or k < 1:
-            raise ValueError(f"k must be an int >= 1, got {k!r}")
-        if not 0.5 < float(margin) < 1.0:
-            raise ValueError(f"margin must be in (0.5, 1), got {margin!r}")
         if not 0.5 < float(level) < 1.0:
             raise ValueError(f"level must be in (0.5, 1), got {level!r}")
         if not 0.0 <= float(focus) <= 1.0:
             raise ValueError(f"focus must be in [0, 1], got {focus!r}")
         if int(candidates) != candidates or candidates < 1:
             raise ValueError(f"candidates must be an int >= 1, got {candidates!r}")
-        self.k = int(k)
-        self.margin = float(margin)
+        self.set_target(k=k, margin=margin)  # checks and sets k, margin and the threshold δ
         self.level = float(level)
         self.focus = float(focus)
         self.candidates = int(candidates)
         self.slack = float(slack)
-        self._delta = float(logit(self.margin))
         self._z = float(ndtri(self.level)) + self.slack
 
     def set_target(self, *, k: int | None = None, margin: float | None = None) -> None:
