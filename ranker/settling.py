@@ -137,15 +137,19 @@ class Settling:
             assert survey is not None
             k = survey.top_k if k is None else k
             margin = survey.margin if margin is None else margin
+            if isinstance(k, bool) or not isinstance(k, int):
+                raise InvalidInput("k must be a positive integer", field="k")
+            k = parse(TopK, k, "k")
+            margin = parse(Margin, margin, "margin")
+            key = (survey_id, k, level, margin)
             model = proj.model_copy()
             n_votes = proj.n_votes
             idx = np.flatnonzero(proj.active_mask()).astype(np.int64)
             sampler_name = survey.sampler
-            history = answer_rows(proj)[:3]  # the sampler's counts
-        if isinstance(k, bool) or not isinstance(k, int):
-            raise InvalidInput("k must be a positive integer", field="k")
-        k = parse(TopK, k, "k")
-        margin = parse(Margin, margin, "margin")
+            with self._lock:
+                stale = self._stale(self._forecasts.get(key), n_votes)
+            # the answers so far prime the sampler of a forecast: copied only if one may run
+            history = answer_rows(proj)[:3] if stale else None
         scores = np.asarray(model.scores(), dtype=np.float64)[idx]
         if idx.size <= k:
             check = SettleCheck(
@@ -158,14 +162,19 @@ class Settling:
             )
             return estimate(check, idx, scores, n_votes, None)
         check = check_model(model, k, level, margin, idx)
-        key = (survey_id, k, level, margin)
         with self._lock:
             fc = self._forecasts.get(key)
             # one forecast per key at a time: concurrent requests take the previous one
-            run = not check.settled and self._stale(fc, n_votes) and key not in self._running
+            run = (
+                history is not None
+                and not check.settled
+                and self._stale(fc, n_votes)
+                and key not in self._running
+            )
             if run:
                 self._running.add(key)
         if run:
+            assert history is not None  # run implies it was copied
             try:
                 fc = self._forecast(model, sampler_name, k, level, margin, idx, history, n_votes)
             finally:
