@@ -22,6 +22,7 @@ voter passes ``c`` on any item.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,6 +79,15 @@ class BTInfluence:
     _left: IntArray
     _right: IntArray
     _out: FloatArray
+
+    def _check_cap(self) -> None:
+        cap = self.influence_cap
+        if cap is not None and (
+            isinstance(cap, bool)
+            or not isinstance(cap, int | float | np.integer | np.floating)
+            or not (0.0 < float(cap) < math.inf)
+        ):
+            raise ValueError(f"influence_cap must be None or a finite number > 0, got {cap!r}")
 
     def _reset_voters(self) -> None:
         self._cap_voter: IntArray = np.full(

@@ -13,7 +13,6 @@ current after every vote.
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Iterator
 from statistics import NormalDist
@@ -22,6 +21,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from algorithms._wire import unpack_f64
 from algorithms.base import (
     FloatArray,
     ModelState,
@@ -103,16 +103,15 @@ def unpack_array(value: Any) -> FloatArray:
     Accepts the bytes themselves (msgpack) or their base64 text (what
     ``msgspec.json`` turns bytes into inside an untyped ``dict``), or a list of floats.
 
+    >>> import base64
     >>> a = np.array([0.1, -2.5, 1e-300])
     >>> bool(np.array_equal(unpack_array(pack_array(a)), a))
     True
     >>> bool(np.array_equal(unpack_array(base64.b64encode(pack_array(a)).decode()), a))
     True
     """
-    if isinstance(value, str):
-        value = base64.b64decode(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return np.frombuffer(bytes(value), dtype="<f8").astype(np.float64)
+    if isinstance(value, str | bytes | bytearray | memoryview):
+        return unpack_f64(value)
     return np.array(value, dtype=np.float64)
 
 

@@ -11,7 +11,6 @@ Between refits :meth:`BTModel.posterior` moves with each vote by one diagonal Ne
 
 from __future__ import annotations
 
-import base64
 import math
 from typing import Any, Self
 
@@ -30,12 +29,11 @@ from algorithms._bt_fit import (
     newton,
 )
 from algorithms._bt_influence import BTInfluence
+from algorithms._bt_state import BTState
 from algorithms._bt_uncertainty import BTUncertainty
 from algorithms._bt_votes import BTVotes
 from algorithms.base import (
     FloatArray,
-    IntArray,
-    ModelState,
     PairwiseModel,
     VoteContext,
     as_votes,
@@ -51,21 +49,8 @@ DEFAULT_PRIOR_STRENGTH = LAM_BASE
 _TIES = ("davidson", "half")
 
 
-def _raw(value: Any) -> bytes:
-    # msgpack gives the bytes back; msgspec.json gives their base64 text inside a dict
-    return base64.b64decode(value) if isinstance(value, str) else bytes(value)
-
-
-def _f64(value: Any) -> FloatArray:
-    return np.frombuffer(_raw(value), dtype="<f8").astype(np.float64)
-
-
-def _i64(value: Any) -> IntArray:
-    return np.frombuffer(_raw(value), dtype="<i8").astype(np.int64)
-
-
 @register_model("bt")
-class BTModel(BTAdaptive, BTVotes, BTUncertainty, BTInfluence, PairwiseModel):
+class BTModel(BTAdaptive, BTVotes, BTUncertainty, BTInfluence, BTState, PairwiseModel):
     """Bradley-Terry MAP with a Gaussian prior ``N(0, 1/prior_strength)`` on each score.
 
     Parameters
@@ -160,13 +145,7 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, BTInfluence, PairwiseModel):
             raise ValueError(f"exact_max must be an integer >= 0, got {self.exact_max!r}")
         if not isinstance(self.n_boot, int | np.integer) or self.n_boot < 2:
             raise ValueError(f"n_boot must be an integer >= 2, got {self.n_boot!r}")
-        cap = self.influence_cap
-        if cap is not None and (
-            isinstance(cap, bool)
-            or not isinstance(cap, int | float | np.integer | np.floating)
-            or not (0.0 < float(cap) < math.inf)
-        ):
-            raise ValueError(f"influence_cap must be None or a finite number > 0, got {cap!r}")
+        self._check_cap()
 
     def _init_state(self, n: int) -> None:
         self._validate()
@@ -414,51 +393,3 @@ class BTModel(BTAdaptive, BTVotes, BTUncertainty, BTInfluence, PairwiseModel):
         """``P(left wins | decisive)``, with the side advantage when it is estimated."""
         pw, _, pl = self.outcome_probs(np.atleast_1d(left), np.atleast_1d(right))
         return np.asarray(pw / (pw + pl), dtype=np.float64)
-
-    # -- state ---------------------------------------------------------------------
-    def state(self) -> ModelState:
-        self._ensure()
-        m = self._m
-        data = {
-            "n": self._n,
-            "left": self._left[:m].astype("<i8").tobytes(),
-            "right": self._right[:m].astype("<i8").tobytes(),
-            "outcome": self._out[:m].astype("<f8").tobytes(),
-            "n_ties": self._n_ties,
-            "s": self._s.astype("<f8").tobytes(),
-            "h": self._h,
-            "tau": self._tau if math.isfinite(self._tau) else None,
-            "n_fit": self._n_fit,
-            "lam": self._lam,
-            "side": self._side,
-            "m_est": self._m_est,
-            "mean": self._mean.astype("<f8").tobytes(),
-            "var": self._var.astype("<f8").tobytes(),
-        }
-        if self.influence_cap is not None:
-            data["voter"] = self._cap_voter[:m].astype("<i8").tobytes()
-        return ModelState(model=self.name, params=self.get_params(), data=data)
-
-    @classmethod
-    def from_state(cls, state: ModelState) -> Self:
-        if state.model != cls.name:
-            raise ValueError(f"state is for model {state.model!r}, not {cls.name!r}")
-        model = cls(**state.params)
-        d = state.data
-        model._init_state(int(d["n"]))
-        left, right, out = _i64(d["left"]), _i64(d["right"]), _f64(d["outcome"])
-        model._append(left, right, out)
-        if "voter" in d:
-            model._note_voters(_i64(d["voter"]), model._m)
-        model._n_ties = int(d["n_ties"])
-        model._s = _f64(d["s"])
-        model._h = float(d["h"])
-        model._tau = -math.inf if d["tau"] is None else float(d["tau"])
-        model._n_fit = int(d["n_fit"])
-        # states written before prior_strength/side_advantage could be "auto" lack these
-        model._lam = float(d.get("lam", model._lam))
-        model._side = bool(d.get("side", model._side))
-        model._m_est = int(d.get("m_est", 0))
-        model._mean[:] = _f64(d["mean"])
-        model._var[:] = _f64(d["var"])
-        return model

@@ -18,7 +18,6 @@ reliability as of the last refit.
 
 from __future__ import annotations
 
-import base64
 import math
 from typing import Any, Self
 
@@ -36,6 +35,7 @@ from algorithms._crowd_em import (
     reliability_masses,
 )
 from algorithms._gauss import check_int, check_positive, pack_array, unpack_array, voter_array
+from algorithms._wire import unpack_i64
 from algorithms.base import (
     FloatArray,
     IntArray,
@@ -428,7 +428,7 @@ class CrowdBT(BTModel):
         m = model._m
         ids = [_voter_id(v) for v in d["voters"]]
         rel = unpack_array(d["reliability"])
-        codes = np.frombuffer(_raw(d["voter_code"]), dtype="<i8").astype(np.int64)
+        codes = unpack_i64(d["voter_code"])
         w = unpack_array(d["weight"])
         if not (len(ids) == rel.shape[0] and codes.shape[0] == w.shape[0] == m):
             raise ValueError("state data: voters, reliabilities and votes differ in length")
@@ -440,8 +440,3 @@ class CrowdBT(BTModel):
         model._hyper = (a, b)
         model._rbar = float(reliability_masses(a, b) @ RELIABILITY_GRID)
         return model
-
-
-def _raw(value: Any) -> bytes:
-    # msgpack gives the bytes back; msgspec.json gives their base64 text inside a dict
-    return base64.b64decode(value) if isinstance(value, str) else bytes(value)

@@ -13,7 +13,6 @@ needs evidence before it is credible. The maths is in ``docs/models.md``; the nu
 
 from __future__ import annotations
 
-import base64
 import math
 from typing import Any, Self
 
@@ -35,6 +34,7 @@ from algorithms._group_fit import (
     vote_nodes,
 )
 from algorithms._group_reads import GroupDifference, GroupReads
+from algorithms._wire import unpack_i64
 from algorithms.base import (
     FloatArray,
     IntArray,
@@ -73,12 +73,6 @@ def _number(value: object, low: float, strict: bool) -> bool:
         return False
     v = float(value)
     return math.isfinite(v) and (v > low or (v == low and not strict))
-
-
-def _i64(value: Any) -> IntArray:
-    # msgpack gives the bytes back; msgspec.json gives their base64 text inside a dict
-    raw = base64.b64decode(value) if isinstance(value, str) else bytes(value)
-    return np.frombuffer(raw, dtype="<i8").astype(np.int64)
 
 
 @register_model("group-bt")
@@ -580,7 +574,7 @@ class GroupBT(GroupReads, PairwiseModel):
         d = state.data
         n = int(d["n"])
         model._init_state(n)
-        left, right, group = _i64(d["left"]), _i64(d["right"]), _i64(d["group"])
+        left, right, group = unpack_i64(d["left"]), unpack_i64(d["right"]), unpack_i64(d["group"])
         model._append(left, right, unpack_array(d["outcome"]), group)
         model._n_groups = int(d["n_groups"])
         model._n_ties = int(d["n_ties"])

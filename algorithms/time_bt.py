@@ -11,7 +11,6 @@ See ``docs/models.md`` for the maths and references.
 
 from __future__ import annotations
 
-import base64
 import math
 from typing import Any, Self
 
@@ -28,6 +27,7 @@ from algorithms._time_bt_search import (
     fit_time_bt,
     latest_posterior,
 )
+from algorithms._wire import unpack_i64
 from algorithms.base import (
     FloatArray,
     IntArray,
@@ -85,11 +85,6 @@ def _times(context: VoteContext | None, m: int) -> FloatArray:
 
 def _pack_int(arr: IntArray) -> bytes:
     return np.ascontiguousarray(arr, dtype="<i8").tobytes()
-
-
-def _unpack_int(value: Any) -> IntArray:
-    raw = base64.b64decode(value) if isinstance(value, str) else bytes(value)
-    return np.frombuffer(raw, dtype="<i8").astype(np.int64)
 
 
 @register_model("time-bt")
@@ -504,7 +499,7 @@ class TimeBT(PairwiseModel):
         d = state.data
         n = int(d["n"])
         model._init_state(n)
-        model._left, model._right = _unpack_int(d["left"]), _unpack_int(d["right"])
+        model._left, model._right = unpack_i64(d["left"]), unpack_i64(d["right"])
         model._out, model._time = unpack_array(d["outcome"]), unpack_array(d["time"])
         model._m = model._left.shape[0]
         model._n_ties = int(np.count_nonzero(model._out == 0.5))
