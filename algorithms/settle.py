@@ -39,6 +39,7 @@ from scipy.special import expit, logit
 
 from algorithms.base import FloatArray, IntArray, PairwiseModel
 from algorithms.samplers import Sampler
+from algorithms.summaries import score_order
 
 __all__ = [
     "IN",
@@ -115,7 +116,7 @@ def check_draws(
         ones = np.ones(n)
         return SettleCheck(int(k), level, margin, np.full(n, IN), ones, np.ones(n, dtype=np.bool_))
     delta = float(logit(margin))
-    order = np.argsort(-mean, kind="stable")
+    order = score_order(mean)
     in_top = np.zeros(n, dtype=np.bool_)
     in_top[order[:k]] = True
     # P(i in top k): the k-th largest draw of each sample is the cut

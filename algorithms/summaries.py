@@ -29,18 +29,35 @@ __all__ = [
 ]
 
 
+SCORE_DECIMALS = 9
+"""Scores are compared to this many decimals when ranked (far below any credible difference)."""
+
+
 def _check_level(level: float) -> None:
     if not (isinstance(level, float | int) and 0.0 < level < 1.0):
         raise ValueError(f"level must be in (0, 1), got {level!r}")
 
 
+def score_order(scores: FloatArray) -> IntArray:
+    """Indices best first; scores equal to ``SCORE_DECIMALS`` places keep index order."""
+    key = np.round(np.asarray(scores, dtype=np.float64), SCORE_DECIMALS)
+    return np.argsort(-key, kind="stable")
+
+
 def point_ranks(scores: FloatArray) -> IntArray:
     """1-based ranks by score, 1 = best; equal scores keep index order.
 
+    Scores equal to ``SCORE_DECIMALS`` places count as equal: two ideas with the same record
+    fit to 1e-22 and 1e-23, and the solver's last bits must not reorder them between refreshes.
+
     >>> point_ranks(np.array([0.2, 1.5, -1.0])).tolist()
     [2, 1, 3]
+    >>> point_ranks(np.array([1e-23, 1e-22])).tolist()
+    [1, 2]
     """
-    order = np.argsort(-np.asarray(scores), kind="stable")
+    order = np.argsort(
+        -np.round(np.asarray(scores, dtype=np.float64), SCORE_DECIMALS), kind="stable"
+    )
     ranks = np.empty(order.shape[0], dtype=np.int64)
     ranks[order] = np.arange(1, order.shape[0] + 1)
     return ranks

@@ -85,8 +85,7 @@ def rank_view(
         rank_lo[pos], rank_hi[pos] = rank_ranges(part, level, seed=seed)
         tier[pos] = tiers_from_ranges(rank[pos], rank_lo[pos], rank_hi[pos])
     rest = np.flatnonzero(~placed)
-    rest = rest[np.argsort(-score[rest], kind="stable")]
-    rank[rest] = pos.size + 1 + np.arange(rest.size)
+    rank[rest] = pos.size + point_ranks(score[rest])
     out = []
     for k in np.argsort(rank, kind="stable").tolist():
         out.append(

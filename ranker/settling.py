@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from algorithms import PairwiseModel, create_sampler
 from algorithms.samplers import Sampler
 from algorithms.settle import STATUS_NAMES, SettleCheck, check_model, forecast
+from algorithms.summaries import score_order
 from ranker.domain import Place, TopKEstimate
 from ranker.errors import InvalidInput
 from ranker.repository import ProjectionRepository
@@ -59,7 +60,7 @@ def estimate(
     """The wire-ready estimate from a check and the latest forecast (counted down by the
     answers given since)."""
     settled = check.settled
-    order = np.argsort(-scores, kind="stable")
+    order = score_order(scores)
     places = [
         Place(idea=int(idx[i]), status=STATUS_NAMES[check.status[i]], p_top=float(check.p_top[i]))  # type: ignore[arg-type]
         for i in order.tolist()
