@@ -17,18 +17,8 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from algorithms._bt_fit import (
-    DENSE_MAX,
-    Problem,
-    _Eval,
-    _HessOp,
-    dense_hessian,
-    laplace_var,
-    newton,
-    objective,
-    pcg,
-    scatter,
-)
+from algorithms._bt_fit import DENSE_MAX, _HessOp, dense_hessian, laplace_var, newton, pcg
+from algorithms._bt_objective import Problem, _Eval, objective, scatter
 from algorithms.base import FloatArray
 
 __all__ = [

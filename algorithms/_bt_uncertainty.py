@@ -1,7 +1,8 @@
 """Uncertainty of the ``bt`` model: Laplace and bootstrap intervals, joint posterior draws.
 
 A mixin of :class:`algorithms.bt.BTModel`, kept apart so each module fits on a few screens;
-the maths is in ``docs/models.md`` and the numerics in :mod:`algorithms._bt_fit`.
+the maths is in ``docs/models.md`` and the numerics in :mod:`algorithms._bt_fit`
+and :mod:`algorithms._bt_objective`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import numpy as np
 import scipy.linalg
 import scipy.special
 
-from algorithms._bt_fit import Problem, dense_hessian, laplace_var, newton
-from algorithms._bt_fit import objective as _objective
+from algorithms._bt_fit import dense_hessian, laplace_var, newton
+from algorithms._bt_objective import Problem
+from algorithms._bt_objective import objective as _objective
 from algorithms.base import FloatArray
 
 __all__ = ["BTUncertainty"]

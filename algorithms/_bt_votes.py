@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from algorithms._bt_fit import edge_step, scatter
+from algorithms._bt_objective import edge_step, scatter
 from algorithms.base import FloatArray, IntArray, Posterior
 
 __all__ = ["BTVotes"]

@@ -4,7 +4,7 @@ factorisation of its Hessian behind the Laplace evidence and the posterior covar
 Parameters: the scores ``S[b, i]`` of item ``i`` in time bucket ``b`` (flattened bucket-major,
 node ``b * n + i``), then the optional left-side advantage ``h`` and Davidson ``tau``. The votes
 of bucket ``b`` compare nodes of bucket ``b``; the negative log-likelihood, its gradient and the
-per-vote curvatures come from :func:`algorithms._bt_fit.objective` (with no prior on the nodes).
+per-vote curvatures come from :func:`algorithms._bt_objective.objective` (no prior on the nodes).
 The prior is a Gaussian random walk per item: ``S[a_i, i] ~ N(0, 1 / lam)`` at the item's first
 bucket ``a_i`` and ``S[b, i] - S[b - 1, i] ~ N(0, sigma^2 (t_b - t_{b-1}))``. Its precision
 couples bucket ``b`` only with ``b - 1`` and ``b + 1``, through a multiple of the identity, so
@@ -24,15 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from algorithms._bt_fit import (
-    Problem,
-    _dot,
-    _Eval,
-    aggregate,
-    initial_scores,
-    objective,
-    scatter,
-)
+from algorithms._bt_fit import initial_scores
+from algorithms._bt_objective import Problem, _dot, _Eval, aggregate, objective, scatter
 from algorithms._time_bt_kernels import block_factor, block_solve
 from algorithms.base import FloatArray, IntArray
 

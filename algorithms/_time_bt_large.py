@@ -23,7 +23,8 @@ import math
 
 import numpy as np
 
-from algorithms._bt_fit import _dot, _HessOp, _norm, scatter
+from algorithms._bt_fit import _HessOp
+from algorithms._bt_objective import _dot, _norm, scatter
 from algorithms._time_bt_fit import Hyper, Setup, evaluate, prior_terms
 from algorithms.base import FloatArray
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from algorithms._bt_fit import Problem, aggregate, objective
+from algorithms._bt_objective import Problem, aggregate, objective
 from algorithms._time_bt_fit import (
     EXACT_ITEMS,
     Buckets,

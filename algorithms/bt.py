@@ -20,15 +20,9 @@ import scipy.special
 from numpy.typing import ArrayLike
 
 from algorithms._bt_auto import AUTO, LAM_BASE, STEP_TOL, BTAdaptive, is_auto
-from algorithms._bt_fit import (
-    Edges,
-    Problem,
-    aggregate,
-    initial_scores,
-    laplace_var,
-    newton,
-)
+from algorithms._bt_fit import initial_scores, laplace_var, newton
 from algorithms._bt_influence import BTInfluence
+from algorithms._bt_objective import Edges, Problem, aggregate
 from algorithms._bt_state import BTState
 from algorithms._bt_uncertainty import BTUncertainty
 from algorithms._bt_votes import BTVotes

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.special
 from numpy.typing import ArrayLike
 
-from algorithms._bt_fit import edge_step, scatter
+from algorithms._bt_objective import edge_step, scatter
 from algorithms._gauss import check_int, pack_array, unpack_array, z_value
 from algorithms._time_bt_fit import EXACT_ITEMS
 from algorithms._time_bt_search import (

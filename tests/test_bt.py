@@ -1,4 +1,4 @@
-"""Tests of the Bradley-Terry model ``bt`` (algorithms/bt.py, algorithms/_bt_fit.py)."""
+"""Tests of the Bradley-Terry model ``bt`` (algorithms/bt.py, _bt_fit.py, _bt_objective.py)."""
 
 from __future__ import annotations
 
