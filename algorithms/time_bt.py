@@ -15,23 +15,23 @@ import math
 from typing import Any, Self
 
 import numpy as np
-import scipy.special
 from numpy.typing import ArrayLike
 
 from algorithms._bt_objective import edge_step, scatter
-from algorithms._gauss import check_int, pack_array, unpack_array, z_value
+from algorithms._gauss import check_int
 from algorithms._time_bt_fit import EXACT_ITEMS
+from algorithms._time_bt_params import AUTO, auto_or_number, vote_times
+from algorithms._time_bt_reads import TimeBTReads
 from algorithms._time_bt_search import (
     DEFAULT_PRIOR_STRENGTH,
     FitResult,
     fit_time_bt,
     latest_posterior,
 )
-from algorithms._wire import unpack_i64
+from algorithms._time_bt_state import TimeBTState
 from algorithms.base import (
     FloatArray,
     IntArray,
-    ModelState,
     PairwiseModel,
     Posterior,
     VoteContext,
@@ -42,53 +42,10 @@ from algorithms.base import (
 __all__ = ["TimeBT"]
 
 _TIES = ("davidson", "half")
-_AUTO = "auto"
-
-
-def _auto_or_number(name: str, value: Any, *, allow_zero: bool) -> float | None:
-    if isinstance(value, str) and value == _AUTO:
-        return None
-    ok = (
-        isinstance(value, int | float | np.integer | np.floating)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-        and (float(value) > 0.0 or (allow_zero and float(value) == 0.0))
-    )
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be 'auto' or a finite number {bound}, got {value!r}")
-    return float(value)
-
-
-def _times(context: VoteContext | None, m: int) -> FloatArray:
-    """Per-vote times as float64 (NaN: unknown); ``datetime64`` becomes days."""
-    raw = None if context is None else context.time
-    if raw is None:
-        return np.full(m, np.nan)
-    t = np.asarray(raw)
-    if t.dtype.kind == "M":
-        nat = np.isnat(t)
-        t = t.astype("datetime64[s]").astype(np.int64).astype(np.float64) / 86400.0
-        t[nat] = np.nan
-    elif t.dtype.kind in "biuf":
-        t = t.astype(np.float64)
-    else:
-        raise ValueError(f"context.time must hold numbers or datetimes, got dtype {t.dtype}")
-    if t.ndim == 0:
-        t = np.full(m, float(t))
-    if t.shape != (m,):
-        raise ValueError(f"context.time must have one entry per vote ({m}), got shape {t.shape}")
-    if np.isinf(t).any():
-        raise ValueError("context.time must be finite (NaN: time unknown)")
-    return t
-
-
-def _pack_int(arr: IntArray) -> bytes:
-    return np.ascontiguousarray(arr, dtype="<i8").tobytes()
 
 
 @register_model("time-bt")
-class TimeBT(PairwiseModel):
+class TimeBT(TimeBTReads, TimeBTState, PairwiseModel):
     """Time-aware Bradley-Terry: per-item scores follow a random walk over time buckets.
 
     ``P(left wins | decisive) = σ(s_{l,t} − s_{r,t} + h)`` with the scores at the vote's time.
@@ -136,10 +93,10 @@ class TimeBT(PairwiseModel):
     def __init__(
         self,
         n_items: int = 0,
-        prior_strength: float | str = _AUTO,
-        drift: float | str = _AUTO,
-        bucket_width: float | str = _AUTO,
-        side_advantage: bool | str = _AUTO,
+        prior_strength: float | str = AUTO,
+        drift: float | str = AUTO,
+        bucket_width: float | str = AUTO,
+        side_advantage: bool | str = AUTO,
         ties: str = "davidson",
     ) -> None:
         super().__init__(n_items)
@@ -164,11 +121,11 @@ class TimeBT(PairwiseModel):
 
     def _validate(self) -> None:
         check_int("n_items", self.n_items_init)
-        self._lam_fixed = _auto_or_number("prior_strength", self.prior_strength, allow_zero=False)
-        self._sigma_fixed = _auto_or_number("drift", self.drift, allow_zero=True)
-        self._width = _auto_or_number("bucket_width", self.bucket_width, allow_zero=False)
+        self._lam_fixed = auto_or_number("prior_strength", self.prior_strength, allow_zero=False)
+        self._sigma_fixed = auto_or_number("drift", self.drift, allow_zero=True)
+        self._width = auto_or_number("bucket_width", self.bucket_width, allow_zero=False)
         side = self.side_advantage
-        if not (isinstance(side, bool | np.bool_) or (isinstance(side, str) and side == _AUTO)):
+        if not (isinstance(side, bool | np.bool_) or (isinstance(side, str) and side == AUTO)):
             raise ValueError(
                 f"side_advantage must be True, False or 'auto', got {self.side_advantage!r}"
             )
@@ -245,7 +202,7 @@ class TimeBT(PairwiseModel):
         """Absorb one vote (scalars) or a batch (arrays); reads refit lazily."""
         self._ensure()
         li, ri, yy = as_votes(left, right, outcome, self._n)
-        tt = _times(context, li.shape[0])
+        tt = vote_times(context, li.shape[0])
         self._pending.append((li, ri, yy, tt))  # joined at the next refit or state()
         self._m += li.shape[0]
         self._n_ties += int(np.count_nonzero(yy == 0.5))
@@ -271,7 +228,7 @@ class TimeBT(PairwiseModel):
             self._validate()
         n = self._n if self._ready else int(self.n_items_init)
         li, ri, yy = as_votes(left, right, outcome, n)
-        tt = _times(context, li.shape[0])
+        tt = vote_times(context, li.shape[0])
         self._init_state(n)
         self._left, self._right, self._out, self._time = li, ri, yy, tt
         self._m = li.shape[0]
@@ -342,23 +299,11 @@ class TimeBT(PairwiseModel):
         """Bring the MAP up to date now (every read does this lazily)."""
         self._ensure_fit()
 
-    # -- reads -------------------------------------------------------------------
+    # -- reads (more in TimeBTReads; the state round trip is TimeBTState's) ------
     def scores(self) -> FloatArray:
         """The latest scores (the last time bucket)."""
         self._ensure_fit()
         return np.array(self._fit.s[-1], dtype=np.float64)
-
-    def scores_at(self, t: float) -> FloatArray:
-        """Scores at time ``t``: interpolated linearly between bucket times (the posterior
-        mean of a random walk between two buckets), constant before the first and after the
-        last bucket."""
-        self._ensure_fit()
-        f = self._fit
-        if f.times.shape[0] == 1 or not math.isfinite(t):
-            return np.array(f.s[-1], dtype=np.float64)
-        k = int(np.clip(np.searchsorted(f.times, t) - 1, 0, f.times.shape[0] - 2))
-        a = float(np.clip((t - f.times[k]) / (f.times[k + 1] - f.times[k]), 0.0, 1.0))
-        return np.asarray((1.0 - a) * f.s[k] + a * f.s[k + 1], dtype=np.float64)
 
     @property
     def fitted_drift(self) -> float:
@@ -410,111 +355,3 @@ class TimeBT(PairwiseModel):
         mean.flags.writeable = False
         var.flags.writeable = False
         return Posterior(mean=mean, var=var)
-
-    def intervals(self, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
-        """Laplace interval of the latest scores at ``level``."""
-        z = z_value(level)
-        self._ensure_fit()
-        half = z * np.sqrt(self._last_var)
-        s = self._fit.s[-1]
-        return s - half, s + half
-
-    def sample_scores(self, size: int, seed: int | np.random.Generator | None = None) -> FloatArray:
-        """Joint draws of the latest scores from the Laplace posterior (with correlations)."""
-        self._ensure_fit()
-        rng = np.random.default_rng(seed)
-        cov = self._latest_cov()
-        z = rng.standard_normal((size, self._n))
-        if cov is None:  # no votes, or many items: independent draws
-            return np.asarray(self._fit.s[-1] + z * np.sqrt(self._last_var), dtype=np.float64)
-        chol = np.linalg.cholesky(cov)
-        return np.asarray(self._fit.s[-1] + z @ chol.T, dtype=np.float64)
-
-    def predict(
-        self,
-        left: ArrayLike,
-        right: ArrayLike,
-        voter: ArrayLike | None = None,
-        context: VoteContext | None = None,
-    ) -> FloatArray:
-        """``P(left wins | decisive)`` with the scores at each vote's time and ``h``.
-
-        Between buckets the scores are interpolated; a vote outside the fitted span (e.g.
-        later than the training votes) uses the nearest bucket's scores, with the drift's
-        variance ``2 sigma^2 |t - t_end|`` of the difference integrated out (probit
-        approximation); inside, the Brownian bridge's variance likewise.
-        """
-        self._ensure_fit()
-        li = np.atleast_1d(np.asarray(left, dtype=np.int64))
-        ri = np.atleast_1d(np.asarray(right, dtype=np.int64))
-        tt = _times(context, li.shape[0])
-        f = self._fit
-        times, s = f.times, f.s
-        if times.shape[0] == 1:
-            d = s[0, li] - s[0, ri] + f.h
-            grow = np.zeros_like(d)
-        else:
-            tq = np.where(np.isnan(tt), times[-1], tt)
-            k = np.clip(np.searchsorted(times, tq) - 1, 0, times.shape[0] - 2)
-            t0, t1 = times[k], times[k + 1]
-            a = np.clip((tq - t0) / (t1 - t0), 0.0, 1.0)
-            d = (1.0 - a) * (s[k, li] - s[k, ri]) + a * (s[k + 1, li] - s[k + 1, ri]) + f.h
-            inside = (tq - t0) * (t1 - tq) / (t1 - t0)
-            outside = np.maximum(times[0] - tq, 0.0) + np.maximum(tq - times[-1], 0.0)
-            grow = np.maximum(inside, 0.0) + outside
-        var = 2.0 * f.sigma**2 * grow
-        return np.asarray(scipy.special.expit(d / np.sqrt(1.0 + np.pi * var / 8.0)))
-
-    # -- state ---------------------------------------------------------------------
-    def state(self) -> ModelState:
-        self._ensure()
-        self._join()
-        f = self._fit
-        data = {
-            "n": self._n,
-            "left": _pack_int(self._left),
-            "right": _pack_int(self._right),
-            "outcome": pack_array(self._out),
-            "time": pack_array(self._time),
-            "n_fit": self._n_fit,
-            "lam": float(f.lam),
-            "sigma": float(f.sigma),
-            "side": bool(f.side),
-            "h": float(f.h),
-            "tau": float(f.tau) if math.isfinite(f.tau) else None,
-            "times": pack_array(f.times),
-            "s": pack_array(f.s.ravel()),
-            "score": float(f.score),
-            "last_var": pack_array(self._last_var),
-            "mean": pack_array(self._mean),
-            "var": pack_array(self._var),
-        }
-        return ModelState(model=self.name, params=self.get_params(), data=data)
-
-    @classmethod
-    def from_state(cls, state: ModelState) -> Self:
-        if state.model != cls.name:
-            raise ValueError(f"state is for model {state.model!r}, not {cls.name!r}")
-        model = cls(**state.params)
-        d = state.data
-        n = int(d["n"])
-        model._init_state(n)
-        model._left, model._right = unpack_i64(d["left"]), unpack_i64(d["right"])
-        model._out, model._time = unpack_array(d["outcome"]), unpack_array(d["time"])
-        model._m = model._left.shape[0]
-        model._n_ties = int(np.count_nonzero(model._out == 0.5))
-        model._n_fit = int(d["n_fit"])
-        times = unpack_array(d["times"])
-        model._fit = FitResult(
-            lam=float(d["lam"]),
-            sigma=float(d["sigma"]),
-            side=bool(d["side"]),
-            h=float(d["h"]),
-            tau=-math.inf if d["tau"] is None else float(d["tau"]),
-            times=times,
-            s=unpack_array(d["s"]).reshape(times.shape[0], n),
-            score=float(d["score"]),
-        )
-        model._last_var = unpack_array(d["last_var"])
-        model._mean, model._var = unpack_array(d["mean"]), unpack_array(d["var"])
-        return model
