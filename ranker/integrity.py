@@ -60,6 +60,9 @@ class FlaggedVoter(msgspec.Struct, frozen=True, kw_only=True):
     client_agreement_z: float | None = None
     """Agreement with the crowd of all that address's voters' answers pooled (as
     ``agreement_z``; ``None``: address unknown or no decisive answer)."""
+    agreement_p: float = 0.5
+    """Probability that a voter answering as the crowd's model predicts, on the same pairs,
+    agrees with it this little or less (``against_crowd`` flags 0.01 or less)."""
 
 
 class Evidence(NamedTuple):
@@ -110,7 +113,7 @@ def judge(
         c = crowd.client_of.get(v)
         ca = pooled.get(c) if c is not None else None
         cd = decisive.get(c, 0) if c is not None else 0
-        why = reasons(s, None if a is None else a.z, near.get(v, 0), ca, cd)
+        why = reasons(s, a, near.get(v, 0), ca, cd)
         out[v] = Evidence(why, a, near.get(v, 0), ca)
     return out
 
@@ -171,6 +174,7 @@ class Integrity:
                     reasons=e.reasons,
                     agreement_log_lr=round(a.log_lr, 3) if a else 0.0,
                     agreement_z=round(a.z, 2) if a else 0.0,
+                    agreement_p=round(a.p, 5) if a else 0.5,
                     left_share=round(s.left / s.decisive, 3) if s.decisive else 0.0,
                     side_z=round(s.side_z, 2),
                     fast_share=round(s.fast_share, 3),

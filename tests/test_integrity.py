@@ -6,7 +6,7 @@ import numpy as np
 
 from ranker.domain import Answer, Limits
 from ranker.service import RankerService
-from ranker.signals import Signals, agreement, reasons
+from ranker.signals import Agreement, Signals, agreement, reasons
 from tests.core_fixtures import Clock, survey
 
 
@@ -65,7 +65,7 @@ def test_a_new_voter_is_never_flagged_on_a_few_answers() -> None:
     s = Signals()
     for k in range(19):
         s.observe(1, left_won=True, ts=k * 3.0, response_ms=None)
-    assert reasons(s.by_voter[1], agreement_z=-10.0) == []
+    assert reasons(s.by_voter[1], Agreement(log_lr=-20.0, z=-9.0, p=1e-9)) == []
 
 
 def test_agreement_is_measured_against_the_crowds_current_model() -> None:
@@ -80,10 +80,67 @@ def test_agreement_is_measured_against_the_crowds_current_model() -> None:
     contrarian = voter == 0
     y[contrarian] = 1.0 - y[contrarian]
     agree = agreement(voter, left, right, y, truth)
-    assert agree[0].z < -3 and agree[0].log_lr < 0
+    assert agree[0].z < -3 and agree[0].log_lr < 0 and agree[0].p <= 0.01
     honest_z = [agree[v].z for v in range(1, 40)]
-    assert sum(z <= -3 for z in honest_z) <= 1  # about 0.1% expected at -3 sd
+    assert sum(agree[v].p <= 0.01 for v in range(1, 40)) <= 2  # 1% expected
     assert abs(float(np.mean(honest_z))) < 0.5
+
+
+def _voters_on_close_pairs(
+    voters: int, answers: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Voters answering pairs whose logit gaps are mostly small with a few lopsided ones (as
+    an adaptive sampler shows): (voter, left, right, p of left, the model's scores)."""
+    rng = np.random.default_rng(seed)
+    n = 60
+    mean = np.sort(rng.normal(0, 1.2, n))
+    m = voters * answers
+    left = rng.integers(0, n, m)
+    near = rng.random(m) < 0.85
+    step = np.where(near, rng.integers(1, 4, m), rng.integers(1, n, m))
+    right = (left + step) % n
+    voter = np.repeat(np.arange(voters), answers)
+    p = 1 / (1 + np.exp(-(mean[left] - mean[right])))
+    return voter, left, right, p, mean
+
+
+def test_against_crowd_flags_about_alpha_of_voters_following_the_model() -> None:
+    """The false-positive rate is at most the stated one even where the normal
+    approximation's is not (20 answers, a heavy left tail from upsets on lopsided pairs)."""
+    from ranker.signals import AGAINST_Z
+
+    voter, left, right, p, mean = _voters_on_close_pairs(2000, 20, seed=1)
+    rng = np.random.default_rng(2)
+    y = (rng.random(p.shape[0]) < p).astype(float)
+    agree = agreement(voter, left, right, y, mean)
+    share = np.mean([a.against for a in agree.values()])
+    assert 0.001 <= share <= 0.016  # at most 1% of 2000 (20, binomial sd 4.5)
+    normal = np.mean([a.z <= -AGAINST_Z for a in agree.values()])
+    assert normal > 0.015  # the same 1% by the normal approximation flags more than that
+
+
+def test_against_crowd_finds_random_clickers_as_often_as_the_pairs_allow() -> None:
+    """Power against a coin: the same pairs answered at random are flagged far more often
+    than voters following the model, and more often with more answers."""
+    from scipy.stats import norm
+
+    from ranker.signals import AGAINST_ALPHA
+
+    found = []
+    for answers in (40, 120):
+        voter, left, right, p, mean = _voters_on_close_pairs(300, answers, seed=3)
+        y = (np.random.default_rng(4).random(p.shape[0]) < 0.5).astype(float)
+        agree = agreement(voter, left, right, y, mean)
+        found.append(np.mean([a.against for a in agree.values()]))
+        # the normal-approximation power of the most powerful test: no rule does much better
+        q = 1 - p
+        e1 = np.bincount(voter, p * np.log(2 * p) + q * np.log(2 * q))
+        sd1 = np.sqrt(np.bincount(voter, p * q * np.log(p / q) ** 2))
+        e0 = np.bincount(voter, 0.5 * np.log(4 * p * q))
+        sd0 = np.sqrt(np.bincount(voter, 0.25 * np.log(p / q) ** 2))
+        bound = float(np.mean(norm.cdf((e1 + norm.ppf(AGAINST_ALPHA) * sd1 - e0) / sd0)))
+        assert found[-1] <= bound + 0.1
+    assert 0.2 < found[0] < found[1]
 
 
 def test_many_voters_from_one_address_are_flagged_only_when_they_answer_against_the_crowd(

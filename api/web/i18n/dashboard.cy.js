@@ -168,7 +168,7 @@ rankerI18n.add("dashboard", "cy", {
   "voters.sds": { "zero": "{n} gwyriad safonol", "one": "{n} gwyriad safonol", "two": "{n} wyriad safonol", "few": "{n} gwyriad safonol", "many": "{n} gwyriad safonol", "other": "{n} gwyriad safonol" },
   "voters.coin_better": "mae taflu ceiniog yn eu hesbonio {times} yn well na barn y dorf",
   "voters.crowd_better": "dim ond {times} yn well na thaflu ceiniog y mae barn y dorf yn eu hesbonio",
-  "voters.against_crowd": "Dewisiadau’n wahanol i bawb arall: {fit}, {sds} yn is na phleidleisiwr sy’n gweld y syniadau fel y dorf (baner o 3).",
+  "voters.against_crowd": "Dewisiadau’n wahanol i bawb arall: {fit}, {sds} yn is na phleidleisiwr sy’n gweld y syniadau fel y dorf.",
   "voters.side_bias": "Yr un ochr bob tro: dewisodd y syniad chwith mewn {share} o’r atebion. Mae tua hanner yn arferol: caiff pob pâr ei ddangos mewn trefn ar hap.",
   "voters.fast": "Rhy gyflym i ddarllen: daeth {share} o’r atebion o fewn 0.4 eiliad i’r pâr ymddangos.",
   "voters.burst": "Pwl: 10 ateb yn olynol o fewn {seconds} eiliad (mae angen ychydig eiliadau ar berson ar gyfer pob un).",

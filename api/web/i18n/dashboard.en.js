@@ -168,7 +168,7 @@ rankerI18n.add("dashboard", "en", {
   "voters.sds": { "one": "{n} standard deviation", "other": "{n} standard deviations" },
   "voters.coin_better": "a coin toss explains them {times} better than the crowd’s view does",
   "voters.crowd_better": "the crowd’s view explains them only {times} better than a coin toss",
-  "voters.against_crowd": "Choices unlike everyone else’s: {fit}, {sds} below a voter who sees the ideas as the crowd does (flagged from 3).",
+  "voters.against_crowd": "Choices unlike everyone else’s: {fit}, {sds} below a voter who sees the ideas as the crowd does.",
   "voters.side_bias": "Always one side: chose the left idea in {share} of answers. About half is normal: each pair is shown in random order.",
   "voters.fast": "Too fast to read: {share} of answers came within 0.4 s of the pair appearing.",
   "voters.burst": "A burst: 10 answers in a row within {seconds} s (a person needs a few seconds for each).",

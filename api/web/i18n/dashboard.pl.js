@@ -168,7 +168,7 @@ rankerI18n.add("dashboard", "pl", {
   "voters.sds": { "one": "{n} odchylenie standardowe", "few": "{n} odchylenia standardowe", "many": "{n} odchyleń standardowych", "other": "{n} odchylenia standardowego" },
   "voters.coin_better": "rzut monetą wyjaśnia je {times} lepiej niż opinia większości",
   "voters.crowd_better": "opinia większości wyjaśnia je tylko {times} lepiej niż rzut monetą",
-  "voters.against_crowd": "Wybory inne niż u wszystkich: {fit}, {sds} poniżej głosującego, który widzi pomysły tak jak większość (zgłaszane od 3).",
+  "voters.against_crowd": "Wybory inne niż u wszystkich: {fit}, {sds} poniżej głosującego, który widzi pomysły tak jak większość.",
   "voters.side_bias": "Zawsze ta sama strona: lewy pomysł wybrany w {share} odpowiedzi. Około połowy to norma: każda para jest pokazywana w losowej kolejności.",
   "voters.fast": "Za szybko, by przeczytać: {share} odpowiedzi padło w ciągu 0,4 s od pojawienia się pary.",
   "voters.burst": "Seria: 10 odpowiedzi z rzędu w ciągu {seconds} s (człowiek potrzebuje kilku sekund na każdą).",
