@@ -35,6 +35,7 @@ from algorithms._crowd_em import (
     reliability_masses,
 )
 from algorithms._gauss import check_int, check_positive, pack_array, unpack_array, voter_array
+from algorithms._voter_taste import Taste, fit_taste, no_taste
 from algorithms._wire import unpack_i64
 from algorithms.base import (
     FloatArray,
@@ -47,6 +48,13 @@ from algorithms.base import (
 from algorithms.bt import BTModel
 
 __all__ = ["RELIABILITY_GRID", "CrowdBT", "fit_reliability_prior", "reliability_masses"]
+
+#: Rounds of (voter taste, careless-answer E-step, crowd MAP) per refit, and the largest
+#: change of a vote's weight at which they stop early.
+TASTE_ROUNDS = 3
+TASTE_TOL = 1e-4
+#: The taste spread is searched again once the votes have grown by this share.
+TASTE_REESTIMATE = 0.1
 
 
 def _voter_id(v: Any) -> int | str:
@@ -117,11 +125,13 @@ class CrowdBT(BTModel):
         honest_voters: float = 1.0,
         max_iter: int = 200,
         tol: float = 1e-7,
+        voter_taste: bool = True,
     ) -> None:
         super().__init__(n_items, prior_strength, ties, side_advantage, exact_max, n_boot)
         self.honest_voters = honest_voters
         self.max_iter = max_iter
         self.tol = tol
+        self.voter_taste = voter_taste
 
     # -- set-up ------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -130,6 +140,7 @@ class CrowdBT(BTModel):
             "honest_voters": self.honest_voters,
             "max_iter": self.max_iter,
             "tol": self.tol,
+            "voter_taste": self.voter_taste,
         }
         return {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
 
@@ -139,6 +150,8 @@ class CrowdBT(BTModel):
         if check_int("max_iter", self.max_iter) < 1:
             raise ValueError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
         check_positive("tol", self.tol)
+        if not isinstance(self.voter_taste, bool | np.bool_):
+            raise ValueError(f"voter_taste must be True or False, got {self.voter_taste!r}")
 
     def _init_state(self, n: int) -> None:
         super()._init_state(n)
@@ -146,6 +159,8 @@ class CrowdBT(BTModel):
         self._rel = np.zeros(0)  # posterior mean reliability per voter code
         self._hyper = HONEST
         self._rbar = float(reliability_masses(*self._hyper) @ RELIABILITY_GRID)
+        self._taste = no_taste()
+        self._taste_m_est = 0  # votes at the last search for the taste spread
 
     def _alloc_votes(self, cap: int) -> None:
         old = self._m if hasattr(self, "_vcode") else 0
@@ -372,9 +387,68 @@ class CrowdBT(BTModel):
             x, _, _ = newton(p, self._full_x(p))
             self._set_x(p, x)
             moved = True
+        if self.voter_taste:
+            moved = self._fit_taste() or moved
+        else:
+            self._taste = no_taste()
         if moved:  # re-sync the Gaussian view and the Laplace variances to the weighted MAP
             self._mean[:] = self._s
             super()._refit()
+
+    def _fit_taste(self) -> bool:
+        """Each voter's taste around the crowd's scores (:mod:`algorithms._voter_taste`),
+        alternated with the careless-answer E-step and the crowd's weighted MAP for up to
+        :data:`TASTE_ROUNDS` rounds: a voter whose answers their own taste explains is not
+        careless. The spread is searched again once the votes have grown by
+        :data:`TASTE_REESTIMATE` since the last search. Returns whether the weights moved."""
+        m = self._m
+        if m == 0 or len(self._voter_index) < 2:
+            self._taste = no_taste()
+            return False
+        li, ri, y, codes = self._left[:m], self._right[:m], self._out[:m], self._vcode[:m]
+        due = self._taste_m_est == 0 or m >= self._taste_m_est * (1.0 + TASTE_REESTIMATE)
+        if not due and self._taste.sigma <= 0.0:
+            return False  # no tastes at the last search: none until the next one
+        sigma = None if due else self._taste.sigma
+        decisive = (y == 1.0) | (y == 0.0)
+        moved = False
+        taste = self._taste
+        for _ in range(TASTE_ROUNDS):
+            taste = fit_taste(
+                codes, li, ri, y, self._w[:m], self._s, self._h, self._tau, self._lam, sigma, taste
+            )
+            sigma = taste.sigma
+            if sigma <= 0.0:
+                break  # the votes do not support tastes
+            d = taste.difference(codes, li, ri, self._s) + self._h
+            q = np.where(y == 1.0, expit(d), expit(-d))
+            start = log_prior_params(self._hyper)
+            res = e_step(q, decisive, codes, len(self._voter_index), self.honest_voters, start)
+            self._hyper, self._rel, self._rbar = res.prior, res.reliability, res.mean_reliability
+            change = float(np.max(np.abs(res.weight - self._w[:m])))
+            if change <= TASTE_TOL:
+                break
+            self._w[:m] = res.weight
+            moved = True
+            p = self._problem()
+            x, _, _ = newton(p, self._full_x(p))
+            self._set_x(p, x)
+        self._taste = taste
+        if due:
+            self._taste_m_est = m
+        return moved
+
+    @property
+    def taste_spread(self) -> float:
+        """The fitted spread ``sigma`` of the voters' tastes (0: none fitted)."""
+        self._ensure_fit()
+        return self._taste.sigma
+
+    def voter_scores(self, voter: int | str) -> FloatArray:
+        """The scores as this voter sees them: the crowd's plus their taste (the crowd's for
+        a voter not seen)."""
+        self._ensure_fit()
+        return self._taste.scores_of(self._voter_index.get(_voter_id(voter), -1), self._s)
 
     def _e_step(self, start: tuple[float, float] | None) -> FloatArray:
         """Each voter's posterior of ``r``, the prior (empirical Bayes) and each vote's
@@ -398,10 +472,14 @@ class CrowdBT(BTModel):
     ) -> FloatArray:
         """``P(left wins | decisive)`` for each vote: ``r σ(s_l - s_r + h) + (1 - r)/2`` with
         the voter's posterior mean reliability ``r`` (the crowd's mean for unknown voters)."""
-        p = super().predict(left, right)
-        codes, _ = self._voter_codes(voter, p.shape[0], self._voter_index)
+        self._ensure_fit()
+        li = np.atleast_1d(np.asarray(left, dtype=np.int64))
+        ri = np.atleast_1d(np.asarray(right, dtype=np.int64))
+        as_votes(li, ri, np.ones(li.shape[0]), self._n)  # the standard checks of items
+        codes, _ = self._voter_codes(voter, li.shape[0], self._voter_index)
         n_known = self._rel.shape[0]
         codes[codes >= n_known] = -1  # voters seen only now: the crowd's mean
+        p = expit(self._taste.difference(codes, li, ri, self._s) + self._h)
         r = np.append(self._rel, self._rbar)[codes]
         return np.asarray(r * p + 0.5 * (1.0 - r), dtype=np.float64)
 
@@ -416,12 +494,17 @@ class CrowdBT(BTModel):
             "weight": pack_array(self._w[:m]),
             "reliability": pack_array(self._rel),
             "prior": list(self._hyper),
+            "taste_sigma": self._taste.sigma,
+            "taste_key": self._taste.key.astype("<i8").tobytes(),
+            "taste_u": pack_array(self._taste.u),
+            "taste_x": pack_array(self._taste.t),
+            "taste_m_est": self._taste_m_est,
         }
-        return ModelState(model=self.name, params=self.get_params(), data=data, version=2)
+        return ModelState(model=self.name, params=self.get_params(), data=data, version=3)
 
     @classmethod
     def from_state(cls, state: ModelState) -> Self:
-        if state.model == cls.name and state.version != 2:
+        if state.model == cls.name and state.version not in (2, 3):
             raise ValueError(f"state version {state.version} of {cls.name!r} is not readable")
         model = super().from_state(state)
         d = state.data
@@ -439,4 +522,13 @@ class CrowdBT(BTModel):
         a, b = (float(x) for x in d["prior"])
         model._hyper = (a, b)
         model._rbar = float(reliability_masses(a, b) @ RELIABILITY_GRID)
+        if state.version >= 3:
+            key, x = unpack_i64(d["taste_key"]), unpack_array(d["taste_x"])
+            if key.shape != x.shape:
+                raise ValueError("state data: taste keys and values differ in length")
+            u = unpack_array(d["taste_u"])
+            model._taste = Taste(float(d["taste_sigma"]), u, key, x)
+            model._taste_m_est = int(d["taste_m_est"])
+        elif model.voter_taste and model._n_fit == m:
+            model._n_fit = -1  # a version 2 state has no taste yet: the next read fits it
         return model

@@ -15,6 +15,7 @@ from scipy.special import expit, logsumexp
 from scipy.stats import kendalltau
 
 import algorithms._crowd_em
+import algorithms._voter_taste
 import algorithms.crowd_bt
 from algorithms import MODELS, BTModel, ModelState, create_model
 from algorithms.crowd_bt import (
@@ -67,6 +68,7 @@ def test_an_honest_crowd_shrinks_everyone_to_one_and_predicts_as_bt() -> None:
     plain = BTModel(n_items=25).fit(left, right, out)
     assert min(crowd.voter_reliability().values()) > 0.999
     assert reliability_masses(*crowd.reliability_prior)[0] > 0.99
+    assert crowd.taste_spread == 0.0  # the Bayes factor finds no tastes in a crowd that agrees
     np.testing.assert_allclose(crowd.scores(), plain.scores(), atol=1e-3)
     p = crowd.predict(left, right, voter=voter)
     np.testing.assert_allclose(p, plain.predict(left, right), atol=1e-3)
@@ -253,6 +255,22 @@ def test_state_round_trip_keeps_voters_and_reliabilities() -> None:
             )
 
 
+def test_a_version_2_state_gets_its_tastes_at_the_next_read() -> None:
+    left, right, out, voter, _ = taste_votes(5)
+    m = CrowdBT(n_items=15).fit(left, right, out, voter=voter)
+    state = m.state()
+    assert state.version == 3
+    data = {k: v for k, v in state.data.items() if not k.startswith("taste_")}
+    old = ModelState(model="crowd-bt", params=state.params, data=data, version=2)
+    back = CrowdBT.from_state(msgspec.json.decode(msgspec.json.encode(old), type=ModelState))
+    assert back.taste_spread == pytest.approx(m.taste_spread, rel=1e-6)
+    np.testing.assert_allclose(
+        back.predict(left[:50], right[:50], voter=voter[:50]),
+        m.predict(left[:50], right[:50], voter=voter[:50]),
+        atol=1e-6,
+    )
+
+
 def test_a_state_of_the_old_crowd_bt_is_refused() -> None:
     old = ModelState(model="crowd-bt", params={"n_items": 2}, data={"mean": b"", "voters": []})
     with pytest.raises(ValueError, match="version"):
@@ -265,6 +283,58 @@ def test_a_state_of_the_old_crowd_bt_is_refused() -> None:
 def test_bad_params_name_the_parameter(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         CrowdBT(n_items=2, **bad).fit([0], [1], [1.0])
+
+
+# -- voters with a taste of their own ---------------------------------------------------------
+def taste_votes(
+    seed: int, n: int = 15, voters: int = 30, each: int = 60, spread: float = 1.5
+) -> tuple[np.ndarray, ...]:
+    """Honest voters who each compare with their own scores ``s + N(0, spread²)``."""
+    rng = np.random.default_rng(seed)
+    crowd = rng.normal(size=n)
+    own = crowd + rng.normal(scale=spread, size=(voters, n))
+    voter = np.repeat(np.arange(voters), each)
+    left = rng.integers(0, n, voter.shape[0])
+    right = (left + rng.integers(1, n, voter.shape[0])) % n
+    p = expit(own[voter, left] - own[voter, right])
+    out = (rng.random(voter.shape[0]) < p).astype(float)
+    return left, right, out, voter, own
+
+
+def test_voters_with_their_own_taste_are_predicted_from_it() -> None:
+    left, right, out, voter, own = taste_votes(3)
+    test = np.random.default_rng(9).random(left.shape[0]) < 0.2
+    crowd = CrowdBT(n_items=15).fit(left[~test], right[~test], out[~test], voter=voter[~test])
+    plain = BTModel(n_items=15).fit(left[~test], right[~test], out[~test])
+
+    def loss(p: np.ndarray) -> float:
+        y = out[test]
+        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+    mine = loss(crowd.predict(left[test], right[test], voter=voter[test]))
+    assert mine < 0.9 * loss(plain.predict(left[test], right[test]))
+    assert 0.75 < crowd.taste_spread < 3.0  # the true spread is 1.5
+    # each voter's scores as the model sees them are closer to their own than the crowd's are
+    closer = [
+        kendalltau(crowd.voter_scores(k), own[k])[0] > kendalltau(crowd.scores(), own[k])[0]
+        for k in range(30)
+    ]
+    assert sum(closer) >= 24
+    # unknown voters are predicted with the crowd's (pooled) scores
+    np.testing.assert_allclose(
+        crowd.predict([0, 1], [2, 3], voter="nobody"),
+        crowd.predict([0, 1], [2, 3], voter=None),
+    )
+    np.testing.assert_array_equal(crowd.voter_scores("nobody"), crowd.scores())
+
+
+def test_taste_can_be_switched_off() -> None:
+    left, right, out, voter, _ = taste_votes(4)
+    m = CrowdBT(n_items=15, voter_taste=False).fit(left, right, out, voter=voter)
+    assert m.taste_spread == 0.0
+    assert m.get_params()["voter_taste"] is False
+    with pytest.raises(ValueError, match="voter_taste"):
+        CrowdBT(n_items=2, voter_taste="yes").fit([0], [1], [1.0])  # type: ignore[arg-type]
 
 
 # -- real voters ---------------------------------------------------------------------------
@@ -303,6 +373,6 @@ def test_real_voters_are_predicted_no_worse_than_by_bt(name: str) -> None:
 
 
 def test_module_doctests() -> None:
-    for mod in (algorithms.crowd_bt, algorithms._crowd_em):
+    for mod in (algorithms.crowd_bt, algorithms._crowd_em, algorithms._voter_taste):
         result = doctest.testmod(mod)
         assert result.attempted > 0 and result.failed == 0, mod.__name__
