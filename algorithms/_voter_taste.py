@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.optimize
@@ -38,10 +39,21 @@ import scipy.sparse
 import scipy.sparse.linalg
 import scipy.special
 
-from algorithms._bt_fit import edge_step
+from algorithms._bt_fit import edge_step, newton
+from algorithms._crowd_em import e_step, log_prior_params
 from algorithms.base import FloatArray, IntArray
 
-__all__ = ["SPREAD_GRID", "Taste", "fit_taste", "no_taste"]
+if TYPE_CHECKING:
+    from algorithms.crowd_bt import CrowdBT
+
+__all__ = ["SPREAD_GRID", "Taste", "alternate", "fit_taste", "no_taste"]
+
+#: Rounds of (voter taste, careless-answer E-step, crowd MAP) per refit, and the largest
+#: change of a vote's weight at which they stop early.
+TASTE_ROUNDS = 3
+TASTE_TOL = 1e-4
+#: The taste spread is searched again once the votes have grown by this share.
+TASTE_REESTIMATE = 0.1
 
 #: Spreads ``sigma`` tried by the search (then refined between the best point's neighbours).
 SPREAD_GRID: tuple[float, ...] = tuple(float(v) for v in np.geomspace(0.02, 4.0, 9))
@@ -321,3 +333,47 @@ def fit_taste(
     best = max(tried, key=lambda s: tried[s][0])
     z = tried[best][1].z
     return Taste(best, z[:n].copy(), p.key, z[n:].copy())
+
+
+def alternate(model: CrowdBT) -> bool:
+    """Each voter's taste around the crowd's scores (:func:`fit_taste`) for ``crowd-bt``,
+    alternated with the careless-answer E-step and the crowd's weighted MAP for up to
+    :data:`TASTE_ROUNDS` rounds: a voter whose answers their own taste explains is not
+    careless. The spread is searched again once the votes have grown by
+    :data:`TASTE_REESTIMATE` since the last search. Returns whether the weights moved."""
+    m = model._m
+    if m == 0 or len(model._voter_index) < 2:
+        model._taste = no_taste()
+        return False
+    li, ri, y, codes = model._left[:m], model._right[:m], model._out[:m], model._vcode[:m]
+    due = model._taste_m_est == 0 or m >= model._taste_m_est * (1.0 + TASTE_REESTIMATE)
+    if not due and model._taste.sigma <= 0.0:
+        return False  # no tastes at the last search: none until the next one
+    sigma = None if due else model._taste.sigma
+    decisive = (y == 1.0) | (y == 0.0)
+    moved = False
+    taste = model._taste
+    for _ in range(TASTE_ROUNDS):
+        taste = fit_taste(
+            codes, li, ri, y, model._w[:m], model._s, model._h, model._tau, model._lam, sigma, taste
+        )
+        sigma = taste.sigma
+        if sigma <= 0.0:
+            break  # the votes do not support tastes
+        d = taste.difference(codes, li, ri, model._s) + model._h
+        q = np.where(y == 1.0, scipy.special.expit(d), scipy.special.expit(-d))
+        start = log_prior_params(model._hyper)
+        res = e_step(q, decisive, codes, len(model._voter_index), model.honest_voters, start)
+        model._hyper, model._rel, model._rbar = res.prior, res.reliability, res.mean_reliability
+        change = float(np.max(np.abs(res.weight - model._w[:m])))
+        if change <= TASTE_TOL:
+            break
+        model._w[:m] = res.weight
+        moved = True
+        p = model._problem()
+        x, _, _ = newton(p, model._full_x(p))
+        model._set_x(p, x)
+    model._taste = taste
+    if due:
+        model._taste_m_est = m
+    return moved

@@ -1,4 +1,5 @@
-"""``crowd-bt``: Bradley-Terry with a careless-answer reliability per voter, shrunk to the crowd.
+"""``crowd-bt``: Bradley-Terry with each voter's taste and careless-answer reliability, both
+shrunk to the crowd.
 
 Voter ``k`` answers by the model with probability ``r_k`` and at random otherwise:
 ``P(k says i beats j) = r_k σ(s_i - s_j + h) + (1 - r_k) / 2``. The scores ``s`` are
@@ -13,12 +14,18 @@ voter's posterior of ``r`` on a fixed grid and the Beta prior (marginal likeliho
 are exact; given those, the scores are ``bt``'s MAP with each vote weighted by the
 posterior probability that it was answered by the model. Between refits ``update``
 moves the Gaussian view by one weighted Newton step per vote, with each voter's
-reliability as of the last refit.
+reliability as of the last refit (:mod:`algorithms._crowd_online`).
+
+**Taste.** Voters also differ in what they like: voter ``k`` may compare their own scores
+``t_{k,i} = u_i + x_{k,i}``, ``x ~ N(0, sigma²)``, around a typical voter's ``u``. Whether the
+votes support such tastes is a Bayes factor; when they do, the tastes are fitted (with
+``sigma`` by empirical Bayes) and alternated with the E-step, and a known voter's answers are
+predicted from their own scores (:mod:`algorithms._voter_taste`). ``scores`` and intervals stay
+the crowd's consensus above: tastes change what is predicted for a voter, not the ranking.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, Self
 
 import numpy as np
@@ -34,9 +41,10 @@ from algorithms._crowd_em import (
     log_prior_params,
     reliability_masses,
 )
-from algorithms._gauss import check_int, check_positive, pack_array, unpack_array, voter_array
-from algorithms._voter_taste import Taste, fit_taste, no_taste
-from algorithms._wire import unpack_i64
+from algorithms._crowd_online import plugin_weights, update_one
+from algorithms._crowd_wire import load_state, state_data, voter_codes, voter_id
+from algorithms._gauss import check_int, check_positive
+from algorithms._voter_taste import alternate, no_taste
 from algorithms.base import (
     FloatArray,
     IntArray,
@@ -48,24 +56,6 @@ from algorithms.base import (
 from algorithms.bt import BTModel
 
 __all__ = ["RELIABILITY_GRID", "CrowdBT", "fit_reliability_prior", "reliability_masses"]
-
-#: Rounds of (voter taste, careless-answer E-step, crowd MAP) per refit, and the largest
-#: change of a vote's weight at which they stop early.
-TASTE_ROUNDS = 3
-TASTE_TOL = 1e-4
-#: The taste spread is searched again once the votes have grown by this share.
-TASTE_REESTIMATE = 0.1
-
-
-def _voter_id(v: Any) -> int | str:
-    """Normalise a voter id to a plain ``int`` or ``str`` (what survives a JSON round trip)."""
-    if type(v) is int or type(v) is str:
-        return v
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, str):
-        return str(v)
-    raise ValueError(f"voter ids must be ints or strings, got {v!r} ({type(v).__name__})")
 
 
 @register_model("crowd-bt")
@@ -83,6 +73,9 @@ class CrowdBT(BTModel):
     max_iter, tol
         Cap on EM iterations per refit, and the largest change of a vote's weight
         (probability that it was answered by the model) at which EM stops.
+    voter_taste
+        Learn each voter's taste when the votes support it (default); ``False`` models
+        carelessness only.
 
     Notes
     -----
@@ -189,32 +182,7 @@ class CrowdBT(BTModel):
     def _voter_codes(
         self, voter: ArrayLike | None, size: int, known: dict[int | str, int]
     ) -> tuple[IntArray, list[int | str]]:
-        """Codes per vote (``-1`` anonymous) and the new voter ids in order of their codes
-        (after those in ``known``). Nothing is registered: the caller does that once the
-        whole batch is valid."""
-        if voter is None:
-            return np.full(size, -1, dtype=np.int64), []
-        vs = voter_array(voter)
-        if vs.ndim == 0:
-            vs = np.full(size, vs.item(), dtype=vs.dtype)
-        if vs.shape != (size,):
-            raise ValueError(f"voter must have one entry per vote ({size}), got shape {vs.shape}")
-        if size == 0:
-            return np.zeros(0, dtype=np.int64), []
-        try:
-            uniq, inv = np.unique(vs, return_inverse=True)
-        except TypeError:
-            raise ValueError("voter ids in one batch must all be ints or all strings") from None
-        ids = [_voter_id(v) for v in uniq.tolist()]
-        new: list[int | str] = []
-        table = np.empty(len(ids), dtype=np.int64)
-        for u, vid in enumerate(ids):
-            code = known.get(vid)
-            if code is None:
-                code = len(known) + len(new)
-                new.append(vid)
-            table[u] = code
-        return table[inv.reshape(-1)], new
+        return voter_codes(voter, size, known)
 
     def _register(self, new: list[int | str]) -> None:
         for vid in new:
@@ -251,7 +219,7 @@ class CrowdBT(BTModel):
             and (voter is None or type(voter) is int or type(voter) is str)
             and self._ready
         ):
-            self._update_one_voter(left, right, outcome, voter)
+            update_one(self, left, right, outcome, voter)
             return
         self._ensure()
         li, ri, yy = as_votes(left, right, outcome, self._n)
@@ -263,7 +231,7 @@ class CrowdBT(BTModel):
         if li.size == 0:
             return
         d = self._mean[li] - self._mean[ri] + self._h
-        w = self._plugin_weights(d, yy, codes)
+        w = plugin_weights(self, d, yy, codes)
         self._w[m : self._m] = w
         g, c = edge_step(d, yy, self._tau)
         g *= w
@@ -273,61 +241,6 @@ class CrowdBT(BTModel):
         curv = scatter(li, c, n) + scatter(ri, c, n)
         self._var[:] = 1.0 / (1.0 / self._var + curv)
         self._mean += self._var * grad
-
-    def _update_one_voter(self, i: int, j: int, y: float, voter: int | str | None) -> None:
-        n = self._n
-        if not (0 <= i < n and 0 <= j < n) or i == j or not (0.0 <= y <= 1.0):
-            as_votes(i, j, y, n)  # raises the standard message
-        k = -1
-        if voter is not None:
-            k = self._voter_index.get(voter, -1)
-            if k < 0:
-                self._register([voter])
-                k = len(self._voter_index) - 1
-        m = self._m
-        if m == len(self._cmv):
-            self._alloc_votes(max(16, 2 * m))
-        self._lmv[m], self._rmv[m], self._omv[m], self._cmv[m] = i, j, y, k
-        self._m = m + 1
-        if y == 0.5:
-            self._n_ties += 1
-        mean, var = self._mmv, self._vmv
-        d = mean[i] - mean[j] + self._h
-        r = self._rbar if k < 0 else float(self._rel[k])
-        tau = self._tau
-        e = math.exp(-abs(d))
-        hi, lo = 1.0 / (1.0 + e), e / (1.0 + e)
-        pw, pl = (hi, lo) if d >= 0.0 else (lo, hi)  # σ(d), σ(-d) without cancellation
-        if tau == -math.inf:
-            g, c = y - pw, pw * pl
-        else:
-            a = 0.5 * d
-            big = max(abs(a), tau)
-            ew, el = math.exp(a - big), math.exp(-a - big)
-            tot = ew + el + math.exp(tau - big)
-            dw, dl = ew / tot, el / tot
-            g, c = 0.5 * ((2.0 * y - 1.0) - (dw - dl)), 0.25 * (dw + dl - (dw - dl) ** 2)
-        if y == 1.0 or y == 0.0:
-            q = r * (pw if y == 1.0 else pl)
-            den = q + 0.5 * (1.0 - r)
-            w = q / den if den > 0.0 else 1.0
-        else:
-            w = r
-        self._wmv[m] = w
-        vi = 1.0 / (1.0 / var[i] + w * c)
-        vj = 1.0 / (1.0 / var[j] + w * c)
-        var[i], var[j] = vi, vj
-        mean[i] += vi * w * g
-        mean[j] -= vj * w * g
-
-    def _plugin_weights(self, d: FloatArray, y: FloatArray, codes: IntArray) -> FloatArray:
-        """``P(answered by the model | outcome)`` with each voter's mean reliability."""
-        rel = np.append(self._rel, self._rbar)  # code -1 reads the crowd's mean
-        r = rel[codes]
-        rq = r * np.where(y == 1.0, expit(d), expit(-d))
-        den = rq + 0.5 * (1.0 - r)
-        w = np.divide(rq, den, out=np.ones_like(den), where=den > 0.0)
-        return np.asarray(np.where((y == 1.0) | (y == 0.0), w, r), dtype=np.float64)
 
     def fit(
         self,
@@ -388,55 +301,12 @@ class CrowdBT(BTModel):
             self._set_x(p, x)
             moved = True
         if self.voter_taste:
-            moved = self._fit_taste() or moved
+            moved = alternate(self) or moved
         else:
             self._taste = no_taste()
         if moved:  # re-sync the Gaussian view and the Laplace variances to the weighted MAP
             self._mean[:] = self._s
             super()._refit()
-
-    def _fit_taste(self) -> bool:
-        """Each voter's taste around the crowd's scores (:mod:`algorithms._voter_taste`),
-        alternated with the careless-answer E-step and the crowd's weighted MAP for up to
-        :data:`TASTE_ROUNDS` rounds: a voter whose answers their own taste explains is not
-        careless. The spread is searched again once the votes have grown by
-        :data:`TASTE_REESTIMATE` since the last search. Returns whether the weights moved."""
-        m = self._m
-        if m == 0 or len(self._voter_index) < 2:
-            self._taste = no_taste()
-            return False
-        li, ri, y, codes = self._left[:m], self._right[:m], self._out[:m], self._vcode[:m]
-        due = self._taste_m_est == 0 or m >= self._taste_m_est * (1.0 + TASTE_REESTIMATE)
-        if not due and self._taste.sigma <= 0.0:
-            return False  # no tastes at the last search: none until the next one
-        sigma = None if due else self._taste.sigma
-        decisive = (y == 1.0) | (y == 0.0)
-        moved = False
-        taste = self._taste
-        for _ in range(TASTE_ROUNDS):
-            taste = fit_taste(
-                codes, li, ri, y, self._w[:m], self._s, self._h, self._tau, self._lam, sigma, taste
-            )
-            sigma = taste.sigma
-            if sigma <= 0.0:
-                break  # the votes do not support tastes
-            d = taste.difference(codes, li, ri, self._s) + self._h
-            q = np.where(y == 1.0, expit(d), expit(-d))
-            start = log_prior_params(self._hyper)
-            res = e_step(q, decisive, codes, len(self._voter_index), self.honest_voters, start)
-            self._hyper, self._rel, self._rbar = res.prior, res.reliability, res.mean_reliability
-            change = float(np.max(np.abs(res.weight - self._w[:m])))
-            if change <= TASTE_TOL:
-                break
-            self._w[:m] = res.weight
-            moved = True
-            p = self._problem()
-            x, _, _ = newton(p, self._full_x(p))
-            self._set_x(p, x)
-        self._taste = taste
-        if due:
-            self._taste_m_est = m
-        return moved
 
     @property
     def taste_spread(self) -> float:
@@ -448,7 +318,7 @@ class CrowdBT(BTModel):
         """The scores as this voter sees them: the crowd's plus their taste (the crowd's for
         a voter not seen)."""
         self._ensure_fit()
-        return self._taste.scores_of(self._voter_index.get(_voter_id(voter), -1), self._s)
+        return self._taste.scores_of(self._voter_index.get(voter_id(voter), -1), self._s)
 
     def _e_step(self, start: tuple[float, float] | None) -> FloatArray:
         """Each voter's posterior of ``r``, the prior (empirical Bayes) and each vote's
@@ -486,20 +356,7 @@ class CrowdBT(BTModel):
     # -- state -------------------------------------------------------------------------
     def state(self) -> ModelState:
         base = super().state()
-        m = self._m
-        data = {
-            **base.data,
-            "voters": list(self._voter_index),
-            "voter_code": self._vcode[:m].astype("<i8").tobytes(),
-            "weight": pack_array(self._w[:m]),
-            "reliability": pack_array(self._rel),
-            "prior": list(self._hyper),
-            "taste_sigma": self._taste.sigma,
-            "taste_key": self._taste.key.astype("<i8").tobytes(),
-            "taste_u": pack_array(self._taste.u),
-            "taste_x": pack_array(self._taste.t),
-            "taste_m_est": self._taste_m_est,
-        }
+        data = {**base.data, **state_data(self)}
         return ModelState(model=self.name, params=self.get_params(), data=data, version=3)
 
     @classmethod
@@ -507,28 +364,5 @@ class CrowdBT(BTModel):
         if state.model == cls.name and state.version not in (2, 3):
             raise ValueError(f"state version {state.version} of {cls.name!r} is not readable")
         model = super().from_state(state)
-        d = state.data
-        m = model._m
-        ids = [_voter_id(v) for v in d["voters"]]
-        rel = unpack_array(d["reliability"])
-        codes = unpack_i64(d["voter_code"])
-        w = unpack_array(d["weight"])
-        if not (len(ids) == rel.shape[0] and codes.shape[0] == w.shape[0] == m):
-            raise ValueError("state data: voters, reliabilities and votes differ in length")
-        model._voter_index = {vid: k for k, vid in enumerate(ids)}
-        model._rel = rel
-        model._vcode[:m] = codes
-        model._w[:m] = w
-        a, b = (float(x) for x in d["prior"])
-        model._hyper = (a, b)
-        model._rbar = float(reliability_masses(a, b) @ RELIABILITY_GRID)
-        if state.version >= 3:
-            key, x = unpack_i64(d["taste_key"]), unpack_array(d["taste_x"])
-            if key.shape != x.shape:
-                raise ValueError("state data: taste keys and values differ in length")
-            u = unpack_array(d["taste_u"])
-            model._taste = Taste(float(d["taste_sigma"]), u, key, x)
-            model._taste_m_est = int(d["taste_m_est"])
-        elif model.voter_taste and model._n_fit == m:
-            model._n_fit = -1  # a version 2 state has no taste yet: the next read fits it
+        load_state(model, state.data, state.version)
         return model
