@@ -16,29 +16,22 @@ from __future__ import annotations
 import math
 from typing import Any, Self
 
-import msgspec
 import numpy as np
 import scipy.optimize
 import scipy.special
 from numpy.typing import ArrayLike
 
-from algorithms._bt_fit import Problem, aggregate, edge_step, scatter
-from algorithms._gauss import check_int, pack_array, unpack_array
+from algorithms._bt_fit import edge_step, scatter
+from algorithms._gauss import check_int
 from algorithms._group_fit import (
     Covariance,
-    Fit,
-    GroupProblem,
-    fit_map,
-    layout,
-    log_evidence,
-    vote_nodes,
 )
 from algorithms._group_reads import GroupDifference, GroupReads
-from algorithms._wire import unpack_i64
+from algorithms._group_refit import REESTIMATE_GROWTH, SPREAD_GRID, GroupRefit
+from algorithms._group_state import GroupState
 from algorithms.base import (
     FloatArray,
     IntArray,
-    ModelState,
     PairwiseModel,
     Posterior,
     VoteContext,
@@ -49,15 +42,6 @@ from algorithms.bt import DEFAULT_PRIOR_STRENGTH, BTModel
 
 __all__ = ["REESTIMATE_GROWTH", "SPREAD_GRID", "GroupBT", "GroupDifference"]
 
-#: Between-group standard deviations tried when ``group_spread`` is learnt (then refined by a
-#: parabola through the best grid point and its neighbours, in ``log sigma``).
-SPREAD_GRID: tuple[float, ...] = tuple(float(v) for v in np.geomspace(0.02, 4.0, 9))
-
-#: A lazy refit searches for ``sigma`` again once the votes have grown by this share since
-#: the last search (as ``bt`` re-estimates its prior strength); in between it keeps ``sigma``.
-REESTIMATE_GROWTH = 0.1
-#: Precision of the search for ``sigma`` (in ``log sigma``: about 3%).
-_LOG_SIGMA_TOL = 0.03
 
 _TIES = ("davidson", "half")
 _AUTO = "auto"
@@ -76,7 +60,7 @@ def _number(value: object, low: float, strict: bool) -> bool:
 
 
 @register_model("group-bt")
-class GroupBT(GroupReads, PairwiseModel):
+class GroupBT(GroupRefit, GroupState, GroupReads, PairwiseModel):
     """Bradley-Terry MAP with per-group scores as shrunken deviations from the overall score.
 
     Parameters
@@ -358,120 +342,6 @@ class GroupBT(GroupReads, PairwiseModel):
         m = self._m
         return self._left[:m], self._right[:m], self._out[:m], self._group[:m]
 
-    def _problem(self, sigma: float, like: GroupProblem | None = None) -> GroupProblem:
-        """The MAP problem at ``sigma`` (group nodes exist only when ``sigma > 0``); the
-        votes' part is taken from ``like`` when given (it depends only on ``sigma > 0``)."""
-        if like is None:
-            left, right, out, group = self._votes()
-            lay = layout(left, right, group, self._n, self._n_groups, sigma > 0.0)
-            el, er = vote_nodes(lay, left, right, group)
-            edges = aggregate(el, er, out, lay.n_nodes, ordered=self._side)
-            davidson = self.ties == "davidson" and self._n_ties > 0
-            like = GroupProblem(
-                Problem(edges, lay.n_nodes, 0.0, self._side, davidson),
-                lay,
-                self._lam,
-                sigma,
-                int(self.exact_max),
-            )
-        return GroupProblem(like.lik, like.lay, self._lam, sigma, int(self.exact_max), like.shared)
-
-    def _x(self, gp: GroupProblem, s: FloatArray, t: FloatArray, tau: float) -> FloatArray:
-        lay = gp.lay
-        parts = [s, t[lay.t_group, lay.t_item]]
-        if gp.lik.side:
-            parts.append(np.array([self._h]))
-        if gp.lik.davidson:
-            parts.append(np.array([tau]))
-        return np.concatenate(parts)
-
-    def _start(self, gp: GroupProblem) -> FloatArray:
-        """Warm start: the last grouped fit where there is one, else the pooled fit."""
-        t = np.tile(self._s, (self._n_groups, 1))
-        rows = min(self._t.shape[0], self._n_groups)
-        t[:rows] = self._t[:rows]
-        tau = self._tau
-        if gp.lik.davidson and not math.isfinite(tau):  # the first ties: bt's tie parameter
-            tau = math.log(self._bt.tie_param)
-        return self._x(gp, self._s, t, tau)
-
-    def _refit(self) -> None:
-        bt = self._bt
-        bt.refit()
-        self._lam = bt.fitted_prior_strength
-        self._side = bt.fitted_side_advantage
-        m, group = self._m, self._votes()[3]
-        learn = self.group_spread is None and np.unique(group).shape[0] >= 2
-        if learn:
-            due = self._sigma == 0.0 or m >= self._m_est * (1.0 + REESTIMATE_GROWTH)
-            sigma = -1.0 if due else self._sigma  # -1: search
-        elif self.group_spread is not None and np.any(group >= 0):
-            sigma = float(self.group_spread)
-        else:
-            sigma = 0.0
-        if sigma == 0.0 or self._sigma == 0.0:  # start from the pooled fit
-            nu = bt.tie_param
-            self._s = bt.scores()
-            self._h = bt.side_effect
-            self._tau = math.log(nu) if nu > 0.0 else -math.inf
-            self._t = np.tile(self._s, (self._n_groups, 1))
-        if sigma == 0.0:  # no group deviations: the pooled fit is the fit
-            gp = self._problem(0.0)
-            x = self._x(gp, self._s, self._t, self._tau)
-        elif sigma < 0.0:
-            sigma, fit, gp = self._search()
-            x = fit.x
-            self._m_est = m
-        else:
-            gp = self._problem(sigma)
-            x = fit_map(gp, self._start(gp), evidence=False).x
-        self._set_x(gp, x, sigma)
-        self._n_fit = m
-        self._cache = {"gp": gp}
-        # re-sync the Gaussian view to the MAP and the Laplace variances
-        self._mean[:] = self._s
-        n = self._n
-        self._var[:] = self._covariance().entries(np.arange(n), np.arange(n))
-
-    def _search(self) -> tuple[float, Fit, GroupProblem]:
-        """Maximise ``log evidence + log sigma`` over :data:`SPREAD_GRID` (each point
-        warm-started from the previous), then by bounded Brent search in ``log sigma``
-        between the best grid point's neighbours."""
-        base = self._problem(SPREAD_GRID[0])
-        tried: list[tuple[float, float, Fit, GroupProblem]] = []  # (criterion, sigma, ...)
-        x = self._start(base)
-
-        def criterion(sig: float) -> float:
-            nonlocal x
-            gp = self._problem(sig, base)
-            fit = fit_map(gp, x)
-            x = fit.x
-            crit = log_evidence(gp, fit) + math.log(sig)
-            tried.append((crit, sig, fit, gp))
-            return crit
-
-        grid = [criterion(sig) for sig in SPREAD_GRID]
-        k = int(np.argmax(grid))
-        if 0 < k < len(SPREAD_GRID) - 1:
-            x = tried[k][2].x
-            scipy.optimize.minimize_scalar(
-                lambda u: -criterion(math.exp(u)),
-                bounds=(math.log(SPREAD_GRID[k - 1]), math.log(SPREAD_GRID[k + 1])),
-                method="bounded",
-                options={"xatol": _LOG_SIGMA_TOL},
-            )
-        _, sigma, fit, gp = max(tried, key=lambda row: row[0])
-        return sigma, fit, gp
-
-    def _set_x(self, gp: GroupProblem, x: FloatArray, sigma: float) -> None:
-        lay, n = gp.lay, self._n
-        self._s = x[:n].copy()
-        self._t = np.tile(self._s, (self._n_groups, 1))
-        self._t[lay.t_group, lay.t_item] = x[n : lay.n_nodes]
-        self._h = float(x[lay.n_nodes]) if gp.lik.side else 0.0
-        self._tau = float(x[-1]) if gp.lik.davidson else -math.inf
-        self._sigma = float(sigma)
-
     @property
     def stale_votes(self) -> int:
         """Votes absorbed since the last refit (0 when reads need no refit)."""
@@ -537,57 +407,3 @@ class GroupBT(GroupReads, PairwiseModel):
         row = np.where((gg >= 0) & (gg < self._t.shape[0]), gg, self._t.shape[0])
         d = table[row, li] - table[row, ri] + self._h
         return np.asarray(scipy.special.expit(d), dtype=np.float64)
-
-    # -- state ---------------------------------------------------------------------
-    def state(self) -> ModelState:
-        self._ensure()
-        left, right, out, group = self._votes()
-        data = {
-            "n": self._n,
-            "n_groups": self._n_groups,
-            "left": left.astype("<i8").tobytes(),
-            "right": right.astype("<i8").tobytes(),
-            "outcome": pack_array(out),
-            "group": group.astype("<i8").tobytes(),
-            "n_ties": self._n_ties,
-            "s": pack_array(self._s),
-            "t": pack_array(self._t.ravel()),
-            "t_rows": int(self._t.shape[0]),
-            "h": self._h,
-            "tau": self._tau if math.isfinite(self._tau) else None,
-            "sigma": self._sigma,
-            "m_est": self._m_est,
-            "lam": self._lam,
-            "side": self._side,
-            "n_fit": self._n_fit,
-            "mean": pack_array(self._mean),
-            "var": pack_array(self._var),
-            "bt": msgspec.to_builtins(self._bt.state()),
-        }
-        return ModelState(model=self.name, params=self.get_params(), data=data)
-
-    @classmethod
-    def from_state(cls, state: ModelState) -> Self:
-        if state.model != cls.name:
-            raise ValueError(f"state is for model {state.model!r}, not {cls.name!r}")
-        model = cls(**state.params)
-        d = state.data
-        n = int(d["n"])
-        model._init_state(n)
-        left, right, group = unpack_i64(d["left"]), unpack_i64(d["right"]), unpack_i64(d["group"])
-        model._append(left, right, unpack_array(d["outcome"]), group)
-        model._n_groups = int(d["n_groups"])
-        model._n_ties = int(d["n_ties"])
-        model._s = unpack_array(d["s"])
-        model._t = unpack_array(d["t"]).reshape(int(d["t_rows"]), n)
-        model._h = float(d["h"])
-        model._tau = -math.inf if d["tau"] is None else float(d["tau"])
-        model._sigma = float(d["sigma"])
-        model._m_est = int(d["m_est"])
-        model._lam = float(d["lam"])
-        model._side = bool(d["side"])
-        model._bt = BTModel.from_state(msgspec.convert(d["bt"], ModelState))
-        model._n_fit = int(d["n_fit"])
-        model._mean[:] = unpack_array(d["mean"])
-        model._var[:] = unpack_array(d["var"])
-        return model
