@@ -32,8 +32,10 @@ from algorithms.base import (
 )
 
 __all__ = [
+    "AUTO",
     "LAMBDA2",
     "GaussianItemModel",
+    "auto_or_number",
     "check_int",
     "check_positive",
     "mills",
@@ -83,6 +85,31 @@ def check_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
         return float(value)
     bound = ">= 0" if allow_zero else "> 0"
     raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+
+
+#: The value of a hyperparameter that is learnt from the votes.
+AUTO = "auto"
+
+
+def auto_or_number(name: str, value: Any, *, allow_zero: bool) -> float | None:
+    """``None`` for ``"auto"``, else ``value`` as a float; ``ValueError`` naming ``name`` when
+    it is neither ``"auto"`` nor a finite number above 0 (or equal to it, with ``allow_zero``).
+
+    >>> auto_or_number("drift", "auto", allow_zero=True), auto_or_number("lam", 2, allow_zero=False)
+    (None, 2.0)
+    """
+    if isinstance(value, str) and value == AUTO:
+        return None
+    ok = (
+        isinstance(value, int | float | np.integer | np.floating)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+        and (float(value) > 0.0 or (allow_zero and float(value) == 0.0))
+    )
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be 'auto' or a finite number {bound}, got {value!r}")
+    return float(value)
 
 
 def check_int(name: str, value: Any) -> int:

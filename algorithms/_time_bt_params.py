@@ -7,32 +7,12 @@ numpy ``datetime64`` (read as days), NaN where unknown.
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import numpy as np
 
+from algorithms._gauss import AUTO, auto_or_number
 from algorithms.base import FloatArray, VoteContext
 
 __all__ = ["AUTO", "auto_or_number", "vote_times"]
-
-#: The value of a hyperparameter that is learnt from the votes.
-AUTO = "auto"
-
-
-def auto_or_number(name: str, value: Any, *, allow_zero: bool) -> float | None:
-    if isinstance(value, str) and value == AUTO:
-        return None
-    ok = (
-        isinstance(value, int | float | np.integer | np.floating)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-        and (float(value) > 0.0 or (allow_zero and float(value) == 0.0))
-    )
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be 'auto' or a finite number {bound}, got {value!r}")
-    return float(value)
 
 
 def vote_times(context: VoteContext | None, m: int) -> FloatArray:

@@ -22,7 +22,7 @@ import scipy.special
 from numpy.typing import ArrayLike
 
 from algorithms._bt_fit import edge_step, scatter
-from algorithms._gauss import check_int
+from algorithms._gauss import AUTO, auto_or_number, check_int, check_positive
 from algorithms._group_fit import (
     Covariance,
 )
@@ -44,19 +44,6 @@ __all__ = ["REESTIMATE_GROWTH", "SPREAD_GRID", "GroupBT", "GroupDifference"]
 
 
 _TIES = ("davidson", "half")
-_AUTO = "auto"
-
-
-def _is_auto(value: object) -> bool:
-    return isinstance(value, str) and value == _AUTO
-
-
-def _number(value: object, low: float, strict: bool) -> bool:
-    """Is ``value`` a finite real number above ``low`` (or equal to it, unless ``strict``)?"""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        return False
-    v = float(value)
-    return math.isfinite(v) and (v > low or (v == low and not strict))
 
 
 @register_model("group-bt")
@@ -117,10 +104,10 @@ class GroupBT(GroupRefit, GroupState, GroupReads, PairwiseModel):
     def __init__(
         self,
         n_items: int = 0,
-        prior_strength: float | str = _AUTO,
+        prior_strength: float | str = AUTO,
         group_spread: float | None = None,
         ties: str = "davidson",
-        side_advantage: bool | str = _AUTO,
+        side_advantage: bool | str = AUTO,
         exact_max: int = 400,
     ) -> None:
         super().__init__(n_items)
@@ -145,14 +132,13 @@ class GroupBT(GroupRefit, GroupState, GroupReads, PairwiseModel):
 
     def _validate(self) -> None:
         check_int("n_items", self.n_items_init)
-        lam, spread, side = self.prior_strength, self.group_spread, self.side_advantage
-        if not (_is_auto(lam) or _number(lam, 0.0, strict=True)):
-            raise ValueError(f'prior_strength must be "auto" or a finite number > 0, got {lam!r}')
-        if not (spread is None or _number(spread, 0.0, strict=False)):
-            raise ValueError(f"group_spread must be None or a finite number >= 0, got {spread!r}")
+        auto_or_number("prior_strength", self.prior_strength, allow_zero=False)
+        spread, side = self.group_spread, self.side_advantage
+        if spread is not None:
+            check_positive("group_spread", spread, allow_zero=True)
         if self.ties not in _TIES:
             raise ValueError(f"ties must be one of {_TIES}, got {self.ties!r}")
-        if not (isinstance(side, bool | np.bool_) or _is_auto(side)):
+        if not (isinstance(side, bool | np.bool_) or side == AUTO):
             raise ValueError(f'side_advantage must be True, False or "auto", got {side!r}')
         check_int("exact_max", self.exact_max)
 
@@ -166,7 +152,7 @@ class GroupBT(GroupRefit, GroupState, GroupReads, PairwiseModel):
             ties=self.ties,
             side_advantage=self.side_advantage,
         )
-        auto = _is_auto(self.prior_strength)
+        auto = self.prior_strength == AUTO
         self._lam = DEFAULT_PRIOR_STRENGTH if auto else float(self.prior_strength)
         self._side = self.side_advantage is True
         self._n = n
