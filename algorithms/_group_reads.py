@@ -15,7 +15,7 @@ import scipy.special
 from numpy.typing import NDArray
 
 from algorithms._gauss import z_value
-from algorithms._group_fit import Covariance
+from algorithms._group_cov import Covariance
 from algorithms.base import FloatArray, IntArray
 
 __all__ = ["GroupDifference", "GroupReads"]

@@ -14,8 +14,8 @@ import numpy as np
 import scipy.optimize
 
 from algorithms._bt_fit import Problem, aggregate
+from algorithms._group_cov import Covariance
 from algorithms._group_fit import (
-    Covariance,
     Fit,
     GroupProblem,
     fit_map,

@@ -23,9 +23,7 @@ from numpy.typing import ArrayLike
 
 from algorithms._bt_fit import edge_step, scatter
 from algorithms._gauss import AUTO, auto_or_number, check_int, check_positive
-from algorithms._group_fit import (
-    Covariance,
-)
+from algorithms._group_cov import Covariance
 from algorithms._group_reads import GroupDifference, GroupReads
 from algorithms._group_refit import REESTIMATE_GROWTH, SPREAD_GRID, GroupRefit
 from algorithms._group_state import GroupState
