@@ -11,6 +11,9 @@ Optional columns:
 * ``voter``: the judge's id;
 * ``timestamp``: when the vote was cast, an ISO 8601 date or date-time (``2014-11-06``,
   ``2014-11-06T10:30:00Z``; no time zone means UTC), read as days since 1970-01-01;
+* ``season``: when ``timestamp`` is absent, the period of the vote (a season such as
+  ``2008-9``, a round number): periods are numbered 0, 1, 2, ... in natural order (``2009-10``
+  after ``2008-9``, ``round 10`` after ``round 2``) and read as the time in periods;
 * ``group``: the voter's participant group (an empty cell means no group).
 
 Any other column is ignored. Item names are strings; they get dense indices in order of
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,7 +74,8 @@ class VoteTable:
     voter: NDArray[np.int64] | None
     voter_names: list[str] | None
     time: NDArray[np.float64] | None = None
-    """When each vote was cast, in days since 1970-01-01 UTC (the ``timestamp`` column)."""
+    """When each vote was cast: days since 1970-01-01 UTC (the ``timestamp`` column) or,
+    without one, the number of the ``season`` in natural order."""
     group: NDArray[np.int64] | None = None
     """Participant group per vote as an index into :attr:`group_names` (``-1``: none)."""
     group_names: list[str] | None = None
@@ -124,6 +129,16 @@ def _days(raw: str) -> float:
     return (when - _EPOCH).total_seconds() / 86400.0
 
 
+def _natural(label: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key of a period label: runs of digits compare as numbers.
+
+    >>> sorted(["2010-11", "2009-10", "2008-9", "round 10", "round 2"], key=_natural)
+    ['2008-9', '2009-10', '2010-11', 'round 2', 'round 10']
+    """
+    parts = re.findall(r"\d+|\D+", label)
+    return tuple((0, int(x)) if x.isdigit() else (1, x) for x in parts)
+
+
 def read_votes(path: str | Path) -> VoteTable:
     """Read a vote file; see the module docstring for the layouts.
 
@@ -173,8 +188,9 @@ def parse_votes(text: str | Iterable[str], source: str = "<input>") -> VoteTable
         )
     v = col.get("voter")
     ts = col.get("timestamp")
+    per = col.get("season") if ts is None else None
     g = col.get("group")
-    needed = max(x for x in (a, b, o, v, ts, g) if x is not None) + 1
+    needed = max(x for x in (a, b, o, v, ts, per, g) if x is not None) + 1
 
     index: dict[str, int] = {}
     voters: dict[str, int] = {}
@@ -185,6 +201,7 @@ def parse_votes(text: str | Iterable[str], source: str = "<input>") -> VoteTable
     groups: dict[str, int] = {}
     group: list[int] = []
     times: list[float] = []
+    periods: list[str] = []
     try:
         for row in rows:
             rowno = rows.line_num
@@ -223,6 +240,10 @@ def parse_votes(text: str | Iterable[str], source: str = "<input>") -> VoteTable
                         f"{source}: row {rowno}: timestamp must be an ISO 8601 date or "
                         f"date-time such as 2014-11-06 or 2014-11-06T10:30:00Z; got {row[ts]!r}"
                     ) from None
+            if per is not None:
+                if not row[per].strip():
+                    raise VoteFileError(f"{source}: row {rowno}: empty season")
+                periods.append(row[per].strip())
             if g is not None:
                 label = row[g].strip()
                 group.append(groups.setdefault(label, len(groups)) if label else -1)
@@ -230,6 +251,9 @@ def parse_votes(text: str | Iterable[str], source: str = "<input>") -> VoteTable
         raise VoteFileError(f"{source}: row {rows.line_num}: {exc}") from None
     if not left:
         raise VoteFileError(f"{source}: no votes after the header row")
+    if per is not None:
+        number = {p: k for k, p in enumerate(sorted(set(periods), key=_natural))}
+        times = [float(number[p]) for p in periods]
     return VoteTable(
         items=list(index),
         left=np.asarray(left, dtype=np.int64),
@@ -237,7 +261,7 @@ def parse_votes(text: str | Iterable[str], source: str = "<input>") -> VoteTable
         outcome=np.asarray(outcome, dtype=np.float64),
         voter=np.asarray(voter, dtype=np.int64) if v is not None else None,
         voter_names=list(voters) if v is not None else None,
-        time=np.asarray(times, dtype=np.float64) if ts is not None else None,
+        time=np.asarray(times, dtype=np.float64) if ts is not None or per is not None else None,
         group=np.asarray(group, dtype=np.int64) if g is not None else None,
         group_names=list(groups) if g is not None else None,
         side_meaningful=o is not None,

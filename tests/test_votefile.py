@@ -104,6 +104,17 @@ def test_timestamps_become_days_since_the_epoch_in_utc() -> None:
     assert ctx is not None and ctx.time is t.time and ctx.group is None
 
 
+def test_seasons_are_numbered_in_natural_order_and_a_timestamp_wins() -> None:
+    t = parse_votes(
+        "left,right,outcome,season\nA,B,left,2009-10\nB,C,tie,2008-9\nA,C,right,2010-11\n"
+    )
+    assert t.time is not None and t.time.tolist() == [1.0, 0.0, 2.0]
+    both = parse_votes("winner,loser,timestamp,season\nA,B,1970-01-03,2008-9\n")
+    assert both.time is not None and both.time.tolist() == [2.0]
+    with pytest.raises(VoteFileError, match="row 3: empty season"):
+        parse_votes("winner,loser,season\nA,B,1\nB,C, \n")
+
+
 def test_groups_get_dense_indices_and_an_empty_cell_means_no_group() -> None:
     t = parse_votes("left,right,outcome,group\nA,B,left,patient\nB,C,tie,\nA,C,right,carer\n")
     assert t.group is not None and t.group.tolist() == [0, -1, 1]
@@ -131,5 +142,7 @@ def test_shared_files_with_dates_and_sides(shared_data: Path) -> None:
     assert faces.time is not None and faces.side_meaningful is False
     assert np.all(np.diff(faces.time) >= 0)  # rows are in date order
     assert faces.time.max() - faces.time.min() == 40.0  # 2014-11-06 to 2014-12-16
+    epl = read_votes(shared_data / "epl_football_2008_2013.csv")  # five seasons, 380 games each
+    assert epl.time is not None and np.bincount(epl.time.astype(int)).tolist() == [380] * 5
     hockey = read_votes(shared_data / "ncaa_icehockey_2009_10.csv")
     assert hockey.side_meaningful is True and hockey.time is not None
