@@ -33,10 +33,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description=(
             "Cross-validate rating models on a CSV vote file (header winner,loser or "
             "left,right,outcome; optional voter, timestamp (or season) and group columns are "
-            "given to the models that read them). For each model: held-out log loss on decisive votes, its "
-            "ratio to an oracle (plain bt with its prior strength tuned on each test fold; "
-            "below 1 beats it), Brier score, accuracy and fit time, as mean +- standard error "
-            "over folds; the model with the lowest log loss is recommended. The sides of a "
+            "given to the models that read them). For each model: held-out log loss on decisive "
+            "votes, its ratio to an oracle (plain bt with its prior strength tuned on each test "
+            "fold; below 1 beats it), Brier score, accuracy and fit time, as mean +- standard "
+            "error over folds; the model with the lowest log loss is recommended. The sides of a "
             "winner,loser file are randomised (seeded) before the split."
         ),
     )
