@@ -28,7 +28,7 @@ from algorithms.base import FloatArray, IntArray
 if TYPE_CHECKING:
     from algorithms.bt import BTModel
 
-__all__ = ["REESTIMATE_GROWTH", "SPREAD_GRID", "GroupRefit"]
+__all__ = ["REESTIMATE_GROWTH", "SPREAD_GRID", "GroupFields", "GroupRefit"]
 
 #: Between-group standard deviations tried when ``group_spread`` is learnt (then refined by a
 #: parabola through the best grid point and its neighbours, in ``log sigma``).
@@ -41,10 +41,9 @@ REESTIMATE_GROWTH = 0.1
 _LOG_SIGMA_TOL = 0.03
 
 
-class GroupRefit:
-    """``_refit`` and what it needs; needs the state of ``GroupBT``."""
+class GroupFields:
+    """The fitted state of ``GroupBT`` that its mixins read and write (declarations only)."""
 
-    # provided by GroupBT
     ties: str
     exact_max: int
     group_spread: float | None
@@ -65,6 +64,14 @@ class GroupRefit:
     _mean: FloatArray
     _var: FloatArray
     _cache: dict[str, Any]
+
+
+class GroupRefit(GroupFields):
+    """``_refit`` and what it needs; needs the state of ``GroupBT``.
+
+    (The problem at a spread, the warm start, the search for ``sigma``, the fit's
+    parameters.)
+    """
 
     def _votes(self) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
         raise NotImplementedError

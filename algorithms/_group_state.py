@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import msgspec
 
 from algorithms._gauss import pack_array, unpack_array
+from algorithms._group_refit import GroupFields
 from algorithms._wire import unpack_i64
 from algorithms.base import FloatArray, IntArray, ModelState
 from algorithms.bt import BTModel
@@ -21,26 +22,10 @@ from algorithms.bt import BTModel
 __all__ = ["GroupState"]
 
 
-class GroupState:
+class GroupState(GroupFields):
     """``state`` and ``from_state``; needs the state of ``GroupBT``."""
 
-    # provided by GroupBT
-    name: ClassVar[str]
-    _bt: BTModel
-    _n: int
-    _n_groups: int
-    _n_ties: int
-    _n_fit: int
-    _m_est: int
-    _lam: float
-    _side: bool
-    _s: FloatArray
-    _t: FloatArray
-    _h: float
-    _tau: float
-    _sigma: float
-    _mean: FloatArray
-    _var: FloatArray
+    name: ClassVar[str]  # provided by GroupBT, like the fields
 
     if TYPE_CHECKING:
 
