@@ -168,9 +168,10 @@ Margin = Annotated[float, Meta(gt=MARGIN_MIN, le=MARGIN_MAX)]
 FLAGGED_WEIGHT = 0.1
 """With a survey's ``down_weight_flagged``, each answer of a flagged voter counts this much in
 the ranking (``bt``; ``docs/user-guide.md``, "Voters")."""
-INFLUENCE_CAP = 5.0
-"""Bounded influence: in the ``bt`` model one voter weighs at most as this many answers on any
-one idea (``BTModel(influence_cap=...)``; ``docs/user-guide.md``, "One person, one voice")."""
+INFLUENCE_CAP = 3.0
+"""Bounded influence: in the ``bt`` model one voter weighs at most as this many answers for any
+one idea, and as many against it (``BTModel(influence_cap=...)``; ``docs/user-guide.md``, "One
+person, one voice")."""
 PLACE_MIN_VOTES = 5
 """An idea is *placed* (ranked among the others) once it has been in this many counted
 answers: wins, losses and ties; skips do not count. Before that it is listed apart as "not
