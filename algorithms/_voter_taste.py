@@ -54,6 +54,12 @@ TASTE_ROUNDS = 3
 TASTE_TOL = 1e-4
 #: The taste spread is searched again once the votes have grown by this share.
 TASTE_REESTIMATE = 0.1
+#: Tastes are fitted while the votes touch at most this many (voter, item) pairs: a sparse
+#: factorisation of that size takes ~0.1 s here, and the search needs ~50 of them. Panels,
+#: where tastes show (a few dozen voters answering many pairs each), are far below it; a large
+#: open survey (many voters, a few answers each over many items) is above it and would learn
+#: little about each voter's taste anyway, so there ``crowd-bt`` models carelessness only.
+TASTE_MAX_NODES = 20_000
 
 #: Spreads ``sigma`` tried by the search (then refined between the best point's neighbours).
 SPREAD_GRID: tuple[float, ...] = tuple(float(v) for v in np.geomspace(0.02, 4.0, 9))
@@ -349,6 +355,11 @@ def alternate(model: CrowdBT) -> bool:
     due = model._taste_m_est == 0 or m >= model._taste_m_est * (1.0 + TASTE_REESTIMATE)
     if not due and model._taste.sigma <= 0.0:
         return False  # no tastes at the last search: none until the next one
+    known = codes >= 0
+    keys = np.concatenate([codes[known] * _STRIDE + li[known], codes[known] * _STRIDE + ri[known]])
+    if np.unique(keys).shape[0] > TASTE_MAX_NODES:
+        model._taste, model._taste_m_est = no_taste(), m
+        return False  # too large to fit tastes affordably (see TASTE_MAX_NODES)
     sigma = None if due else model._taste.sigma
     decisive = (y == 1.0) | (y == 0.0)
     moved = False

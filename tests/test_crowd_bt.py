@@ -328,6 +328,18 @@ def test_voters_with_their_own_taste_are_predicted_from_it() -> None:
     np.testing.assert_array_equal(crowd.voter_scores("nobody"), crowd.scores())
 
 
+def test_tastes_are_not_fitted_above_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    left, right, out, voter, _ = taste_votes(3)
+    assert CrowdBT(n_items=15).fit(left, right, out, voter=voter).taste_spread > 0.5
+    monkeypatch.setattr(algorithms._voter_taste, "TASTE_MAX_NODES", 100)  # 30 voters x 15 items
+    m = CrowdBT(n_items=15).fit(left, right, out, voter=voter)
+    assert m.taste_spread == 0.0
+    plain = CrowdBT(n_items=15, voter_taste=False).fit(left, right, out, voter=voter)
+    np.testing.assert_allclose(
+        m.predict(left, right, voter=voter), plain.predict(left, right, voter=voter)
+    )
+
+
 def test_taste_can_be_switched_off() -> None:
     left, right, out, voter, _ = taste_votes(4)
     m = CrowdBT(n_items=15, voter_taste=False).fit(left, right, out, voter=voter)
