@@ -15,6 +15,27 @@ Measured on this machine, in one run:
    client and server in one process (TestClient over the memory store), so wall time is the
    CPU both sides spend.
 
+5. **What one identity buys an attacker**: through the real voting core (memory store, the
+   default sampler and limits, ``--ideas`` ideas, 300 earlier voters' answers), a fresh voter
+   asks for pair after pair and answers only those showing one target idea, for it, until
+   bounded influence (``INFLUENCE_CAP``) stops counting more: how many ballots it asked for
+   per counted vote for the target.
+
+**Cost per vote, fairly.** The attacker wants *effective* votes for one idea; an honest voter
+solves the same proof of work once and gives about ``--honest-answers`` (20) answers, every one
+of which counts. So:
+
+* honest effort per vote = (proof + 20 x vote) / 20 (machine time, the proof included);
+* attack effort per effective vote = (proof + ballots asked + votes given) / votes counted
+  for the target (at most the cap per identity);
+
+and their ratio is the attack's cost in honest votes. Also printed, for comparison with the
+earlier figure: the proof alone over one vote's machine time (the honest proof left out, as
+though it were free because it runs while the participant reads), per vote of a fake voter
+giving 20 answers and per effective vote. Where the fair ratio goes as the work grows (the
+honest voter pays the same work): with work per identity it falls towards 20 / votes counted per
+identity (the cap); with work per ballot it rises towards the ballots asked per counted vote.
+
 Run: ``python -m benchmarks.identity_cost`` (``--solves 20``, ``--work 4000``). Writes
 ``benchmarks/results/identity_cost.json``.
 """
@@ -28,7 +49,7 @@ import statistics
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -171,16 +192,100 @@ def honest_vote(votes: int = 20, voters: int = 10) -> dict[str, Any]:
     return {"votes_per_voter": votes, "s_per_vote_median": statistics.median(per_vote)}
 
 
+def harvest_yield(ideas: int, seed: int = 0, earlier: int = 300) -> dict[str, Any]:
+    """Ballots one fresh identity asks for per vote counted for one target idea, until the
+    cap stops counting more (see the module docstring)."""
+    import numpy as np
+
+    from ranker.domain import Answer, Limits, SurveySpec
+    from ranker.errors import BallotExpired, NoPairAvailable, RateLimited
+    from ranker.rules import INFLUENCE_CAP
+    from ranker.sampling import default_sampler_factory
+    from ranker.service import RankerService
+    from ranker.storage import open_store
+
+    rng = np.random.default_rng(seed)
+    truth = rng.normal(0.0, 1.0, ideas)
+    clock = [1_800_000_000.0]
+    svc = RankerService(
+        open_store("memory://"),
+        b"identity-cost-bench" * 2,
+        lambda: clock[0],
+        sampler_factory=default_sampler_factory(seed),
+        follow=False,
+    )
+    spec = SurveySpec(
+        question="Which is better?",
+        ideas=[f"idea {i}" for i in range(ideas)],
+        open=True,
+        limits=Limits(answers_per_minute=0),
+    )
+    sid = svc.surveys.create("bench", spec).id
+    for k in range(earlier):  # a crowd before the attack: 20 answers each
+        v = svc.voting.issue_voter(sid, client=f"10.1.{k // 200}.{k % 200}")
+        for _ in range(20):
+            b = svc.voting.next_ballot(sid, v)
+            p = 1.0 / (1.0 + np.exp(-(truth[b.left] - truth[b.right])))
+            choice: Literal["left", "right"] = "left" if rng.random() < p else "right"
+            svc.voting.answer(sid, v, b.token, Answer(choice=choice, response_ms=3000))
+            clock[0] += 0.1
+    target = int(np.argsort(-truth)[int(0.7 * ideas)])
+    v = svc.voting.issue_voter(sid, client="10.3.0.1")
+    ballots = given = 0
+    while ballots < 200 * ideas:
+        clock[0] += 0.5
+        try:
+            b = svc.voting.next_ballot(sid, v)
+        except NoPairAvailable:
+            break
+        ballots += 1
+        if target not in (b.left, b.right):
+            continue
+        try:
+            choice = "left" if b.left == target else "right"
+            svc.voting.answer(sid, v, b.token, Answer(choice=choice, response_ms=900))
+        except (BallotExpired, RateLimited):
+            continue
+        given += 1
+        if given >= INFLUENCE_CAP:  # each vote for the target now counts cap / given
+            break
+    svc.close()
+    return {
+        "ideas": ideas,
+        "cap": INFLUENCE_CAP,
+        "ballots_asked": ballots,
+        "ballots_per_counted_vote": ballots / max(given, 1),
+        "votes_counted": float(min(given, INFLUENCE_CAP)),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", type=int, default=4000, help="the survey's identity.work")
     ap.add_argument("--solves", type=int, default=20, help="challenges solved in the browser")
     ap.add_argument("--native-solves", type=int, default=5)
+    ap.add_argument("--ideas", type=int, default=50, help="ideas in the harvested survey")
+    ap.add_argument("--honest-answers", type=int, default=20, help="answers per honest voter")
     args = ap.parse_args()
     b = browser(args.work, args.solves)
     nat = native(args.work, args.native_solves)
     srv = server(args.work)
     vote = honest_vote()
+    yields = [harvest_yield(args.ideas, seed) for seed in range(3)]
+    ballots = statistics.median(y["ballots_per_counted_vote"] for y in yields)
+    counted = yields[0]["votes_counted"]
+    proof, v, a = b["cpu_s_per_solve_expected"], vote["s_per_vote_median"], args.honest_answers
+    honest_per_vote = (proof + a * v) / a
+    attack_per_vote = (proof + counted * ballots * v + counted * v) / counted
+    ratios = {
+        "honest_s_per_vote": honest_per_vote,
+        "attack_s_per_effective_vote": attack_per_vote,
+        "fair_ratio": attack_per_vote / honest_per_vote,
+        "fair_ratio_bound_work_per_identity": a / counted,
+        "fair_ratio_bound_work_per_ballot": ballots,
+        "proof_free_ratio_per_fake_vote": (proof / a + v) / v,
+        "proof_free_ratio_per_effective_vote": attack_per_vote / v,
+    }
     rows = [
         {
             "what": "browser: CPU s per solve (chromium, one worker's rate)",
@@ -204,12 +309,44 @@ def main() -> None:
             "what": "one identity = this many honest votes' machine effort",
             "value": b["cpu_s_per_solve_expected"] / vote["s_per_vote_median"],
         },
+        {
+            "what": f"harvest: ballots asked per vote counted for one idea ({args.ideas} ideas)",
+            "value": ballots,
+        },
+        {"what": "harvest: votes counted for the idea per identity (cap)", "value": counted},
+        {"what": f"honest s per vote: (proof + {a} votes) / {a}", "value": honest_per_vote},
+        {"what": "attack s per effective vote", "value": attack_per_vote},
+        {"what": "FAIR RATIO: attack / honest effort per vote", "value": ratios["fair_ratio"]},
+        {
+            "what": f"its limit as work per identity grows ({a} / cap)",
+            "value": ratios["fair_ratio_bound_work_per_identity"],
+        },
+        {
+            "what": "its limit as work per ballot grows (ballots per counted vote)",
+            "value": ratios["fair_ratio_bound_work_per_ballot"],
+        },
+        {
+            "what": f"proof-free ratio per vote of a fake giving {a} answers (old figure)",
+            "value": ratios["proof_free_ratio_per_fake_vote"],
+        },
+        {
+            "what": "proof-free ratio per effective vote",
+            "value": ratios["proof_free_ratio_per_effective_vote"],
+        },
     ]
     print(f"\nwork = {args.work} expected attempts per solve")
     print_table(rows)
     write_json(
         "identity_cost",
-        {"work": args.work, "browser": b, "native": nat, "server": srv, "honest_vote": vote},
+        {
+            "work": args.work,
+            "browser": b,
+            "native": nat,
+            "server": srv,
+            "honest_vote": vote,
+            "harvest": yields,
+            "per_vote": ratios,
+        },
     )
 
 
