@@ -153,7 +153,7 @@ class Sampler(ABC):
         excl: set[tuple[int, int]] | None = None
         if exclude:
             excl = {norm_pair(int(a), int(b)) for a, b in exclude}
-        ctx = PickContext(n, act, m, self._posterior(model, n), seen or None, excl)
+        ctx = PickContext(n, act, m, self._posterior(model, n), seen or None, excl, key)
         got = self._choose(ctx)
         if got is None:
             got = self._fallback(ctx)
@@ -292,7 +292,9 @@ class Sampler(ABC):
         free = total - len(blocked)
         if free <= 0:
             if ctx.seen:
-                relaxed = PickContext(ctx.n, ctx.active, ctx.m, ctx.post, None, ctx.exclude)
+                relaxed = PickContext(
+                    ctx.n, ctx.active, ctx.m, ctx.post, None, ctx.exclude, ctx.voter
+                )
                 return self._random_pair(relaxed)
             raise ValueError("every pair of active items is excluded")
         if free * 4 >= total:
@@ -322,7 +324,9 @@ class Sampler(ABC):
         if ctx.seen:
             total = ctx.m * (ctx.m - 1) // 2
             if len(ctx.blocked_active()) >= total:  # every pair used up: repeats allowed
-                relaxed = PickContext(ctx.n, ctx.active, ctx.m, ctx.post, None, ctx.exclude)
+                relaxed = PickContext(
+                    ctx.n, ctx.active, ctx.m, ctx.post, None, ctx.exclude, ctx.voter
+                )
                 got = self._choose(relaxed)
                 if got is not None:
                     return got

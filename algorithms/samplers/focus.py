@@ -82,9 +82,18 @@ class SettleSampler(AdaptiveSampler):
         starts: int = 1,
         dist: float | None = 2.4,
         ramp: float = 20.0,
+        verify: float = 0.0,
+        verify_from: int = 20,
     ) -> None:
         super().__init__(
-            seed=seed, explore=explore, floor=floor, starts=starts, dist=dist, ramp=ramp
+            seed=seed,
+            explore=explore,
+            floor=floor,
+            starts=starts,
+            dist=dist,
+            ramp=ramp,
+            verify=verify,
+            verify_from=verify_from,
         )
         if not 0.5 < float(level) < 1.0:
             raise ValueError(f"level must be in (0.5, 1), got {level!r}")

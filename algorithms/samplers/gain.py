@@ -29,6 +29,7 @@ from scipy.special import expit
 
 from algorithms.samplers._kernels import exact_scan, nearest_at_distance, top_gain
 from algorithms.samplers.base import PickContext, Sampler, register_sampler
+from algorithms.samplers.verify import Verification
 
 __all__ = [
     "AdaptiveSampler",
@@ -185,7 +186,7 @@ class InfoGainSampler(_GainSearch):
 
 
 @register_sampler("adaptive")
-class AdaptiveSampler(_GainSearch):
+class AdaptiveSampler(Verification, _GainSearch):
     """The default: information gain, plus an exposure floor, exploration and side balance.
 
     Parameters
@@ -208,6 +209,12 @@ class AdaptiveSampler(_GainSearch):
     ramp
         The exploration share grows linearly from 0 to ``explore`` over the first
         ``ramp`` votes per item (``0``: constant share).
+    verify
+        Share of exploration pairs (clear pairs) for a voter whose answers do not yet tell a
+        person from a coin, once they gave ``verify_from`` decisive answers (``0``: off; see
+        :mod:`algorithms.samplers.verify`).
+    verify_from
+        Decisive answers of a voter before their picks may be verification pairs.
 
     Each pick's selection probability is exact: ``e / m ([j = P(i)] + [i = P(j)]) +
     (1 - e) [pair is the greedy pick]`` with ``e`` the current share, ``m`` the number of
@@ -223,7 +230,9 @@ class AdaptiveSampler(_GainSearch):
     True
     """
 
-    param_names: ClassVar[tuple[str, ...]] = ("explore", "floor", "starts", "dist", "ramp")
+    param_names: ClassVar[tuple[str, ...]] = (
+        *("explore", "floor", "starts", "dist", "ramp", "verify", "verify_from"),
+    )
     balance_sides = True
     knows_probability = True
 
@@ -236,8 +245,11 @@ class AdaptiveSampler(_GainSearch):
         starts: int = 1,
         dist: float | None = 2.4,
         ramp: float = 20.0,
+        verify: float = 0.0,
+        verify_from: int = 20,
     ) -> None:
         super().__init__(seed=seed)
+        self._check_verify(verify, verify_from)
         if not 0.0 <= float(explore) <= 1.0:
             raise ValueError(f"explore must be in [0, 1], got {explore!r}")
         if int(floor) != floor or floor < 0:
@@ -255,11 +267,13 @@ class AdaptiveSampler(_GainSearch):
         self.ramp = float(ramp)
 
     def share(self, ctx: PickContext) -> float:
-        """The exploration share of the next pick (grows with votes per item up to ``ramp``)."""
-        if self.explore == 0.0 or self.ramp == 0.0:
-            return self.explore
-        vpi = float(self.counts[: ctx.n].sum()) / (2.0 * max(ctx.m, 1))
-        return self.explore * min(1.0, vpi / self.ramp)
+        """The exploration share of the next pick (grows with votes per item up to ``ramp``;
+        ``verify`` if larger for a voter whose evidence is undecided)."""
+        e = self.explore
+        if e > 0.0 and self.ramp > 0.0:
+            vpi = float(self.counts[: ctx.n].sum()) / (2.0 * max(ctx.m, 1))
+            e *= min(1.0, vpi / self.ramp)
+        return max(e, self.verify) if self.undecided(ctx.voter) else e
 
     def _choose(self, ctx: PickContext) -> tuple[int, int, float | None] | None:
         e = self.share(ctx)

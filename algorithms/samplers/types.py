@@ -84,10 +84,10 @@ class PickContext:
     """What one ``next_pair`` call may use: sizes, the active mask and blocked pairs.
 
     Subclasses read ``n``, ``m`` (number of active items), ``active`` (``None``
-    means all items) and call :meth:`blocked` on candidate pairs.
+    means all items), ``voter`` and call :meth:`blocked` on candidate pairs.
     """
 
-    __slots__ = ("active", "exclude", "m", "n", "post", "seen")
+    __slots__ = ("active", "exclude", "m", "n", "post", "seen", "voter")
 
     def __init__(
         self,
@@ -97,6 +97,7 @@ class PickContext:
         post: Posterior,
         seen: set[tuple[int, int]] | None,
         exclude: set[tuple[int, int]] | None,
+        voter: VoterId | None = None,
     ) -> None:
         self.n = n
         self.active = active
@@ -104,6 +105,8 @@ class PickContext:
         self.post = post
         self.seen = seen
         self.exclude = exclude
+        self.voter = voter
+        """Who the pair is for (``None``: anonymous)."""
 
     def blocked(self, i: int, j: int) -> bool:
         """Whether the unordered pair ``{i, j}`` may not be shown now."""
