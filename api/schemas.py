@@ -28,6 +28,7 @@ from ranker.domain import (
 from ranker.groups import GROUP_MODEL, GroupDisagreement, GroupShift
 from ranker.integrity import FlaggedVoter
 from ranker.languages import IdeaTranslations, SurveyTranslation
+from ranker.proof_of_work import Challenge
 from ranker.rules import (
     Choice,
     CommentText,
@@ -48,6 +49,7 @@ from ranker.rules import (
 __all__ = [
     "AnswerIn",
     "AnswerOut",
+    "BallotIn",
     "BallotOut",
     "CommentIn",
     "CommentsOut",
@@ -96,8 +98,7 @@ class PublicSurvey(msgspec.Struct, frozen=True, kw_only=True):
     idea_max_chars: int
     comment_max_chars: int
     identity: IdentityMode = "anonymous"
-    """Who may become a voter: ``anonymous`` (a proof of work past a free budget per address),
-    ``proof_of_work`` (always) or ``site`` (a token from the embedding site)."""
+    """Who may vote: ``anonymous`` (work past a free budget), ``proof_of_work`` or ``site``."""
     language: str = ""
     """The survey's language (BCP 47; ``""``: none): the widget's language when set."""
     translations: dict[str, SurveyTranslation] = msgspec.field(default_factory=dict)
@@ -109,9 +110,7 @@ class VoterIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
     group: GroupName | None = None
     proof: WorkProof | None = None
-    """A solved challenge of ``GET .../voters/challenge``: base64 of the ALTCHA payload
-    (``{"challenge": ..., "solution": {"counter", "derivedKey"}}``). Needed in
-    ``proof_of_work`` mode, and in ``anonymous`` mode once ``proof_required`` was answered."""
+    """A solved ``GET .../voters/challenge``: ``proof_of_work`` mode, or after proof_required."""
     site_token: SiteToken | None = None
     """``site`` mode: the JWT the embedding site signed for its signed-in user."""
 
@@ -121,6 +120,13 @@ class VoterOut(msgspec.Struct, frozen=True, kw_only=True):
     token: str
     """Send as the ``X-Voter-Token`` header on voter routes."""
     group: str | None
+    challenge: Challenge | None = None
+    """``proof_of_work`` mode: the challenge for the first pair (else ``null``)."""
+
+
+class BallotIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    proof: WorkProof | None = None
+    """``proof_of_work`` mode: the solved ``challenge`` of the last ballot (or new voter)."""
 
 
 class PublicIdea(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,15 +143,18 @@ class BallotOut(msgspec.Struct, frozen=True, kw_only=True):
     left: PublicIdea
     right: PublicIdea
     expires: float
+    challenge: Challenge | None = None
+    """``proof_of_work`` mode: the challenge for the *next* pair, solved while this one shows."""
 
 
 class AnswerIn(Answer, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """An :class:`~ranker.domain.Answer` (``choice``; ``reason`` only with ``skip``;
-    ``response_ms``) to the ballot ``ballot``."""
+    """An :class:`~ranker.domain.Answer` (choice; reason with skip only; response_ms) to it."""
 
     ballot: Token
     next: bool = False
     """Also return the voter's next ballot (saves the widget one round trip per vote)."""
+    proof: WorkProof | None = None
+    """``proof_of_work`` mode with ``next: true``: that pair's proof, as ``POST .../ballots``."""
 
 
 class AnswerOut(msgspec.Struct, frozen=True, kw_only=True):

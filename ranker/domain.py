@@ -98,6 +98,10 @@ class Identity(msgspec.Struct, frozen=True, kw_only=True):
     work: Annotated[int, Meta(ge=1, le=1_000_000)] = 4000
     """Proof-of-work difficulty: the key derivations (PBKDF2-SHA-256, 1,000 iterations each) a
     new voter's browser computes on average; ~1 s of one desktop core at 4000."""
+    ballot_work: Annotated[int, Meta(ge=0, le=100_000)] = 300
+    """``proof_of_work``: the key derivations every further pair costs (``0``: none). The
+    widget solves the next pair's challenge while the voter reads the current one, so an honest
+    voter does not wait; a script harvesting ballots pays for each (:mod:`ranker.ballot_proof`)."""
     site_keys: SiteKeys = msgspec.field(default_factory=list)
     """``site``: PEM public keys (EC P-256/P-384, Ed25519 or RSA >= 2048 bits) of the site."""
     site_issuer: Issuer | None = None
@@ -135,6 +139,10 @@ class Survey(msgspec.Struct, frozen=True, kw_only=True):
     down_weight_flagged: bool = False
     """Count the answers of voters the integrity rules flag a tenth in the ranking
     (:data:`~ranker.rules.FLAGGED_WEIGHT`; ``bt`` only); off: evidence for the organiser only."""
+    verify_voters: bool = True
+    """Show a voter whose answers do not yet tell a person from a random clicker a few clear
+    pairs, from their 20th answer until they do (``adaptive`` and ``settle``;
+    :data:`~ranker.sampling.VERIFY_SHARE`); off: the sampler picks for the ranking only."""
 
 
 class SurveySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -154,6 +162,7 @@ class SurveySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     top_k: TopK = 10
     margin: Margin = 0.55
     down_weight_flagged: bool = False
+    verify_voters: bool = True
     language: LanguageSetting = ""
     translations: SurveyTranslations = msgspec.field(default_factory=dict)
     ideas: Annotated[list[IdeaText], Meta(max_length=IDEAS_PER_REQUEST_MAX)] = msgspec.field(
@@ -180,6 +189,7 @@ class SurveyPatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     top_k: TopK | None = None
     margin: Margin | None = None
     down_weight_flagged: bool | None = None
+    verify_voters: bool | None = None
     language: LanguageSetting | None = None
     """``""`` removes the setting."""
     translations: SurveyTranslations | None = None

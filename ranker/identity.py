@@ -14,7 +14,9 @@ A survey's :class:`~ranker.domain.Identity` names one of three modes, from open 
     counter whose PBKDF2-SHA-256 key (1,000 iterations) starts with a given prefix, about
     ``work`` derivations on average. The challenge is HMAC-signed, names the survey and expires
     after 10 minutes. The voter id is derived from the challenge's nonce, so a proof replayed
-    gives the same voter again, never a new one: no store needed for single use.
+    gives the same voter again, never a new one: no store needed for single use. Then every
+    pair costs a small proof too (``ballot_work``, :mod:`ranker.ballot_proof`, reached as
+    :attr:`Identities.ballots`), solved while the voter reads the pair before.
 ``site``
     Only users the embedding site vouches for: a JWT the site signs with its own private key,
     whose public half the survey holds (``site_keys``; a public key may be shown to anyone, so
@@ -62,6 +64,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from msgspec import Meta
 
+from ranker.ballot_proof import BallotProofs
 from ranker.domain import Identity, Survey
 from ranker.errors import (
     InvalidInput,
@@ -222,6 +225,8 @@ class Identities:
         self.clock = clock
 
         self._work = Work(secret)
+        self.ballots = BallotProofs(store, secret, clock)
+        """The proof of work every pair costs in ``proof_of_work`` mode."""
         self._voter_key = hmac.new(secret, b"ranker/derived-voter/v1", hashlib.sha256).digest()
         self._keys: dict[str, tuple[Any, list[str]]] = {}
 

@@ -51,12 +51,15 @@ CHALLENGE_TTL_S = 600
 _Hex = Annotated[str, Meta(max_length=256, pattern="^[0-9a-f]*$")]
 
 
-class ChallengeData(msgspec.Struct, frozen=True, kw_only=True):
+class ChallengeData(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """What a challenge is for (signed with it)."""
 
     survey: str
     exp: int
     """Unix time after which the challenge is refused."""
+    voter: str | None = None
+    """The voter a per-ballot challenge was issued to (:mod:`ranker.ballot_proof`); absent
+    from a new voter's challenge."""
 
 
 class ChallengeParameters(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -100,30 +103,43 @@ _decoder = msgspec.json.Decoder(Proof)
 class Work:
     """Issues and checks challenges with keys derived from the service secret."""
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, purpose: str = "pow") -> None:
         def key(label: str) -> bytes:
             return hmac.new(secret, f"ranker/{label}/v1".encode(), hashlib.sha256).digest()
 
-        self._challenge_key = key("pow-challenge")
-        self._solution_key = key("pow-solution")
+        # each purpose (new voters, ballots) signs with its own keys: a proof for one never
+        # verifies as a proof for the other
+        self._challenge_key = key(f"{purpose}-challenge")
+        self._solution_key = key(f"{purpose}-solution")
 
-    def challenge(self, survey: str, work: int, now: float) -> Challenge:
-        """A signed challenge for one new voter of ``survey`` costing ``work`` attempts on
-        average (the secret counter is uniform on ``0..2*work``)."""
+    def challenge(
+        self,
+        survey: str,
+        work: int,
+        now: float,
+        *,
+        voter: str | None = None,
+        ttl_s: int = CHALLENGE_TTL_S,
+    ) -> Challenge:
+        """A signed challenge for ``survey`` (and ``voter``, if given) costing ``work``
+        attempts on average (the secret counter is uniform on ``0..2*work``), valid ``ttl_s``."""
+        data: dict[str, str | int] = {"survey": survey, "exp": int(now) + ttl_s}
+        if voter is not None:
+            data["voter"] = voter
         ch = altcha.create_challenge(
             ALGORITHM,
             ITERATIONS,
             counter=secrets.randbelow(2 * work + 1),
-            data={"survey": survey, "exp": int(now) + CHALLENGE_TTL_S},
+            data=data,
             hmac_secret=self._challenge_key,
             hmac_key_secret=self._solution_key,
         )
         return msgspec.convert(ch.to_dict(), Challenge)
 
-    def verify(self, proof: str, survey: str, now: float) -> str:
+    def verify(self, proof: str, survey: str, now: float, *, voter: str | None = None) -> str:
         """The nonce of the challenge ``proof`` solves; ``proof_invalid`` if the payload is
-        malformed, its signature or solution do not verify, it names another survey or it
-        has expired."""
+        malformed, its signature or solution do not verify, it names another survey (or
+        another voter than ``voter``) or it has expired."""
         try:
             p = _decoder.decode(base64.b64decode(proof, validate=True))
         except (binascii.Error, ValueError, msgspec.DecodeError):
@@ -138,6 +154,8 @@ class Work:
         data = p.challenge.parameters.data
         if data.survey != survey:
             raise ProofInvalid("proof: this challenge was issued for another survey")
+        if data.voter != voter:
+            raise ProofInvalid("proof: this challenge was issued to another voter")
         if data.exp < now:
             raise ProofInvalid("proof: this challenge has expired; ask for a new one")
         return p.challenge.parameters.nonce

@@ -218,6 +218,7 @@ def test_a_body_is_required_exactly_when_the_handler_needs_one(
             optional.add((method, path))
     assert optional == {
         ("post", "/v1/public/surveys/{survey_id}/voters"),
+        ("post", "/v1/public/surveys/{survey_id}/ballots"),
         ("post", "/v1/public/surveys/{survey_id}/ideas/{idea_id}/flags"),
         ("post", "/v1/surveys/{survey_id}/voters/{voter_id}/void"),
     }

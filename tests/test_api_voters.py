@@ -503,6 +503,10 @@ def _solve(api: Api, sid: str) -> str:
 
 
 def test_proof_of_work_mode_takes_a_solved_challenge(api: Api, org: dict[str, str]) -> None:
+    import msgspec
+
+    from ranker.proof_of_work import Challenge, solve
+
     sid = api.survey(org, identity={"mode": "proof_of_work", "work": 20})
     assert api.client.get(f"/v1/public/surveys/{sid}").json()["identity"] == "proof_of_work"
     voters = f"/v1/public/surveys/{sid}/voters"
@@ -512,7 +516,13 @@ def test_proof_of_work_mode_takes_a_solved_challenge(api: Api, org: dict[str, st
     assert r.status_code == 201, r.text
     again = api.client.post(voters, json={"proof": proof})  # a replay buys no new voter
     assert again.status_code == 201 and again.json()["voter_id"] == r.json()["voter_id"]
-    api.vote(sid, {"X-Voter-Token": r.json()["token"]})
+    # every pair costs a proof too: the voter came with the first one's challenge
+    ch = msgspec.convert(r.json()["challenge"], Challenge)
+    voter = {"X-Voter-Token": r.json()["token"]}
+    b = api.client.post(
+        f"/v1/public/surveys/{sid}/ballots", json={"proof": solve(ch)}, headers=voter
+    )
+    assert b.status_code == 201, b.text
     other = api.survey(org, identity={"mode": "proof_of_work", "work": 20})
     body = assert_problem(
         api.client.post(f"/v1/public/surveys/{other}/voters", json={"proof": proof}),

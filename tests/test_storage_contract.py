@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,33 @@ def test_rate_hit_primitive(store: Store) -> None:
     with pytest.raises(RateLimited):
         store.rate_hit("ip:1", 2, 10, 6.0)
     assert store.rate_hit("ip:1", 2, 10, 11.0) == 1
+
+
+def test_claim_once_admits_one_claim_per_key_until_it_expires(store: Store) -> None:
+    now = time.time()  # Redis expires keys by its own clock
+    assert store.claim_once("ballot:s:n1", 1, now) is True
+    assert store.claim_once("ballot:s:n1", 1, now + 0.5) is False  # a replay
+    assert store.claim_once("ballot:s:n2", 1, now) is True  # another key
+    time.sleep(1.2)
+    assert store.claim_once("ballot:s:n1", 60, now + 1.2) is True  # expired: claimable again
+    assert store.claim_once("ballot:s:n1", 60, now + 1.3) is False
+
+
+def test_claim_once_one_winner_among_threads(store: Store) -> None:
+    now = time.time()
+    wins: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def claim() -> None:
+        barrier.wait()
+        wins.append(store.claim_once("ballot:s:race", 60, now))
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [False] * 7 + [True]
 
 
 def test_quota_appends_count_and_refuse_at_the_limit(store: Store) -> None:

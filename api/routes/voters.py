@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from litestar import Request, Response, Router, delete, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
@@ -18,11 +18,8 @@ from api.caching import json_with_etag
 from api.deps import CurrentVoter, IdeaPool, Identities, Rankings, Surveys, Voting
 from api.openapi import OptionalBody
 from api.problems import ApiError, responses
-from api.responses import NoStoreJSON
+from api.routes.ballots import answer, ballot_challenge, next_ballot, undo
 from api.schemas import (
-    AnswerIn,
-    AnswerOut,
-    BallotOut,
     CommentIn,
     FlagIn,
     IdeaIn,
@@ -31,15 +28,12 @@ from api.schemas import (
     PublicIdea,
     PublicSurvey,
     ResultsOut,
-    UndoOut,
     VoterIn,
     VoterOut,
     results_out,
 )
 from ranker import surveys as core_surveys
-from ranker import voting as core_voting
-from ranker.domain import Flag, Voter
-from ranker.errors import NoPairAvailable, SurveyClosed, VoterVoided
+from ranker.domain import Flag
 from ranker.identity import client_key
 from ranker.personal import PersonalResults
 from ranker.proof_of_work import Challenge
@@ -116,7 +110,8 @@ def create_voter(
     body = data or VoterIn()
     admission = identities.admit(survey, client, proof=body.proof, site_token=body.site_token)
     voter = voting.issue_voter(survey_id, body.group, admission, client=client)
-    out = VoterOut(voter_id=voter.id, token=voter.token, group=voter.group)
+    challenge = identities.ballots.challenge(survey, voter.id)  # for the first pair
+    out = VoterOut(voter_id=voter.id, token=voter.token, group=voter.group, challenge=challenge)
     return Response(out, status_code=201, headers=NO_STORE)
 
 
@@ -144,83 +139,6 @@ def voter_challenge(
     if voters_per_ip:  # issuing costs one key derivation: the same flood guard
         voting.rate_limit(f"challenges:{_client(request)}", voters_per_ip, 60)
     return Response(identities.challenge(survey), headers=NO_STORE)
-
-
-def _ballot_out(voting: core_voting.Voting, survey_id: str, voter: Voter) -> BallotOut:
-    ballot = voting.next_ballot(survey_id, voter)
-    ideas = voting.repo.get(survey_id).ideas  # for the ideas' translations
-    return BallotOut(
-        ballot=ballot.token,
-        survey_id=survey_id,
-        left=PublicIdea(
-            id=ballot.left, text=ballot.left_text, translations=ideas[ballot.left].translations
-        ),
-        right=PublicIdea(
-            id=ballot.right, text=ballot.right_text, translations=ideas[ballot.right].translations
-        ),
-        expires=ballot.expires,
-    )
-
-
-@post(
-    "/ballots",
-    summary="Next pair for this voter (a signed single-use ballot)",
-    status_code=201,
-    security=VOTER,
-    responses=responses(401, 403, 404, 409),
-    response_class=NoStoreJSON,
-    sync_to_thread=False,
-)
-def next_ballot(survey_id: FromPath[str], voting: Voting, voter: CurrentVoter) -> BallotOut:
-    return _ballot_out(voting, survey_id, voter)
-
-
-@post(
-    "/answers",
-    summary="Answer a ballot: left, right, tie or skip (+ reason)",
-    description="Atomic. An identical retry returns the original receipt (same `seq`); "
-    "a different answer to a used ballot is refused with `ballot_used`. With `next: true` the "
-    "response also carries the voter's next ballot (`null` if the survey has none to give), "
-    "so a voting widget needs one request per vote.",
-    status_code=201,
-    security=VOTER,
-    responses=responses(401, 403, 404, 409, 410, 429),
-    response_class=NoStoreJSON,
-)
-async def answer(
-    survey_id: FromPath[str], data: JSONBody[AnswerIn], voting: Voting, voter: CurrentVoter
-) -> AnswerOut:
-    # awaited: on Redis the worker serves other requests while the answer script runs
-    r = await voting.answer_async(survey_id, voter, data.ballot, data)
-    following = None
-    if data.next:
-        try:
-            following = _ballot_out(voting, survey_id, voter)
-        except (SurveyClosed, NoPairAvailable, VoterVoided):
-            following = None  # the answer stands; the widget shows its end state
-    return AnswerOut(
-        seq=r.seq,
-        ballot=r.ballot,
-        choice=r.choice,
-        reason=r.reason,
-        left=r.left,
-        right=r.right,
-        ts=r.ts,
-        next=following,
-    )
-
-
-@delete(
-    "/answers/last",
-    summary="Undo this voter's last answer (within the undo window)",
-    status_code=200,
-    security=VOTER,
-    responses=responses(401, 404, 409),
-    sync_to_thread=False,
-)
-def undo(survey_id: FromPath[str], voting: Voting, voter: CurrentVoter) -> Response[UndoOut]:
-    seq = voting.undo_last(survey_id, voter)
-    return Response(UndoOut(undone_seq=seq), headers=NO_STORE)
 
 
 @post(
@@ -340,6 +258,7 @@ def voter_router() -> Router:
             create_voter,
             voter_challenge,
             next_ballot,
+            ballot_challenge,
             answer,
             undo,
             submit_idea,

@@ -237,6 +237,12 @@ class Store(ABC):
         count would exceed ``limit``; a refused hit is not counted.
         """
 
+    @abstractmethod
+    def claim_once(self, key: str, ttl_s: int, now: float) -> bool:
+        """Mark ``key`` used for ``ttl_s`` seconds from ``now``; ``False`` (nothing written) if
+        it is already marked and not yet expired. Atomic across processes: of two claims of
+        one key, one wins (single-use proofs of work, :mod:`ranker.ballot_proof`)."""
+
     # -- snapshots -------------------------------------------------------------------
     @abstractmethod
     def save_snapshot(self, survey: str, seq: int, data: bytes) -> None:

@@ -20,6 +20,8 @@ from ranker.storage.base import (
 
 __all__ = ["MemoryStore"]
 
+_CLAIMS_PRUNE = 100_000
+
 
 class MemoryStore(Store):
     """Keeps everything in dicts; nothing survives the process."""
@@ -35,6 +37,7 @@ class MemoryStore(Store):
         self._quotas: dict[tuple[str, str], int] = {}
         self._gates: dict[str, int] = {}
         self._cast: dict[tuple[str, str], int] = {}  # answers appended per (survey, voter)
+        self._claims: dict[str, float] = {}  # claim_once: key -> expiry
 
     def create_survey(self, survey: str, data: bytes) -> int:
         with self._lock:
@@ -128,6 +131,15 @@ class MemoryStore(Store):
     def rate_hit(self, key: str, limit: int, window_s: int, now: float) -> int:
         with self._lock:
             return self._hit(key, limit, window_s, now)
+
+    def claim_once(self, key: str, ttl_s: int, now: float) -> bool:
+        with self._lock:
+            if self._claims.get(key, now) > now:
+                return False
+            if len(self._claims) >= _CLAIMS_PRUNE:  # forget expired claims now and then
+                self._claims = {k: t for k, t in self._claims.items() if t > now}
+            self._claims[key] = now + ttl_s
+            return True
 
     def save_snapshot(self, survey: str, seq: int, data: bytes) -> None:
         with self._lock:

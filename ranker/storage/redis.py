@@ -285,6 +285,11 @@ class RedisStore(Store):
         return int(res)
 
     @guard
+    def claim_once(self, key: str, ttl_s: int, now: float) -> bool:
+        # one key, one command (SET NX): atomic on a cluster too; Redis expires it
+        return bool(self._r.set(f"{self.prefix}:claim:{key}", b"1", nx=True, px=ttl_s * 1000))
+
+    @guard
     def save_snapshot(self, survey: str, seq: int, data: bytes) -> None:
         self._snap(keys=[self._k(survey, "snap")], args=[seq, data])
 

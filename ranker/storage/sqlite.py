@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS quotas (
     survey TEXT NOT NULL, counter TEXT NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY (survey, counter)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS organisers (key_hash TEXT PRIMARY KEY, data BLOB NOT NULL)
     WITHOUT ROWID;
 """
@@ -104,6 +105,10 @@ _VOTER_TOTAL = (
 )
 """The same for a survey without a rate limit: the total alone."""
 
+_CLAIM_UPSERT = (
+    "INSERT INTO claims (key, expires) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+    "expires = excluded.expires WHERE claims.expires <= ?"
+)
 _RATE_UPSERT = (
     "INSERT INTO rates (key, win, n) VALUES (?, ?, 1) ON CONFLICT (key) DO UPDATE SET "
     "n = CASE WHEN win = excluded.win THEN n + 1 ELSE 1 END, win = excluded.win RETURNING n"
@@ -340,6 +345,14 @@ class SQLiteStore(Store):
     def rate_hit(self, key: str, limit: int, window_s: int, now: float) -> int:
         with self._tx() as db:
             return self._hit(db, key, limit, window_s, now)
+
+    def claim_once(self, key: str, ttl_s: int, now: float) -> bool:
+        with self._tx() as db:
+            won = db.execute(_CLAIM_UPSERT, (key, now + ttl_s, now)).rowcount == 1
+            self._hits += 1
+            if self._hits % 10_000 == 0:  # forget expired claims now and then
+                db.execute("DELETE FROM claims WHERE expires <= ?", (now,))
+            return won
 
     def save_snapshot(self, survey: str, seq: int, data: bytes) -> None:
         with self._snap_lock:
