@@ -18,7 +18,10 @@
  *   many voters lately); then, as in proof_of_work mode, the browser solves a proof of work first;
  * - proof_of_work: the ALTCHA challenge of GET .../voters/challenge is solved by the vendored ALTCHA
  *   worker (/web/vendor/altcha-pbkdf2.js, WebCrypto PBKDF2), one worker per core, while the question
- *   shows; the proof goes with POST .../voters;
+ *   shows; the proof goes with POST .../voters. Then every pair costs a small proof too: each ballot
+ *   (and the new voter) carries the challenge for the next pair, solved the same way while the voter
+ *   reads the current one, and sent with the next POST .../ballots (a voter holding none, or whose
+ *   proof was refused, asks GET .../ballots/challenge and solves that);
  * - site: the embed loader hands over the token the host site signed for its signed-in user
  *   (message type "sitetoken", from and to the two known origins only); the voter token is then
  *   never stored, so the next person on a shared device cannot vote as this one.
@@ -154,6 +157,7 @@
     survey: null,
     token: null,
     proof: null, // a proof of work being solved (a Promise of the proof string)
+    ballotProof: null, // proof_of_work: the next pair's proof being solved (a Promise), or null
     group: params.get("group") || null,
     ballot: null,
     shownAt: 0,
@@ -489,9 +493,13 @@
     return (state.survey && state.survey.identity) || "anonymous";
   }
 
-  /** Solve one proof-of-work challenge in Web Workers; resolves to the `proof` string. */
+  /** Solve one proof-of-work challenge for a new voter; resolves to the `proof` string. */
   async function solveProof() {
-    const challenge = await call("GET", "/voters/challenge", undefined, false);
+    return solveChallenge(await call("GET", "/voters/challenge", undefined, false));
+  }
+
+  /** Solve an ALTCHA challenge in Web Workers; resolves to the `proof` string. */
+  async function solveChallenge(challenge) {
     const n = Math.max(1, Math.min(POW_WORKERS_MAX, navigator.hardwareConcurrency || 2));
     const workers = [];
     try {
@@ -526,6 +534,34 @@
     const p = state.proof || solveProof();
     state.proof = null;
     return p;
+  }
+
+  /** Start solving the next pair's challenge (proof_of_work mode; null: pairs cost nothing). */
+  function solveNextPair(challenge) {
+    state.ballotProof = challenge ? solveChallenge(challenge) : null;
+    if (state.ballotProof) state.ballotProof.catch(() => {}); // a failure: a fresh one when needed
+  }
+
+  /** The next pair. In proof_of_work mode it carries the proof solved while the voter read the
+   * last one; a voter holding none (or whose proof expired or was refused) solves a fresh one. */
+  async function requestBallot() {
+    const pending = state.ballotProof;
+    state.ballotProof = null;
+    let proof = null;
+    if (pending) {
+      try {
+        proof = await pending;
+      } catch (_) {
+        proof = null;
+      }
+    }
+    try {
+      return await call("POST", "/ballots", proof ? { proof } : {});
+    } catch (err) {
+      if (err.code !== "proof_required" && err.code !== "proof_invalid") throw err;
+      const fresh = await solveChallenge(await call("GET", "/ballots/challenge"));
+      return call("POST", "/ballots", { proof: fresh });
+    }
   }
 
   /** Ask the embed loader for the token the host site signed for its user (null: none). */
@@ -573,6 +609,7 @@
       voter = await call("POST", "/voters", body, false);
     }
     state.token = voter.token;
+    solveNextPair(voter.challenge); // the first pair's proof (proof_of_work mode)
     if (mode !== "site") {
       saveToken(voter.token);
       return;
@@ -600,8 +637,9 @@
     setChoicesEnabled(false);
     try {
       await ensureVoter();
-      const ballot = await call("POST", "/ballots", {});
+      const ballot = await requestBallot();
       renderPair(ballot);
+      solveNextPair(ballot.challenge); // while the voter reads this pair
     } catch (err) {
       if (!retried && (err.code === "voter_token_invalid" || err.code === "voter_token_missing")) {
         state.token = null;
@@ -1232,6 +1270,10 @@
     if (!state.token && mode === "proof_of_work") {
       state.proof = solveProof(); // start now: it runs while the participant reads (or picks a group)
       state.proof.catch(() => {}); // a failure is reported when the proof is awaited
+    } else if (mode === "proof_of_work") {
+      // a returning voter holds no challenge for their next pair: ask for one and solve it now
+      state.ballotProof = call("GET", "/ballots/challenge").then(solveChallenge);
+      state.ballotProof.catch(() => {});
     }
     const groups = Array.isArray(survey.groups) ? survey.groups : [];
     if (!state.token && !state.group && groups.length > 0) {
