@@ -34,7 +34,7 @@ from ranker.domain import Comment, Flag, Idea, Survey
 from ranker.errors import NoPairAvailable, StoreError
 from ranker.ranking import ResultsView
 from ranker.rules import INFLUENCE_CAP
-from ranker.sampling import SamplerFactory, SamplerLike, aim
+from ranker.sampling import SamplerFactory, SamplerLike, aim_survey
 from ranker.signals import Signals
 
 __all__ = [
@@ -170,7 +170,7 @@ class Projection:
                 if self.survey.model != old.model or self.survey.sampler != old.sampler:
                     self._refit()
                 elif self.sampler is not None:
-                    aim(self.sampler, self.survey.top_k, self.survey.margin)
+                    aim_survey(self.sampler, self.survey)
             case ev.SurveyStatusChanged(status=status):
                 assert self.survey is not None
                 self.survey = msgspec.structs.replace(self.survey, status=status)
@@ -182,7 +182,7 @@ class Projection:
             return None
         try:
             sampler = self.sampler_factory(self.survey.sampler)
-            return aim(sampler, self.survey.top_k, self.survey.margin)
+            return aim_survey(sampler, self.survey)
         except UnknownName as exc:  # a log written by another version
             raise StoreError(f"the survey's {exc}") from None
 

@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from algorithms import PairwiseModel
+from ranker.signals import AGAINST_MIN
+
+if TYPE_CHECKING:
+    from ranker.domain import Survey
 
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_SAMPLER",
+    "VERIFY_SHARE",
     "PickedPair",
     "SamplerFactory",
     "SamplerLike",
     "aim",
+    "aim_survey",
     "default_sampler_factory",
 ]
 
@@ -32,6 +38,12 @@ DEFAULT_MODEL = "bt"
 """The model of a survey created without naming one."""
 DEFAULT_SAMPLER = "settle"
 """The sampler of a survey created without naming one."""
+VERIFY_SHARE = 1.0
+"""With a survey's ``verify_voters``: the share of the picks of a voter with at least
+:data:`~ranker.signals.AGAINST_MIN` decisive answers (the rule may flag them from then on) whose
+evidence is still undecided that are clear pairs (``adaptive`` and ``settle``:
+:mod:`algorithms.samplers.verify`). A person is decided after ~4 of them, whatever the share;
+a coin needs ~9, so a share below 1 only delays the decision (``docs/user-guide.md``)."""
 
 
 class PickedPair(Protocol):
@@ -89,4 +101,14 @@ def aim(sampler: S, k: int, margin: float) -> S:
     target = getattr(sampler, "set_target", None)
     if callable(target):
         target(k=k, margin=margin)
+    return sampler
+
+
+def aim_survey(sampler: S, survey: Survey) -> S:
+    """:func:`aim` at the survey's ``top_k`` and ``margin``, and verification pairs on or off
+    as its ``verify_voters`` says (samplers without them are left alone)."""
+    aim(sampler, survey.top_k, survey.margin)
+    probe = getattr(sampler, "set_verify", None)
+    if callable(probe):
+        probe(VERIFY_SHARE if survey.verify_voters else 0.0, AGAINST_MIN)
     return sampler

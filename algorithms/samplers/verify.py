@@ -76,10 +76,13 @@ class Verification(Sampler):
         self.evidence: dict[VoterId, tuple[int, float]] = {}
         """Per voter: decisive answers observed and ``L``."""
 
-    def set_verify(self, verify: float) -> None:
-        """Switch verification pairs on (``verify``: the share of an undecided voter's picks)
-        or off (0): a survey's settings changed."""
-        self._check_verify(verify, self.verify_from)
+    def set_verify(self, verify: float, verify_from: int | None = None) -> None:
+        """Switch verification pairs on (``verify``: the share of an undecided voter's picks,
+        from ``verify_from`` decisive answers on) or off (0): a survey's settings changed. The
+        evidence counted so far is kept."""
+        evidence = self.evidence
+        self._check_verify(verify, self.verify_from if verify_from is None else verify_from)
+        self.evidence = evidence
 
     def undecided(self, voter: VoterId | None) -> bool:
         """Whether ``voter``'s next pick is probed with share ``verify``."""
