@@ -36,8 +36,22 @@ giving 20 answers and per effective vote. Where the fair ratio goes as the work 
 honest voter pays the same work): with work per identity it falls towards 20 / votes counted per
 identity (the cap); with work per ballot it rises towards the ballots asked per counted vote.
 
-Run: ``python -m benchmarks.identity_cost`` (``--solves 20``, ``--work 4000``). Writes
-``benchmarks/results/identity_cost.json``.
+**With a proof per pair** (``identity.ballot_work``, :mod:`ranker.ballot_proof`), measured in
+the same run: the browser's and Python's time for one pair's proof, the server's cost to issue,
+check and spend one, and an honest vote through the HTTP API with it (the client's Python solve
+timed apart and replaced by the browser's CPU time). Then
+
+* honest effort per vote = (proof + 20 x (vote + pair proof)) / 20;
+* attack effort per effective vote = (proof + ballots asked x (vote + pair proof) + votes
+  given x vote) / votes counted, the attacker solving with the faster of the browser and
+  Python (OpenSSL);
+
+and the honest *wait*: the widget solves the next pair's proof while the voter reads the
+current one, so a vote waits only if the voter answers faster than the solve's wall time
+(printed: median, p90 and max with the widget's workers).
+
+Run: ``python -m benchmarks.identity_cost`` (``--solves 20``, ``--work 4000``,
+``--ballot-work 300``, ``--ballot-solves 40``). Writes ``benchmarks/results/identity_cost.json``.
 """
 
 from __future__ import annotations
@@ -168,27 +182,84 @@ def server(work: int) -> dict[str, Any]:
     return {"issue_ms": issue * 1000, "verify_ms": verify * 1000}
 
 
-def honest_vote(votes: int = 20, voters: int = 10) -> dict[str, Any]:
+def server_ballot(ballot_work: int, n: int = 200) -> dict[str, Any]:
+    """The server's CPU per pair for its proof: issue a challenge, check and spend a proof."""
+    from ranker.ballot_proof import BallotProofs
+    from ranker.domain import Identity, Survey
+    from ranker.storage import open_store
+
+    survey = Survey(
+        id="S",
+        owner="o",
+        question="?",
+        identity=Identity(mode="proof_of_work", ballot_work=ballot_work),
+    )
+    proofs = BallotProofs(open_store("memory://"), b"s" * 32)
+    t0 = time.process_time()
+    challenges = [proofs.challenge(survey, "v") for _ in range(n)]
+    issue = (time.process_time() - t0) / n
+    solved = [solve(c) for c in challenges if c is not None]
+    t0 = time.process_time()
+    for p in solved:
+        proofs.spend(survey, "v", p)
+    spend = (time.process_time() - t0) / n
+    return {"issue_ms": issue * 1000, "spend_ms": spend * 1000}
+
+
+def honest_vote(votes: int = 20, voters: int = 10, ballot_work: int = 0) -> dict[str, Any]:
+    """Machine time per vote through the HTTP API (``next: true``); with ``ballot_work`` the
+    survey is in ``proof_of_work`` mode and every pair's proof is solved in Python, timed apart
+    and left out (the caller adds the browser's CPU time for it)."""
+    from ranker.proof_of_work import Challenge
     from tests.api_client import make_api
 
     per_vote = []
+    identity = {"mode": "proof_of_work", "work": 1, "ballot_work": ballot_work}
     with make_api() as api:
         org = api.organiser()
         ideas = [f"Idea {i}: a sentence of ordinary length" for i in range(50)]
-        sid = api.survey(org, ideas=ideas)
+        sid = api.survey(org, ideas=ideas, **({"identity": identity} if ballot_work else {}))
         for _ in range(voters):
             t0 = time.perf_counter()
-            voter = api.voter(sid)
-            ballot = api.ballot(sid, voter)
+            solving = 0.0
+
+            def proof_for(challenge: Any) -> dict[str, str]:
+                nonlocal solving
+                if challenge is None:
+                    return {}
+                t = time.perf_counter()
+                p = solve(msgspec.convert(challenge, Challenge))
+                solving += time.perf_counter() - t
+                return {"proof": p}
+
+            if ballot_work:
+                body = proof_for(
+                    api.client.get(f"/v1/public/surveys/{sid}/voters/challenge").json()
+                )
+                r = api.client.post(f"/v1/public/surveys/{sid}/voters", json=body)
+            else:
+                r = api.client.post(f"/v1/public/surveys/{sid}/voters")
+            voter = {"X-Voter-Token": r.json()["token"]}
+            b = api.client.post(
+                f"/v1/public/surveys/{sid}/ballots",
+                json=proof_for(r.json()["challenge"]),
+                headers=voter,
+            )
+            ballot = b.json()
             for _ in range(votes):
                 r = api.client.post(
                     f"/v1/public/surveys/{sid}/answers",
-                    json={"ballot": ballot["ballot"], "choice": "left", "next": True},
+                    json={
+                        "ballot": ballot["ballot"],
+                        "choice": "left",
+                        "next": True,
+                        **proof_for(ballot["challenge"]),
+                    },
                     headers=voter,
                 )
                 assert r.status_code == 201, r.text
                 ballot = r.json()["next"]
-            per_vote.append((time.perf_counter() - t0) / votes)
+            per_vote.append((time.perf_counter() - t0 - solving) / votes)
     return {"votes_per_voter": votes, "s_per_vote_median": statistics.median(per_vote)}
 
 
@@ -266,11 +337,21 @@ def main() -> None:
     ap.add_argument("--native-solves", type=int, default=5)
     ap.add_argument("--ideas", type=int, default=50, help="ideas in the harvested survey")
     ap.add_argument("--honest-answers", type=int, default=20, help="answers per honest voter")
+    ap.add_argument(
+        "--ballot-work", type=int, default=300, help="the survey's identity.ballot_work"
+    )
+    ap.add_argument(
+        "--ballot-solves", type=int, default=40, help="pair proofs solved in the browser"
+    )
     args = ap.parse_args()
     b = browser(args.work, args.solves)
+    bb = browser(args.ballot_work, args.ballot_solves)
     nat = native(args.work, args.native_solves)
+    nat_b = native(args.ballot_work, 4 * args.native_solves)
     srv = server(args.work)
+    srv_b = server_ballot(args.ballot_work)
     vote = honest_vote()
+    vote_b = honest_vote(ballot_work=args.ballot_work)
     yields = [harvest_yield(args.ideas, seed) for seed in range(3)]
     ballots = statistics.median(y["ballots_per_counted_vote"] for y in yields)
     counted = yields[0]["votes_counted"]
@@ -285,6 +366,27 @@ def main() -> None:
         "fair_ratio_bound_work_per_ballot": ballots,
         "proof_free_ratio_per_fake_vote": (proof / a + v) / v,
         "proof_free_ratio_per_effective_vote": attack_per_vote / v,
+    }
+    # the same with a proof per pair: the honest voter's is solved by the browser, the
+    # attacker's by the faster of the browser and Python/OpenSSL
+    pb_honest = bb["cpu_s_per_solve_expected"]
+    pb_attack = min(pb_honest, nat_b["cpu_s_per_solve_expected"])
+    vb = vote_b["s_per_vote_median"]
+    honest_b = (proof + a * (vb + pb_honest)) / a
+    attack_b = (proof + counted * ballots * (vb + pb_attack) + counted * vb) / counted
+    fewest = min(y["ballots_per_counted_vote"] for y in yields)  # the luckiest harvester
+    attack_b_fewest = (proof + counted * fewest * (vb + pb_attack) + counted * vb) / counted
+    per_ballot = {
+        "ballot_work": args.ballot_work,
+        "fair_ratio_luckiest_harvest": attack_b_fewest / honest_b,
+        "honest_pair_proof_cpu_s": pb_honest,
+        "attack_pair_proof_cpu_s": pb_attack,
+        "honest_s_per_vote": honest_b,
+        "attack_s_per_effective_vote": attack_b,
+        "fair_ratio": attack_b / honest_b,
+        "honest_wait_s_median": bb["wall_s_median"],
+        "honest_wait_s_p90": bb["wall_s_p90"],
+        "honest_wait_s_max": bb["wall_s_max"],
     }
     rows = [
         {
@@ -333,8 +435,38 @@ def main() -> None:
             "what": "proof-free ratio per effective vote",
             "value": ratios["proof_free_ratio_per_effective_vote"],
         },
+        {
+            "what": f"PER PAIR (ballot_work {args.ballot_work}): browser CPU s per pair proof",
+            "value": pb_honest,
+        },
+        {
+            "what": "per pair: python/OpenSSL CPU s per pair proof",
+            "value": nat_b["cpu_s_per_solve_expected"],
+        },
+        {
+            "what": f"per pair: browser wall s per proof, {bb['workers']} workers (median)",
+            "value": bb["wall_s_median"],
+        },
+        {"what": "per pair: browser wall s per proof (p90)", "value": bb["wall_s_p90"]},
+        {"what": "per pair: browser wall s per proof (max)", "value": bb["wall_s_max"]},
+        {"what": "per pair: server ms to issue a pair's challenge", "value": srv_b["issue_ms"]},
+        {"what": "per pair: server ms to check and spend a proof", "value": srv_b["spend_ms"]},
+        {"what": "per pair: honest vote machine s (client + server, proof apart)", "value": vb},
+        {
+            "what": f"per pair: honest s per vote: (proof + {a} x (vote + pair proof)) / {a}",
+            "value": honest_b,
+        },
+        {"what": "per pair: attack s per effective vote", "value": attack_b},
+        {
+            "what": "PER PAIR FAIR RATIO: attack / honest effort per vote",
+            "value": per_ballot["fair_ratio"],
+        },
+        {
+            "what": f"per pair: fair ratio, luckiest seed ({fewest:.0f} ballots per counted vote)",
+            "value": per_ballot["fair_ratio_luckiest_harvest"],
+        },
     ]
-    print(f"\nwork = {args.work} expected attempts per solve")
+    print(f"\nwork = {args.work} expected attempts per solve; ballot_work = {args.ballot_work}")
     print_table(rows)
     write_json(
         "identity_cost",
@@ -346,6 +478,13 @@ def main() -> None:
             "honest_vote": vote,
             "harvest": yields,
             "per_vote": ratios,
+            "per_pair": {
+                "browser": bb,
+                "native": nat_b,
+                "server": srv_b,
+                "honest_vote": vote_b,
+                "per_vote": per_ballot,
+            },
         },
     )
 
