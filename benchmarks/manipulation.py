@@ -33,6 +33,8 @@ flagged and of honest voters flagged; Kendall tau against the truth minus the sa
 without attackers, and minus the attack-free run's. Targets (issue 12): (a) shift <= 1 and inside
 the range; (b) shift <= 3 with >= 80% of fakes flagged; (c, d) >= 80% of bots flagged, <= 5% of
 honest voters flagged, tau within 0.02. ``--influence-cap`` explores other caps,
+``--no-verify`` turns the surveys' verification pairs off (``verify_voters``: a voter whose
+answers do not yet tell a person from a coin is shown clear pairs from their 20th answer),
 ``--attacks`` runs a subset.
 
 Run: ``python -m benchmarks.manipulation [--seeds 10] [--quick]``.
@@ -104,6 +106,7 @@ def simulate(seed: int, attack: str, args: argparse.Namespace) -> dict[str, Any]
         ideas=[f"idea {i}" for i in range(args.ideas)],
         open=True,
         limits=Limits(),
+        verify_voters=not args.no_verify,
     )
     sid = svc.surveys.create("bench", spec).id
     # each honest voter and bot from their own address; the 50 fakes from one
@@ -299,7 +302,9 @@ def summarise(per_seed: list[dict[str, Any]], attacks: list[str]) -> list[dict[s
                 "bots flagged (mean)": mean("bots_flagged"),
                 "honest flagged (max)": round(max(r["honest_flagged"] for r in sel), 4),
                 "tau without attackers (median)": med("tau_clean"),
-                "tau change off / on (median)": f"{med('tau_change_off')} / {med('tau_change_on')}",
+                "tau change off / cap / on (median)": (
+                    f"{med('tau_change_off')} / {med('tau_change_cap')} / {med('tau_change_on')}"
+                ),
                 "tau vs attack-free run off / on": (
                     f"{med('tau_vs_base_off')} / {med('tau_vs_base_on')}"
                 ),
@@ -320,6 +325,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None)
     p.add_argument(
         "--attacks", default=",".join(ATTACKS[1:]), help="comma-separated subset of attacks"
+    )
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="surveys without verification pairs (verify_voters off; default on)",
     )
     p.add_argument(
         "--influence-cap",
@@ -358,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
                     "bots_flagged": m["bots_flagged"],
                     "honest_flagged": m["honest_flagged"],
                     "tau_change_off": m["off_tau"] - m["off_clean_tau"],
+                    "tau_change_cap": m["cap_tau"] - m["clean_tau"],
                     "tau_change_on": m["on_tau"] - m["clean_tau"],
                     "tau_vs_base_off": m["off_tau"] - base["off_tau"],
                     "tau_vs_base_on": m["on_tau"] - base["on_tau"],

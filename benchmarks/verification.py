@@ -1,19 +1,21 @@
 """Verification pairs (``algorithms.samplers.verify``): what they buy and what they cost.
 
 Simulated surveys of ``--ideas`` ideas, Bradley-Terry true scores ``N(0, 1)``, voters of
-``--answers`` answers each (one after another), every tenth voter answering at random (a
-coin), the survey's default sampler (``settle``) with verification pairs off and on (share
-``--verify``), the same truth and voters in both runs of a seed. Reported per setting:
+``--answers`` answers each (one after another), a share ``--coins`` of them (every tenth by
+default; 0: an honest crowd) answering at random, the survey's default sampler (``settle``)
+with verification pairs off and on as a survey has them (share ``--verify``, from the 20th
+answer), the same truth and voters in both runs of a seed. Reported per setting:
 
 * **cost**: the share of all pairs shown that were *clear* (the sampler's own model gave the
   winner ``p >= 0.85`` when the pair was picked), off and on: the extra clear pairs are what
   verification spends; Kendall tau of the ``bt`` fit against the truth at 20 and 40 votes
-  per idea, off and on (and their difference, paired by seed);
+  per idea, off and on (and their difference, paired by seed, ± its standard error), and at
+  40 after the organiser voided the flagged voters;
 * **benefit**: with the integrity rule of ``ranker.signals`` (``against_crowd``, judged at
   the end against the ``bt`` fit of every answer): the share of coins with >= 40 answers
   flagged and the share of honest voters flagged.
 
-    python -m benchmarks.verification [--seeds 10] [--answers 20,40,100] [--verify 0.5]
+    python -m benchmarks.verification [--seeds 10] [--answers 20,40,100] [--verify 1] [--coins 0.1]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from scipy.special import expit
 
 from algorithms import create_model, create_sampler, metrics
 from benchmarks._common import print_table, write_json
+from ranker.sampling import VERIFY_SHARE
 from ranker.signals import AGAINST_MIN, agreement
 
 CLEAR = 0.85
@@ -43,7 +46,7 @@ def run(
     th = np.random.default_rng([seed, 0]).normal(size=n)
     u = np.random.default_rng([seed, 1]).random(per_idea * n)
     model = create_model("bt", n_items=n)
-    smp = create_sampler("settle", seed=seed, verify=verify)
+    smp = create_sampler("settle", seed=seed, verify=verify, verify_from=AGAINST_MIN)
     rows: list[tuple[int, int, int, float]] = []
     clear = 0
     taus: dict[int | str, float] = {}
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--ideas", type=int, default=50)
     p.add_argument("--answers", default="20,40,100", help="answers per voter (comma-separated)")
-    p.add_argument("--verify", type=float, default=0.5, help="the share when on")
+    p.add_argument("--verify", type=float, default=VERIFY_SHARE, help="the share when on")
     p.add_argument("--coins", type=float, default=0.1, help="share of voters who are coins")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
