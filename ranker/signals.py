@@ -29,8 +29,11 @@ factor favours the coin).
 the model would reach (mean ``E = p log 2p + (1 - p) log 2(1 - p)`` per answer, variance
 ``p (1 - p) log(p / (1 - p))^2``). A coin-clicker drifts below zero by ``0.5 log(4 p (1 -
 p))`` per answer, little when the sampler shows close pairs: against 40 answers at random on a
-50-idea survey with the adaptive sampler, this test at 1% finds about half (no test can do much
-better at that false-positive rate: see ``python -m benchmarks.manipulation``).
+50-idea survey with the adaptive sampler, this test at 1% finds about half on those pairs alone
+(no test can do much better there). So a survey shows a voter whose evidence is still undecided
+a few clear pairs from their ``AGAINST_MIN``-th answer (``verify_voters``, on by default;
+:mod:`algorithms.samplers.verify`), and with them it finds 84% (``python -m
+benchmarks.manipulation``); the test itself is unchanged.
 
 Rules (:func:`reasons`): ``against_crowd`` after ``AGAINST_MIN`` decisive answers with
 ``agreement_p <= AGAINST_ALPHA`` and ``log_lr <= 0`` (:attr:`Agreement.against`); ``side_bias``
