@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+# One BLAS thread, as `ranker serve` runs (and scripts/test.sh sets): a threaded BLAS sums in an
+# order that can differ by an ulp between two runs of the same computation, which exact state
+# round trips would see. Set before numpy is imported by anything below.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from collections.abc import Iterator
 from pathlib import Path
 
