@@ -3,23 +3,32 @@
 A mixin of :class:`algorithms.bt.BTModel`. With ``influence_cap = c`` the model keeps each
 vote's voter and fits a vote in which ``i`` beat ``j`` with the weight
 
-``w = min(1, c / up[v, i], c / down[v, j])``
+``w = min(1, c_v / up[v, i], c_v / down[v, j])``,   ``c_v = max(c, 2 T_v / k_v)``
 
 where ``up[v, i]`` is how many of the model's votes by voter ``v`` have item ``i`` winning (or
-tying) and ``down[v, j]`` how many have ``j`` losing (a tie counts for both items). A voter who
-picks an item at most ``c`` times, and passes it over at most ``c`` times, counts in full; one
-who picks one item again and again (a ballot harvester pushing it) weighs, *for* that item, as
-``c`` answers however many they give: ``sum w <= c`` for every voter, item and direction, so no
-voter pushes an item up (or down) by more than ``c`` answers' worth. The two directions are
-counted apart because only one of them pushes: an honest voter shown the same close items again
-and again picks them sometimes and not others, and a cap on all their answers about an item
-weighed them down for nothing (with the adaptive sampler and 20 answers each over 50 ideas, a
-cap of 3 on all answers took 2.9% of honest voters' weight, on each direction 0.6%; ``python -m
-benchmarks.manipulation``). Votes without a voter (``voter=None`` or ``-1``) weigh 1; without
-outcomes every vote counts in both directions (the cap on all answers about an item). The
-weights are recomputed at a refit, vectorised (one ``bincount`` or ``unique`` over the few votes
-past the cap), and skipped, with no cost to the fit, while no voter passes ``c`` on any item and
-direction.
+tying), ``down[v, j]`` how many have ``j`` losing (a tie counts for both items), ``T_v`` the
+voter's votes and ``k_v`` the distinct items they are about. A voter who picks an item at most
+``c_v`` times, and passes it over at most ``c_v`` times, counts in full; one who picks one item
+again and again (a ballot harvester pushing it) weighs, *for* that item, as ``c_v`` answers
+however many they give: ``sum w <= c_v`` for every voter, item and direction, so no voter pushes
+an item up (or down) by more than ``c_v`` answers' worth. ``2 T_v / k_v`` is the voter's fair
+share: what answering about each item they compared alike gives each one. It lifts the cap only
+for voters who answer many pairs among the items they saw (a panel member comparing every pair
+of 6 ideas answers 5 times about each, and the best idea wins all 5; capped at 3, four such
+members could no longer tell the ideas apart), never for one whose answers pile up on one item,
+which is what pushing it takes: a voter answering only pairs with item ``i`` (``k_v = T_v + 1``
+opponents and ``i``) has a share below 2. To count ``a`` answers for ``i`` in full, a voter must
+answer ``a (a + 1) / 2`` pairs in all, as many as every pair among ``i`` and ``a`` opponents: a
+whole panel's work. The two
+directions are counted apart because only one of them pushes: an honest voter shown the same
+close items again and again picks them sometimes and not others, and a cap on all their answers
+about an item weighed them down for nothing (with the adaptive sampler and 20 answers each over
+50 ideas, a cap of 3 on all answers took 2.9% of honest voters' weight, on each direction 0.6%;
+``python -m benchmarks.manipulation``). Votes without a voter (``voter=None`` or ``-1``) weigh
+1; without outcomes every vote counts in both directions (the cap on all answers about an item).
+The weights are recomputed at a refit, vectorised (one ``bincount`` or ``unique`` over the few
+votes past the cap), and skipped, with no cost to the fit, while no voter passes ``c`` on any
+item and direction.
 
 >>> import numpy as np
 >>> from algorithms._bt_influence import influence_weights
@@ -57,7 +66,8 @@ def influence_weights(
     cap: float,
     out: FloatArray | None = None,
 ) -> FloatArray | None:
-    """Per vote ``min(1, cap / up[v, winner], cap / down[v, loser])`` (1 where ``voter < 0``;
+    """Per vote ``min(1, c_v / up[v, winner], c_v / down[v, loser])`` with ``c_v = max(cap, 2
+    T_v / k_v)`` (1 where ``voter < 0``;
     ``out`` the left item's outcomes, 1, 0 or 0.5; ``None``: count every vote in both
     directions); ``None`` when every weight is 1.
 
@@ -84,8 +94,22 @@ def influence_weights(
     _, inverse, exact = np.unique(keys[over], return_inverse=True, return_counts=True)
     per[over] = exact[inverse]
     k = v.shape[0]
+    # each voter's own cap: at least their fair share 2 T_v / k_v (T_v votes about k_v distinct
+    # items: what answering about each of them alike gives each), so a panel member who
+    # compares every pair is not capped, and one whose answers pile up on one item is
+    # (counted only for the voters past the cap: a few, whatever the votes)
+    both = np.concatenate([v, v])
+    past = np.unique(both[over])
+    of_past = np.isin(both, past)
+    items_of = np.unique(keys[of_past] // (2 if out is not None else 1)) // n
+    mine = np.full(k, float(cap))
+    for_past = np.isin(v, past)
+    share = 2.0 * np.bincount(v[for_past]) / np.maximum(np.bincount(items_of), 1)
+    mine[for_past] = np.maximum(cap, share[v[for_past]])
     w = np.ones(voter.shape[0], dtype=np.float64)
-    w[known] = cap / np.maximum(np.maximum(per[:k], per[k:]), cap)
+    w[known] = mine / np.maximum(np.maximum(per[:k], per[k:]), mine)
+    if np.all(w == 1.0):
+        return None
     return w
 
 

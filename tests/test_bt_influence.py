@@ -19,17 +19,27 @@ def _honest(seed: int, n: int = 20, voters: int = 60, each: int = 15) -> tuple[n
     return left, right, y, voter
 
 
+def own_cap(voter: np.ndarray, left: np.ndarray, right: np.ndarray, v: int, cap: float) -> float:
+    """``max(cap, 2 T_v / k_v)``: the cap, or the voter's fair share if that is more."""
+    mine = voter == v
+    k = np.unique(np.concatenate([left[mine], right[mine]])).size
+    return max(cap, 2.0 * float(np.sum(mine)) / k)
+
+
 def test_weights_cap_each_voters_total_on_each_item() -> None:
     rng = np.random.default_rng(0)
     voter = rng.integers(0, 4, 400)
-    left = rng.integers(0, 6, 400)
-    right = (left + rng.integers(1, 6, 400)) % 6
-    w = influence_weights(voter, left, right, n=6, cap=5.0)
+    left = rng.integers(0, 40, 400)
+    right = (left + rng.integers(1, 40, 400)) % 40
+    left[:60], voter[:60] = 7, 0  # voter 0 piles 60 answers on item 7
+    w = influence_weights(voter, left, right, n=40, cap=5.0)
     assert w is not None and ((w > 0) & (w <= 1)).all()
     for v in range(4):
-        for i in range(6):
+        for i in range(40):
             on_i = (voter == v) & ((left == i) | (right == i))
-            assert w[on_i].sum() <= 5.0 + 1e-9
+            assert w[on_i].sum() <= own_cap(voter, left, right, v, 5.0) + 1e-9
+    on_7 = (voter == 0) & ((left == 7) | (right == 7))
+    assert w[on_7].sum() == pytest.approx(own_cap(voter, left, right, 0, 5.0))  # all of it, no more
     # nobody past the cap, or no voter known: no weights at all (the unit fast path)
     assert influence_weights(np.arange(5), np.zeros(5, int), np.ones(5, int), 2, 5.0) is None
     assert influence_weights(np.full(9, -1), np.zeros(9, int), np.ones(9, int), 2, 5.0) is None
@@ -38,25 +48,39 @@ def test_weights_cap_each_voters_total_on_each_item() -> None:
 def test_with_outcomes_the_cap_bounds_each_voters_push_for_and_against_each_item() -> None:
     rng = np.random.default_rng(1)
     voter = rng.integers(0, 4, 600)
-    left = rng.integers(0, 6, 600)
-    right = (left + rng.integers(1, 6, 600)) % 6
+    left = rng.integers(0, 60, 600)
+    right = (left + rng.integers(1, 60, 600)) % 60
     y = rng.choice([0.0, 0.5, 1.0], 600)
-    w = influence_weights(voter, left, right, n=6, cap=5.0, out=y)
+    w = influence_weights(voter, left, right, n=60, cap=5.0, out=y)
     assert w is not None and ((w > 0) & (w <= 1)).all()
     winner = np.where(y > 0.5, left, right)
     loser = np.where(y > 0.5, right, left)
     for v in range(4):
-        for i in range(6):
+        c = own_cap(voter, left, right, v, 5.0)
+        for i in range(60):
             mine = voter == v
             tied = (y == 0.5) & ((left == i) | (right == i))  # a tie counts for both
             up = mine & ((winner == i) & (y != 0.5) | tied)
             down = mine & (loser == i) & (y != 0.5)
-            assert w[up].sum() <= 5.0 + 1e-9 and w[down].sum() <= 5.0 + 1e-9
+            assert w[up].sum() <= c + 1e-9 and w[down].sum() <= c + 1e-9
     # a voter who picks an item 3 times and passes it over 3 times is within a cap of 3
     six = np.zeros(6, int), np.array([1, 2, 3, 4, 5, 1]), np.array([1, 1, 1, 0, 0, 0.0])
     assert influence_weights(six[0], six[0], six[1], n=6, cap=3.0, out=six[2]) is None
     w6 = influence_weights(six[0], six[0], six[1], n=6, cap=3.0)  # without outcomes: 6 on item 0
     assert w6 is not None and np.allclose(w6, 0.5)
+
+
+def test_a_panel_member_who_answers_every_pair_is_not_capped() -> None:
+    # 6 ideas, every pair once, the same order every time: the best wins 5 times per voter
+    pairs = [(i, j) for i in range(6) for j in range(i + 1, 6)]
+    left = np.array([p[0] for p in pairs] * 4)
+    right = np.array([p[1] for p in pairs] * 4)
+    voter = np.repeat(np.arange(4), len(pairs))
+    assert influence_weights(voter, left, right, n=6, cap=3.0, out=np.ones(60)) is None
+    # the same 5 wins for idea 0, given by a voter who answers nothing else, are capped
+    alone = influence_weights(np.zeros(5, int), np.zeros(5, int), np.arange(1, 6), 6, 3.0,
+                              out=np.ones(5))  # fmt: skip
+    assert alone is not None and np.allclose(alone, 3.0 / 5.0)
 
 
 def test_one_harvester_cannot_lift_a_weak_item_far() -> None:
