@@ -72,6 +72,8 @@
     tab: "ranking",
     refreshTimer: 0,
     enoughTimer: 0,
+    flagged: [],
+    voidingAll: false,
   };
 
   /* ---------------------------------------------------------------- helpers */
@@ -321,6 +323,8 @@
     $("set-show-results").checked = !!(s.show_results ?? s.show_results_to_voters);
     $("set-down-weight-fields").hidden = !("down_weight_flagged" in s);
     $("set-down-weight").checked = !!s.down_weight_flagged;
+    $("set-verify-fields").hidden = !("verify_voters" in s);
+    $("set-verify").checked = !!s.verify_voters;
     $("set-language-fields").hidden = !("translations" in s);
     $("set-language").value = s.language || "";
     $("set-translations").replaceChildren(
@@ -1092,11 +1096,17 @@
     badge.setAttribute("aria-label", t("voters.flagged_badge", { n: voters.length }));
     $("db-voters-empty").hidden = voters.length > 0;
     $("db-voters-mode").textContent = t(state.survey.down_weight_flagged ? "voters.mode_on" : "voters.mode_off");
+    state.flagged = voters;
+    $("db-voters-bulk").hidden = voters.length === 0;
+    const all = $("db-void-all");
+    all.textContent = t("voters.void_all", { n: voters.length });
+    all.disabled = state.voidingAll;
     $("db-voters").replaceChildren(
       ...voters.map((v) => {
         const button = h("button", { class: "db-btn db-btn-small db-btn-danger", type: "button", text: t("voters.void") });
         button.setAttribute("aria-label", t("voters.void_label", { voter: v.voter }));
         button.addEventListener("click", () => voidFlagged(v, button));
+        button.disabled = state.voidingAll;
         return h(
           "article",
           { class: "db-voter", "data-voter": v.voter },
@@ -1125,6 +1135,46 @@
       button.disabled = false;
       note("db-voters-note", e.message, "error");
     }
+  }
+
+  /** Void every voter listed when the organiser confirms, one request after another (the
+   * same route as "Void this voter"), with progress and then a summary in the note. */
+  async function voidAllFlagged() {
+    const voters = state.flagged.slice();
+    const survey = surveyPath(); // the survey on screen when the organiser confirmed
+    if (!voters.length || state.voidingAll) return;
+    if (!window.confirm(t("voters.void_all_confirm", { n: voters.length }))) return;
+    state.voidingAll = true;
+    const list = $("db-voters");
+    $("db-void-all").disabled = true;
+    list.setAttribute("aria-busy", "true");
+    for (const b of list.querySelectorAll("button")) b.disabled = true;
+    let voided = 0;
+    let answers = 0;
+    const failed = [];
+    for (const [i, v] of voters.entries()) {
+      note("db-voters-note", t("voters.voiding", { i: i + 1, n: voters.length }));
+      try {
+        const res = await api("POST", `${survey}/voters/${encodeURIComponent(v.voter)}/void`, { json: { reason: (v.reasons || []).join(", ") } });
+        voided += 1;
+        answers += res.voided;
+        for (const card of list.querySelectorAll("article[data-voter]")) {
+          if (card.dataset.voter === v.voter) card.remove();
+        }
+      } catch (e) {
+        if (e.status === 401) break; // signed out: nothing more can be voided
+        failed.push(t("voters.void_error", { voter: isolated(v.voter), error: isolated(e.message) }));
+      }
+    }
+    state.voidingAll = false;
+    list.removeAttribute("aria-busy");
+    if (!state.key) return;
+    await Promise.allSettled([loadVoters(), loadResults()]);
+    const summary = [t("voters.voided_all", { n: voided, answers: t("voters.answers_voided", { n: answers }) })];
+    if (failed.length) summary.push(t("voters.void_all_failed", { n: failed.length, errors: failed.join("; ") }));
+    note("db-voters-note", summary.join(" "), failed.length ? "error" : undefined);
+    // The button is gone once the list is empty: the summary takes the focus, not the page.
+    ($("db-voters-bulk").hidden ? $("db-voters-note") : $("db-void-all")).focus();
   }
 
   /* ---------------------------------------------------------------- activity */
@@ -1391,6 +1441,7 @@
     patch["embed_origins" in s ? "embed_origins" : "allowed_origins"] = origins;
     patch["show_results_to_voters" in s ? "show_results_to_voters" : "show_results"] = $("set-show-results").checked;
     if ("down_weight_flagged" in s) patch.down_weight_flagged = $("set-down-weight").checked;
+    if ("verify_voters" in s) patch.verify_voters = $("set-verify").checked;
     if ("translations" in s) {
       patch.language = $("set-language").value.trim();
       patch.translations = formTranslations();
@@ -1598,6 +1649,7 @@
   for (const id of ["set-model", "set-sampler"]) $(id).addEventListener("change", (e) => describeChoice(e.target));
   $("db-embed-site").addEventListener("submit", allowEmbedSite);
   $("db-embed-page").addEventListener("input", checkEmbedSite);
+  $("db-void-all").addEventListener("click", voidAllFlagged);
   $("db-open").addEventListener("click", () => setOpen(true));
   $("db-close").addEventListener("click", () => setOpen(false));
   $("db-void").addEventListener("submit", voidVoter);
