@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from algorithms._wire import unpack_f64, unpack_i64
+from algorithms._wire import fresh_model, unpack_f64, unpack_i64
 from algorithms.base import FloatArray, IntArray, ModelState
 
 __all__ = ["BTState"]
@@ -73,9 +73,7 @@ class BTState:
 
     @classmethod
     def from_state(cls, state: ModelState) -> Self:
-        if state.model != cls.name:
-            raise ValueError(f"state is for model {state.model!r}, not {cls.name!r}")
-        model = cls(**state.params)
+        model = fresh_model(cls, state)
         d = state.data
         model._init_state(int(d["n"]))
         left, right, out = unpack_i64(d["left"]), unpack_i64(d["right"]), unpack_f64(d["outcome"])

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from algorithms._wire import unpack_f64
+from algorithms._wire import fresh_model, unpack_f64
 from algorithms.base import (
     FloatArray,
     ModelState,
@@ -337,9 +337,7 @@ class GaussianItemModel(PairwiseModel):
 
     @classmethod
     def from_state(cls, state: ModelState) -> Self:
-        if state.model != cls.name:
-            raise ValueError(f"state is for model {state.model!r}, not {cls.name!r}")
-        model = cls(**state.params)
+        model = fresh_model(cls, state)
         data = state.data
         mean, var = unpack_array(data["mean"]), unpack_array(data["var"])
         if mean.shape != var.shape:

@@ -15,7 +15,7 @@ import msgspec
 
 from algorithms._gauss import pack_array, unpack_array
 from algorithms._group_refit import GroupFields
-from algorithms._wire import unpack_i64
+from algorithms._wire import fresh_model, unpack_i64
 from algorithms.base import FloatArray, IntArray, ModelState
 from algorithms.bt import BTModel
 
@@ -65,9 +65,7 @@ class GroupState(GroupFields):
 
     @classmethod
     def from_state(cls, state: ModelState) -> Self:
-        if state.model != cls.name:
-            raise ValueError(f"state is for model {state.model!r}, not {cls.name!r}")
-        model = cls(**state.params)
+        model = fresh_model(cls, state)
         d = state.data
         n = int(d["n"])
         model._init_state(n)

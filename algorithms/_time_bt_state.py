@@ -14,7 +14,7 @@ import numpy as np
 
 from algorithms._gauss import pack_array, unpack_array
 from algorithms._time_bt_search import FitResult
-from algorithms._wire import unpack_i64
+from algorithms._wire import fresh_model, unpack_i64
 from algorithms.base import FloatArray, IntArray, ModelState
 
 __all__ = ["TimeBTState"]
@@ -77,9 +77,7 @@ class TimeBTState:
 
     @classmethod
     def from_state(cls, state: ModelState) -> Self:
-        if state.model != cls.name:
-            raise ValueError(f"state is for model {state.model!r}, not {cls.name!r}")
-        model = cls(**state.params)
+        model = fresh_model(cls, state)
         d = state.data
         n = int(d["n"])
         model._init_state(n)

@@ -1,16 +1,29 @@
-"""Arrays inside model states: little-endian bytes, which msgpack gives back as bytes and
-``msgspec.json`` as base64 text. One decoder for every model's ``from_state``."""
+"""Model states: the arrays inside them (little-endian bytes, which msgpack gives back as bytes
+and ``msgspec.json`` as base64 text) and the opening of every ``from_state``. One decoder for
+every model."""
 
 from __future__ import annotations
 
 import base64
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
-from algorithms.base import FloatArray, IntArray
+from algorithms.base import FloatArray, IntArray, ModelState
 
-__all__ = ["as_bytes", "unpack_f64", "unpack_i64"]
+__all__ = ["as_bytes", "fresh_model", "unpack_f64", "unpack_i64"]
+
+M = TypeVar("M")
+
+
+def fresh_model(cls: Callable[..., M], state: ModelState) -> M:
+    """A new model of class ``cls`` with the state's parameters, before its data is loaded;
+    ``ValueError`` when the state is another model's."""
+    name = getattr(cls, "name", None)
+    if state.model != name:
+        raise ValueError(f"state is for model {state.model!r}, not {name!r}")
+    return cls(**state.params)
 
 
 def as_bytes(value: Any) -> bytes:
