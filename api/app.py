@@ -173,13 +173,18 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def exit_with_parent(interval_s: float = 0.5) -> threading.Thread:
-    """Stop this worker (SIGTERM to itself: a graceful shutdown) when its parent dies.
+def exit_with_parent(interval_s: float = 0.5, grace_s: float = 8.0) -> threading.Thread:
+    """Stop this worker (SIGTERM to itself: a graceful shutdown) when its parent dies, and
+    exit outright if that shutdown has not finished ``grace_s`` seconds later.
 
     uvicorn's supervisor restarts workers but does not take them down if it is itself killed
     (SIGKILL, OOM): they kept serving the port, and a restart failed with "Address already in
     use". ``ranker serve --workers N`` sets ``RANKER_EXIT_WITH_PARENT``; the worker then
     watches its parent id, which changes when the parent dies (the orphan is re-parented).
+    A graceful shutdown waits for open connections, and a client holding one open (or a
+    shutdown hook stuck on a busy machine) kept a worker up past 20 s once in CI: hence the
+    deadline. Every acknowledged vote is already durable when it is acknowledged, so exiting
+    then loses nothing.
     """
     parent = os.getppid()
 
@@ -188,6 +193,9 @@ def exit_with_parent(interval_s: float = 0.5) -> threading.Thread:
             time.sleep(interval_s)
         logging.getLogger("api").warning("the server's master process died: stopping")
         os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace_s)
+        logging.getLogger("api").warning("graceful shutdown took over %.0f s: exiting", grace_s)
+        os._exit(1)
 
     thread = threading.Thread(target=watch, name="ranker-parent-watch", daemon=True)
     thread.start()

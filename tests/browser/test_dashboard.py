@@ -557,7 +557,10 @@ def test_settle_card_shows_forecast_progress_and_each_ideas_place(
     import math
     import random
 
-    ideas = [f"Proposal {c}" for c in "ABCDEFGHIJ"]  # A best ... J worst, 0.6 apart
+    ideas = [f"Proposal {c}" for c in "ABCDEFGHIJ"]  # A best ... J worst, 0.6 apart, but
+    # C and D, either side of the top-3 border, are 0.1 apart: 120 votes cannot settle it (with
+    # every gap 0.6, 2 runs in 20 had settled by then)
+    strength = [1.8, 1.2, 0.6, 0.5, 0.0, -0.6, -1.2, -1.8, -2.4, -3.0]
     survey = make_survey(ideas, top_k=3)
     page = new_page(1280, 900)
     sign_in(page, app_server, organiser_key, survey.id)
@@ -568,7 +571,7 @@ def test_settle_card_shows_forecast_progress_and_each_ideas_place(
     rng = random.Random(3)
 
     def honest(left: str, right: str) -> str:
-        gap = 0.6 * (ideas.index(right) - ideas.index(left))
+        gap = strength[ideas.index(left)] - strength[ideas.index(right)]
         return "left" if rng.random() < 1 / (1 + math.exp(-gap)) else "right"
 
     for _ in range(4):
@@ -593,13 +596,12 @@ def test_settle_card_shows_forecast_progress_and_each_ideas_place(
     assert 0 < before < 100
     page.locator("#db-settle").screenshot(path=artifacts / "dashboard-settle.png")
 
-    # Many more honest votes: the card moves (progress up, or settled).
+    # Many more honest votes: the card moves. Progress is the votes so far over those plus the
+    # forecast, which is simulated again as votes grow, so it may also step back a little.
     for _ in range(10):
         cast_votes(app_server, survey.id, 30, honest)
     expect(page.locator("#db-n-votes")).to_have_text("420")
     expect(progress).not_to_have_attribute("value", str(before))
-    after = int(progress.get_attribute("value") or 0)
-    assert after > before
     page.locator("#db-settle").screenshot(path=artifacts / "dashboard-settle-later.png")
 
 
