@@ -98,12 +98,10 @@ def influence_weights(
     # items: what answering about each of them alike gives each), so a panel member who
     # compares every pair is not capped, and one whose answers pile up on one item is
     # (counted only for the voters past the cap: a few, whatever the votes)
-    both = np.concatenate([v, v])
-    past = np.unique(both[over])
-    of_past = np.isin(both, past)
+    for_past = np.isin(v, np.unique(np.concatenate([v, v])[over]))
+    of_past = np.concatenate([for_past, for_past])  # keys hold both ends of each vote
     items_of = np.unique(keys[of_past] // (2 if out is not None else 1)) // n
     mine = np.full(k, float(cap))
-    for_past = np.isin(v, past)
     share = 2.0 * np.bincount(v[for_past]) / np.maximum(np.bincount(items_of), 1)
     mine[for_past] = np.maximum(cap, share[v[for_past]])
     w = np.ones(voter.shape[0], dtype=np.float64)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -83,6 +84,11 @@ class Taste:
     key: IntArray  # voter code * 2**31 + item, ascending
     t: FloatArray
 
+    @cached_property
+    def voters(self) -> IntArray:
+        """The voter codes with at least one node, ascending."""
+        return np.asarray(np.unique(self.key // _STRIDE), dtype=np.int64)
+
     def difference(
         self, codes: IntArray, left: IntArray, right: IntArray, pooled: FloatArray
     ) -> FloatArray:
@@ -91,8 +97,8 @@ class Taste:
         known = np.zeros(codes.shape[0], dtype=np.bool_)
         tl, hit_l = self._lookup(codes, left)
         tr, hit_r = self._lookup(codes, right)
-        if self.key.size:
-            voters = np.unique(self.key // _STRIDE)
+        voters = self.voters
+        if voters.size:
             pos = np.minimum(np.searchsorted(voters, codes), voters.size - 1)
             known = (voters[pos] == codes) & (codes >= 0)
         n = self.u.shape[0]
@@ -116,7 +122,9 @@ class Taste:
         n = pooled.shape[0]
         items = np.arange(n, dtype=np.int64)
         codes = np.full(n, code, dtype=np.int64)
-        if code < 0 or not np.any(self.key // _STRIDE == code):
+        voters = self.voters
+        pos = int(np.searchsorted(voters, code))
+        if code < 0 or pos == voters.size or voters[pos] != code:
             return pooled.copy()
         t, hit = self._lookup(codes, items)
         u = np.zeros(n)
