@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from numpy.typing import NDArray
 
+from algorithms._gauss import LAMBDA2
 from algorithms.base import PairwiseModel, Posterior
 from algorithms.registry import Registry
 from algorithms.samplers.types import (
@@ -64,9 +65,6 @@ item for Kendall tau 0.8 instead of 23.0, worse than random pairs). For these mo
 sampler reads a Gaussian assumed-density-filtering posterior (the ``bt-online`` update,
 prior ``N(0, 1)``) that it keeps itself from :meth:`Sampler.observe`.
 """
-
-
-_LAMBDA2 = math.pi / 8.0
 
 
 class Sampler(ABC):
@@ -247,14 +245,19 @@ class Sampler(ABC):
             return Posterior(self.guide_mean[:n], self.guide_var[:n])
         return model.posterior()
 
+    def _guide_shrink(self, i: int, j: int) -> tuple[float, float]:
+        """``(k2, d)``: the own posterior's mean difference ``d`` of ``i`` over ``j`` and
+        ``k2 = 1 / (1 + (pi/8) v)`` for its variance ``v``; ``sigma(sqrt(k2) d)`` is the
+        predictive probability that ``i`` wins."""
+        v = float(self.guide_var[i] + self.guide_var[j])
+        return 1.0 / (1.0 + LAMBDA2 * v), float(self.guide_mean[i] - self.guide_mean[j])
+
     def _adf_step(self, i: int, j: int, y: float) -> None:
         """One logistic ADF update of the own posterior (as ``bt-online``; ties as y = ½)."""
         mu, s2 = self.guide_mean, self.guide_var
         vi, vj = float(s2[i]), float(s2[j])
-        v = vi + vj
-        k2 = 1.0 / (1.0 + _LAMBDA2 * v)
+        k2, d = self._guide_shrink(i, j)
         k = math.sqrt(k2)
-        d = float(mu[i] - mu[j])
         p = 1.0 / (1.0 + math.exp(-k * d)) if k * d > -700.0 else 0.0
         g = k * (y - p)
         h = k2 * p * (1.0 - p)

@@ -56,8 +56,6 @@ HUMAN = math.log((1.0 - ALPHA) / BETA)
 COIN = -math.log((1.0 - BETA) / ALPHA)
 """Evidence below which a voter is no longer probed (the coin is the better explanation)."""
 
-_LAMBDA2 = math.pi / 8.0
-
 
 class Verification(Sampler):
     """Per-voter running evidence and the probe decision (see the module docstring); mixed
@@ -99,8 +97,8 @@ class Verification(Sampler):
             li, ri = int(left), int(right)
             if li != ri and li >= 0 and ri >= 0:
                 self._grow(max(li, ri) + 1)
-                v = float(self.guide_var[li] + self.guide_var[ri])
-                d = float(self.guide_mean[li] - self.guide_mean[ri]) / math.sqrt(1 + _LAMBDA2 * v)
+                k2, d = self._guide_shrink(li, ri)
+                d *= math.sqrt(k2)
                 # log 2 p_chosen with p_left = σ(d): log 2 - log(1 + e^{∓d})
                 gain = math.log(2.0) - float(np.logaddexp(0.0, -d if outcome == 1.0 else d))
                 n, lr = self.evidence.get(key, (0, 0.0))
