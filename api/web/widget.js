@@ -357,12 +357,16 @@
     el.root.setAttribute("aria-busy", "false");
   }
 
+  /** The visible banner. Errors are an alert (read at once); an "ok" sentence is also put in
+   * the live region by its caller (announce), so the banner itself is then no live region, or
+   * a screen reader would read it twice; a message without a kind is a status. */
   function setMessage(text, kind, retry) {
     el.message.hidden = !text;
     el.message.textContent = text || "";
     if (kind) el.message.dataset.kind = kind;
     else delete el.message.dataset.kind;
-    el.message.setAttribute("role", kind === "error" ? "alert" : "status");
+    if (kind === "ok") el.message.removeAttribute("role");
+    else el.message.setAttribute("role", kind === "error" ? "alert" : "status");
     state.retry = retry || null;
     el.retryWrap.hidden = !retry;
   }
@@ -792,9 +796,7 @@
         state.history = []; // too late, or nothing left to take back
         state.undoable = false;
       }
-      const text = problemText(err);
-      setMessage(text, "error");
-      announce(text);
+      setMessage(problemText(err), "error"); // an alert: read out once, not also announced
     }
   }
 

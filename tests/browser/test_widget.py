@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,9 @@ def test_cant_decide_with_reason_tie_undo_and_adding_an_idea(
     undo.click()
     wait_events(page, "undo", 1)
     expect(widget.locator("#rk-message")).to_have_text("Your last answer was undone.")
+    # Said once: in the live region, while the visible banner is no live region of its own.
+    expect(widget.locator("#rk-live")).to_have_text("Your last answer was undone.")
+    expect(widget.locator("#rk-message")).not_to_have_attribute("role", re.compile("."))
     assert results(app_server, organiser_key, survey.id)["n_votes"] == 0
     expect(undo).to_be_enabled()  # the skip before it can be taken back too, as in the API
 
