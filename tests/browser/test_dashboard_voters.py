@@ -144,8 +144,8 @@ def test_void_all_voids_every_listed_voter_after_confirming_and_names_failures(
     # separate bounding_box calls once straddled a redraw and found the card detached).
     expect(arabic.locator("#db-voters article")).to_have_count(4)
     right_edges = arabic.evaluate(
-        """() => [document.getElementById("db-void-all"), document.querySelector("#db-voters article")]
-            .map((el) => el.getBoundingClientRect().right)"""
+        """() => ["#db-void-all", "#db-voters article"]
+            .map((sel) => document.querySelector(sel).getBoundingClientRect().right)"""
     )
     assert abs(right_edges[0] - right_edges[1]) < 2, right_edges
     Audit(arabic)("ar voters listed")
