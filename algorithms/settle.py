@@ -16,6 +16,13 @@ The top ``k`` is *settled* when no idea is open. Unlike "every boundary pair sep
 ``L``", this is reachable: two ideas whose true preference is 50/50 are never separated,
 but their difference is eventually known to be smaller than ``δ``.
 
+**The whole order** (the tier structure) is settled when every two neighbouring places of
+the posterior-mean order are either told apart (``P(s_a > s_b) ≥ L`` for the idea ``a`` at
+place ``r`` and ``b`` at ``r + 1``) or practically tied (``P(|s_a - s_b| < δ) ≥ L``):
+:func:`check_order`. It only ever asks of a border what the top-``k`` criterion asks of the
+border at ``k``, pairwise, so it is reachable the same way; a chain of practically tied
+neighbours is a group the votes will not separate meaningfully.
+
 **The forecast** is a simulation from the current posterior with the survey's own sampler
 (Bayesian predictive, no closed form): draw a plausible truth ``θ`` from the joint
 posterior, continue the survey from its current votes with the sampler choosing pairs and
@@ -42,16 +49,22 @@ from algorithms.samplers import Sampler
 from algorithms.summaries import score_order
 
 __all__ = [
+    "APART",
+    "BORDER_NAMES",
+    "EVEN",
     "IN",
     "MARGIN",
     "OPEN",
     "OUT",
     "STATUS_NAMES",
     "TIED",
+    "UNSURE",
     "Forecast",
+    "OrderCheck",
     "SettleCheck",
     "check_draws",
     "check_model",
+    "check_order",
     "forecast",
     "next_check",
 ]
@@ -87,6 +100,72 @@ class SettleCheck:
     def decided(self) -> int:
         """Items whose place relative to the boundary is known (in, out or tied)."""
         return int(np.count_nonzero(self.status != OPEN))
+
+
+#: Border statuses of :class:`OrderCheck`: told apart, practically tied, still open.
+APART, EVEN, UNSURE = 0, 1, 2
+BORDER_NAMES = ("apart", "tied", "open")
+
+
+@dataclass(frozen=True)
+class OrderCheck:
+    """The whole order's criterion: one status per border between neighbouring places."""
+
+    level: float
+    margin: float
+    order: IntArray
+    """Items (indices of the subset checked) by posterior mean, best first."""
+    status: IntArray
+    """Per border ``r`` (between places ``r + 1`` and ``r + 2``, 1-based): :data:`APART`,
+    :data:`EVEN` or :data:`UNSURE`; ``n - 1`` of them."""
+    p_apart: FloatArray
+    """``P(s_a > s_b)`` per border: the upper idea beats the lower one in the draws."""
+
+    @property
+    def settled(self) -> bool:
+        return not bool(np.any(self.status == UNSURE))
+
+    @property
+    def decided(self) -> int:
+        """Borders told apart or practically tied."""
+        return int(np.count_nonzero(self.status != UNSURE))
+
+    def places(self, status: int) -> list[int]:
+        """The 1-based places ``r`` whose border with ``r + 1`` has ``status``."""
+        return [int(r) + 1 for r in np.flatnonzero(self.status == status)]
+
+    def runs(self, status: int) -> list[tuple[int, int]]:
+        """Runs of places joined by borders of ``status``: ``(first, last)``, 1-based (open
+        borders after places 4, 5 and 6 are the run ``(4, 7)``)."""
+        out: list[tuple[int, int]] = []
+        for r in self.places(status):
+            if out and out[-1][1] == r:
+                out[-1] = (out[-1][0], r + 1)
+            else:
+                out.append((r, r + 1))
+        return out
+
+
+def check_order(
+    draws: FloatArray, mean: FloatArray, level: float = 0.95, margin: float = MARGIN
+) -> OrderCheck:
+    """The whole order's criterion from joint draws ``(m, n)`` and posterior means ``(n,)``.
+
+    >>> rng = np.random.default_rng(0)
+    >>> mean = np.array([3.0, 0.0, 0.01, 2.0])
+    >>> c = check_order(mean + 0.01 * rng.standard_normal((500, 4)), mean)
+    >>> [BORDER_NAMES[s] for s in c.status], c.settled, c.places(EVEN)
+    (['apart', 'apart', 'tied'], True, [3])
+    """
+    _check_args(1, level, margin)
+    order = score_order(mean)
+    upper, lower = draws[:, order[:-1]], draws[:, order[1:]]
+    diff = upper - lower
+    p_apart = (diff > 0.0).mean(axis=0)
+    status = np.full(order.size - 1, UNSURE, dtype=np.int64)
+    status[(np.abs(diff) < float(logit(margin))).mean(axis=0) >= level] = EVEN
+    status[p_apart >= level] = APART
+    return OrderCheck(float(level), float(margin), order, status, p_apart)
 
 
 def _check_args(k: int, level: float, margin: float) -> None:

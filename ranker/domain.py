@@ -7,11 +7,12 @@ a value is decoded.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
+from ranker.estimates import OrderEstimate, Place, TopKEstimate
 from ranker.languages import IdeaTranslations, LanguageSetting, SurveyTranslations
 from ranker.rules import (
     COMMENT_MAX,
@@ -53,6 +54,7 @@ __all__ = [
     "IdeaResult",
     "Identity",
     "Limits",
+    "OrderEstimate",
     "Organiser",
     "Place",
     "Results",
@@ -322,51 +324,6 @@ class IdeaResult(msgspec.Struct, frozen=True, kw_only=True):
     after the placed ones, with ``rank`` after theirs, ``rank_lo..rank_hi`` the whole list
     (not estimated) and ``tier`` 0 (in no tier); ranks, rank ranges and tiers of the placed
     ideas are among the placed ideas only."""
-
-
-class Place(msgspec.Struct, frozen=True, kw_only=True):
-    """One idea's place relative to the top-``k`` boundary (:mod:`algorithms.settle`)."""
-
-    idea: int
-    status: Literal["in", "out", "tied", "open"]
-    """``in``/``out``: known at the level; ``tied``: practically tied with the boundary
-    (preferred by less than the margin); ``open``: still undecided."""
-    p_top: float
-    """Posterior probability that the idea belongs in the top ``k``."""
-
-
-class TopKEstimate(msgspec.Struct, frozen=True, kw_only=True):
-    """Is the top ``k`` settled, and how many more answers until it is (a forecast by
-    simulation from the current posterior with the survey's own sampler)."""
-
-    k: int
-    settled: bool
-    votes_needed: int | None
-    """Median further answers until settled; ``None`` when beyond what was simulated."""
-    method: str
-    level: float = 0.95
-    margin: float = 0.55
-    """Ideas preferred by less than this (e.g. 55/45) count as practically tied."""
-    votes_needed_low: int | None = None
-    """10th percentile of the simulated further answers."""
-    votes_needed_high: int | None = None
-    """90th percentile; ``None`` when beyond what was simulated."""
-    votes_needed_above: int | None = None
-    """When ``votes_needed`` is ``None`` (beyond what was simulated): it is more than this (the
-    median with each unfinished simulation counted at the votes it reached)."""
-    simulations: int = 0
-    horizon: int = 0
-    """Further answers simulated at most per run."""
-    n_votes: int = 0
-    """Answers the survey has (the forecast counts from here)."""
-    decided: int = 0
-    """Ideas whose place is known: in, out or practically tied."""
-    n_ideas: int = 0
-    progress: float = 0.0
-    """``n_votes / (n_votes + votes_needed)`` (1 when settled; a lower bound when the
-    forecast is beyond the horizon)."""
-    places: list[Place] = msgspec.field(default_factory=list)
-    """Every active idea, in score order."""
 
 
 class Results(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,10 +21,21 @@ from numpy.typing import NDArray
 
 from algorithms import PairwiseModel, create_sampler
 from algorithms.samplers import Sampler
-from algorithms.settle import STATUS_NAMES, SettleCheck, check_model, forecast
+from algorithms.settle import (
+    APART,
+    EVEN,
+    N_SAMPLES,
+    STATUS_NAMES,
+    UNSURE,
+    OrderCheck,
+    SettleCheck,
+    check_draws,
+    check_order,
+    forecast,
+)
 from algorithms.summaries import score_order
-from ranker.domain import Place, TopKEstimate
 from ranker.errors import InvalidInput
+from ranker.estimates import OrderEstimate, Place, TopKEstimate
 from ranker.repository import ProjectionRepository
 from ranker.results import answer_rows
 from ranker.rules import Level, Margin, TopK, parse
@@ -50,15 +61,28 @@ class _Forecast(msgspec.Struct, frozen=True):
     above: int | None  # a lower bound of the median when the median is beyond the simulations
 
 
+def order_estimate(check: OrderCheck) -> OrderEstimate:
+    """The whole order's check, wire-ready."""
+    return OrderEstimate(
+        settled=check.settled,
+        borders=int(check.status.size),
+        decided=check.decided,
+        apart_after=check.places(APART),
+        tied_after=check.places(EVEN),
+        open_after=check.places(UNSURE),
+    )
+
+
 def estimate(
     check: SettleCheck,
     idx: NDArray[np.int64],
     scores: NDArray[np.float64],
     n_votes: int,
     fc: _Forecast | None,
+    whole: OrderCheck | None = None,
 ) -> TopKEstimate:
     """The wire-ready estimate from a check and the latest forecast (counted down by the
-    answers given since)."""
+    answers given since), with the whole order's check when given."""
     settled = check.settled
     order = score_order(scores)
     places = [
@@ -98,6 +122,7 @@ def estimate(
         n_ideas=int(idx.size),
         progress=float(progress),
         places=places,
+        order=None if whole is None else order_estimate(whole),
     )
 
 
@@ -152,6 +177,9 @@ class Settling:
             # the answers so far prime the sampler of a forecast: copied only if one may run
             history = answer_rows(proj)[:3] if stale else None
         scores = np.asarray(model.scores(), dtype=np.float64)[idx]
+        # one set of joint draws for both checks (seeded: the same answers, the same check)
+        draws = model.sample_scores(N_SAMPLES, 0)[:, idx] if idx.size >= 2 else None
+        whole = None if draws is None else check_order(draws, scores, level, margin)
         if idx.size <= k:
             check = SettleCheck(
                 k,
@@ -161,8 +189,9 @@ class Settling:
                 np.ones(idx.size),
                 np.ones(idx.size, dtype=np.bool_),
             )
-            return estimate(check, idx, scores, n_votes, None)
-        check = check_model(model, k, level, margin, idx)
+            return estimate(check, idx, scores, n_votes, None, whole)
+        assert draws is not None  # idx.size > k >= 1
+        check = check_draws(draws, scores, k, level, margin)
         with self._lock:
             fc = self._forecasts.get(key)
             # one forecast per key at a time: concurrent requests take the previous one
@@ -183,7 +212,7 @@ class Settling:
                     self._running.discard(key)
             with self._lock:
                 self._forecasts[key] = fc
-        return estimate(check, idx, scores, n_votes, fc)
+        return estimate(check, idx, scores, n_votes, fc, whole)
 
     def _stale(self, fc: _Forecast | None, n_votes: int) -> bool:
         """No forecast yet, or 10 % more answers (at most every ``min_interval_s``), or new

@@ -36,6 +36,11 @@ def test_results_carry_the_settle_estimate_of_the_surveys_top_k(api: Api) -> Non
     assert [p["idea"] for p in vn["places"]] == [i["idea"] for i in res["ideas"]]
     assert {p["status"] for p in vn["places"]} <= {"in", "out", "tied", "open"}
     assert 0.0 <= vn["progress"] <= 1.0 and vn["decided"] <= 4
+    whole = vn["order"]
+    borders = sorted(whole["apart_after"] + whole["tied_after"] + whole["open_after"])
+    assert (whole["borders"], borders) == (3, [1, 2, 3])
+    assert whole["decided"] == 3 - len(whole["open_after"])
+    assert whole["settled"] == (whole["open_after"] == [])
     if not vn["settled"]:
         assert vn["simulations"] >= 3 and vn["horizon"] > 0
         if vn["votes_needed"] is None:  # beyond the simulations: "more than N", N known

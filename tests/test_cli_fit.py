@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,8 +99,16 @@ def test_csv_and_table_formats(capsys: pytest.CaptureFixture[str]) -> None:
     lines = out.splitlines()
     assert lines[0].startswith("bt fit of 2280 votes on 20 items")
     assert lines[1].split()[:3] == ["rank", "item", "score"]
-    assert len(lines) == 23
-    # the settle line: the same criterion and forecast as the dashboard's card
+    assert len(lines) == 24
+    # the whole order, then the top k: the same criteria and forecast as the dashboard's card
+    whole = re.fullmatch(
+        r"whole order: (\d+) of 19 neighbouring places told apart or tied; "
+        r"order still open among places ((?:\d+-\d+)(?:, \d+-\d+)*)",
+        lines[-2],
+    )
+    assert whole and 0 < int(whole[1]) < 19, lines[-2]
+    runs = [tuple(map(int, r.split("-"))) for r in whole[2].split(", ")]
+    assert all(a < b for a, b in runs) and all(b < c for (_, b), (c, _) in itertools.pairwise(runs))
     assert lines[-1].startswith("top 10 at 95%, ideas within 55/45 practically tied: not settled (")
     assert "more votes" in lines[-1] and lines[-1].endswith("with sampler settle")
     code, out, _ = run_cli(["fit", str(EXAMPLE), "--top-k", "2", "--forecast-s", "0"], capsys)

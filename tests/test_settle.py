@@ -7,7 +7,20 @@ import pytest
 from scipy.special import expit
 
 from algorithms import create_model, create_sampler
-from algorithms.settle import IN, OPEN, OUT, TIED, check_draws, check_model, forecast, next_check
+from algorithms.settle import (
+    APART,
+    EVEN,
+    IN,
+    OPEN,
+    OUT,
+    TIED,
+    UNSURE,
+    check_draws,
+    check_model,
+    check_order,
+    forecast,
+    next_check,
+)
 from ranker import errors as E
 from ranker.domain import Answer, Limits, SurveyPatch, Voter
 from ranker.service import RankerService
@@ -42,6 +55,40 @@ def test_a_boundary_close_call_is_open_until_known_to_be_within_the_margin() -> 
     # a wider margin makes the close call practically tied sooner
     mid = check_draws(draws(mean, 0.2), np.array(mean), k=2, margin=0.7)
     assert mid.settled and not check_draws(draws(mean, 0.2), np.array(mean), k=2).settled
+
+
+def test_the_whole_order_tells_neighbours_apart_groups_practical_ties_and_names_the_open() -> None:
+    # places by mean: a (3.0), b (2.0), c (0.03), d (0.0), e (-0.4)
+    mean = np.array([0.03, 3.0, -0.4, 2.0, 0.0])
+    tight = check_order(draws(mean.tolist(), 0.02), mean)
+    assert tight.order.tolist() == [1, 3, 0, 4, 2]
+    # c and d differ by 0.03, known to 0.02 each: not ordered at 95%, but surely inside
+    # logit(0.55) = 0.2 of each other: a practical tie
+    assert tight.status.tolist() == [APART, APART, EVEN, APART] and tight.settled
+    assert (tight.decided, tight.places(EVEN), tight.places(APART)) == (4, [3], [1, 2, 4])
+    wide = check_order(draws(mean.tolist(), 0.3), mean)
+    # 1.0 apart at sd 0.3 is still told apart; 0.03 and 0.4 are not yet known either way
+    assert wide.status.tolist() == [APART, APART, UNSURE, UNSURE] and not wide.settled
+    assert wide.runs(UNSURE) == [(3, 5)] and wide.runs(APART) == [(1, 3)]
+    assert check_order(draws(mean.tolist(), 0.3), mean, level=0.5).decided >= wide.decided
+
+
+def test_the_whole_order_is_consistent_with_its_draws_over_random_posteriors() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        n = int(rng.integers(2, 12))
+        mean = rng.normal(0.0, rng.uniform(0.1, 2.0), n)
+        d = mean + rng.uniform(0.01, 0.5) * rng.standard_normal((400, n))
+        level, margin = float(rng.uniform(0.6, 0.99)), float(rng.uniform(0.51, 0.8))
+        c = check_order(d, mean, level, margin)
+        assert c.status.size == n - 1 and c.decided == n - 1 - len(c.places(UNSURE))
+        diff = d[:, c.order[:-1]] - d[:, c.order[1:]]
+        close = (np.abs(diff) < np.log(margin / (1 - margin))).mean(axis=0)
+        apart = (diff > 0).mean(axis=0)
+        assert np.all(apart[c.status == APART] >= level)
+        assert np.all(close[c.status == EVEN] >= level)
+        undecided = c.status == UNSURE
+        assert np.all((apart[undecided] < level) & (close[undecided] < level))
 
 
 def test_bad_arguments_are_refused() -> None:
@@ -142,6 +189,10 @@ def test_the_service_estimate_reports_places_progress_and_a_cached_forecast(
     assert est.n_votes == 40 and 0.0 < est.progress < 1.0 and est.simulations >= 3
     scores = {i.idea: i.score for i in svc.rankings.results(sid).ideas}
     assert [p.idea for p in est.places] == sorted(scores, key=lambda i: -scores[i])
+    whole = est.order  # the whole order: every border between neighbouring places, once
+    assert whole is not None and whole.borders == 5
+    assert sorted(whole.apart_after + whole.tied_after + whole.open_after) == [1, 2, 3, 4, 5]
+    assert whole.decided == 5 - len(whole.open_after) and whole.settled == (not whole.open_after)
     # one more answer: the same forecast (less than 10 % new answers), counted down by one
     answer(voter)
     again = svc.settling.votes_needed(sid)

@@ -495,6 +495,27 @@
     }
     const texts = new Map((res.ideas || []).map((i) => [String(i.idea ?? i.id), String(i.text ?? "")]));
     renderSettlePlaces(places, k, margin, n, (id) => texts.get(String(id)) || ideaText(id));
+    renderOrder(vn.order, n, level);
+  }
+
+  /** The whole order beyond the top k: how many neighbouring places are told apart or
+   * practically tied, and where the order is still open ("places 4–7, 9–12"). */
+  function renderOrder(order, n, level) {
+    if (!order || !order.borders || n === 0) return;
+    const notes = $("db-settle-notes");
+    if (order.settled) {
+      notes.append(h("li", { "data-order": "settled" }, t("settle.order_settled", { level })));
+      return;
+    }
+    const runs = [];
+    for (const r of order.open_after || []) {
+      if (runs.length && runs[runs.length - 1][1] === r) runs[runs.length - 1][1] = r + 1;
+      else runs.push([r, r + 1]);
+    }
+    const shown = runs.slice(0, 6).map(([lo, hi]) => t("ranking.range", { lo, hi }));
+    const places = L.list(shown) + (runs.length > 6 ? " …" : "");
+    const counts = { decided: order.decided, n: order.borders, places };
+    notes.append(h("li", { "data-order": "open" }, t("settle.order_open", counts)));
   }
 
   /** The strip of ideas by place, and what is settled, tied and open, in words. */

@@ -13,7 +13,15 @@ from typing import Any, TextIO
 import numpy as np
 
 from algorithms import MODELS, PairwiseModel, create_model, create_sampler
-from algorithms.settle import MARGIN, STATUS_NAMES, check_model, forecast
+from algorithms.settle import (
+    MARGIN,
+    N_SAMPLES,
+    STATUS_NAMES,
+    UNSURE,
+    check_model,
+    check_order,
+    forecast,
+)
 from ranker.ranking import ResultsView, rank_view
 from ranker.rules import PLACE_MIN_VOTES
 from ranker.sampling import aim
@@ -291,6 +299,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def order_note(model: PairwiseModel, args: argparse.Namespace) -> str:
+    """Is the whole order settled (every two neighbouring places told apart or practically
+    tied, :func:`algorithms.settle.check_order`), in words."""
+    draws = model.sample_scores(N_SAMPLES, args.seed)
+    c = check_order(draws, np.asarray(model.scores(), dtype=np.float64), args.level, args.margin)
+    said = f"whole order: {c.decided} of {c.status.size} neighbouring places told apart or tied"
+    if c.settled:
+        return f"{said}: settled"
+    runs = c.runs(UNSURE)
+    shown = ", ".join(f"{a}-{b}" for a, b in runs[:8])
+    return f"{said}; order still open among places {shown}{' ...' if len(runs) > 8 else ''}"
+
+
 def settle_note(model: PairwiseModel, votes: tuple[Any, Any, Any], args: argparse.Namespace) -> str:
     """ "Is the top k settled?" in words, with the forecast of the votes still needed."""
     n = model.n_items
@@ -304,6 +325,8 @@ def settle_note(model: PairwiseModel, votes: tuple[Any, Any, Any], args: argpars
         + f" ({counts['in']} in, {counts['out']} out, {counts['tied']} tied, "
         + f"{counts['open']} open)"
     )
+    if n >= 2:
+        head = f"{order_note(model, args)}\n{head}"
     if check.settled or k >= n or args.forecast_s <= 0:
         return head
     left, right, y = (np.asarray(v) for v in votes)

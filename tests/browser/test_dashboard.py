@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -591,6 +592,13 @@ def test_settle_card_shows_forecast_progress_and_each_ideas_place(
     notes = page.locator("#db-settle-notes li")
     expect(notes.first).to_contain_text("Of 10 ideas:")
     expect(page.locator("#db-settle-notes")).to_contain_text("Still open: places")
+    # and the whole order: C and D, 0.1 apart, are not yet told apart nor known to be tied
+    expect(page.locator("#db-settle-notes li[data-order=open]")).to_have_text(
+        re.compile(
+            r"Whole order: \d of 9 pairs of neighbouring places told apart or practically tied; "
+            r"still open among places \d+–\d+"
+        )
+    )
     progress = page.locator("#db-enough-progress")
     before = int(progress.get_attribute("value") or 0)
     assert 0 < before < 100

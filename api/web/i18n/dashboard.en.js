@@ -52,6 +52,8 @@ rankerI18n.add("dashboard", "en", {
   "settle.counts": { "one": "Of {n} idea: {in} in, {out} out, {tied} practically tied, {open} still open (dark: in, light: out, striped: tied, amber: open).", "other": "Of {n} ideas: {in} in, {out} out, {tied} practically tied, {open} still open (dark: in, light: out, striped: tied, amber: open)." },
   "settle.tied_note": "Places {places} ({ideas}) are within {margin} of the border at place {k}: more votes will not separate them meaningfully.",
   "settle.open_note": "Still open: places {places} ({ideas}).",
+  "settle.order_settled": "Whole order settled: every two neighbouring places are told apart at {level} or practically tied.",
+  "settle.order_open": { "one": "Whole order: {decided} of {n} pair of neighbouring places told apart or practically tied; still open among places {places}.", "other": "Whole order: {decided} of {n} pairs of neighbouring places told apart or practically tied; still open among places {places}." },
   "tabs.label": "Dashboard sections",
   "tabs.ranking": "Ranking",
   "tabs.groups": "Groups",
