@@ -173,23 +173,28 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def exit_with_parent(interval_s: float = 0.5, grace_s: float = 8.0) -> threading.Thread:
-    """Stop this worker (SIGTERM to itself: a graceful shutdown) when its parent dies, and
-    exit outright if that shutdown has not finished ``grace_s`` seconds later.
+def exit_with_parent(
+    master: int, interval_s: float = 0.5, grace_s: float = 8.0
+) -> threading.Thread:
+    """Stop this worker (SIGTERM to itself: a graceful shutdown) when its parent, the master
+    process ``master``, dies, and exit outright if that shutdown has not finished ``grace_s``
+    seconds later.
 
     uvicorn's supervisor restarts workers but does not take them down if it is itself killed
     (SIGKILL, OOM): they kept serving the port, and a restart failed with "Address already in
-    use". ``ranker serve --workers N`` sets ``RANKER_EXIT_WITH_PARENT``; the worker then
-    watches its parent id, which changes when the parent dies (the orphan is re-parented).
+    use". ``ranker serve --workers N`` sets ``RANKER_EXIT_WITH_PARENT`` to its own pid; the
+    worker then watches its parent id, which changes when the parent dies (the orphan is
+    re-parented). It compares with the master's pid, not with its parent at start: a worker
+    still starting when the master was killed (CI once) was re-parented already and kept
+    serving.
     A graceful shutdown waits for open connections, and a client holding one open (or a
     shutdown hook stuck on a busy machine) kept a worker up past 20 s once in CI: hence the
     deadline. Every acknowledged vote is already durable when it is acknowledged, so exiting
     then loses nothing.
     """
-    parent = os.getppid()
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while os.getppid() == master:
             time.sleep(interval_s)
         logging.getLogger("api").warning("the server's master process died: stopping")
         os.kill(os.getpid(), signal.SIGTERM)
@@ -207,6 +212,7 @@ def factory() -> Litestar:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = create_app(Settings.load())
     app.on_startup.append(settle_heap)  # a serving process only: tests keep the default GC
-    if os.environ.get("RANKER_EXIT_WITH_PARENT") == "1":
-        exit_with_parent()
+    master = os.environ.get("RANKER_EXIT_WITH_PARENT", "")
+    if master.isdigit() and int(master) > 1:
+        exit_with_parent(int(master))
     return app

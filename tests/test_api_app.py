@@ -431,6 +431,31 @@ def test_workers_stop_when_their_master_is_killed(tmp_path: Path) -> None:
                     os.kill(w, signal.SIGKILL)
 
 
+def test_a_worker_that_starts_after_its_master_died_stops_too() -> None:
+    """The worker is told its master's pid: one still starting when the master was killed has
+    been re-parented already, and used to take its new parent for the master and serve on."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a master that died before the worker started
+    code = (
+        "import time; from api.app import exit_with_parent; "
+        f"exit_with_parent({gone.pid}, interval_s=0.05); time.sleep(30)"
+    )
+    started = time.monotonic()
+    worker = subprocess.run([sys.executable, "-c", code], timeout=25, check=False)
+    assert worker.returncode == -signal.SIGTERM  # stopped by its own SIGTERM at once
+    assert time.monotonic() - started < 20
+    # with its master alive (this process), it keeps running
+    watched = subprocess.Popen(
+        [sys.executable, "-c", code.replace(str(gone.pid), str(os.getpid()))]
+    )
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            watched.wait(timeout=3)
+    finally:
+        watched.kill()
+        watched.wait()
+
+
 class _Proc:
     def __init__(self, pid: int, cmdline: str) -> None:
         self.pid, self.cmdline = pid, cmdline

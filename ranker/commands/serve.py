@@ -205,7 +205,9 @@ def run_serve(args: argparse.Namespace) -> int:
     if checked.returncode != 0:
         return 2
     if args.workers > 1:
-        os.environ["RANKER_EXIT_WITH_PARENT"] = "1"  # workers stop if the master is killed
+        # workers stop if this master is killed: they are told its pid, so one that starts
+        # after the master died (already re-parented) sees it too
+        os.environ["RANKER_EXIT_WITH_PARENT"] = str(os.getpid())
     # a worker's linear algebra is small (one survey's model): OpenBLAS's threads only make
     # it wait for busy cores (a 100-item fit took 43 ms instead of 8 ms on a loaded machine)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
