@@ -31,6 +31,9 @@ from tests.api_client import ADMIN, SECRET
 EXAMPLES = 60  # per operation (at most): 2,876 requests over the 32 operations when counted
 
 _service = RankerService(open_store("memory://"), secret=SECRET.encode())
+# the fuzzing checks what responses look like, not the forecast: a short simulation budget
+# (the settle forecast runs whenever the fuzzed answers moved the survey on; 2 s by default)
+_service.settling.budget_s = 0.1
 _app = create_app(
     Settings(
         store="memory://",
