@@ -14,12 +14,26 @@ from pathlib import Path
 
 import pytest
 
+from tests.api_client import Api, make_api
 from tests.redis_proc import RedisClusterProcesses, RedisProcess
 
 pytest_plugins = ["tests.core_fixtures"]  # svc, workers, clock: the core use-case tests
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    """The API over a fresh in-memory service (``tests/test_api_*``; a module may override it)."""
+    with make_api() as a:
+        yield a
+
+
+@pytest.fixture
+def org(api: Api) -> dict[str, str]:
+    """The headers of a new organiser on ``api``."""
+    return api.organiser()
 
 
 @pytest.fixture(scope="session")

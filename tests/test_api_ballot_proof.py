@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +12,6 @@ from ranker.proof_of_work import Challenge, solve
 from tests.api_client import Api, assert_problem, make_api
 
 POW = {"mode": "proof_of_work", "work": 5, "ballot_work": 5}
-
-
-@pytest.fixture
-def api() -> Iterator[Api]:
-    with make_api() as a:
-        yield a
-
-
-@pytest.fixture
-def org(api: Api) -> dict[str, str]:
-    return api.organiser()
 
 
 def solved(challenge: dict[str, Any]) -> str:

@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.api_client import Api, assert_problem, make_api
-
-
-@pytest.fixture
-def api() -> Iterator[Api]:
-    with make_api() as a:
-        yield a
+from tests.api_client import Api, assert_problem
 
 
 def test_an_always_left_fast_voter_is_listed_and_voided_in_one_click(api: Api) -> None:

@@ -3,17 +3,7 @@ HTTP: set by the organiser, validated, and shown to the widget (survey info and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.api_client import Api, assert_problem, make_api
-
-
-@pytest.fixture
-def api() -> Iterator[Api]:
-    with make_api() as a:
-        yield a
+from tests.api_client import Api, assert_problem
 
 
 def test_translations_reach_the_widget(api: Api) -> None:

@@ -5,23 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from tests.api_client import ADMIN, Api, assert_problem, make_api
 from tests.util import forge
-
-
-@pytest.fixture
-def api() -> Iterator[Api]:
-    with make_api() as a:
-        yield a
-
-
-@pytest.fixture
-def org(api: Api) -> dict[str, str]:
-    return api.organiser()
 
 
 def test_create_organiser_needs_admin_token(api: Api) -> None:

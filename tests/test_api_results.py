@@ -5,17 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 
-import pytest
-
-from tests.api_client import Api, make_api
-
-
-@pytest.fixture
-def api() -> Iterator[Api]:
-    with make_api() as a:
-        yield a
+from tests.api_client import Api
 
 
 def test_a_new_idea_is_flagged_in_json_csv_and_the_public_ranking(api: Api) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,17 +10,6 @@ import pytest
 from ranker.rules import REASON_MAX
 from tests.api_client import Api, assert_problem, make_api
 from tests.util import forge
-
-
-@pytest.fixture
-def api() -> Iterator[Api]:
-    with make_api() as a:
-        yield a
-
-
-@pytest.fixture
-def org(api: Api) -> dict[str, str]:
-    return api.organiser()
 
 
 def test_public_info_has_etag_and_revalidates(api: Api, org: dict[str, str]) -> None:
