@@ -7,10 +7,9 @@ little-endian bytes (:mod:`algorithms._wire`).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from algorithms._wire import fresh_model, unpack_f64, unpack_i64
+from algorithms._wire import fresh_model, pack_tau, unpack_f64, unpack_i64, unpack_tau
 from algorithms.base import FloatArray, IntArray, ModelState
 
 __all__ = ["BTState"]
@@ -59,7 +58,7 @@ class BTState:
             "n_ties": self._n_ties,
             "s": self._s.astype("<f8").tobytes(),
             "h": self._h,
-            "tau": self._tau if math.isfinite(self._tau) else None,
+            "tau": pack_tau(self._tau),
             "n_fit": self._n_fit,
             "lam": self._lam,
             "side": self._side,
@@ -83,7 +82,7 @@ class BTState:
         model._n_ties = int(d["n_ties"])
         model._s = unpack_f64(d["s"])
         model._h = float(d["h"])
-        model._tau = -math.inf if d["tau"] is None else float(d["tau"])
+        model._tau = unpack_tau(d["tau"])
         model._n_fit = int(d["n_fit"])
         # states written before prior_strength/side_advantage could be "auto" lack these
         model._lam = float(d.get("lam", model._lam))

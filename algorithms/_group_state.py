@@ -8,14 +8,13 @@ screens.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import msgspec
 
 from algorithms._gauss import pack_array, unpack_array
 from algorithms._group_refit import GroupFields
-from algorithms._wire import fresh_model, unpack_i64
+from algorithms._wire import fresh_model, pack_tau, unpack_i64, unpack_tau
 from algorithms.base import FloatArray, IntArray, ModelState
 from algorithms.bt import BTModel
 
@@ -51,7 +50,7 @@ class GroupState(GroupFields):
             "t": pack_array(self._t.ravel()),
             "t_rows": int(self._t.shape[0]),
             "h": self._h,
-            "tau": self._tau if math.isfinite(self._tau) else None,
+            "tau": pack_tau(self._tau),
             "sigma": self._sigma,
             "m_est": self._m_est,
             "lam": self._lam,
@@ -76,7 +75,7 @@ class GroupState(GroupFields):
         model._s = unpack_array(d["s"])
         model._t = unpack_array(d["t"]).reshape(int(d["t_rows"]), n)
         model._h = float(d["h"])
-        model._tau = -math.inf if d["tau"] is None else float(d["tau"])
+        model._tau = unpack_tau(d["tau"])
         model._sigma = float(d["sigma"])
         model._m_est = int(d["m_est"])
         model._lam = float(d["lam"])

@@ -7,14 +7,13 @@ as little-endian bytes (:mod:`algorithms._gauss`, :mod:`algorithms._wire`).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
 from algorithms._gauss import pack_array, unpack_array
 from algorithms._time_bt_search import FitResult
-from algorithms._wire import fresh_model, unpack_i64
+from algorithms._wire import fresh_model, pack_tau, unpack_i64, unpack_tau
 from algorithms.base import FloatArray, IntArray, ModelState
 
 __all__ = ["TimeBTState"]
@@ -65,7 +64,7 @@ class TimeBTState:
             "sigma": float(f.sigma),
             "side": bool(f.side),
             "h": float(f.h),
-            "tau": float(f.tau) if math.isfinite(f.tau) else None,
+            "tau": pack_tau(f.tau),
             "times": pack_array(f.times),
             "s": pack_array(f.s.ravel()),
             "score": float(f.score),
@@ -92,7 +91,7 @@ class TimeBTState:
             sigma=float(d["sigma"]),
             side=bool(d["side"]),
             h=float(d["h"]),
-            tau=-math.inf if d["tau"] is None else float(d["tau"]),
+            tau=unpack_tau(d["tau"]),
             times=times,
             s=unpack_array(d["s"]).reshape(times.shape[0], n),
             score=float(d["score"]),

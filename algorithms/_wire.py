@@ -5,6 +5,7 @@ every model."""
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from algorithms.base import FloatArray, IntArray, ModelState
 
-__all__ = ["as_bytes", "fresh_model", "unpack_f64", "unpack_i64"]
+__all__ = ["as_bytes", "fresh_model", "pack_tau", "unpack_f64", "unpack_i64", "unpack_tau"]
 
 M = TypeVar("M")
 
@@ -43,3 +44,17 @@ def unpack_f64(value: Any) -> FloatArray:
 def unpack_i64(value: Any) -> IntArray:
     """An int64 array from little-endian ``<i8`` bytes (or their base64 text)."""
     return np.frombuffer(as_bytes(value), dtype="<i8").astype(np.int64)
+
+
+def pack_tau(tau: float) -> float | None:
+    """The tie parameter of a state: ``None`` for "no ties" (``-inf``, which JSON cannot hold).
+
+    >>> pack_tau(-math.inf), pack_tau(0.5), unpack_tau(None), unpack_tau(0.5)
+    (None, 0.5, -inf, 0.5)
+    """
+    return float(tau) if math.isfinite(tau) else None
+
+
+def unpack_tau(value: float | None) -> float:
+    """The tie parameter from a state (:func:`pack_tau`)."""
+    return -math.inf if value is None else float(value)
