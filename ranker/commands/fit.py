@@ -13,11 +13,13 @@ from typing import Any, TextIO
 import numpy as np
 
 from algorithms import MODELS, PairwiseModel, create_model, create_sampler
+from algorithms.base import FloatArray
 from algorithms.settle import (
     MARGIN,
     N_SAMPLES,
     STATUS_NAMES,
     UNSURE,
+    check_draws,
     check_model,
     check_order,
     forecast,
@@ -299,11 +301,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def order_note(model: PairwiseModel, args: argparse.Namespace) -> str:
+def order_note(draws: FloatArray, mean: FloatArray, args: argparse.Namespace) -> str:
     """Is the whole order settled (every two neighbouring places told apart or practically
     tied, :func:`algorithms.settle.check_order`), in words."""
-    draws = model.sample_scores(N_SAMPLES, args.seed)
-    c = check_order(draws, np.asarray(model.scores(), dtype=np.float64), args.level, args.margin)
+    c = check_order(draws, mean, args.level, args.margin)
     said = f"whole order: {c.decided} of {c.status.size} neighbouring places told apart or tied"
     if c.settled:
         return f"{said}: settled"
@@ -316,7 +317,10 @@ def settle_note(model: PairwiseModel, votes: tuple[Any, Any, Any], args: argpars
     """ "Is the top k settled?" in words, with the forecast of the votes still needed."""
     n = model.n_items
     k = min(args.top_k, n)
-    check = check_model(model, k, args.level, args.margin, seed=args.seed)
+    # one set of joint draws for both checks, as the service does (ranker.settling)
+    draws = model.sample_scores(N_SAMPLES, args.seed)
+    mean = np.asarray(model.scores(), dtype=np.float64)
+    check = check_draws(draws, mean, k, args.level, args.margin)
     counts = {s: int(np.count_nonzero(check.status == i)) for i, s in enumerate(STATUS_NAMES)}
     tie = round(100 * args.margin)
     head = (
@@ -326,7 +330,7 @@ def settle_note(model: PairwiseModel, votes: tuple[Any, Any, Any], args: argpars
         + f"{counts['open']} open)"
     )
     if n >= 2:
-        head = f"{order_note(model, args)}\n{head}"
+        head = f"{order_note(draws, mean, args)}\n{head}"
     if check.settled or k >= n or args.forecast_s <= 0:
         return head
     left, right, y = (np.asarray(v) for v in votes)
