@@ -20,6 +20,7 @@ from ranker import identity
 from ranker import voting as core_voting
 from ranker.domain import Survey, Voter
 from ranker.errors import NoPairAvailable, ProofInvalid, SurveyClosed, VoterVoided
+from ranker.projection import Projection
 from ranker.proof_of_work import Challenge
 
 __all__ = ["answer", "ballot_challenge", "next_ballot", "undo"]
@@ -27,8 +28,14 @@ __all__ = ["answer", "ballot_challenge", "next_ballot", "undo"]
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+def _projection(voting: core_voting.Voting, survey_id: str) -> Projection:
+    """The survey's projection as the vote path reads it: the follower's, or one caught up
+    within ``max_staleness_s`` (no store read when either is fresh)."""
+    return voting.repo.get(survey_id, voting.max_staleness_s, followed=True)
+
+
 def _survey(voting: core_voting.Voting, survey_id: str) -> Survey:
-    survey = voting.repo.get(survey_id, voting.max_staleness_s, followed=True).survey
+    survey = _projection(voting, survey_id).survey
     assert survey is not None
     return survey
 
@@ -46,7 +53,9 @@ def ballot_out(
     if survey.status == "open":  # a closed survey says so, whatever the proof
         identities.ballots.spend(survey, voter.id, proof)
     ballot = voting.next_ballot(survey_id, voter)
-    ideas = voting.repo.get(survey_id).ideas  # for the ideas' translations
+    # the ideas' translations: as fresh as the projection the ballot was drawn from (ideas
+    # are only ever appended), without the store read a fully caught-up get costs
+    ideas = _projection(voting, survey_id).ideas
     return BallotOut(
         ballot=ballot.token,
         survey_id=survey_id,
